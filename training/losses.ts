@@ -1,0 +1,117 @@
+/**
+ * GAN and translation losses shared by every recipe. Each takes tensors and returns a scalar mean
+ * over the batch, so recipes compose them inside `optimizer.minimize` without reshaping.
+ *
+ * Discriminator outputs are logits (no sigmoid in the nets): the BCE here is the numerically
+ * stable form on logits, which is what makes the non-saturating loss safe at large |logit|.
+ */
+import * as tf from '@tensorflow/tfjs';
+
+/**
+ * Binary cross-entropy on logits against a constant target in [0, 1]:
+ * max(x, 0) − x·t + log(1 + e^−|x|), averaged.
+ */
+export function bceWithLogits(logits: tf.Tensor, target: number): tf.Scalar {
+  return tf.tidy(() => {
+    const positivePart = tf.relu(logits);
+    const softplusOfNegAbs = tf.log1p(tf.exp(tf.neg(tf.abs(logits))));
+    return tf.mean(tf.add(tf.sub(positivePart, tf.mul(logits, target)), softplusOfNegAbs)) as tf.Scalar;
+  });
+}
+
+export interface NonSaturatingOptions {
+  /**
+   * Target for real samples. One-sided label smoothing (Salimans et al. 2016) uses 0.9 here and
+   * keeps fakes at exactly 0: smoothing the fake side would reward the generator for staying bad.
+   */
+  realTarget?: number;
+}
+
+/** Discriminator side of the standard GAN loss: BCE(real, 1 or smoothed) + BCE(fake, 0). */
+export function nonSaturatingDiscriminatorLoss(
+  realLogits: tf.Tensor,
+  fakeLogits: tf.Tensor,
+  { realTarget = 0.9 }: NonSaturatingOptions = {},
+): tf.Scalar {
+  return tf.tidy(() => tf.add(bceWithLogits(realLogits, realTarget), bceWithLogits(fakeLogits, 0)) as tf.Scalar);
+}
+
+/**
+ * Generator side, non-saturating form: maximise log D(G(z)) rather than minimise log(1 − D(G(z))),
+ * whose gradient vanishes exactly when the discriminator wins early in training.
+ */
+export function nonSaturatingGeneratorLoss(fakeLogits: tf.Tensor): tf.Scalar {
+  return bceWithLogits(fakeLogits, 1);
+}
+
+/** Least-squares GAN (Mao et al. 2017), discriminator: ½·E[(D(x) − 1)²] + ½·E[D(G(z))²]. */
+export function lsganDiscriminatorLoss(realScores: tf.Tensor, fakeScores: tf.Tensor): tf.Scalar {
+  return tf.tidy(
+    () => tf.mul(0.5, tf.add(tf.mean(tf.square(tf.sub(realScores, 1))), tf.mean(tf.square(fakeScores)))) as tf.Scalar,
+  );
+}
+
+/** Least-squares GAN, generator: E[(D(G(z)) − 1)²]. */
+export function lsganGeneratorLoss(fakeScores: tf.Tensor): tf.Scalar {
+  return tf.tidy(() => tf.mean(tf.square(tf.sub(fakeScores, 1))) as tf.Scalar);
+}
+
+/** Wasserstein critic loss: E[D(G(z))] − E[D(x)] (add a gradient penalty to keep D 1-Lipschitz). */
+export function wassersteinCriticLoss(realScores: tf.Tensor, fakeScores: tf.Tensor): tf.Scalar {
+  return tf.tidy(() => tf.sub(tf.mean(fakeScores), tf.mean(realScores)) as tf.Scalar);
+}
+
+/** Wasserstein generator loss: −E[D(G(z))]. */
+export function wassersteinGeneratorLoss(fakeScores: tf.Tensor): tf.Scalar {
+  return tf.tidy(() => tf.neg(tf.mean(fakeScores)) as tf.Scalar);
+}
+
+/**
+ * WGAN-GP gradient penalty (Gulrajani et al. 2017): E[(‖∇ₓ̂ D(x̂)‖₂ − 1)²] at x̂ = ε·real + (1 − ε)·fake,
+ * ε ~ U(0, 1) per sample. `mixing` holds those ε, shape [N], so callers control the randomness
+ * (seeded in the harness). Differentiable w.r.t. the critic's weights (double backprop), so it can
+ * sit inside the critic's `optimizer.minimize`. Multiply by λ (10 in the paper) at the call site.
+ */
+export function gradientPenalty(
+  critic: (images: tf.Tensor) => tf.Tensor,
+  real: tf.Tensor,
+  fake: tf.Tensor,
+  mixing: tf.Tensor1D,
+): tf.Scalar {
+  return tf.tidy(() => {
+    const perSampleShape = [mixing.shape[0], ...real.shape.slice(1).map(() => 1)];
+    const epsilon = tf.reshape(mixing, perSampleShape);
+    const interpolated = tf.add(tf.mul(epsilon, real), tf.mul(tf.sub(1, epsilon), fake));
+    const gradients = tf.grad((x: tf.Tensor) => tf.sum(critic(x)))(interpolated);
+    const flat = tf.reshape(gradients, [mixing.shape[0], -1]);
+    // The small epsilon keeps the norm's own gradient finite where a gradient is exactly zero.
+    const norms = tf.sqrt(tf.add(tf.sum(tf.square(flat), 1), 1e-12));
+    return tf.mean(tf.square(tf.sub(norms, 1))) as tf.Scalar;
+  });
+}
+
+/** Mean absolute error, the CycleGAN cycle-consistency loss ‖F(G(x)) − x‖₁ (weight λ at call site). */
+export function cycleLoss(reconstructed: tf.Tensor, original: tf.Tensor): tf.Scalar {
+  return meanAbsoluteError(reconstructed, original);
+}
+
+/** Identity loss ‖G(y) − y‖₁: keeps colours when the input already looks like the target domain. */
+export function identityLoss(mapped: tf.Tensor, original: tf.Tensor): tf.Scalar {
+  return meanAbsoluteError(mapped, original);
+}
+
+function meanAbsoluteError(a: tf.Tensor, b: tf.Tensor): tf.Scalar {
+  return tf.tidy(() => tf.mean(tf.abs(tf.sub(a, b))) as tf.Scalar);
+}
+
+/**
+ * Softmax cross-entropy of logits [N, C] against integer class labels [N] (int32), averaged. Used
+ * by auxiliary classifiers and the eval's digit classifier.
+ */
+export function crossEntropy(logits: tf.Tensor2D, labels: tf.Tensor1D): tf.Scalar {
+  return tf.tidy(() => {
+    const logProbabilities = tf.logSoftmax(logits);
+    const oneHot = tf.oneHot(tf.cast(labels, 'int32'), logits.shape[1]);
+    return tf.neg(tf.mean(tf.sum(tf.mul(oneHot, logProbabilities), 1))) as tf.Scalar;
+  });
+}
