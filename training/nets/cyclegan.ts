@@ -1,0 +1,111 @@
+/**
+ * CycleGAN nets (Zhu et al. 2017), after the reference junyanz/pytorch-CycleGAN-and-pix2pix:
+ * a ResNet generator and a 70×70 PatchGAN discriminator, NHWC, built as tfjs layers models so the
+ * generator exports to ONNX. Widths and depths are options; the defaults are scaled down for CPU.
+ *
+ * Differences from the reference that do not change the function:
+ * - convolutions followed by a non-affine InstanceNorm have no bias (the norm subtracts it anyway);
+ * - stride-2 convolutions use 'same' padding, and the transposed ones use tfjs 'same' with stride
+ *   2, which gives exactly 2× the input size, like PyTorch's padding 1 + output_padding 1.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { instanceNormalization, reflectionPadding2D } from './layers.ts';
+
+export interface GeneratorOptions {
+  /** Filters of the first layer (ngf); doubled at each downsampling. Reference: 64. */
+  filters?: number;
+  /** Residual blocks at the bottleneck. Reference: 9 (256² crops) or 6 (128²). */
+  blocks?: number;
+  /** Stride-2 downsamplings (and as many upsamplings). Reference: 2; inputs must be multiples of 2^n. */
+  downsamplings?: number;
+  /** Image channels in and out. */
+  channels?: number;
+  name?: string;
+}
+
+export const DEFAULT_GENERATOR = { filters: 24, blocks: 6, downsamplings: 2, channels: 3 } as const;
+
+type SymbolicTensor = tf.SymbolicTensor;
+
+function apply(layer: tf.layers.Layer, x: SymbolicTensor): SymbolicTensor {
+  return layer.apply(x) as SymbolicTensor;
+}
+
+/** Conv → InstanceNorm → ReLU. */
+function convNormRelu(x: SymbolicTensor, filters: number, kernelSize: number, strides: number, padding: 'same' | 'valid', name: string): SymbolicTensor {
+  const conv = tf.layers.conv2d({ filters, kernelSize, strides, padding, useBias: false, name: `${name}_conv` });
+  const normalized = apply(instanceNormalization({ name: `${name}_norm` }), apply(conv, x));
+  return apply(tf.layers.reLU({ name: `${name}_relu` }), normalized);
+}
+
+/** x + (reflect-pad, conv3, IN, ReLU, reflect-pad, conv3, IN)(x). */
+function residualBlock(x: SymbolicTensor, filters: number, name: string): SymbolicTensor {
+  let y = apply(reflectionPadding2D({ padding: 1, name: `${name}_pad1` }), x);
+  y = convNormRelu(y, filters, 3, 1, 'valid', `${name}_a`);
+  y = apply(reflectionPadding2D({ padding: 1, name: `${name}_pad2` }), y);
+  y = apply(tf.layers.conv2d({ filters, kernelSize: 3, padding: 'valid', useBias: false, name: `${name}_b_conv` }), y);
+  y = apply(instanceNormalization({ name: `${name}_b_norm` }), y);
+  return tf.layers.add({ name: `${name}_add` }).apply([x, y]) as SymbolicTensor;
+}
+
+/**
+ * The ResNet generator, any input size that is a multiple of 2^downsamplings, values in [-1, 1]
+ * in and out (tanh).
+ */
+export function resnetGenerator(options: GeneratorOptions = {}): tf.LayersModel {
+  const { filters, blocks, downsamplings, channels } = { ...DEFAULT_GENERATOR, ...options };
+  const name = options.name ?? 'generator';
+  const input = tf.input({ shape: [null, null, channels], name: `${name}_input` });
+  let x = apply(reflectionPadding2D({ padding: 3, name: `${name}_stem_pad` }), input);
+  x = convNormRelu(x, filters, 7, 1, 'valid', `${name}_stem`);
+  let width = filters;
+  for (let i = 0; i < downsamplings; i++) {
+    width *= 2;
+    x = convNormRelu(x, width, 3, 2, 'same', `${name}_down${i + 1}`);
+  }
+  for (let i = 0; i < blocks; i++) x = residualBlock(x, width, `${name}_res${i + 1}`);
+  for (let i = 0; i < downsamplings; i++) {
+    width /= 2;
+    const up = tf.layers.conv2dTranspose({ filters: width, kernelSize: 3, strides: 2, padding: 'same', useBias: false, name: `${name}_up${i + 1}_conv` });
+    x = apply(instanceNormalization({ name: `${name}_up${i + 1}_norm` }), apply(up, x));
+    x = apply(tf.layers.reLU({ name: `${name}_up${i + 1}_relu` }), x);
+  }
+  x = apply(reflectionPadding2D({ padding: 3, name: `${name}_out_pad` }), x);
+  x = apply(tf.layers.conv2d({ filters: channels, kernelSize: 7, padding: 'valid', name: `${name}_out_conv` }), x);
+  const output = apply(tf.layers.activation({ activation: 'tanh', name: `${name}_tanh` }), x);
+  return tf.model({ inputs: input, outputs: output, name });
+}
+
+export interface DiscriminatorOptions {
+  /** Filters of the first layer (ndf). Reference: 64. */
+  filters?: number;
+  /** Stride-2 layers; 3 gives the 70×70 receptive field. */
+  layers?: number;
+  channels?: number;
+  name?: string;
+}
+
+export const DEFAULT_DISCRIMINATOR = { filters: 32, layers: 3, channels: 3 } as const;
+
+/**
+ * PatchGAN: 4×4 convs, `layers` of them stride 2, then one stride 1 and a 1-channel stride-1
+ * output of unbounded scores (LSGAN needs no sigmoid); LeakyReLU 0.2, InstanceNorm except on the
+ * first layer. With 3 layers each score sees a 70×70 patch.
+ */
+export function patchDiscriminator(options: DiscriminatorOptions = {}): tf.LayersModel {
+  const { filters, layers, channels } = { ...DEFAULT_DISCRIMINATOR, ...options };
+  const name = options.name ?? 'discriminator';
+  const input = tf.input({ shape: [null, null, channels], name: `${name}_input` });
+  let x = apply(tf.layers.conv2d({ filters, kernelSize: 4, strides: 2, padding: 'same', name: `${name}_c1` }), input);
+  x = apply(tf.layers.leakyReLU({ alpha: 0.2, name: `${name}_c1_lrelu` }), x);
+  let width = filters;
+  for (let i = 1; i <= layers; i++) {
+    width = filters * Math.min(2 ** i, 8);
+    const strides = i < layers ? 2 : 1;
+    x = apply(tf.layers.conv2d({ filters: width, kernelSize: 4, strides, padding: 'same', useBias: false, name: `${name}_c${i + 1}` }), x);
+    x = apply(instanceNormalization({ name: `${name}_c${i + 1}_norm` }), x);
+    x = apply(tf.layers.leakyReLU({ alpha: 0.2, name: `${name}_c${i + 1}_lrelu` }), x);
+  }
+  const output = apply(tf.layers.conv2d({ filters: 1, kernelSize: 4, padding: 'same', name: `${name}_out` }), x);
+  return tf.model({ inputs: input, outputs: output, name });
+}
