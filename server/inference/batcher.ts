@@ -1,0 +1,270 @@
+/**
+ * Dynamic batching, as Triton's `dynamic_batching`: requests for one model wait briefly in a queue
+ * and leave it merged into one onnxruntime run of up to `maxBatch` rows. A batch leaves when it is
+ * full, or when its oldest request has waited `maxWaitMs` and a worker is free; while every worker
+ * is busy, requests keep accumulating, so batches grow exactly when the load does. A request with
+ * more rows than `maxBatch` is split across runs and reassembled.
+ *
+ * Every input's first dimension is the batch (rows); the output's first dimension likewise. The
+ * model must treat rows independently (generators do), so a row gives the same values whatever
+ * batch it runs in.
+ *
+ * The queue is bounded (`maxQueue` waiting requests); past it, requests are refused at once with
+ * a QueueFullError (503 + Retry-After), never queued without bound.
+ */
+import { QueueFullError, type Inference, type InputTensor, type OutputTensor } from './pool.ts';
+
+export interface BatchingSettings {
+  /** Most rows in one run; 1 turns batching off. */
+  maxBatch: number;
+  /** Longest the oldest waiting request holds a partial batch back while a worker is free. */
+  maxWaitMs: number;
+  /** Most requests waiting (not yet fully dispatched); more are refused. */
+  maxQueue: number;
+}
+
+export const DEFAULT_BATCHING: BatchingSettings = { maxBatch: 32, maxWaitMs: 2, maxQueue: 256 };
+
+/** Environment variables overriding a model's batching; `<VAR>_<MODEL>` applies to one model only. */
+export const BATCHING_ENV_VARS = {
+  BATCH_MAX_SIZE: 'maxBatch',
+  BATCH_MAX_WAIT_MS: 'maxWaitMs',
+  BATCH_MAX_QUEUE: 'maxQueue',
+} as const satisfies Record<string, keyof BatchingSettings>;
+
+/** `digits-text` → `DIGITS_TEXT`: the suffix of a per-model batching variable. */
+export function modelEnvSuffix(model: string): string {
+  return model.toUpperCase().replace(/[^A-Z0-9]/g, '_');
+}
+
+/**
+ * A model's batching: per-model env var, else global env var, else the manifest's `batching`,
+ * else the defaults. Throws on a malformed env value, so a deployment typo stops the start.
+ */
+export function resolveBatching(
+  model: string,
+  manifest: Partial<BatchingSettings> | undefined,
+  env: Record<string, string | undefined> = process.env,
+  defaults: BatchingSettings = DEFAULT_BATCHING,
+): BatchingSettings {
+  const settings: BatchingSettings = { ...defaults, ...definedOnly(manifest ?? {}) };
+  for (const [variable, field] of Object.entries(BATCHING_ENV_VARS)) {
+    for (const name of [variable, `${variable}_${modelEnvSuffix(model)}`]) {
+      const raw = env[name]?.trim();
+      if (raw === undefined || raw === '') continue;
+      const value = Number(raw);
+      const valid = field === 'maxWaitMs' ? Number.isFinite(value) && value >= 0 && value <= 1000 : Number.isInteger(value) && value >= 1;
+      if (!valid) throw new Error(`invalid ${name}=${raw}: expected ${field === 'maxWaitMs' ? 'milliseconds 0..1000' : 'an integer ≥ 1'}`);
+      settings[field] = value;
+    }
+  }
+  return settings;
+}
+
+function definedOnly(partial: Partial<BatchingSettings>): Partial<BatchingSettings> {
+  return Object.fromEntries(Object.entries(partial).filter(([, v]) => v !== undefined));
+}
+
+interface PendingRequest {
+  feeds: Record<string, InputTensor>;
+  rows: number;
+  /** Rows already handed to a batch. */
+  dispatched: number;
+  /** Rows whose output has arrived. */
+  completed: number;
+  output: Float32Array | null;
+  rowDims: number[];
+  enqueuedAt: number;
+  settled: boolean;
+  resolve: (output: OutputTensor) => void;
+  reject: (error: Error) => void;
+}
+
+/** Rows [offset, offset + rows) of one request inside a batch. */
+interface Part {
+  request: PendingRequest;
+  offset: number;
+  rows: number;
+}
+
+export class DynamicBatcher {
+  private readonly queue: PendingRequest[] = [];
+  private inFlight = 0;
+  private timer: NodeJS.Timeout | null = null;
+  /** Moving average of one run's duration, for Retry-After. */
+  private averageRunMs = 20;
+
+  constructor(
+    private readonly inference: Inference,
+    private readonly model: string,
+    /** The output to fetch and split back into requests. */
+    private readonly outputName: string,
+    readonly settings: BatchingSettings,
+  ) {}
+
+  /**
+   * Runs the model on `feeds` (every tensor's first dimension = this request's rows) as part of
+   * whatever batch forms, and resolves with this request's rows of the output.
+   */
+  run(feeds: Record<string, InputTensor>): Promise<OutputTensor> {
+    const rows = rowCountOf(feeds);
+    if (this.queue.length >= this.settings.maxQueue) {
+      return Promise.reject(new QueueFullError(this.model, this.retryAfterSeconds()));
+    }
+    return new Promise((resolve, reject) => {
+      this.queue.push({
+        feeds,
+        rows,
+        dispatched: 0,
+        completed: 0,
+        output: null,
+        rowDims: [],
+        enqueuedAt: performance.now(),
+        settled: false,
+        resolve,
+        reject,
+      });
+      this.schedule();
+    });
+  }
+
+  /** Requests waiting for a batch (for metrics and tests). */
+  get queued(): number {
+    return this.queue.length;
+  }
+
+  private queuedRows(): number {
+    return this.queue.reduce((sum, request) => sum + request.rows - request.dispatched, 0);
+  }
+
+  /** Dispatches every batch that is due, and arms the timer for the next one that will be. */
+  private schedule(): void {
+    if (this.timer !== null) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
+    while (this.queue.length > 0 && this.inFlight < this.inference.concurrency) {
+      const waited = performance.now() - this.queue[0]!.enqueuedAt;
+      if (this.queuedRows() < this.settings.maxBatch && waited < this.settings.maxWaitMs) {
+        this.timer = setTimeout(() => this.schedule(), this.settings.maxWaitMs - waited);
+        return;
+      }
+      this.dispatch(this.takeBatch());
+    }
+  }
+
+  /** Takes up to maxBatch rows from the head of the queue, splitting the last request if needed. */
+  private takeBatch(): Part[] {
+    const parts: Part[] = [];
+    let room = this.settings.maxBatch;
+    while (room > 0 && this.queue.length > 0) {
+      const request = this.queue[0]!;
+      const rows = Math.min(room, request.rows - request.dispatched);
+      parts.push({ request, offset: request.dispatched, rows });
+      request.dispatched += rows;
+      room -= rows;
+      if (request.dispatched === request.rows) this.queue.shift();
+    }
+    return parts;
+  }
+
+  private dispatch(parts: Part[]): void {
+    this.inFlight += 1;
+    const started = performance.now();
+    let feeds: Record<string, InputTensor>;
+    try {
+      feeds = concatenateRows(parts);
+    } catch (error) {
+      this.inFlight -= 1;
+      for (const part of parts) this.fail(part.request, error as Error);
+      return;
+    }
+    this.inference
+      .run(this.model, feeds, { outputs: [this.outputName] })
+      .then(
+        (outputs) => {
+          const output = outputs[this.outputName];
+          if (output === undefined) throw new Error(`model "${this.model}" returned no output "${this.outputName}"`);
+          this.deliver(parts, output);
+        },
+        (error: Error) => {
+          for (const part of parts) this.fail(part.request, error);
+        },
+      )
+      .catch((error: Error) => {
+        for (const part of parts) this.fail(part.request, error);
+      })
+      .finally(() => {
+        this.inFlight -= 1;
+        this.averageRunMs = 0.8 * this.averageRunMs + 0.2 * (performance.now() - started);
+        this.schedule();
+      });
+  }
+
+  /** Copies each part's rows of the batch output into its request, resolving completed requests. */
+  private deliver(parts: Part[], output: OutputTensor): void {
+    const batchRows = output.dims[0];
+    const totalRows = parts.reduce((sum, part) => sum + part.rows, 0);
+    if (batchRows !== totalRows) throw new Error(`model "${this.model}" returned ${batchRows} rows for a batch of ${totalRows}`);
+    const rowDims = output.dims.slice(1);
+    const rowSize = rowDims.reduce((a, b) => a * b, 1);
+    let batchOffset = 0;
+    for (const { request, offset, rows } of parts) {
+      if (!request.settled) {
+        request.output ??= new Float32Array(request.rows * rowSize);
+        request.rowDims = rowDims;
+        request.output.set(output.data.subarray(batchOffset * rowSize, (batchOffset + rows) * rowSize), offset * rowSize);
+        request.completed += rows;
+        if (request.completed === request.rows) {
+          request.settled = true;
+          request.resolve({ data: request.output, dims: [request.rows, ...rowDims] });
+        }
+      }
+      batchOffset += rows;
+    }
+  }
+
+  private fail(request: PendingRequest, error: Error): void {
+    if (request.settled) return;
+    request.settled = true;
+    const index = this.queue.indexOf(request);
+    if (index >= 0) this.queue.splice(index, 1);
+    request.reject(error);
+  }
+
+  private retryAfterSeconds(): number {
+    const waves = Math.ceil(this.queuedRows() / this.settings.maxBatch / Math.max(1, this.inference.concurrency)) + 1;
+    return Math.max(1, Math.ceil((waves * this.averageRunMs) / 1000));
+  }
+}
+
+function rowCountOf(feeds: Record<string, InputTensor>): number {
+  const counts = new Set(Object.values(feeds).map((tensor) => tensor.dims[0]));
+  const [rows] = counts;
+  if (counts.size !== 1 || rows === undefined || !Number.isInteger(rows) || rows < 1) {
+    throw new RangeError('every feed needs the same positive first (batch) dimension');
+  }
+  return rows;
+}
+
+/** Builds the batch's feeds: each input's rows from every part, in order. */
+function concatenateRows(parts: Part[]): Record<string, InputTensor> {
+  const totalRows = parts.reduce((sum, part) => sum + part.rows, 0);
+  const feeds: Record<string, InputTensor> = {};
+  for (const [name, first] of Object.entries(parts[0]!.request.feeds)) {
+    const rowDims = first.dims.slice(1);
+    const rowSize = rowDims.reduce((a, b) => a * b, 1);
+    const data = first.type === 'float32' ? new Float32Array(totalRows * rowSize) : new BigInt64Array(totalRows * rowSize);
+    let row = 0;
+    for (const { request, offset, rows } of parts) {
+      const tensor = request.feeds[name];
+      if (tensor === undefined || tensor.type !== first.type || tensor.dims.slice(1).join() !== rowDims.join()) {
+        throw new RangeError(`input "${name}" differs in type or shape between batched requests`);
+      }
+      (data as Float32Array | BigInt64Array).set(tensor.data.subarray(offset * rowSize, (offset + rows) * rowSize) as never, row * rowSize);
+      row += rows;
+    }
+    feeds[name] = { type: first.type, data, dims: [totalRows, ...rowDims] } as InputTensor;
+  }
+  return feeds;
+}
