@@ -1,0 +1,57 @@
+/**
+ * BatchNormalization (inference: moving statistics) and the custom InstanceNormalization.
+ * Both normalize over the channel axis, which must be the last tfjs axis.
+ */
+import { layerWeight, normalizeAxis, requiredWeight, UnsupportedLayerError } from '../context.ts';
+import { type LayerMapper, onlyInput } from './types.ts';
+
+/**
+ * Folds the batch norm into y = x * scale + shift, computed here in float64:
+ * scale = gamma / sqrt(var + eps), shift = beta - mean * scale. On NCHW tensors the constants are
+ * shaped [C, 1, 1] so they broadcast over height and width.
+ */
+export const batchNormalization: LayerMapper = (layer, inputs, ctx, config) => {
+  const input = onlyInput(inputs);
+  const axisConfig = config.axis as number | number[] | undefined;
+  const axis = Array.isArray(axisConfig) ? (axisConfig.length === 1 ? axisConfig[0]! : NaN) : (axisConfig ?? -1);
+  if (normalizeAxis(axis, input.rank) !== input.rank - 1) {
+    throw new UnsupportedLayerError(layer.name, layer.getClassName(), `normalization axis ${JSON.stringify(axisConfig)} (only the channel axis, last)`);
+  }
+  const mean = requiredWeight(layer, 'moving_mean').dataSync();
+  const variance = requiredWeight(layer, 'moving_variance').dataSync();
+  const gamma = config.scale === false ? null : layerWeight(layer, 'gamma')?.dataSync() ?? null;
+  const beta = config.center === false ? null : layerWeight(layer, 'beta')?.dataSync() ?? null;
+  const epsilon = (config.epsilon as number | undefined) ?? 1e-3;
+  const channels = mean.length;
+  const scale = new Float64Array(channels);
+  const shift = new Float64Array(channels);
+  for (let c = 0; c < channels; c += 1) {
+    scale[c] = (gamma ? gamma[c]! : 1) / Math.sqrt(variance[c]! + epsilon);
+    shift[c] = (beta ? beta[c]! : 0) - mean[c]! * scale[c]!;
+  }
+  const dims = input.channelsFirst ? [channels, 1, 1] : [channels];
+  const scaled = ctx.graph.op('Mul', [input.name, ctx.floats(`${layer.name}/scale`, scale, dims)]);
+  return { ...input, name: ctx.graph.op('Add', [scaled, ctx.floats(`${layer.name}/shift`, shift, dims)]) };
+};
+
+/** ONNX InstanceNormalization on NCHW; scale 1 and bias 0 unless the layer is affine. */
+export const instanceNormalization: LayerMapper = (layer, inputs, ctx, config, outputShape) => {
+  const input = onlyInput(inputs);
+  if (input.rank !== 4) throw new UnsupportedLayerError(layer.name, layer.getClassName(), `rank-${input.rank} input`);
+  const epsilon = (config.epsilon as number | undefined) ?? 1e-5;
+  const gammaWeight = layerWeight(layer, 'gamma');
+  const betaWeight = layerWeight(layer, 'beta');
+  const channels = outputShape[3];
+  let scale: string;
+  let bias: string;
+  if (config.affine === true && gammaWeight && betaWeight) {
+    scale = ctx.tensor(`${layer.name}/gamma`, gammaWeight);
+    bias = ctx.tensor(`${layer.name}/beta`, betaWeight);
+  } else {
+    if (channels == null) throw new UnsupportedLayerError(layer.name, layer.getClassName(), 'unknown channel count');
+    scale = ctx.floats(`${layer.name}/ones`, new Float32Array(channels).fill(1), [channels]);
+    bias = ctx.floats(`${layer.name}/zeros`, new Float32Array(channels), [channels]);
+  }
+  const y = ctx.graph.op('InstanceNormalization', [ctx.nchw(input), scale, bias], { epsilon: { float: epsilon } });
+  return { name: y, rank: 4, channelsFirst: true, dtype: 'float' };
+};
