@@ -16,10 +16,9 @@ export const ImageFormat = z.enum(['png', 'jpeg', 'webp']);
 export type ImageFormat = z.infer<typeof ImageFormat>;
 
 /** A label: a class index (number) or a class name (string, also tried as an index). */
-const LabelValue = z.union([
-  z.number({ error: 'must be a class index or a class name' }).int('must be an integer class index').min(0, 'must be a class index ≥ 0'),
-  z.string().min(1, 'must not be empty').max(100),
-]);
+const LabelValue = z.union([z.number().int().min(0), z.string().min(1).max(100)], {
+  error: 'must be a class index (an integer ≥ 0) or a class name',
+});
 export type LabelValue = z.infer<typeof LabelValue>;
 
 export const GenerateBody = z

@@ -1,0 +1,137 @@
+/**
+ * POST and GET /v1/models/{name}/generate: conditional generation. Both forms share one request
+ * schema; the response is JSON (every image as base64) when the client asks for
+ * application/json, otherwise one picture: the image itself, or a row-major grid for count > 1.
+ * Seeded GET responses are byte-for-byte reproducible, so they carry a strong ETag and may be
+ * cached; every response names its seed in X-Seed.
+ */
+import { createHash, randomInt } from 'node:crypto';
+import express, { Router, type Request, type Response } from 'express';
+import type { ConditionalGenerationManifest } from '../../models/manifest.ts';
+import type { ModelEntry } from '../../models/repository.ts';
+import { DEFAULT_BATCHING, DynamicBatcher, resolveBatching, type BatchingSettings } from '../../inference/batcher.ts';
+import { ModelNotLoadedError, PoolClosedError, QueueFullError, type Inference } from '../../inference/pool.ts';
+import { composeGrid, upscaleNearest } from '../../imaging/grid.ts';
+import { Generator, type Generation } from '../../generation/generator.ts';
+import { MAX_SEED } from '../../generation/noise.ts';
+import { parseGenerateBody, parseGenerateQuery, type GenerateRequest, type ParseResult } from '../../generation/request.ts';
+import { encodeRaw, MIME_TYPES } from '../../generation/render.ts';
+import { ProblemError, problems } from '../problem.ts';
+
+/** How long a seeded GET response may be reused before revalidating with its ETag. */
+const SEEDED_MAX_AGE_SECONDS = 86_400;
+
+export interface GenerateRouteDeps {
+  models: { get(name: string): ModelEntry | undefined };
+  inference: Inference;
+  /** Source of BATCH_* overrides (process.env in the server). */
+  env?: Record<string, string | undefined>;
+  /** Batching used when neither the manifest nor the environment says otherwise. */
+  batchingDefaults?: BatchingSettings;
+}
+
+export function generateRouter(deps: GenerateRouteDeps): Router {
+  const generators = new GeneratorCache(deps);
+  const router = Router();
+  const handle = (parse: (req: Request) => ParseResult) => async (req: Request<{ name: string }>, res: Response) => {
+    const generator = await generators.get(req.params.name);
+    const parsed = parse(req);
+    if (!parsed.ok) throw problems.badRequest(parsed.problems.join('; '), { errors: parsed.problems });
+    await respond(req, res, generator, parsed.request);
+  };
+  router.post('/v1/models/:name/generate', express.json({ limit: '64kb' }), handle((req) => parseGenerateBody(req.body)));
+  router.get('/v1/models/:name/generate', handle((req) => parseGenerateQuery(req.query as Record<string, unknown>)));
+  return router;
+}
+
+async function respond(req: Request, res: Response, generator: Generator, request: GenerateRequest): Promise<void> {
+  const seed = request.seed ?? randomInt(0, MAX_SEED + 1);
+  const generation = await runGeneration(generator, request, seed);
+  const mime = MIME_TYPES[request.format];
+  const wantsJson = req.accepts([mime, 'application/json']) === 'application/json';
+  res.setHeader('X-Seed', String(seed));
+  res.vary('Accept');
+  if (generation.ignoredWords && generation.ignoredWords.length > 0) res.setHeader('X-Ignored-Words', generation.ignoredWords.join(','));
+  const body = wantsJson ? Buffer.from(JSON.stringify(await jsonBody(generation, request))) : await pictureBody(generation, request);
+  res.type(wantsJson ? 'application/json' : mime);
+  if (req.method === 'GET' && request.seed !== undefined) {
+    res.setHeader('Cache-Control', `public, max-age=${SEEDED_MAX_AGE_SECONDS}`);
+    res.setHeader('ETag', `"${createHash('sha256').update(body).digest('base64url')}"`);
+    if (req.fresh) {
+      res.status(304).end();
+      return;
+    }
+  } else {
+    res.setHeader('Cache-Control', 'no-store');
+  }
+  res.send(body);
+}
+
+async function runGeneration(generator: Generator, request: GenerateRequest, seed: number): Promise<Generation> {
+  try {
+    return await generator.generate(request.conditioning, request.count, seed);
+  } catch (error) {
+    if (error instanceof QueueFullError) {
+      throw problems.unavailable(`model "${error.model}" is busy: its queue is full`, error.retryAfterSeconds);
+    }
+    if (error instanceof ModelNotLoadedError || error instanceof PoolClosedError) throw problems.unavailable(error.message, 1);
+    throw error;
+  }
+}
+
+async function jsonBody(generation: Generation, request: GenerateRequest): Promise<Record<string, unknown>> {
+  const mime = MIME_TYPES[request.format];
+  const images = await Promise.all(
+    generation.images.map(async ({ image, seed, label, className }) => ({
+      ...(label === undefined ? {} : { label, class: className }),
+      seed,
+      mime,
+      data: (await encodeRaw(upscaleNearest(image, request.scale), request.format)).toString('base64'),
+    })),
+  );
+  return {
+    images,
+    ...(generation.ignoredWords === undefined ? {} : { ignoredWords: generation.ignoredWords }),
+    ...(generation.truncatedWords && generation.truncatedWords.length > 0 ? { truncatedWords: generation.truncatedWords } : {}),
+  };
+}
+
+/** One image as is, or all of them in a grid; then scaled. */
+async function pictureBody(generation: Generation, request: GenerateRequest): Promise<Buffer> {
+  const raws = generation.images.map((g) => g.image);
+  const picture = raws.length === 1 ? raws[0]! : composeGrid(raws);
+  return encodeRaw(upscaleNearest(picture, request.scale), request.format);
+}
+
+/**
+ * One Generator (and batcher) per loaded model, rebuilt when the repository's entry for the name
+ * changes (a reload), so batching always targets the sessions that are live.
+ */
+class GeneratorCache {
+  private readonly cache = new Map<string, { entry: ModelEntry; manifest: ConditionalGenerationManifest; generator: Promise<Generator> }>();
+
+  constructor(private readonly deps: GenerateRouteDeps) {}
+
+  async get(name: string): Promise<Generator> {
+    const entry = this.deps.models.get(name);
+    if (!entry) throw problems.notFound(`no model named "${name}"`);
+    if (entry.manifest && entry.manifest.task !== 'conditional-generation') {
+      throw problems.wrongTask(`model "${name}" is an ${entry.manifest.task} model: use POST /v1/models/${name}/translate`);
+    }
+    if (entry.status === 'loading') throw problems.unavailable(`model "${name}" is still loading`, 1);
+    if (entry.status !== 'ready' || !entry.manifest) {
+      throw new ProblemError(503, 'model-unavailable', 'Model unavailable', `model "${name}" is unavailable: ${entry.reason ?? 'unknown reason'}`);
+    }
+    const manifest = entry.manifest;
+    const cached = this.cache.get(name);
+    if (cached && cached.entry === entry && cached.manifest === manifest) return cached.generator;
+    const settings = resolveBatching(name, manifest.batching, this.deps.env ?? process.env, this.deps.batchingDefaults ?? DEFAULT_BATCHING);
+    const batcher = new DynamicBatcher(this.deps.inference, name, manifest.output.name, settings);
+    const generator = Generator.create(manifest, entry.dir, batcher).catch((error: Error) => {
+      this.cache.delete(name);
+      throw new ProblemError(503, 'model-unavailable', 'Model unavailable', `model "${name}" is unavailable: ${error.message}`);
+    });
+    this.cache.set(name, { entry, manifest, generator });
+    return generator;
+  }
+}
