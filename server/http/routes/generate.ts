@@ -7,31 +7,24 @@
  */
 import { createHash, randomInt } from 'node:crypto';
 import express, { Router, type Request, type Response } from 'express';
+import type { AppDeps } from '../../app.ts';
 import type { ConditionalGenerationManifest } from '../../models/manifest.ts';
-import type { ModelEntry } from '../../models/repository.ts';
+import type { ModelEntry, ModelRepository } from '../../models/repository.ts';
 import { DEFAULT_BATCHING, DynamicBatcher, resolveBatching, type BatchingSettings } from '../../inference/batcher.ts';
-import { ModelNotLoadedError, PoolClosedError, QueueFullError, type Inference } from '../../inference/pool.ts';
+import type { Inference } from '../../inference/pool.ts';
 import { composeGrid, upscaleNearest } from '../../imaging/grid.ts';
 import { Generator, type Generation } from '../../generation/generator.ts';
 import { MAX_SEED } from '../../generation/noise.ts';
 import { parseGenerateBody, parseGenerateQuery, type GenerateRequest, type ParseResult } from '../../generation/request.ts';
 import { encodeRaw, MIME_TYPES } from '../../generation/render.ts';
-import { ProblemError, problems } from '../problem.ts';
+import { problems } from '../problem.ts';
+import { servableModel } from './models.ts';
 
 /** How long a seeded GET response may be reused before revalidating with its ETag. */
 const SEEDED_MAX_AGE_SECONDS = 86_400;
 
-export interface GenerateRouteDeps {
-  models: { get(name: string): ModelEntry | undefined };
-  inference: Inference;
-  /** Source of BATCH_* overrides (process.env in the server). */
-  env?: Record<string, string | undefined>;
-  /** Batching used when neither the manifest nor the environment says otherwise. */
-  batchingDefaults?: BatchingSettings;
-}
-
-export function generateRouter(deps: GenerateRouteDeps): Router {
-  const generators = new GeneratorCache(deps);
+export function generateRoutes({ config, repository, pool }: AppDeps): Router {
+  const generators = new GeneratorCache(repository, pool, { ...DEFAULT_BATCHING, maxQueue: config.queueLimit }, process.env);
   const router = Router();
   const handle = (parse: (req: Request) => ParseResult) => async (req: Request<{ name: string }>, res: Response) => {
     const generator = await generators.get(req.params.name);
@@ -46,7 +39,7 @@ export function generateRouter(deps: GenerateRouteDeps): Router {
 
 async function respond(req: Request, res: Response, generator: Generator, request: GenerateRequest): Promise<void> {
   const seed = request.seed ?? randomInt(0, MAX_SEED + 1);
-  const generation = await runGeneration(generator, request, seed);
+  const generation = await generator.generate(request.conditioning, request.count, seed);
   const mime = MIME_TYPES[request.format];
   const wantsJson = req.accepts([mime, 'application/json']) === 'application/json';
   res.setHeader('X-Seed', String(seed));
@@ -65,18 +58,6 @@ async function respond(req: Request, res: Response, generator: Generator, reques
     res.setHeader('Cache-Control', 'no-store');
   }
   res.send(body);
-}
-
-async function runGeneration(generator: Generator, request: GenerateRequest, seed: number): Promise<Generation> {
-  try {
-    return await generator.generate(request.conditioning, request.count, seed);
-  } catch (error) {
-    if (error instanceof QueueFullError) {
-      throw problems.unavailable(`model "${error.model}" is busy: its queue is full`, error.retryAfterSeconds);
-    }
-    if (error instanceof ModelNotLoadedError || error instanceof PoolClosedError) throw problems.unavailable(error.message, 1);
-    throw error;
-  }
 }
 
 async function jsonBody(generation: Generation, request: GenerateRequest): Promise<Record<string, unknown>> {
@@ -110,26 +91,24 @@ async function pictureBody(generation: Generation, request: GenerateRequest): Pr
 class GeneratorCache {
   private readonly cache = new Map<string, { entry: ModelEntry; manifest: ConditionalGenerationManifest; generator: Promise<Generator> }>();
 
-  constructor(private readonly deps: GenerateRouteDeps) {}
+  constructor(
+    private readonly repository: ModelRepository,
+    private readonly inference: Inference,
+    private readonly batchingDefaults: BatchingSettings,
+    private readonly env: Record<string, string | undefined>,
+  ) {}
 
+  /** The model's generator; 404, 400 (wrong task) or 503 (loading, unavailable) otherwise. */
   async get(name: string): Promise<Generator> {
-    const entry = this.deps.models.get(name);
-    if (!entry) throw problems.notFound(`no model named "${name}"`);
-    if (entry.manifest && entry.manifest.task !== 'conditional-generation') {
-      throw problems.wrongTask(`model "${name}" is an ${entry.manifest.task} model: use POST /v1/models/${name}/translate`);
-    }
-    if (entry.status === 'loading') throw problems.unavailable(`model "${name}" is still loading`, 1);
-    if (entry.status !== 'ready' || !entry.manifest) {
-      throw new ProblemError(503, 'model-unavailable', 'Model unavailable', `model "${name}" is unavailable: ${entry.reason ?? 'unknown reason'}`);
-    }
+    const entry = servableModel(this.repository, name, 'conditional-generation');
     const manifest = entry.manifest;
     const cached = this.cache.get(name);
     if (cached && cached.entry === entry && cached.manifest === manifest) return cached.generator;
-    const settings = resolveBatching(name, manifest.batching, this.deps.env ?? process.env, this.deps.batchingDefaults ?? DEFAULT_BATCHING);
-    const batcher = new DynamicBatcher(this.deps.inference, name, manifest.output.name, settings);
+    const settings = resolveBatching(name, manifest.batching, this.env, this.batchingDefaults);
+    const batcher = new DynamicBatcher(this.inference, name, manifest.output.name, settings);
     const generator = Generator.create(manifest, entry.dir, batcher).catch((error: Error) => {
       this.cache.delete(name);
-      throw new ProblemError(503, 'model-unavailable', 'Model unavailable', `model "${name}" is unavailable: ${error.message}`);
+      throw problems.unavailable(`model "${name}" is unavailable: ${error.message}`);
     });
     this.cache.set(name, { entry, manifest, generator });
     return generator;

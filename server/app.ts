@@ -1,0 +1,52 @@
+/**
+ * Express wiring only: logging, the routers, problem+json errors. Endpoints live in
+ * server/http/routes/, one router factory each; add a factory to ROUTES to mount a new one.
+ */
+import { randomUUID } from 'node:crypto';
+import express, { type Express, type Router } from 'express';
+import { pinoHttp } from 'pino-http';
+import type { Config } from './config.ts';
+import { healthRoutes } from './http/routes/health.ts';
+import { modelsRoutes } from './http/routes/models.ts';
+import { translateRoutes } from './http/routes/translate.ts';
+import { notFoundHandler, problemHandler } from './http/problem.ts';
+import type { Inference } from './inference/pool.ts';
+import type { Logger } from './log.ts';
+import type { ModelRepository } from './models/repository.ts';
+
+/** Everything a router may use. */
+export interface AppDeps {
+  config: Config;
+  repository: ModelRepository;
+  pool: Inference;
+  logger: Logger;
+}
+
+export type RouteFactory = (deps: AppDeps) => Router;
+
+/** The routers of the v1 API, in mount order. */
+export const ROUTES: RouteFactory[] = [healthRoutes, modelsRoutes, translateRoutes];
+
+const QUIET_PATHS = new Set(['/healthz', '/readyz']);
+
+export function createApp(deps: AppDeps, routes: RouteFactory[] = ROUTES): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.use(
+    pinoHttp({
+      logger: deps.logger,
+      genReqId: (req, res) => {
+        const given = req.headers['x-request-id'];
+        const id = typeof given === 'string' && /^[\w.-]{1,128}$/.test(given) ? given : randomUUID();
+        res.setHeader('X-Request-Id', id);
+        return id;
+      },
+      autoLogging: { ignore: (req) => QUIET_PATHS.has(req.url ?? '') },
+      customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info'),
+    }),
+  );
+  for (const factory of routes) app.use(factory(deps));
+  app.use(notFoundHandler);
+  app.use(problemHandler);
+  return app;
+}

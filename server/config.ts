@@ -1,0 +1,79 @@
+/**
+ * Environment → one typed, validated Config. Every knob the server reads lives here, so a typo in
+ * a deployment (PORT=80a, MAX_BODY_MB=-1) stops the process at start with a clear message instead
+ * of misbehaving later.
+ */
+import os from 'node:os';
+import path from 'node:path';
+import { z } from 'zod';
+
+/** Where sessions run. Only 'cpu' is wired today; the seam exists for the CUDA provider. */
+export const Device = z.enum(['cpu', 'cuda']);
+export type Device = z.infer<typeof Device>;
+
+const positiveInt = z.coerce.number().int().positive();
+
+const ConfigSchema = z.object({
+  port: z.coerce.number().int().min(0).max(65535).default(8080),
+  host: z.string().min(1).default('0.0.0.0'),
+  modelsDir: z.string().min(1).default('./models'),
+  /** Largest accepted request body (multipart or raw), in bytes. */
+  maxBodyBytes: positiveInt.default(20 * 1024 * 1024),
+  /** Largest accepted image, in pixels, checked from the header before decoding. */
+  maxInputPixels: positiveInt.default(40_000_000),
+  /** Inference worker threads; each holds one onnxruntime session per model. */
+  workers: positiveInt.max(64),
+  /** onnxruntime intra-op threads per session; workers × threads ≈ cores. */
+  threadsPerWorker: positiveInt.max(256),
+  /** Requests waiting per model beyond the running ones; more get 503 + Retry-After. */
+  queueLimit: positiveInt.default(64),
+  device: Device.default('cpu'),
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Longest a SIGTERM drain waits for in-flight requests before exiting anyway. */
+  shutdownTimeoutMs: positiveInt.default(10_000),
+});
+export type Config = z.infer<typeof ConfigSchema>;
+
+/** Environment variable → Config field. The README documents exactly this table. */
+export const ENV_VARS = {
+  PORT: 'port',
+  HOST: 'host',
+  MODELS_DIR: 'modelsDir',
+  MAX_BODY_BYTES: 'maxBodyBytes',
+  MAX_INPUT_PIXELS: 'maxInputPixels',
+  INFERENCE_WORKERS: 'workers',
+  INFERENCE_THREADS: 'threadsPerWorker',
+  QUEUE_LIMIT: 'queueLimit',
+  DEVICE: 'device',
+  LOG_LEVEL: 'logLevel',
+  SHUTDOWN_TIMEOUT_MS: 'shutdownTimeoutMs',
+} as const satisfies Record<string, keyof Config>;
+
+/**
+ * Default pool shape for `cores` CPUs: up to 4 workers (parallel requests scale better than
+ * intra-op threads on small images), then the remaining cores split as intra-op threads.
+ */
+export function defaultPoolShape(cores: number): { workers: number; threadsPerWorker: number } {
+  const workers = Math.max(1, Math.min(4, cores));
+  return { workers, threadsPerWorker: Math.max(1, Math.floor(cores / workers)) };
+}
+
+/** Builds the Config from environment variables (unset or empty ones take defaults); throws on bad values. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, cores = os.availableParallelism()): Config {
+  const raw: Record<string, string> = {};
+  for (const [variable, field] of Object.entries(ENV_VARS)) {
+    const value = env[variable];
+    if (value !== undefined && value.trim() !== '') raw[field] = value.trim();
+  }
+  const shape = defaultPoolShape(cores);
+  const workers = raw.workers === undefined ? shape.workers : Number(raw.workers);
+  raw.workers ??= String(shape.workers);
+  raw.threadsPerWorker ??= String(Number.isInteger(workers) && workers > 0 ? Math.max(1, Math.floor(cores / workers)) : 1);
+  const result = ConfigSchema.safeParse(raw);
+  if (!result.success) {
+    const fieldToVar = Object.fromEntries(Object.entries(ENV_VARS).map(([k, v]) => [v, k]));
+    const problems = result.error.issues.map((i) => `${fieldToVar[String(i.path[0])] ?? i.path.join('.')}: ${i.message}`);
+    throw new Error(`invalid configuration: ${problems.join('; ')}`);
+  }
+  return { ...result.data, modelsDir: path.resolve(result.data.modelsDir) };
+}

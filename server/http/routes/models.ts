@@ -1,0 +1,74 @@
+/** Model listing, and the lookup every per-model endpoint starts with. */
+import { Router } from 'express';
+import type { AppDeps } from '../../app.ts';
+import type { Manifest } from '../../models/manifest.ts';
+import type { ModelEntry, ModelRepository } from '../../models/repository.ts';
+import { problems } from '../problem.ts';
+
+/** The endpoint each task serves under /v1/models/{name}/. */
+const TASK_ENDPOINTS: Record<Manifest['task'], string> = {
+  'image-to-image': 'translate',
+  'conditional-generation': 'generate',
+};
+
+/** The public view of a model: what it does, its status, and its tensors in summary. */
+export function describeModel(entry: ModelEntry): Record<string, unknown> {
+  const { manifest } = entry;
+  const base = {
+    name: entry.name,
+    task: manifest?.task ?? null,
+    description: manifest?.description ?? '',
+    status: entry.status,
+    ...(entry.reason === undefined ? {} : { reason: entry.reason }),
+    provider: entry.provider,
+  };
+  if (!manifest) return base;
+  const endpoint = `/v1/models/${entry.name}/${TASK_ENDPOINTS[manifest.task]}`;
+  if (manifest.task === 'image-to-image') {
+    return { ...base, endpoint, input: manifest.input, output: manifest.output };
+  }
+  return {
+    ...base,
+    endpoint,
+    noise: manifest.noise,
+    ...(manifest.label ? { label: manifest.label } : {}),
+    ...(manifest.text ? { text: { name: manifest.text.name, maxTokens: manifest.text.maxTokens } } : {}),
+    output: manifest.output,
+    ...(manifest.batching ? { batching: manifest.batching } : {}),
+  };
+}
+
+/**
+ * The model behind a per-model endpoint, ready to run: 404 unknown name, 400 when the endpoint
+ * does not fit its task, 503 (with Retry-After while loading) when it cannot serve.
+ */
+export function servableModel<T extends Manifest['task']>(
+  repository: ModelRepository,
+  name: string,
+  task: T,
+): ModelEntry & { manifest: Extract<Manifest, { task: T }> } {
+  const entry = repository.get(name);
+  if (!entry) throw problems.notFound(`no model named "${name}"`);
+  if (entry.manifest && entry.manifest.task !== task) {
+    const endpoint = TASK_ENDPOINTS[entry.manifest.task];
+    throw problems.wrongTask(`model "${name}" is a ${entry.manifest.task} model: use POST /v1/models/${name}/${endpoint}`);
+  }
+  if (entry.status === 'loading') throw problems.unavailable(`model "${name}" is still loading`, 5);
+  if (entry.status === 'unavailable' || !entry.manifest) {
+    throw problems.unavailable(`model "${name}" is unavailable: ${entry.reason ?? 'unknown reason'}`);
+  }
+  return entry as ModelEntry & { manifest: Extract<Manifest, { task: T }> };
+}
+
+export function modelsRoutes({ repository }: AppDeps): Router {
+  const router = Router();
+  router.get('/v1/models', (_req, res) => {
+    res.json({ models: repository.list().map(describeModel) });
+  });
+  router.get('/v1/models/:name', (req, res) => {
+    const entry = repository.get(req.params.name);
+    if (!entry) throw problems.notFound(`no model named "${req.params.name}"`);
+    res.json(describeModel(entry));
+  });
+  return router;
+}

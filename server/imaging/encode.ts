@@ -1,0 +1,63 @@
+/**
+ * RGB bytes (plus optional alpha) → png, jpeg or webp. JPEG has no alpha, so it is dropped there;
+ * png and webp keep it.
+ */
+import sharp from 'sharp';
+
+export const OUTPUT_FORMATS = ['png', 'jpeg', 'webp'] as const;
+export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
+
+export const CONTENT_TYPES: Record<OutputFormat, string> = {
+  png: 'image/png',
+  jpeg: 'image/jpeg',
+  webp: 'image/webp',
+};
+
+export interface EncodeOptions {
+  format: OutputFormat;
+  /** 1–100; for png it maps to zlib effort, not loss (png stays lossless). */
+  quality?: number;
+}
+
+export interface RgbPixels {
+  width: number;
+  height: number;
+  /** width × height × 3 bytes. */
+  rgb: Uint8Array;
+  /** width × height bytes, or null. */
+  alpha?: Uint8Array | null;
+}
+
+/** Interleaves RGB and alpha into RGBA. */
+export function joinAlpha(rgb: Uint8Array, alpha: Uint8Array): Buffer {
+  const pixels = alpha.length;
+  const rgba = Buffer.allocUnsafe(pixels * 4);
+  for (let p = 0; p < pixels; p++) {
+    rgba[p * 4] = rgb[p * 3]!;
+    rgba[p * 4 + 1] = rgb[p * 3 + 1]!;
+    rgba[p * 4 + 2] = rgb[p * 3 + 2]!;
+    rgba[p * 4 + 3] = alpha[p]!;
+  }
+  return rgba;
+}
+
+export async function encodeImage(pixels: RgbPixels, options: EncodeOptions): Promise<{ body: Buffer; contentType: string }> {
+  const keepAlpha = pixels.alpha != null && options.format !== 'jpeg';
+  const raw = keepAlpha ? joinAlpha(pixels.rgb, pixels.alpha!) : Buffer.from(pixels.rgb.buffer, pixels.rgb.byteOffset, pixels.rgb.byteLength);
+  const image = sharp(raw, { raw: { width: pixels.width, height: pixels.height, channels: keepAlpha ? 4 : 3 } });
+  const quality = options.quality;
+  let body: Buffer;
+  switch (options.format) {
+    case 'png':
+      // Lossless either way; quality trades size for speed (100 → smallest, slowest).
+      body = await image.png({ compressionLevel: quality === undefined ? 6 : Math.round((quality / 100) * 9) }).toBuffer();
+      break;
+    case 'jpeg':
+      body = await image.jpeg({ quality: quality ?? 90 }).toBuffer();
+      break;
+    case 'webp':
+      body = await image.webp({ quality: quality ?? 90 }).toBuffer();
+      break;
+  }
+  return { body, contentType: CONTENT_TYPES[options.format] };
+}

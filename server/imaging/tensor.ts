@@ -1,0 +1,123 @@
+/**
+ * Pixels ↔ model tensors. HWC uint8 images become NCHW or NHWC float32 in the model's value range,
+ * padded by reflection to the model's size multiple (never stretched), and come back cropped,
+ * clamped and rounded.
+ */
+import type { Layout, PixelRange } from '../models/manifest.ts';
+
+export interface HwcImage {
+  width: number;
+  height: number;
+  channels: number;
+  /** width × height × channels bytes, row-major. */
+  data: Uint8Array;
+}
+
+export interface FloatTensor {
+  data: Float32Array;
+  dims: number[];
+}
+
+/** Smallest multiple of `multiple` that is ≥ size. */
+export function roundUpTo(size: number, multiple: number): number {
+  return Math.ceil(size / multiple) * multiple;
+}
+
+/** Mirror index (edge not repeated, like numpy 'reflect'), valid for any overshoot. */
+export function reflectIndex(index: number, size: number): number {
+  if (size === 1) return 0;
+  const period = 2 * (size - 1);
+  const folded = ((index % period) + period) % period;
+  return folded < size ? folded : period - folded;
+}
+
+/** Pads on the right and bottom by reflection so the sides become multiples of `multiple`. */
+export function reflectPad(image: HwcImage, multiple: number): HwcImage {
+  const width = roundUpTo(image.width, multiple);
+  const height = roundUpTo(image.height, multiple);
+  if (width === image.width && height === image.height) return image;
+  const { channels } = image;
+  const data = new Uint8Array(width * height * channels);
+  const rowBytes = image.width * channels;
+  for (let y = 0; y < height; y++) {
+    const srcRow = reflectIndex(y, image.height) * rowBytes;
+    const dstRow = y * width * channels;
+    data.set(image.data.subarray(srcRow, srcRow + rowBytes), dstRow);
+    for (let x = image.width; x < width; x++) {
+      const src = srcRow + reflectIndex(x, image.width) * channels;
+      for (let c = 0; c < channels; c++) data[dstRow + x * channels + c] = image.data[src + c]!;
+    }
+  }
+  return { width, height, channels, data };
+}
+
+/** Crops the top-left width × height region (undoes reflectPad). */
+export function cropTopLeft(image: HwcImage, width: number, height: number): HwcImage {
+  if (width === image.width && height === image.height) return image;
+  const rowBytes = width * image.channels;
+  const data = new Uint8Array(height * rowBytes);
+  for (let y = 0; y < height; y++) {
+    const src = y * image.width * image.channels;
+    data.set(image.data.subarray(src, src + rowBytes), y * rowBytes);
+  }
+  return { width, height, channels: image.channels, data };
+}
+
+/** Affine map byte → model value: value = byte * scale + offset. */
+export function rangeToAffine(range: PixelRange): { scale: number; offset: number } {
+  const [low, high] = range;
+  return { scale: (high - low) / 255, offset: low };
+}
+
+/**
+ * RGB (or grey) bytes → a batch-of-one float tensor. `channels` is what the model takes: 3, or 1
+ * (ITU-R BT.601 luma of RGB input).
+ */
+export function toTensor(image: HwcImage, layout: Layout, range: PixelRange, channels: 1 | 3): FloatTensor {
+  const { width, height } = image;
+  const pixels = width * height;
+  const { scale, offset } = rangeToAffine(range);
+  const data = new Float32Array(pixels * channels);
+  const src = image.data;
+  const srcChannels = image.channels;
+  for (let p = 0; p < pixels; p++) {
+    const s = p * srcChannels;
+    if (channels === 1) {
+      const luma = srcChannels >= 3 ? 0.299 * src[s]! + 0.587 * src[s + 1]! + 0.114 * src[s + 2]! : src[s]!;
+      data[p] = luma * scale + offset;
+    } else if (layout === 'NCHW') {
+      for (let c = 0; c < 3; c++) data[c * pixels + p] = src[s + Math.min(c, srcChannels - 1)]! * scale + offset;
+    } else {
+      for (let c = 0; c < 3; c++) data[p * 3 + c] = src[s + Math.min(c, srcChannels - 1)]! * scale + offset;
+    }
+  }
+  const dims = layout === 'NCHW' ? [1, channels, height, width] : [1, height, width, channels];
+  return { data, dims };
+}
+
+/**
+ * The first image of a float tensor → RGB bytes (a 1-channel output is replicated to grey RGB).
+ * Values are mapped from the model range, clamped to 0–255 and rounded.
+ */
+export function fromTensor(tensor: FloatTensor, layout: Layout, range: PixelRange): HwcImage {
+  if (tensor.dims.length !== 4) throw new Error(`expected a 4-D image tensor, got dims [${tensor.dims.join(', ')}]`);
+  const [, d1, d2, d3] = tensor.dims as [number, number, number, number];
+  const [channels, height, width] = layout === 'NCHW' ? [d1, d2, d3] : [d3, d1, d2];
+  if (channels !== 1 && channels !== 3) throw new Error(`expected 1 or 3 output channels, got ${channels}`);
+  const pixels = width * height;
+  const { scale, offset } = rangeToAffine(range);
+  const data = new Uint8Array(pixels * 3);
+  const src = tensor.data;
+  const toByte = (value: number): number => {
+    const byte = Math.round((value - offset) / scale);
+    return byte < 0 ? 0 : byte > 255 ? 255 : byte; // NaN is stored as 0 by the Uint8Array
+  };
+  for (let p = 0; p < pixels; p++) {
+    for (let c = 0; c < 3; c++) {
+      const channel = channels === 1 ? 0 : c;
+      const index = layout === 'NCHW' ? channel * pixels + p : p * channels + channel;
+      data[p * 3 + c] = toByte(src[index]!);
+    }
+  }
+  return { width, height, channels: 3, data };
+}

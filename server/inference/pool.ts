@@ -1,0 +1,333 @@
+/**
+ * A pool of inference worker threads. Each worker holds one onnxruntime session per model, so
+ * requests for any model run on any idle worker while the main event loop only moves buffers.
+ * Requests wait in a bounded queue per model; a full queue is refused at once (503 + Retry-After)
+ * rather than growing without bound. A worker that dies is replaced and its models reloaded.
+ */
+import { Worker } from 'node:worker_threads';
+import type { Device } from '../config.ts';
+import type { InputTensor, OutputTensor, SessionInfo, WorkerReply, WorkerRequest } from './protocol.ts';
+
+export type { InputTensor, OutputTensor, SessionInfo } from './protocol.ts';
+
+export interface PoolOptions {
+  workers: number;
+  threadsPerWorker: number;
+  device: Device;
+  /** Default bound on waiting requests per model (loadModel may override per model). */
+  queueLimit: number;
+  /** Called when a worker dies unexpectedly (it is replaced). */
+  onWorkerError?: (error: Error) => void;
+}
+
+export interface LoadOptions {
+  /** Bound on waiting requests for this model; the pool's default otherwise. */
+  queueLimit?: number;
+}
+
+export interface RunOptions {
+  /** Output names to fetch; all of the model's outputs by default. */
+  outputs?: string[];
+  /** Aborting removes a request that is still waiting in the queue. */
+  signal?: AbortSignal;
+}
+
+/**
+ * What the HTTP layer and the generation batcher need from the pool. Feeds' buffers are
+ * transferred to the worker: after `run` the caller's input arrays are detached (length 0).
+ */
+export interface Inference {
+  run(model: string, feeds: Record<string, InputTensor>, options?: RunOptions): Promise<Record<string, OutputTensor>>;
+  /** Requests of this model waiting and running now. */
+  load(model: string): { queued: number; running: number };
+  /** Workers that run requests concurrently (batchers size their parallelism from it). */
+  readonly concurrency: number;
+}
+
+/** The model's queue is full: answer 503 with Retry-After. */
+export class QueueFullError extends Error {
+  constructor(
+    readonly model: string,
+    readonly retryAfterSeconds: number,
+  ) {
+    super(`the queue for model "${model}" is full; retry in ${retryAfterSeconds} s`);
+    this.name = 'QueueFullError';
+  }
+}
+
+/** The model is not loaded (still loading, failed, or unknown to the pool). */
+export class ModelNotLoadedError extends Error {
+  constructor(readonly model: string) {
+    super(`model "${model}" is not loaded`);
+    this.name = 'ModelNotLoadedError';
+  }
+}
+
+/** The pool is shutting down and takes no new work. */
+export class PoolClosedError extends Error {
+  constructor() {
+    super('the inference pool is shutting down');
+    this.name = 'PoolClosedError';
+  }
+}
+
+/** The session failed to run (bad shapes for this model, a worker crash). */
+export class InferenceError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'InferenceError';
+  }
+}
+
+interface Job {
+  model: string;
+  feeds: Record<string, InputTensor>;
+  outputs?: string[];
+  resolve: (outputs: Record<string, OutputTensor>) => void;
+  reject: (error: Error) => void;
+  signal?: AbortSignal;
+  onAbort?: () => void;
+}
+
+interface ModelState {
+  onnxPath: string;
+  queueLimit: number;
+  queue: Job[];
+  running: number;
+  /** Moving average of run time, for Retry-After. */
+  averageRunMs: number;
+}
+
+type Pending = { resolve: (reply: WorkerReply) => void; reject: (error: Error) => void };
+
+const WORKER_URL = new URL('./worker.ts', import.meta.url);
+
+/**
+ * Starts the worker thread. Under tsx or vitest the worker is TypeScript, and Node 20 does not
+ * apply `--import tsx` hooks to a worker's entry module, so a tiny bootstrap registers tsx's
+ * loader inside the worker first and then imports the real entry.
+ */
+function startWorker(url: URL): Worker {
+  if (!url.pathname.endsWith('.ts')) return new Worker(url);
+  const tsxApi = import.meta.resolve('tsx/esm/api');
+  const bootstrap = `import(${JSON.stringify(tsxApi)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(url.href)}); })`;
+  return new Worker(bootstrap, { eval: true });
+}
+
+/** One worker thread and the requests it has in flight. */
+class Slot {
+  readonly worker: Worker;
+  readonly models = new Set<string>();
+  busy = false;
+  private nextId = 1;
+  private readonly pending = new Map<number, Pending>();
+
+  constructor(onExit: (slot: Slot, error: Error) => void) {
+    this.worker = startWorker(WORKER_URL);
+    this.worker.on('message', (reply: WorkerReply) => {
+      const pending = this.pending.get(reply.id);
+      if (!pending) return;
+      this.pending.delete(reply.id);
+      if (reply.kind === 'error') pending.reject(new InferenceError(reply.message));
+      else pending.resolve(reply);
+    });
+    let failure: Error | null = null;
+    this.worker.on('error', (error) => (failure = error));
+    this.worker.on('exit', (code) => {
+      const error = failure ?? new InferenceError(`inference worker exited with code ${code}`);
+      for (const pending of this.pending.values()) pending.reject(error);
+      this.pending.clear();
+      onExit(this, error);
+    });
+  }
+
+  request(message: WorkerRequestWithoutId, transfer: ArrayBuffer[] = []): Promise<WorkerReply> {
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.worker.postMessage({ ...message, id } as WorkerRequest, transfer);
+    });
+  }
+}
+
+type WorkerRequestWithoutId = WorkerRequest extends infer R ? (R extends WorkerRequest ? Omit<R, 'id'> : never) : never;
+
+export class InferencePool implements Inference {
+  private readonly slots: Slot[] = [];
+  private readonly models = new Map<string, ModelState>();
+  private closing = false;
+  private closed = false;
+  private readonly idleWaiters: Array<() => void> = [];
+  /** Round-robin cursor over models, so one busy model cannot starve the others. */
+  private cursor = 0;
+
+  constructor(private readonly options: PoolOptions) {
+    for (let i = 0; i < options.workers; i++) this.slots.push(this.spawn());
+  }
+
+  get concurrency(): number {
+    return this.options.workers;
+  }
+
+  /** Loads (or reloads) a model's session in every worker; rejects with the ONNX error if it cannot load. */
+  async loadModel(model: string, onnxPath: string, options: LoadOptions = {}): Promise<SessionInfo> {
+    if (this.closing) throw new PoolClosedError();
+    const infos = await Promise.all(this.slots.map((slot) => this.loadInto(slot, model, onnxPath)));
+    const queueLimit = options.queueLimit ?? this.options.queueLimit;
+    const existing = this.models.get(model);
+    if (existing) Object.assign(existing, { onnxPath, queueLimit });
+    else this.models.set(model, { onnxPath, queueLimit, queue: [], running: 0, averageRunMs: 100 });
+    return infos[0]!;
+  }
+
+  /**
+   * Runs the feeds once in every worker (each gets its own copy), outside the queues, so the
+   * first requests do not pay the session's first-run cost. Call it before announcing the model.
+   */
+  async warmup(model: string, feeds: Record<string, InputTensor>): Promise<void> {
+    await Promise.all(
+      this.slots.map((slot) => {
+        const copies = Object.fromEntries(Object.entries(feeds).map(([name, t]) => [name, { ...t, data: t.data.slice() } as InputTensor]));
+        return slot.request({ kind: 'run', model, feeds: copies }, transferListOf(copies));
+      }),
+    );
+  }
+
+  run(model: string, feeds: Record<string, InputTensor>, options: RunOptions = {}): Promise<Record<string, OutputTensor>> {
+    if (this.closing) return Promise.reject(new PoolClosedError());
+    const state = this.models.get(model);
+    if (!state) return Promise.reject(new ModelNotLoadedError(model));
+    if (options.signal?.aborted) return Promise.reject(abortError(options.signal));
+    return new Promise((resolve, reject) => {
+      const job: Job = { model, feeds, outputs: options.outputs, resolve, reject, signal: options.signal };
+      const slot = this.idleSlotFor(model);
+      if (slot) {
+        this.dispatch(slot, job);
+        return;
+      }
+      if (state.queue.length >= state.queueLimit) {
+        const waves = Math.ceil((state.queue.length + state.running + 1) / this.options.workers);
+        reject(new QueueFullError(model, Math.max(1, Math.ceil((waves * state.averageRunMs) / 1000))));
+        return;
+      }
+      if (job.signal) {
+        job.onAbort = () => {
+          const index = state.queue.indexOf(job);
+          if (index >= 0) {
+            state.queue.splice(index, 1);
+            job.reject(abortError(job.signal!));
+          }
+        };
+        job.signal.addEventListener('abort', job.onAbort, { once: true });
+      }
+      state.queue.push(job);
+    });
+  }
+
+  load(model: string): { queued: number; running: number } {
+    const state = this.models.get(model);
+    return { queued: state?.queue.length ?? 0, running: state?.running ?? 0 };
+  }
+
+  /** Stops taking work, lets queued and running requests finish, then ends the workers. */
+  async close(): Promise<void> {
+    this.closing = true;
+    while (this.hasWork()) await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
+    this.closed = true;
+    await Promise.all(this.slots.map((slot) => slot.worker.terminate()));
+  }
+
+  private hasWork(): boolean {
+    for (const state of this.models.values()) if (state.queue.length > 0 || state.running > 0) return true;
+    return false;
+  }
+
+  private spawn(): Slot {
+    return new Slot((slot, error) => this.replace(slot, error));
+  }
+
+  /** A worker died: put a fresh one in its place and reload the models the old one had. */
+  private replace(dead: Slot, error: Error): void {
+    const index = this.slots.indexOf(dead);
+    if (index < 0 || this.closed) return;
+    this.options.onWorkerError?.(error);
+    const fresh = this.spawn();
+    this.slots[index] = fresh;
+    for (const [model, state] of this.models) {
+      this.loadInto(fresh, model, state.onnxPath).then(
+        () => this.pump(),
+        (loadError: Error) => this.options.onWorkerError?.(loadError),
+      );
+    }
+  }
+
+  private async loadInto(slot: Slot, model: string, onnxPath: string): Promise<SessionInfo> {
+    const settings = { intraOpThreads: this.options.threadsPerWorker, device: this.options.device };
+    const reply = await slot.request({ kind: 'load', model, onnxPath, settings });
+    if (reply.kind !== 'loaded') throw new InferenceError(`unexpected worker reply "${reply.kind}" to load`);
+    slot.models.add(model);
+    return reply.info;
+  }
+
+  private idleSlotFor(model: string): Slot | undefined {
+    return this.slots.find((slot) => !slot.busy && slot.models.has(model));
+  }
+
+  private dispatch(slot: Slot, job: Job): void {
+    const state = this.models.get(job.model)!;
+    if (job.onAbort) job.signal!.removeEventListener('abort', job.onAbort);
+    slot.busy = true;
+    state.running += 1;
+    const started = performance.now();
+    slot
+      .request({ kind: 'run', model: job.model, feeds: job.feeds, outputs: job.outputs }, transferListOf(job.feeds))
+      .then(
+        (reply) => {
+          if (reply.kind === 'result') job.resolve(reply.outputs);
+          else job.reject(new InferenceError(`unexpected worker reply "${reply.kind}" to run`));
+        },
+        (error: Error) => job.reject(error instanceof InferenceError ? error : new InferenceError(error.message)),
+      )
+      .finally(() => {
+        state.running -= 1;
+        state.averageRunMs = 0.8 * state.averageRunMs + 0.2 * (performance.now() - started);
+        slot.busy = false;
+        this.pump();
+      });
+  }
+
+  /** Gives every idle worker the next waiting job, taking models in turn. */
+  private pump(): void {
+    const names = [...this.models.keys()];
+    for (const slot of this.slots) {
+      if (slot.busy) continue;
+      for (let step = 0; step < names.length; step++) {
+        const model = names[(this.cursor + step) % names.length]!;
+        const state = this.models.get(model)!;
+        if (state.queue.length === 0 || !slot.models.has(model)) continue;
+        this.cursor = (this.cursor + step + 1) % names.length;
+        this.dispatch(slot, state.queue.shift()!);
+        break;
+      }
+    }
+    if (!this.hasWork()) for (const wake of this.idleWaiters.splice(0)) wake();
+  }
+}
+
+/** The distinct whole buffers behind the feeds; views on part of a buffer are copied first. */
+function transferListOf(feeds: Record<string, InputTensor>): ArrayBuffer[] {
+  const buffers = new Set<ArrayBuffer>();
+  for (const [name, tensor] of Object.entries(feeds)) {
+    let data = tensor.data;
+    if (!(data.buffer instanceof ArrayBuffer) || data.byteOffset !== 0 || data.byteLength !== data.buffer.byteLength || buffers.has(data.buffer)) {
+      data = data.slice() as typeof data;
+      feeds[name] = { ...tensor, data } as InputTensor;
+    }
+    buffers.add(data.buffer as ArrayBuffer);
+  }
+  return [...buffers];
+}
+
+function abortError(signal: AbortSignal): Error {
+  return signal.reason instanceof Error ? signal.reason : new Error('the request was aborted');
+}

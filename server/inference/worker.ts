@@ -1,0 +1,79 @@
+/**
+ * One inference worker thread: it owns one onnxruntime session per loaded model and runs them
+ * synchronously here, off the main event loop (onnxruntime-node's session.run blocks its thread).
+ */
+import { parentPort } from 'node:worker_threads';
+import * as ort from 'onnxruntime-node';
+import type { InputTensor, OutputTensor, SessionSettings, WorkerReply, WorkerRequest } from './protocol.ts';
+
+if (!parentPort) throw new Error('server/inference/worker.ts must run in a worker thread');
+const port = parentPort;
+const sessions = new Map<string, ort.InferenceSession>();
+
+function sessionOptions(settings: SessionSettings): ort.InferenceSession.SessionOptions {
+  return {
+    executionProviders: [settings.device],
+    intraOpNumThreads: settings.intraOpThreads,
+    interOpNumThreads: 1,
+    executionMode: 'sequential',
+    graphOptimizationLevel: 'all',
+    // Spinning intra-op threads would steal the cores the event loop and the other workers need.
+    extra: { session: { intra_op: { allow_spinning: '0' } } },
+  };
+}
+
+function feedsOf(tensors: Record<string, InputTensor>): Record<string, ort.Tensor> {
+  return Object.fromEntries(Object.entries(tensors).map(([name, t]) => [name, new ort.Tensor(t.type, t.data, t.dims)]));
+}
+
+/** ORT output → float32 owned by this thread, so its buffer can be transferred back. */
+function toOutput(tensor: ort.Tensor): OutputTensor {
+  const dims = [...tensor.dims];
+  const data = tensor.data;
+  if (data instanceof Float32Array && data.byteOffset === 0 && data.byteLength === data.buffer.byteLength) {
+    return { data, dims };
+  }
+  if (typeof data === 'string' || (Array.isArray(data) && typeof data[0] === 'string')) {
+    throw new Error(`output of type ${tensor.type} cannot be returned as float32`);
+  }
+  return { data: Float32Array.from(data as ArrayLike<number>, Number), dims };
+}
+
+async function handle(request: WorkerRequest): Promise<{ reply: WorkerReply; transfer: ArrayBuffer[] }> {
+  switch (request.kind) {
+    case 'load': {
+      const session = await ort.InferenceSession.create(request.onnxPath, sessionOptions(request.settings));
+      await sessions.get(request.model)?.release();
+      sessions.set(request.model, session);
+      const info = {
+        inputNames: [...session.inputNames],
+        outputNames: [...session.outputNames],
+        provider: request.settings.device,
+      };
+      return { reply: { kind: 'loaded', id: request.id, info }, transfer: [] };
+    }
+    case 'run': {
+      const session = sessions.get(request.model);
+      if (!session) throw new Error(`model "${request.model}" is not loaded in this worker`);
+      const feeds = feedsOf(request.feeds);
+      const results = await session.run(feeds, request.outputs ?? session.outputNames);
+      const outputs: Record<string, OutputTensor> = {};
+      for (const [name, tensor] of Object.entries(results)) outputs[name] = toOutput(tensor);
+      for (const tensor of Object.values(feeds)) tensor.dispose();
+      const transfer = Object.values(outputs).map((o) => o.data.buffer as ArrayBuffer);
+      return { reply: { kind: 'result', id: request.id, outputs }, transfer };
+    }
+    case 'unload': {
+      await sessions.get(request.model)?.release();
+      sessions.delete(request.model);
+      return { reply: { kind: 'unloaded', id: request.id }, transfer: [] };
+    }
+  }
+}
+
+port.on('message', (request: WorkerRequest) => {
+  handle(request).then(
+    ({ reply, transfer }) => port.postMessage(reply, transfer),
+    (err: unknown) => port.postMessage({ kind: 'error', id: request.id, message: err instanceof Error ? err.message : String(err) } satisfies WorkerReply),
+  );
+});

@@ -1,0 +1,34 @@
+/**
+ * Entry point (`npm start`): read the config, start the server, and on SIGTERM/SIGINT stop
+ * accepting, drain in-flight requests, end the workers and exit 0.
+ */
+import { loadConfig, type Config } from './config.ts';
+import { createLogger } from './log.ts';
+import { startServer } from './server.ts';
+
+let config: Config;
+try {
+  config = loadConfig();
+} catch (err) {
+  console.error((err as Error).message);
+  process.exit(1);
+}
+const logger = createLogger(config.logLevel);
+const running = await startServer(config, logger);
+
+let stopping = false;
+async function shutdown(signal: string): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  logger.info({ signal }, 'shutting down: draining in-flight requests');
+  const timer = setTimeout(() => {
+    logger.error({ timeoutMs: config.shutdownTimeoutMs }, 'drain timed out; exiting');
+    process.exit(1);
+  }, config.shutdownTimeoutMs);
+  timer.unref();
+  await running.close();
+  logger.info('stopped');
+  process.exit(0);
+}
+process.on('SIGTERM', () => void shutdown('SIGTERM'));
+process.on('SIGINT', () => void shutdown('SIGINT'));

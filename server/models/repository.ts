@@ -1,0 +1,194 @@
+/**
+ * The model repository: every `MODELS_DIR/<name>/model.json` with its ONNX file. Each model is
+ * checked on its own (manifest schema, name = folder, ONNX file inside the folder, session loads,
+ * declared tensor names exist in the graph), so one broken model is listed as `unavailable` with
+ * its reason while the others serve.
+ */
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import type { Device } from '../config.ts';
+import type { InputTensor, SessionInfo } from '../inference/protocol.ts';
+import { parseManifest, type Manifest } from './manifest.ts';
+
+export const MANIFEST_FILE = 'model.json';
+
+export type ModelStatus = 'loading' | 'ready' | 'unavailable';
+
+export interface ModelEntry {
+  /** The folder name (equal to manifest.name when the manifest is valid). */
+  name: string;
+  /** Absolute path of the model folder. */
+  dir: string;
+  /** The validated manifest, or null when model.json is missing or invalid. */
+  manifest: Manifest | null;
+  /** Absolute path of the ONNX file, once the manifest is valid. */
+  onnxPath: string | null;
+  status: ModelStatus;
+  /** Why the model is unavailable. */
+  reason?: string;
+  /** Execution provider of the loaded sessions ('cpu'), or the configured one until loaded. */
+  provider: Device | string;
+  /** Input and output names of the loaded graph. */
+  session?: SessionInfo;
+}
+
+/** Loads ONNX files into sessions (the inference pool in the server). */
+export interface SessionLoader {
+  loadModel(model: string, onnxPath: string, options?: { queueLimit?: number }): Promise<SessionInfo>;
+  warmup(model: string, feeds: Record<string, InputTensor>): Promise<void>;
+}
+
+export class ModelRepository {
+  private readonly entries = new Map<string, ModelEntry>();
+
+  private constructor(readonly dir: string) {}
+
+  /** Reads every model folder's manifest. Never throws for a bad model; a missing MODELS_DIR is empty. */
+  static async scan(dir: string, device: Device): Promise<ModelRepository> {
+    const repository = new ModelRepository(path.resolve(dir));
+    let folders: string[];
+    try {
+      const dirents = await fs.readdir(repository.dir, { withFileTypes: true });
+      folders = dirents.filter((d) => d.isDirectory() && !d.name.startsWith('.')).map((d) => d.name);
+    } catch {
+      folders = [];
+    }
+    for (const folder of folders.sort()) {
+      const entry = await readEntry(path.join(repository.dir, folder), folder, device);
+      if (entry) repository.entries.set(folder, entry);
+    }
+    return repository;
+  }
+
+  list(): ModelEntry[] {
+    return [...this.entries.values()];
+  }
+
+  get(name: string): ModelEntry | undefined {
+    return this.entries.get(name);
+  }
+
+  /** True once no model is still loading (a repository with no valid model is ready at once). */
+  isReady(): boolean {
+    return this.list().every((entry) => entry.status !== 'loading');
+  }
+
+  /**
+   * Loads every model with a valid manifest, one after another (loading is memory- and
+   * CPU-heavy), and records ready/unavailable. Calls onLoaded after each model.
+   */
+  async loadAll(loader: SessionLoader, onLoaded?: (entry: ModelEntry) => void): Promise<void> {
+    for (const entry of this.list()) {
+      if (entry.status !== 'loading') continue;
+      const manifest = entry.manifest!;
+      try {
+        const session = await loader.loadModel(entry.name, entry.onnxPath!, { queueLimit: manifest.batching?.maxQueue });
+        entry.session = session;
+        const missing = missingTensorNames(manifest, session);
+        if (missing.length > 0) {
+          const graph = `inputs [${session.inputNames.join(', ')}], outputs [${session.outputNames.join(', ')}]`;
+          markUnavailable(entry, `the ONNX graph lacks ${missing.join(', ')} (it has ${graph})`);
+        } else {
+          const warmup = warmupFeeds(manifest);
+          if (warmup) await loader.warmup(entry.name, warmup);
+          Object.assign(entry, { status: 'ready', provider: session.provider });
+        }
+      } catch (err) {
+        markUnavailable(entry, `the ONNX model could not be loaded or run: ${err instanceof Error ? err.message : String(err)}`);
+      }
+      onLoaded?.(entry);
+    }
+  }
+}
+
+function markUnavailable(entry: ModelEntry, reason: string): void {
+  entry.status = 'unavailable';
+  entry.reason = reason;
+}
+
+/** One folder → an entry, or null when the folder has no model.json at all (not a model). */
+async function readEntry(dir: string, folder: string, device: Device): Promise<ModelEntry | null> {
+  const entry: ModelEntry = { name: folder, dir, manifest: null, onnxPath: null, status: 'loading', provider: device };
+  let text: string;
+  try {
+    text = await fs.readFile(path.join(dir, MANIFEST_FILE), 'utf8');
+  } catch {
+    return null;
+  }
+  let manifest: Manifest;
+  try {
+    manifest = parseManifest(JSON.parse(text));
+  } catch (err) {
+    markUnavailable(entry, err instanceof SyntaxError ? `model.json is not valid JSON: ${err.message}` : (err as Error).message);
+    return entry;
+  }
+  entry.manifest = manifest;
+  if (manifest.name !== folder) {
+    markUnavailable(entry, `model.json name "${manifest.name}" does not match its folder "${folder}"`);
+    return entry;
+  }
+  const onnxPath = path.resolve(dir, manifest.onnx);
+  const relative = path.relative(dir, onnxPath);
+  if (relative.startsWith('..') || path.isAbsolute(relative)) {
+    markUnavailable(entry, `onnx "${manifest.onnx}" is outside the model folder`);
+    return entry;
+  }
+  // Resolve symlinks too: the real file must still live inside the real folder.
+  try {
+    const [realDir, realFile] = await Promise.all([fs.realpath(dir), fs.realpath(onnxPath)]);
+    const realRelative = path.relative(realDir, realFile);
+    if (realRelative.startsWith('..') || path.isAbsolute(realRelative)) {
+      markUnavailable(entry, `onnx "${manifest.onnx}" links outside the model folder`);
+      return entry;
+    }
+    if (!(await fs.stat(realFile)).isFile()) throw new Error('not a file');
+  } catch {
+    markUnavailable(entry, `onnx file "${manifest.onnx}" does not exist in the model folder`);
+    return entry;
+  }
+  if (manifest.task === 'conditional-generation' && manifest.text) {
+    try {
+      await fs.access(path.resolve(dir, manifest.text.vocab));
+    } catch {
+      markUnavailable(entry, `text.vocab file "${manifest.text.vocab}" does not exist in the model folder`);
+      return entry;
+    }
+  }
+  entry.onnxPath = onnxPath;
+  return entry;
+}
+
+/** Tensor names the manifest declares that the graph does not have. */
+function missingTensorNames(manifest: Manifest, session: SessionInfo): string[] {
+  const inputs =
+    manifest.task === 'image-to-image'
+      ? [manifest.input.name]
+      : [manifest.noise.name, manifest.label?.name, manifest.text?.name].filter((n): n is string => n !== undefined);
+  return [
+    ...inputs.filter((n) => !session.inputNames.includes(n)).map((n) => `input "${n}"`),
+    ...[manifest.output.name].filter((n) => !session.outputNames.includes(n)).map((n) => `output "${n}"`),
+  ];
+}
+
+/**
+ * A batch-of-one input of zeros for the warm-up run: image models only when the manifest names a
+ * warmupSide (a graph may accept only some sizes), generators always (their inputs are fixed).
+ */
+export function warmupFeeds(manifest: Manifest): Record<string, InputTensor> | null {
+  if (manifest.task === 'image-to-image') {
+    const { warmupSide, multipleOf, layout, channels, name } = manifest.input;
+    if (warmupSide === undefined) return null;
+    const side = Math.ceil(warmupSide / multipleOf) * multipleOf;
+    const dims = layout === 'NCHW' ? [1, channels, side, side] : [1, side, side, channels];
+    return { [name]: { type: 'float32', data: new Float32Array(channels * side * side), dims } };
+  }
+  const feeds: Record<string, InputTensor> = {
+    [manifest.noise.name]: { type: 'float32', data: new Float32Array(manifest.noise.dim), dims: [1, manifest.noise.dim] },
+  };
+  if (manifest.label) feeds[manifest.label.name] = { type: 'int64', data: new BigInt64Array(1), dims: [1] };
+  if (manifest.text) {
+    const { name, maxTokens } = manifest.text;
+    feeds[name] = { type: 'int64', data: new BigInt64Array(maxTokens), dims: [1, maxTokens] };
+  }
+  return feeds;
+}

@@ -1,0 +1,61 @@
+/**
+ * Composition: config → repository → inference pool → app → listening HTTP server. The server
+ * listens at once; models load in the background (readyz answers 503 until they are done).
+ * main.ts, the tests and the benchmarks all start the server through here.
+ */
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import { createApp, type RouteFactory } from './app.ts';
+import type { Config } from './config.ts';
+import { InferencePool } from './inference/pool.ts';
+import type { Logger } from './log.ts';
+import { ModelRepository } from './models/repository.ts';
+
+export interface RunningServer {
+  server: Server;
+  /** The bound port (useful with PORT=0). */
+  port: number;
+  repository: ModelRepository;
+  pool: InferencePool;
+  /** Resolves when every valid model has been loaded (or marked unavailable). */
+  loaded: Promise<void>;
+  /** Stops accepting, lets in-flight requests finish, then ends the workers. */
+  close(): Promise<void>;
+}
+
+export async function startServer(config: Config, logger: Logger, routes?: RouteFactory[]): Promise<RunningServer> {
+  const repository = await ModelRepository.scan(config.modelsDir, config.device);
+  for (const entry of repository.list()) {
+    if (entry.status === 'unavailable') logger.warn({ model: entry.name, reason: entry.reason }, 'model unavailable');
+  }
+  const pool = new InferencePool({
+    workers: config.workers,
+    threadsPerWorker: config.threadsPerWorker,
+    device: config.device,
+    queueLimit: config.queueLimit,
+    onWorkerError: (err) => logger.error({ err }, 'inference worker failed and was replaced'),
+  });
+  const app = createApp({ config, repository, pool, logger }, routes);
+  const server = app.listen(config.port, config.host);
+  await new Promise<void>((resolve, reject) => {
+    server.once('listening', resolve);
+    server.once('error', reject);
+  });
+  const port = (server.address() as AddressInfo).port;
+  logger.info({ host: config.host, port, modelsDir: config.modelsDir, workers: config.workers, threadsPerWorker: config.threadsPerWorker }, 'listening');
+
+  const loaded = repository.loadAll(pool, (entry) => {
+    if (entry.status === 'ready') logger.info({ model: entry.name, provider: entry.provider }, 'model ready');
+    else logger.warn({ model: entry.name, reason: entry.reason }, 'model unavailable');
+  });
+  loaded.then(() => logger.info({ models: repository.list().length }, 'all models loaded'));
+
+  const close = async (): Promise<void> => {
+    await new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeIdleConnections();
+    });
+    await pool.close();
+  };
+  return { server, port, repository, pool, loaded, close };
+}
