@@ -8,6 +8,7 @@ import { pinoHttp } from 'pino-http';
 import type { Config } from './config.ts';
 import { healthRoutes } from './http/routes/health.ts';
 import { modelsRoutes } from './http/routes/models.ts';
+import { generateRoutes } from './http/routes/generate.ts';
 import { translateRoutes } from './http/routes/translate.ts';
 import { notFoundHandler, problemHandler } from './http/problem.ts';
 import type { Inference } from './inference/pool.ts';
@@ -25,7 +26,7 @@ export interface AppDeps {
 export type RouteFactory = (deps: AppDeps) => Router;
 
 /** The routers of the v1 API, in mount order. */
-export const ROUTES: RouteFactory[] = [healthRoutes, modelsRoutes, translateRoutes];
+export const ROUTES: RouteFactory[] = [healthRoutes, modelsRoutes, translateRoutes, generateRoutes];
 
 const QUIET_PATHS = new Set(['/healthz', '/readyz']);
 

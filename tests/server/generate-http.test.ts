@@ -6,9 +6,7 @@ import { rm } from 'node:fs/promises';
 import sharp from 'sharp';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ROUTES } from '../../server/app.ts';
 import { loadConfig } from '../../server/config.ts';
-import { generateRoutes } from '../../server/http/routes/generate.ts';
 import { createLogger } from '../../server/log.ts';
 import { startServer, type RunningServer } from '../../server/server.ts';
 import type { InputTensor } from '../../server/inference/pool.ts';
@@ -45,7 +43,7 @@ beforeAll(async () => {
   await writeModelFolder(modelsDir, imageManifest('photo'), colourMixModel('NCHW', rotateAndInvert([-1, 1])));
 
   const config = loadConfig({ MODELS_DIR: modelsDir, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', INFERENCE_WORKERS: '2', INFERENCE_THREADS: '1' });
-  running = await startServer(config, createLogger('silent'), ROUTES.includes(generateRoutes) ? ROUTES : [...ROUTES, generateRoutes]);
+  running = await startServer(config, createLogger('silent'));
   await running.loaded;
   const run = running.pool.run.bind(running.pool);
   running.pool.run = (model: string, feeds: Record<string, InputTensor>, options) => {
