@@ -106,6 +106,21 @@ describe('CycleGAN-style ResNet generator', () => {
     expect(opTypes(exportToOnnx(model)).filter((op) => op === 'Transpose')).toHaveLength(2);
   });
 
+  it('loads and matches at opsets 13 and 17', async () => {
+    for (const opset of [13, 17]) {
+      const { maxAbsDiff } = await checkParity(model, [randomInput([1, 8, 8, 3], opset)], { opset });
+      expect(maxAbsDiff, `opset ${opset}`).toBeLessThanOrEqual(TOLERANCE);
+    }
+  });
+
+  it('declares static height and width with dynamicSpatial false', () => {
+    const input = tf.input({ shape: [12, 10, 3] });
+    const fixed = tf.model({ inputs: input, outputs: tf.layers.conv2d({ filters: 2, kernelSize: 3 }).apply(input) as tf.SymbolicTensor });
+    const { inputs, outputs } = exportModel(fixed, { dynamicSpatial: false });
+    expect(inputs[0]!.dims).toEqual(['N', 12, 10, 3]);
+    expect(outputs[0]!.dims).toEqual(['N', 10, 8, 2]);
+  });
+
   it('declares dynamic height and width', () => {
     const { inputs, outputs } = exportModel(model, { imageLayout: 'NCHW', inputs: [{ name: 'image' }] });
     expect(inputs[0]).toEqual({ name: 'image', dtype: 'float32', dims: ['N', 3, 'height', 'width'], layout: 'NCHW' });
@@ -137,6 +152,22 @@ describe('model structure', () => {
     randomizeWeights(inner, 7);
     const { maxAbsDiff } = await checkParity(outer, [randomInput([2, 4], 3)]);
     expect(maxAbsDiff).toBeLessThanOrEqual(TOLERANCE);
+  });
+
+  it('casts an int64 input that feeds a float layer', async () => {
+    const label = tf.input({ shape: [1], dtype: 'int32' });
+    const model = tf.model({ inputs: label, outputs: tf.layers.dense({ units: 2 }).apply(label) as tf.SymbolicTensor });
+    randomizeWeights(model, 8);
+    const { maxAbsDiff, onnx } = await checkParity(model, [tf.tensor2d([[3], [1]])]);
+    expect(maxAbsDiff).toBeLessThanOrEqual(TOLERANCE);
+    expect(opTypes(onnx)).toContain('Cast');
+  });
+
+  it('rejects input or output specs that do not match the model', () => {
+    const input = tf.input({ shape: [3] });
+    const model = tf.model({ inputs: input, outputs: tf.layers.dense({ units: 2 }).apply(input) as tf.SymbolicTensor });
+    expect(() => exportModel(model, { inputs: [{}, {}] })).toThrow(/2 entries for a model with 1 inputs/);
+    expect(() => exportModel(model, { inputs: [{ shape: [4] }] })).toThrow(/does not hold/);
   });
 
   it('names several outputs after their layers', () => {

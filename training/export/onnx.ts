@@ -76,6 +76,12 @@ export function exportToOnnx(model: tf.LayersModel, options: ExportOptions = {})
 export function exportModel(model: tf.LayersModel, options: ExportOptions = {}): OnnxExport {
   const opset = options.opset ?? DEFAULT_OPSET;
   if (!Number.isInteger(opset) || opset < 13 || opset > 17) throw new Error(`opset must be 13 to 17, got ${opset}`);
+  if (options.inputs && options.inputs.length !== model.inputs.length) {
+    throw new Error(`options.inputs has ${options.inputs.length} entries for a model with ${model.inputs.length} inputs`);
+  }
+  if (options.outputs && options.outputs.length !== model.outputs.length) {
+    throw new Error(`options.outputs has ${options.outputs.length} entries for a model with ${model.outputs.length} outputs`);
+  }
   const imageLayout = options.imageLayout ?? 'NHWC';
   const dynamicSpatial = options.dynamicSpatial ?? true;
   const graph = new OnnxGraph(model.name);
