@@ -1,0 +1,213 @@
+/**
+ * `npm run train | eval | data -- ...`: the training module's one entry point.
+ *
+ *   npm run train -- <recipe> [--epochs N | --steps N] [--batch-size B] [--out DIR] [--resume DIR]
+ *                             [--seed S] [--backend auto|wasm-ort|wasm|cpu|tfjs-node|tfjs-node-gpu]
+ *                             [--checkpoint-every N] [--sample-every N] [--log-every N]
+ *                             [--<recipe option> VALUE ...]
+ *   npm run eval -- <model folder or name under models/>
+ *   npm run data -- <dataset> [...]
+ *
+ * Recipe options are the recipe's own (e.g. `--loss wgan-gp`, `--subset 500` for digits); a value
+ * is parsed as the type of the option's default. Ctrl-C stops after the current step with a
+ * checkpoint, and `--resume <run folder>` continues from it.
+ */
+import { readFile, stat } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { BACKEND_CHOICES, isBackendPreference, selectBackend } from './backend/select.ts';
+import { train } from './harness.ts';
+import type { OptionValue, Recipe, RecipeOptions } from './recipes/recipe.ts';
+
+/** Recipes by name, loaded on demand so one recipe's imports never slow down another's start. */
+const RECIPES: Record<string, () => Promise<Recipe>> = {
+  smoke: async () => (await import('./recipes/smoke.ts')).smokeRecipe as unknown as Recipe,
+  digits: async () => (await import('./recipes/digits.ts')).digitsRecipe as unknown as Recipe,
+};
+
+/** Usage error: printed with the usage text, exit code 2. */
+class UsageError extends Error {}
+
+const HARNESS_FLAGS = new Set(['epochs', 'steps', 'batch-size', 'out', 'resume', 'seed', 'backend', 'checkpoint-every', 'sample-every', 'log-every', 'progress']);
+
+interface ParsedArgs {
+  positional: string[];
+  flags: Map<string, string>;
+}
+
+/** `--name value` and `--name=value`; a flag followed by another flag (or nothing) is `true`. */
+export function parseArgs(argv: string[]): ParsedArgs {
+  const positional: string[] = [];
+  const flags = new Map<string, string>();
+  for (let i = 0; i < argv.length; i += 1) {
+    const arg = argv[i]!;
+    if (!arg.startsWith('--')) {
+      positional.push(arg);
+      continue;
+    }
+    const body = arg.slice(2);
+    const eq = body.indexOf('=');
+    if (eq >= 0) {
+      flags.set(body.slice(0, eq), body.slice(eq + 1));
+    } else if (i + 1 < argv.length && !argv[i + 1]!.startsWith('--')) {
+      flags.set(body, argv[i + 1]!);
+      i += 1;
+    } else {
+      flags.set(body, 'true');
+    }
+  }
+  return { positional, flags };
+}
+
+function integerFlag(flags: Map<string, string>, name: string, min: number): number | undefined {
+  const raw = flags.get(name);
+  if (raw === undefined) return undefined;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min) throw new UsageError(`--${name} must be an integer ≥ ${min}, got "${raw}"`);
+  return value;
+}
+
+function numberFlag(flags: Map<string, string>, name: string): number | undefined {
+  const raw = flags.get(name);
+  if (raw === undefined) return undefined;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value <= 0) throw new UsageError(`--${name} must be a positive number, got "${raw}"`);
+  return value;
+}
+
+const camelCase = (kebab: string) => kebab.replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+const kebabCase = (camel: string) => camel.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+
+/** Recipe flags → typed recipe options; an unknown flag is a usage error listing the known ones. */
+export function recipeOptionsFrom(flags: Map<string, string>, defaults: RecipeOptions): Partial<RecipeOptions> {
+  const options: Record<string, OptionValue> = {};
+  for (const [flag, raw] of flags) {
+    if (HARNESS_FLAGS.has(flag)) continue;
+    const key = camelCase(flag);
+    const fallback = defaults[key];
+    if (fallback === undefined) {
+      const known = Object.keys(defaults).map((k) => `--${kebabCase(k)}`);
+      throw new UsageError(`unknown option --${flag}; this recipe takes ${known.join(', ') || 'no options'}`);
+    }
+    if (typeof fallback === 'number') {
+      const value = Number(raw);
+      if (!Number.isFinite(value)) throw new UsageError(`--${flag} must be a number, got "${raw}"`);
+      options[key] = value;
+    } else if (typeof fallback === 'boolean') {
+      if (raw !== 'true' && raw !== 'false') throw new UsageError(`--${flag} must be true or false, got "${raw}"`);
+      options[key] = raw === 'true';
+    } else {
+      options[key] = raw;
+    }
+  }
+  return options;
+}
+
+function timestamp(date = new Date()): string {
+  return date.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z').replace('T', '-');
+}
+
+async function trainCommand(args: ParsedArgs): Promise<number> {
+  const [recipeName] = args.positional;
+  if (recipeName === undefined || args.flags.has('help')) throw new UsageError('which recipe?');
+  const loadRecipe = RECIPES[recipeName];
+  if (loadRecipe === undefined) throw new UsageError(`unknown recipe "${recipeName}"; known: ${Object.keys(RECIPES).join(', ')}`);
+  const { flags } = args;
+  if (flags.has('epochs') && flags.has('steps')) throw new UsageError('give --epochs or --steps, not both');
+  const backendFlag = flags.get('backend') ?? 'auto';
+  if (!isBackendPreference(backendFlag)) throw new UsageError(`--backend must be one of ${BACKEND_CHOICES.join(', ')}`);
+  const progress = flags.get('progress');
+  if (progress !== undefined && !['auto', 'bar', 'lines', 'silent'].includes(progress)) throw new UsageError('--progress must be auto, bar, lines or silent');
+
+  const recipe = await loadRecipe();
+  const recipeOptions = recipeOptionsFrom(flags, recipe.options);
+  const resume = flags.get('resume');
+  const outDir = flags.get('out') ?? (resume === undefined ? join('runs', `${recipe.name}-${timestamp()}`) : undefined);
+  const backend = await selectBackend(backendFlag);
+
+  const stop = new AbortController();
+  const onSigint = () => {
+    if (stop.signal.aborted) process.exit(130);
+    console.error('\n[train] stopping after this step with a checkpoint (Ctrl-C again to quit now)');
+    stop.abort();
+  };
+  process.on('SIGINT', onSigint);
+  try {
+    const result = await train({
+      recipe,
+      outDir: outDir === undefined ? undefined : resolve(outDir),
+      resume: resume === undefined ? undefined : resolve(resume),
+      seed: integerFlag(flags, 'seed', 0),
+      batchSize: integerFlag(flags, 'batch-size', 1),
+      steps: integerFlag(flags, 'steps', 1),
+      epochs: numberFlag(flags, 'epochs'),
+      checkpointEvery: integerFlag(flags, 'checkpoint-every', 1),
+      sampleEvery: integerFlag(flags, 'sample-every', 1),
+      logEvery: integerFlag(flags, 'log-every', 1),
+      progress: progress as 'auto' | 'bar' | 'lines' | 'silent' | undefined,
+      recipeOptions,
+      backend,
+      stop: stop.signal,
+    });
+    for (const model of Object.values(result.models)) model.dispose();
+    if (result.interrupted) {
+      console.log(`[train] stopped at step ${result.step}/${result.totalSteps}; continue with: npm run train -- ${recipe.name} --resume ${result.outDir}`);
+      return 130;
+    }
+    console.log(`[train] done: ${result.step} steps in ${result.outDir}`);
+    if (result.exportDir) console.log(`[train] exported ${result.exportDir} (copy it into models/ to serve it)`);
+    return 0;
+  } finally {
+    process.off('SIGINT', onSigint);
+  }
+}
+
+/** A model folder as given, or models/<name>. */
+async function resolveModelFolder(target: string): Promise<string> {
+  for (const candidate of [target, join('models', target)]) {
+    if ((await stat(join(candidate, 'model.json')).catch(() => undefined))?.isFile()) return candidate;
+  }
+  throw new UsageError(`no model.json in "${target}" nor in "models/${target}"`);
+}
+
+async function evalCommand(args: ParsedArgs): Promise<number> {
+  const [target] = args.positional;
+  if (target === undefined) throw new UsageError('which model? give a model folder or a name under models/');
+  const folder = await resolveModelFolder(target);
+  const manifest = JSON.parse(await readFile(join(folder, 'model.json'), 'utf8')) as { name?: string; provenance?: { recipe?: string } };
+  const recipe = manifest.provenance?.recipe ?? manifest.name;
+  throw new UsageError(`no evaluation for recipe "${recipe}" yet`);
+}
+
+const USAGE = `usage:
+  npm run train -- <recipe> [--epochs N | --steps N] [--batch-size B] [--out DIR] [--resume DIR]
+                            [--seed S] [--backend ${BACKEND_CHOICES.join('|')}]
+                            [--checkpoint-every N] [--sample-every N] [--log-every N] [--progress auto|bar|lines|silent]
+                            [--<recipe option> VALUE ...]
+  npm run eval -- <model folder or name under models/>
+  npm run data -- <dataset> [...]
+recipes: ${Object.keys(RECIPES).join(', ')}`;
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  const args = parseArgs(rest);
+  switch (command) {
+    case 'train':
+      return trainCommand(args);
+    case 'eval':
+      return evalCommand(args);
+    default:
+      throw new UsageError(`unknown command "${command ?? ''}"`);
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    if (error instanceof UsageError) {
+      console.error(`error: ${error.message}\n\n${USAGE}`);
+      process.exit(2);
+    }
+    console.error(error instanceof Error ? (error.stack ?? error.message) : String(error));
+    process.exit(1);
+  },
+);

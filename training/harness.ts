@@ -1,0 +1,465 @@
+/**
+ * The training loop every recipe runs in: seeding, checkpoints and resume, progress, sample grids,
+ * a JSONL log and the final export. See training/recipes/recipe.ts for the recipe side.
+ *
+ * Run folder layout (OUT):
+ *   log.jsonl                     one JSON object per line: start/resume, steps, checkpoints, samples, export
+ *   samples/step-00000500.png     sample grids from fixed noise
+ *   checkpoints/step-00000500/    state.json (step, seed, options, tensor index) + tensors.bin
+ *   export/<name>/                model.json + model.onnx, ready to copy into models/
+ *
+ * Randomness is counter-based: step s draws from a generator seeded by (seed, s), and epoch e's
+ * shuffle from one seeded by (seed, e). The RNG state a checkpoint must carry is therefore just
+ * (seed, step), and a resumed run draws exactly what the uninterrupted run would have drawn.
+ */
+import * as tf from '@tensorflow/tfjs';
+import cliProgress from 'cli-progress';
+import { appendFile, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import sharp from 'sharp';
+import { parseManifest } from '../server/models/manifest.ts';
+import { composeGrid, type RawImage } from '../server/imaging/grid.ts';
+import { seededRandom, shuffleInPlace } from './data/random.ts';
+import { exportModel } from './export/onnx.ts';
+import type { Recipe, RecipeOptions, RecipeSession } from './recipes/recipe.ts';
+
+export type ProgressMode = 'auto' | 'bar' | 'lines' | 'silent';
+
+export interface TrainOptions {
+  recipe: Recipe;
+  /** Run folder; with `resume` and no `outDir`, the resumed run's folder. */
+  outDir?: string;
+  /** A run folder (its latest checkpoint is used) or one checkpoint folder. */
+  resume?: string;
+  seed?: number;
+  batchSize?: number;
+  /** Total steps of the run (counted from step 0, also when resuming). Wins over `epochs`. */
+  steps?: number;
+  epochs?: number;
+  /** Recipe options overriding the recipe's defaults. */
+  recipeOptions?: Partial<RecipeOptions>;
+  checkpointEvery?: number;
+  sampleEvery?: number;
+  logEvery?: number;
+  /** Checkpoints kept on disk (oldest removed first). */
+  keepCheckpoints?: number;
+  progress?: ProgressMode;
+  /** Backend name, recorded in the log and the provenance. */
+  backend?: string;
+  /** Set (e.g. on SIGINT) to stop after the current step with a checkpoint. */
+  stop?: AbortSignal;
+  /** Skip the final export (the resume test compares weights only). */
+  skipExport?: boolean;
+}
+
+export interface TrainResult {
+  outDir: string;
+  /** Steps completed (the next step to run). */
+  step: number;
+  totalSteps: number;
+  interrupted: boolean;
+  exportDir?: string;
+  lastLosses: Record<string, number>;
+  /** The session's models, still alive for callers that inspect weights (they dispose them). */
+  models: Record<string, tf.LayersModel>;
+}
+
+/** Everything a checkpoint's state.json holds besides the tensors. */
+interface CheckpointState {
+  format: 1;
+  recipe: string;
+  step: number;
+  totalSteps: number;
+  seed: number;
+  batchSize: number;
+  recipeOptions: RecipeOptions;
+  rng: { kind: 'counter'; seed: number; step: number };
+  tensors: TensorEntry[];
+  /** Adam's running β powers, restored exactly (setWeights would recompute them with pow). */
+  adamBetaPowers: Record<string, [number, number]>;
+  elapsedSeconds: number;
+  backend?: string;
+}
+
+interface TensorEntry {
+  group: 'model' | 'optimizer';
+  key: string;
+  index: number;
+  name: string;
+  shape: number[];
+  dtype: 'float32' | 'int32';
+  offset: number;
+}
+
+const DEFAULT_SEED = 1;
+
+/** Seed of step `step`'s generator: distinct per (seed, step), then mixed by the PRNG's seeder. */
+export function stepSeed(seed: number, step: number, stream = 0): number {
+  return (Math.imul(seed ^ 0x5bd1e995, 0x9e3779b1) + Math.imul(step, 0x85ebca6b) + Math.imul(stream, 0xc2b2ae35)) >>> 0;
+}
+
+/**
+ * Deterministic minibatches: epoch e visits every example once in an order shuffled by (seed, e);
+ * step s takes the s-th batch of that sequence (a last partial batch is dropped).
+ */
+export class EpochSampler {
+  readonly stepsPerEpoch: number;
+  private cachedEpoch = -1;
+  private order: Int32Array = new Int32Array(0);
+
+  constructor(
+    readonly count: number,
+    readonly batchSize: number,
+    readonly seed: number,
+  ) {
+    if (batchSize < 1 || count < batchSize) throw new RangeError(`batch size ${batchSize} needs at least that many examples, got ${count}`);
+    this.stepsPerEpoch = Math.floor(count / batchSize);
+  }
+
+  /** Example indices of step `step`. */
+  batch(step: number): Int32Array {
+    const epoch = Math.floor(step / this.stepsPerEpoch);
+    if (epoch !== this.cachedEpoch) {
+      const indices = Array.from({ length: this.count }, (_, i) => i);
+      this.order = Int32Array.from(shuffleInPlace(indices, seededRandom(stepSeed(this.seed, epoch, 1))));
+      this.cachedEpoch = epoch;
+    }
+    const start = (step % this.stepsPerEpoch) * this.batchSize;
+    return this.order.slice(start, start + this.batchSize);
+  }
+}
+
+/** Gathers rows of a row-major Float32Array: `rowLength` values per example. */
+export function gatherRows(source: Float32Array, rowLength: number, indices: ArrayLike<number>): Float32Array {
+  const out = new Float32Array(indices.length * rowLength);
+  for (let i = 0; i < indices.length; i += 1) {
+    const start = indices[i]! * rowLength;
+    out.set(source.subarray(start, start + rowLength), i * rowLength);
+  }
+  return out;
+}
+
+export async function train(options: TrainOptions): Promise<TrainResult> {
+  const { recipe } = options;
+  const resumeState = options.resume === undefined ? undefined : await loadCheckpointState(options.resume);
+  if (resumeState && resumeState.state.recipe !== recipe.name) {
+    throw new Error(`checkpoint ${resumeState.dir} belongs to recipe "${resumeState.state.recipe}", not "${recipe.name}"`);
+  }
+  const seed = (resumeState?.state.seed ?? options.seed ?? DEFAULT_SEED) >>> 0;
+  const batchSize = resumeState?.state.batchSize ?? options.batchSize ?? recipe.defaults.batchSize;
+  const recipeOptions = {
+    ...recipe.options,
+    ...(resumeState?.state.recipeOptions ?? {}),
+    ...definedEntries(options.recipeOptions ?? {}),
+  } as RecipeOptions;
+  const outDir = options.outDir ?? (resumeState ? runFolderOf(resumeState.dir) : undefined);
+  if (outDir === undefined) throw new Error('train() needs outDir (or resume)');
+
+  const session = await recipe.setup({ seed, batchSize, options: recipeOptions });
+  try {
+    const stepsPerEpoch = Math.floor(session.examplesPerEpoch / batchSize);
+    if (stepsPerEpoch < 1) throw new Error(`batch size ${batchSize} exceeds the ${session.examplesPerEpoch} training examples`);
+    const totalSteps =
+      options.steps ??
+      (options.epochs !== undefined ? Math.ceil(options.epochs * stepsPerEpoch) : undefined) ??
+      resumeState?.state.totalSteps ??
+      recipe.defaults.steps ??
+      Math.ceil((recipe.defaults.epochs ?? 1) * stepsPerEpoch);
+    const checkpointEvery = options.checkpointEvery ?? recipe.defaults.checkpointEvery ?? 500;
+    const sampleEvery = options.sampleEvery ?? recipe.defaults.sampleEvery ?? checkpointEvery;
+    const logEvery = options.logEvery ?? 10;
+
+    await mkdir(join(outDir, 'checkpoints'), { recursive: true });
+    await mkdir(join(outDir, 'samples'), { recursive: true });
+    const logPath = join(outDir, 'log.jsonl');
+    const log = (record: Record<string, unknown>) => appendFile(logPath, `${JSON.stringify({ time: new Date().toISOString(), ...record })}\n`);
+
+    let step = 0;
+    let elapsedBefore = 0;
+    if (resumeState) {
+      await restoreCheckpoint(resumeState.dir, resumeState.state, session);
+      step = resumeState.state.step;
+      elapsedBefore = resumeState.state.elapsedSeconds;
+      await log({ event: 'resume', from: resumeState.dir, step, totalSteps, recipe: recipe.name, backend: options.backend });
+    } else {
+      await log({ event: 'start', recipe: recipe.name, seed, batchSize, totalSteps, recipeOptions, backend: options.backend });
+    }
+
+    const progress = createProgress(options.progress ?? 'auto', totalSteps, step);
+    const startedAt = performance.now();
+    const elapsedSeconds = () => elapsedBefore + (performance.now() - startedAt) / 1000;
+    let lastLosses: Record<string, number> = {};
+    let windowStart = performance.now();
+    let windowSteps = 0;
+    let interrupted = false;
+
+    const checkpoint = async () => {
+      const dir = await saveCheckpoint(outDir, session, {
+        format: 1,
+        recipe: recipe.name,
+        step,
+        totalSteps,
+        seed,
+        batchSize,
+        recipeOptions,
+        rng: { kind: 'counter', seed, step },
+        tensors: [],
+        adamBetaPowers: {},
+        elapsedSeconds: elapsedSeconds(),
+        backend: options.backend,
+      });
+      await pruneCheckpoints(outDir, options.keepCheckpoints ?? 3);
+      await log({ event: 'checkpoint', step, dir });
+    };
+
+    while (step < totalSteps) {
+      lastLosses = session.trainStep(step, seededRandom(stepSeed(seed, step)));
+      step += 1;
+      windowSteps += 1;
+      if (step % logEvery === 0 || step === totalSteps) {
+        const seconds = (performance.now() - windowStart) / 1000;
+        const imagesPerSecond = (windowSteps * batchSize) / Math.max(seconds, 1e-9);
+        const epoch = (step * batchSize) / session.examplesPerEpoch;
+        progress.update(step, totalSteps, lastLosses, imagesPerSecond, epoch);
+        await log({ event: 'step', step, epoch: round(epoch, 3), losses: roundAll(lastLosses), imagesPerSecond: round(imagesPerSecond, 1), tensors: tf.memory().numTensors });
+        windowStart = performance.now();
+        windowSteps = 0;
+      }
+      if (step % sampleEvery === 0 || step === totalSteps) {
+        const file = await writeSampleGrid(session, join(outDir, 'samples', `step-${pad(step)}.png`));
+        await log({ event: 'sample', step, file });
+      }
+      if (options.stop?.aborted) {
+        interrupted = true;
+        break;
+      }
+      if (step % checkpointEvery === 0 && step < totalSteps) await checkpoint();
+    }
+    await checkpoint();
+    progress.stop();
+
+    let exportDir: string | undefined;
+    if (!interrupted && !options.skipExport) {
+      exportDir = await exportRun(outDir, session, {
+        recipe: recipe.name,
+        steps: step,
+        epochs: round((step * batchSize) / session.examplesPerEpoch, 3),
+        dataset: session.dataset,
+        date: new Date().toISOString(),
+        seed,
+        batchSize,
+        options: recipeOptions,
+        trainingSeconds: Math.round(elapsedSeconds()),
+        ...(options.backend ? { backend: options.backend } : {}),
+      });
+      await log({ event: 'export', step, dir: exportDir });
+    }
+    for (const optimizer of Object.values(session.optimizers)) optimizer.dispose();
+    session.dispose?.();
+    return { outDir, step, totalSteps, interrupted, exportDir, lastLosses, models: session.models };
+  } catch (error) {
+    for (const model of Object.values(session.models)) model.dispose();
+    throw error;
+  }
+}
+
+function definedEntries<T extends object>(record: T): Partial<T> {
+  return Object.fromEntries(Object.entries(record).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+const pad = (step: number) => String(step).padStart(8, '0');
+const round = (value: number, digits: number) => Number(value.toFixed(digits));
+const roundAll = (values: Record<string, number>) =>
+  Object.fromEntries(Object.entries(values).map(([k, v]) => [k, round(v, 5)]));
+
+// ---------------------------------------------------------------------------------------------
+// Checkpoints
+
+/** Adam keeps β₁ᵗ and β₂ᵗ as private variables; reading them lets resume restore them bit-exactly. */
+interface AdamBetaPowers {
+  accBeta1?: tf.Variable;
+  accBeta2?: tf.Variable;
+}
+
+async function saveCheckpoint(outDir: string, session: RecipeSession, state: CheckpointState): Promise<string> {
+  const chunks: Float32Array[] = [];
+  let offset = 0;
+  const add = (group: TensorEntry['group'], key: string, index: number, name: string, tensor: tf.Tensor) => {
+    const values = Float32Array.from(tensor.dataSync() as ArrayLike<number>);
+    state.tensors.push({ group, key, index, name, shape: tensor.shape, dtype: tensor.dtype === 'int32' ? 'int32' : 'float32', offset });
+    chunks.push(values);
+    offset += values.length;
+  };
+  for (const [key, model] of Object.entries(session.models)) {
+    model.weights.forEach((weight, index) => add('model', key, index, weight.originalName, weight.read()));
+  }
+  for (const [key, optimizer] of Object.entries(session.optimizers)) {
+    const named = await optimizer.getWeights();
+    named.forEach(({ name, tensor }, index) => add('optimizer', key, index, name, tensor));
+    const betas = optimizer as unknown as AdamBetaPowers;
+    if (betas.accBeta1 && betas.accBeta2) {
+      state.adamBetaPowers[key] = [betas.accBeta1.dataSync()[0]!, betas.accBeta2.dataSync()[0]!];
+    }
+  }
+  const dir = join(outDir, 'checkpoints', `step-${pad(state.step)}`);
+  const staging = `${dir}.partial`;
+  await rm(staging, { recursive: true, force: true });
+  await mkdir(staging, { recursive: true });
+  const bytes = new Uint8Array(offset * 4);
+  let position = 0;
+  for (const chunk of chunks) {
+    bytes.set(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength), position);
+    position += chunk.byteLength;
+  }
+  await writeFile(join(staging, 'tensors.bin'), bytes);
+  await writeFile(join(staging, 'state.json'), `${JSON.stringify(state, null, 1)}\n`);
+  // Rename last, so a crash mid-write never leaves a checkpoint that looks complete.
+  await rm(dir, { recursive: true, force: true });
+  await rename(staging, dir);
+  return dir;
+}
+
+async function restoreCheckpoint(dir: string, state: CheckpointState, session: RecipeSession): Promise<void> {
+  const raw = await readFile(join(dir, 'tensors.bin'));
+  const all = new Float32Array(raw.buffer, raw.byteOffset, raw.byteLength / 4);
+  const valuesOf = (entry: TensorEntry): tf.Tensor => {
+    const size = entry.shape.reduce((a, b) => a * b, 1);
+    const values = all.slice(entry.offset, entry.offset + size);
+    return entry.dtype === 'int32' ? tf.tensor(Int32Array.from(values), entry.shape, 'int32') : tf.tensor(values, entry.shape);
+  };
+  for (const [key, model] of Object.entries(session.models)) {
+    const entries = state.tensors.filter((t) => t.group === 'model' && t.key === key).sort((a, b) => a.index - b.index);
+    if (entries.length !== model.weights.length) {
+      throw new Error(`checkpoint ${dir}: model "${key}" has ${entries.length} tensors, the recipe builds ${model.weights.length}`);
+    }
+    entries.forEach((entry, i) => {
+      const weight = model.weights[i]!;
+      if (entry.shape.join('x') !== weight.shape.join('x')) {
+        throw new Error(`checkpoint ${dir}: ${weight.originalName} has shape [${entry.shape}], the recipe builds [${weight.shape}]`);
+      }
+      const value = valuesOf(entry);
+      weight.write(value);
+      value.dispose();
+    });
+  }
+  for (const [key, optimizer] of Object.entries(session.optimizers)) {
+    const entries = state.tensors.filter((t) => t.group === 'optimizer' && t.key === key).sort((a, b) => a.index - b.index);
+    if (entries.length === 0) continue;
+    await optimizer.setWeights(entries.map((entry) => ({ name: entry.name, tensor: valuesOf(entry) })));
+    const powers = state.adamBetaPowers[key];
+    const betas = optimizer as unknown as AdamBetaPowers;
+    if (powers && betas.accBeta1 && betas.accBeta2) {
+      betas.accBeta1.assign(tf.scalar(powers[0]));
+      betas.accBeta2.assign(tf.scalar(powers[1]));
+    }
+  }
+}
+
+/** Finds the checkpoint to resume from: `path` itself, or the latest under `path`/checkpoints. */
+async function loadCheckpointState(path: string): Promise<{ dir: string; state: CheckpointState }> {
+  const direct = await readFile(join(path, 'state.json'), 'utf8').catch(() => undefined);
+  if (direct !== undefined) return { dir: path, state: JSON.parse(direct) as CheckpointState };
+  const names = await listCheckpoints(path);
+  const latest = names.at(-1);
+  if (latest === undefined) throw new Error(`no checkpoint to resume in ${path} (expected ${join(path, 'checkpoints', 'step-*')})`);
+  const dir = join(path, 'checkpoints', latest);
+  return { dir, state: JSON.parse(await readFile(join(dir, 'state.json'), 'utf8')) as CheckpointState };
+}
+
+async function listCheckpoints(runDir: string): Promise<string[]> {
+  const names = await readdir(join(runDir, 'checkpoints')).catch(() => [] as string[]);
+  return names.filter((n) => /^step-\d+$/.test(n)).sort();
+}
+
+async function pruneCheckpoints(runDir: string, keep: number): Promise<void> {
+  const names = await listCheckpoints(runDir);
+  for (const name of names.slice(0, Math.max(0, names.length - keep))) {
+    await rm(join(runDir, 'checkpoints', name), { recursive: true, force: true });
+  }
+}
+
+/** The run folder of a checkpoint folder (…/RUN/checkpoints/step-N → …/RUN). */
+function runFolderOf(checkpointDir: string): string {
+  return join(checkpointDir, '..', '..');
+}
+
+// ---------------------------------------------------------------------------------------------
+// Samples, export, progress
+
+/** Converts [N, H, W, C] images in [-1, 1] to uint8 pixels, one RawImage per image. */
+export function toRawImages(images: tf.Tensor4D): RawImage[] {
+  const [count, height, width, channels] = images.shape;
+  const bytes = tf.tidy(() => tf.cast(tf.clipByValue(tf.round(tf.mul(tf.add(images, 1), 127.5)), 0, 255), 'int32')).dataSync();
+  const size = height * width * channels;
+  return Array.from({ length: count }, (_, i) => ({
+    data: Uint8Array.from(bytes.subarray(i * size, (i + 1) * size)),
+    width,
+    height,
+    channels,
+  }));
+}
+
+async function writeSampleGrid(session: RecipeSession, file: string): Promise<string> {
+  const images = session.sample();
+  try {
+    const raw = toRawImages(images);
+    const grid = composeGrid(raw, { columns: session.sampleColumns, rows: Math.ceil(raw.length / session.sampleColumns) });
+    await sharp(grid.data, { raw: { width: grid.width, height: grid.height, channels: grid.channels as 1 | 3 } })
+      .png()
+      .toFile(file);
+    return file;
+  } finally {
+    images.dispose();
+  }
+}
+
+async function exportRun(outDir: string, session: RecipeSession, provenance: Record<string, unknown>): Promise<string> {
+  const { model, exportOptions, manifest } = session.exportTarget();
+  const dir = join(outDir, 'export', manifest.name);
+  const full = { ...manifest, onnx: 'model.onnx', provenance };
+  parseManifest(full); // fail here, not in the server, if a recipe writes a bad manifest
+  const exported = exportModel(model, exportOptions);
+  await mkdir(dir, { recursive: true });
+  await writeFile(join(dir, 'model.onnx'), exported.onnx);
+  await writeFile(join(dir, 'model.json'), `${JSON.stringify(full, null, 2)}\n`);
+  return dir;
+}
+
+interface Progress {
+  update(step: number, total: number, losses: Record<string, number>, imagesPerSecond: number, epoch: number): void;
+  stop(): void;
+}
+
+function formatLosses(losses: Record<string, number>): string {
+  return Object.entries(losses)
+    .map(([k, v]) => `${k}=${v.toFixed(4)}`)
+    .join(' ');
+}
+
+/** A cli-progress bar on a TTY; plain lines (one per log interval) otherwise, e.g. under nohup. */
+function createProgress(mode: ProgressMode, total: number, start: number): Progress {
+  const resolved = mode === 'auto' ? (process.stderr.isTTY ? 'bar' : 'lines') : mode;
+  if (resolved === 'silent') return { update() {}, stop() {} };
+  if (resolved === 'lines') {
+    return {
+      update(step, totalSteps, losses, imagesPerSecond, epoch) {
+        console.log(`step ${step}/${totalSteps} epoch ${epoch.toFixed(2)} ${formatLosses(losses)} ${imagesPerSecond.toFixed(1)} img/s`);
+      },
+      stop() {},
+    };
+  }
+  const bar = new cliProgress.SingleBar(
+    { format: '{bar} {value}/{total} | epoch {epoch} | {losses} | {ips} img/s | ETA {eta_formatted}', etaBuffer: 50 },
+    cliProgress.Presets.shades_classic,
+  );
+  bar.start(total, start, { losses: '', ips: '-', epoch: '0' });
+  return {
+    update(step, totalSteps, losses, imagesPerSecond, epoch) {
+      bar.setTotal(totalSteps);
+      bar.update(step, { losses: formatLosses(losses), ips: imagesPerSecond.toFixed(1), epoch: epoch.toFixed(2) });
+    },
+    stop() {
+      bar.stop();
+    },
+  };
+}

@@ -1,0 +1,107 @@
+/**
+ * Label-conditioned DCGAN-style nets for 28×28 single-channel images (MNIST digits).
+ *
+ * Conditioning is CGAN-style (Mirza & Osindero 2014): both nets see the label through a learned
+ * embedding. The generator concatenates it with the noise; the discriminator turns it into a
+ * 28×28 map stacked on the image as a second channel, so it judges (image, label) pairs and a
+ * well-drawn digit with the wrong label counts as fake.
+ *
+ * Layer choices follow DCGAN (Radford et al. 2016): strided (transposed) convolutions instead of
+ * pooling, BatchNorm and ReLU in the generator, LeakyReLU(0.2) in the discriminator, tanh output
+ * in [-1, 1], N(0, 0.02) initial weights. The discriminator has no BatchNorm: it sees real and fake
+ * batches separately, and batch statistics would leak which batch it is looking at. It ends in a
+ * logit (no sigmoid); the losses work on logits.
+ *
+ * Every initialiser is seeded from `seed`, so the same seed builds the same weights.
+ */
+import * as tf from '@tensorflow/tfjs';
+
+export interface CganConfig {
+  noiseDim: number;
+  classes: number;
+  /** Channels of the generator's last hidden layer; its first conv layer has twice as many. */
+  generatorWidth: number;
+  /** Channels of the discriminator's first conv layer; its second has twice as many. */
+  discriminatorWidth: number;
+  labelEmbeddingDim: number;
+  seed: number;
+}
+
+export const IMAGE_SIDE = 28;
+
+/** Hands out seeded initialisers, one distinct seed per weight tensor. */
+class SeededInitializers {
+  private next: number;
+
+  constructor(seed: number) {
+    this.next = seed >>> 0;
+  }
+
+  /** DCGAN's N(0, 0.02) for kernels and embeddings. */
+  normal(): ReturnType<typeof tf.initializers.randomNormal> {
+    this.next = (this.next + 0x9e3779b9) >>> 0;
+    return tf.initializers.randomNormal({ mean: 0, stddev: 0.02, seed: this.next });
+  }
+}
+
+/** The two model inputs every conditional generator here takes. */
+function conditionInputs(noiseDim: number): { noise: tf.SymbolicTensor; label: tf.SymbolicTensor } {
+  return {
+    noise: tf.input({ shape: [noiseDim], name: 'noise' }),
+    label: tf.input({ shape: [1], dtype: 'int32', name: 'label' }),
+  };
+}
+
+/**
+ * Generator: (noise [N, noiseDim], label [N, 1] int) → image [N, 28, 28, 1] in [-1, 1].
+ * dense → 7×7×2w → transposed conv → 14×14×w → transposed conv → 28×28×1.
+ */
+export function buildConditionalGenerator(config: CganConfig): tf.LayersModel {
+  const init = new SeededInitializers(config.seed);
+  const { noise, label } = conditionInputs(config.noiseDim);
+  const wide = config.generatorWidth * 2;
+  const embedded = tf.layers
+    .embedding({ inputDim: config.classes, outputDim: config.labelEmbeddingDim, embeddingsInitializer: init.normal(), name: 'g_label_embedding' })
+    .apply(label) as tf.SymbolicTensor;
+  const labelVector = tf.layers.flatten({ name: 'g_label_flat' }).apply(embedded) as tf.SymbolicTensor;
+  let x = tf.layers.concatenate({ name: 'g_condition' }).apply([noise, labelVector]) as tf.SymbolicTensor;
+  x = tf.layers.dense({ units: 7 * 7 * wide, useBias: false, kernelInitializer: init.normal(), name: 'g_project' }).apply(x) as tf.SymbolicTensor;
+  x = tf.layers.batchNormalization({ momentum: 0.9, name: 'g_project_bn' }).apply(x) as tf.SymbolicTensor;
+  x = tf.layers.reLU({ name: 'g_project_relu' }).apply(x) as tf.SymbolicTensor;
+  x = tf.layers.reshape({ targetShape: [7, 7, wide], name: 'g_reshape' }).apply(x) as tf.SymbolicTensor;
+  x = tf.layers
+    .conv2dTranspose({ filters: config.generatorWidth, kernelSize: 4, strides: 2, padding: 'same', useBias: false, kernelInitializer: init.normal(), name: 'g_up1' })
+    .apply(x) as tf.SymbolicTensor;
+  x = tf.layers.batchNormalization({ momentum: 0.9, name: 'g_up1_bn' }).apply(x) as tf.SymbolicTensor;
+  x = tf.layers.reLU({ name: 'g_up1_relu' }).apply(x) as tf.SymbolicTensor;
+  const image = tf.layers
+    .conv2dTranspose({ filters: 1, kernelSize: 4, strides: 2, padding: 'same', activation: 'tanh', kernelInitializer: init.normal(), name: 'g_image' })
+    .apply(x) as tf.SymbolicTensor;
+  return tf.model({ inputs: [noise, label], outputs: image, name: 'conditional_generator' });
+}
+
+/**
+ * Discriminator: (image [N, 28, 28, 1], label [N, 1] int) → realness logit [N, 1].
+ * [image | label map] → conv 14×14×w → conv 7×7×2w → dense 1.
+ */
+export function buildConditionalDiscriminator(config: CganConfig): tf.LayersModel {
+  const init = new SeededInitializers(config.seed ^ 0x5f3759df);
+  const image = tf.input({ shape: [IMAGE_SIDE, IMAGE_SIDE, 1], name: 'image' });
+  const label = tf.input({ shape: [1], dtype: 'int32', name: 'label' });
+  const embedded = tf.layers
+    .embedding({ inputDim: config.classes, outputDim: IMAGE_SIDE * IMAGE_SIDE, embeddingsInitializer: init.normal(), name: 'd_label_embedding' })
+    .apply(label) as tf.SymbolicTensor;
+  const labelMap = tf.layers.reshape({ targetShape: [IMAGE_SIDE, IMAGE_SIDE, 1], name: 'd_label_map' }).apply(embedded) as tf.SymbolicTensor;
+  let x = tf.layers.concatenate({ axis: -1, name: 'd_condition' }).apply([image, labelMap]) as tf.SymbolicTensor;
+  x = tf.layers
+    .conv2d({ filters: config.discriminatorWidth, kernelSize: 4, strides: 2, padding: 'same', kernelInitializer: init.normal(), name: 'd_down1' })
+    .apply(x) as tf.SymbolicTensor;
+  x = tf.layers.leakyReLU({ alpha: 0.2, name: 'd_down1_lrelu' }).apply(x) as tf.SymbolicTensor;
+  x = tf.layers
+    .conv2d({ filters: config.discriminatorWidth * 2, kernelSize: 4, strides: 2, padding: 'same', kernelInitializer: init.normal(), name: 'd_down2' })
+    .apply(x) as tf.SymbolicTensor;
+  x = tf.layers.leakyReLU({ alpha: 0.2, name: 'd_down2_lrelu' }).apply(x) as tf.SymbolicTensor;
+  x = tf.layers.flatten({ name: 'd_flat' }).apply(x) as tf.SymbolicTensor;
+  const logit = tf.layers.dense({ units: 1, kernelInitializer: init.normal(), name: 'd_logit' }).apply(x) as tf.SymbolicTensor;
+  return tf.model({ inputs: [image, label], outputs: logit, name: 'conditional_discriminator' });
+}
