@@ -21,29 +21,42 @@ export interface GeneratorOptions {
   /** Image channels in and out. */
   channels?: number;
   name?: string;
+  /** Seeds the weight initialiser (layer i uses seed + i), so a run is reproducible. */
+  seed?: number;
 }
 
 export const DEFAULT_GENERATOR = { filters: 24, blocks: 6, downsamplings: 2, channels: 3 } as const;
 
 type SymbolicTensor = tf.SymbolicTensor;
+type Initializer = ReturnType<typeof tf.initializers.randomNormal>;
+type Init = () => Initializer;
+
+/**
+ * Weights drawn from N(0, 0.02), the reference's 'normal' init, each layer from its own seed.
+ * Without a seed, tfjs draws unseeded and runs are not reproducible.
+ */
+function initializers(seed: number | undefined): Init {
+  let layer = 0;
+  return () => tf.initializers.randomNormal({ mean: 0, stddev: 0.02, ...(seed === undefined ? {} : { seed: seed + layer++ }) });
+}
 
 function apply(layer: tf.layers.Layer, x: SymbolicTensor): SymbolicTensor {
   return layer.apply(x) as SymbolicTensor;
 }
 
 /** Conv → InstanceNorm → ReLU. */
-function convNormRelu(x: SymbolicTensor, filters: number, kernelSize: number, strides: number, padding: 'same' | 'valid', name: string): SymbolicTensor {
-  const conv = tf.layers.conv2d({ filters, kernelSize, strides, padding, useBias: false, name: `${name}_conv` });
+function convNormRelu(x: SymbolicTensor, filters: number, kernelSize: number, strides: number, padding: 'same' | 'valid', name: string, init: Init): SymbolicTensor {
+  const conv = tf.layers.conv2d({ filters, kernelSize, strides, padding, useBias: false, kernelInitializer: init(), name: `${name}_conv` });
   const normalized = apply(instanceNormalization({ name: `${name}_norm` }), apply(conv, x));
   return apply(tf.layers.reLU({ name: `${name}_relu` }), normalized);
 }
 
 /** x + (reflect-pad, conv3, IN, ReLU, reflect-pad, conv3, IN)(x). */
-function residualBlock(x: SymbolicTensor, filters: number, name: string): SymbolicTensor {
+function residualBlock(x: SymbolicTensor, filters: number, name: string, init: Init): SymbolicTensor {
   let y = apply(reflectionPadding2D({ padding: 1, name: `${name}_pad1` }), x);
-  y = convNormRelu(y, filters, 3, 1, 'valid', `${name}_a`);
+  y = convNormRelu(y, filters, 3, 1, 'valid', `${name}_a`, init);
   y = apply(reflectionPadding2D({ padding: 1, name: `${name}_pad2` }), y);
-  y = apply(tf.layers.conv2d({ filters, kernelSize: 3, padding: 'valid', useBias: false, name: `${name}_b_conv` }), y);
+  y = apply(tf.layers.conv2d({ filters, kernelSize: 3, padding: 'valid', useBias: false, kernelInitializer: init(), name: `${name}_b_conv` }), y);
   y = apply(instanceNormalization({ name: `${name}_b_norm` }), y);
   return tf.layers.add({ name: `${name}_add` }).apply([x, y]) as SymbolicTensor;
 }
@@ -55,23 +68,24 @@ function residualBlock(x: SymbolicTensor, filters: number, name: string): Symbol
 export function resnetGenerator(options: GeneratorOptions = {}): tf.LayersModel {
   const { filters, blocks, downsamplings, channels } = { ...DEFAULT_GENERATOR, ...options };
   const name = options.name ?? 'generator';
+  const init = initializers(options.seed);
   const input = tf.input({ shape: [null, null, channels], name: `${name}_input` });
   let x = apply(reflectionPadding2D({ padding: 3, name: `${name}_stem_pad` }), input);
-  x = convNormRelu(x, filters, 7, 1, 'valid', `${name}_stem`);
+  x = convNormRelu(x, filters, 7, 1, 'valid', `${name}_stem`, init);
   let width = filters;
   for (let i = 0; i < downsamplings; i++) {
     width *= 2;
-    x = convNormRelu(x, width, 3, 2, 'same', `${name}_down${i + 1}`);
+    x = convNormRelu(x, width, 3, 2, 'same', `${name}_down${i + 1}`, init);
   }
-  for (let i = 0; i < blocks; i++) x = residualBlock(x, width, `${name}_res${i + 1}`);
+  for (let i = 0; i < blocks; i++) x = residualBlock(x, width, `${name}_res${i + 1}`, init);
   for (let i = 0; i < downsamplings; i++) {
     width /= 2;
-    const up = tf.layers.conv2dTranspose({ filters: width, kernelSize: 3, strides: 2, padding: 'same', useBias: false, name: `${name}_up${i + 1}_conv` });
+    const up = tf.layers.conv2dTranspose({ filters: width, kernelSize: 3, strides: 2, padding: 'same', useBias: false, kernelInitializer: init(), name: `${name}_up${i + 1}_conv` });
     x = apply(instanceNormalization({ name: `${name}_up${i + 1}_norm` }), apply(up, x));
     x = apply(tf.layers.reLU({ name: `${name}_up${i + 1}_relu` }), x);
   }
   x = apply(reflectionPadding2D({ padding: 3, name: `${name}_out_pad` }), x);
-  x = apply(tf.layers.conv2d({ filters: channels, kernelSize: 7, padding: 'valid', name: `${name}_out_conv` }), x);
+  x = apply(tf.layers.conv2d({ filters: channels, kernelSize: 7, padding: 'valid', kernelInitializer: init(), name: `${name}_out_conv` }), x);
   const output = apply(tf.layers.activation({ activation: 'tanh', name: `${name}_tanh` }), x);
   return tf.model({ inputs: input, outputs: output, name });
 }
@@ -83,6 +97,8 @@ export interface DiscriminatorOptions {
   layers?: number;
   channels?: number;
   name?: string;
+  /** Seeds the weight initialiser, as for the generator. */
+  seed?: number;
 }
 
 export const DEFAULT_DISCRIMINATOR = { filters: 32, layers: 3, channels: 3 } as const;
@@ -95,17 +111,18 @@ export const DEFAULT_DISCRIMINATOR = { filters: 32, layers: 3, channels: 3 } as 
 export function patchDiscriminator(options: DiscriminatorOptions = {}): tf.LayersModel {
   const { filters, layers, channels } = { ...DEFAULT_DISCRIMINATOR, ...options };
   const name = options.name ?? 'discriminator';
+  const init = initializers(options.seed);
   const input = tf.input({ shape: [null, null, channels], name: `${name}_input` });
-  let x = apply(tf.layers.conv2d({ filters, kernelSize: 4, strides: 2, padding: 'same', name: `${name}_c1` }), input);
+  let x = apply(tf.layers.conv2d({ filters, kernelSize: 4, strides: 2, padding: 'same', kernelInitializer: init(), name: `${name}_c1` }), input);
   x = apply(tf.layers.leakyReLU({ alpha: 0.2, name: `${name}_c1_lrelu` }), x);
   let width = filters;
   for (let i = 1; i <= layers; i++) {
     width = filters * Math.min(2 ** i, 8);
     const strides = i < layers ? 2 : 1;
-    x = apply(tf.layers.conv2d({ filters: width, kernelSize: 4, strides, padding: 'same', useBias: false, name: `${name}_c${i + 1}` }), x);
+    x = apply(tf.layers.conv2d({ filters: width, kernelSize: 4, strides, padding: 'same', useBias: false, kernelInitializer: init(), name: `${name}_c${i + 1}` }), x);
     x = apply(instanceNormalization({ name: `${name}_c${i + 1}_norm` }), x);
     x = apply(tf.layers.leakyReLU({ alpha: 0.2, name: `${name}_c${i + 1}_lrelu` }), x);
   }
-  const output = apply(tf.layers.conv2d({ filters: 1, kernelSize: 4, padding: 'same', name: `${name}_out` }), x);
+  const output = apply(tf.layers.conv2d({ filters: 1, kernelSize: 4, padding: 'same', kernelInitializer: init(), name: `${name}_out` }), x);
   return tf.model({ inputs: input, outputs: output, name });
 }
