@@ -55,6 +55,25 @@ describe('InstanceNormalization', () => {
     expect(maxAbsDiff((layer.apply(x) as tf.Tensor).dataSync(), expected.dataSync())).toBeLessThan(1e-5);
   });
 
+  it('has gradients that match finite differences', () => {
+    const layer = new InstanceNormalization({ affine: true });
+    const x = tf.randomNormal([1, 3, 3, 2], 0, 1, 'float32', 5);
+    const weights = tf.randomNormal([1, 3, 3, 2], 0, 1, 'float32', 6);
+    const loss = (input: tf.Tensor) => tf.sum(tf.mul(layer.apply(input) as tf.Tensor, weights)) as tf.Scalar;
+    const analytic = tf.grad(loss)(x).dataSync();
+    const data = x.dataSync();
+    const step = 1e-2;
+    for (const i of [0, 5, 11, 17]) {
+      const shifted = (delta: number) => {
+        const copy = Float32Array.from(data);
+        copy[i]! += delta;
+        return loss(tf.tensor4d(copy, [1, 3, 3, 2])).dataSync()[0]!;
+      };
+      const numeric = (shifted(step) - shifted(-step)) / (2 * step);
+      expect(Math.abs(numeric - analytic[i]!)).toBeLessThan(2e-2);
+    }
+  });
+
   it('survives save and load with its weights and config', async () => {
     const input = tf.input({ shape: [6, 6, 3] });
     const output = new InstanceNormalization({ affine: true, epsilon: 1e-3 }).apply(input) as tf.SymbolicTensor;
