@@ -1,5 +1,6 @@
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
+import type { Layout, PixelRange } from '../../server/models/manifest.ts';
 import { ProblemError } from '../../server/http/problem.ts';
 import { decodeImage, fitWithin } from '../../server/imaging/decode.ts';
 import { encodeImage } from '../../server/imaging/encode.ts';
@@ -39,12 +40,12 @@ describe('tensor conversion', () => {
     expect(reflectPad(gradient(8, 4), 4).data).toEqual(gradient(8, 4).data);
   });
 
-  it.each([
+  it.each<[Layout, PixelRange]>([
     ['NCHW', [-1, 1]],
     ['NHWC', [-1, 1]],
     ['NCHW', [0, 1]],
     ['NHWC', [0, 255]],
-  ] as const)('round-trips %s %j exactly and places channels per layout', (layout, range) => {
+  ])('round-trips %s %j exactly and places channels per layout', (layout, range) => {
     const image = gradient(6, 4);
     const tensor = toTensor(image, layout, range, 3);
     expect(tensor.dims).toEqual(layout === 'NCHW' ? [1, 3, 4, 6] : [1, 4, 6, 3]);

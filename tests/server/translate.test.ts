@@ -1,0 +1,118 @@
+import sharp from 'sharp';
+import request from 'supertest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Layout, PixelRange } from '../../server/models/manifest.ts';
+import { applyColourMix, colourMixModel, imageManifest, rotateAndInvert, tempModelsDir, writeModel } from '../helpers/image-models.ts';
+import { startTestServer, type TestServer } from './harness.ts';
+
+const MODELS: Array<{ name: string; layout: Layout; range: PixelRange }> = [
+  { name: 'nchw-signed', layout: 'NCHW', range: [-1, 1] },
+  { name: 'nhwc-signed', layout: 'NHWC', range: [-1, 1] },
+  { name: 'nchw-bytes', layout: 'NCHW', range: [0, 255] },
+  { name: 'nhwc-bytes', layout: 'NHWC', range: [0, 255] },
+];
+
+let server: TestServer;
+
+beforeAll(async () => {
+  const dir = tempModelsDir();
+  for (const m of MODELS) {
+    writeModel(dir, m.name, imageManifest(m.name, { layout: m.layout, inRange: m.range, multipleOf: 4, maxSide: 512 }), colourMixModel(m.layout, rotateAndInvert(m.range)));
+  }
+  server = await startTestServer(dir);
+});
+afterAll(() => server?.close());
+
+/** Deterministic varied pixels, so any misplaced pixel or channel changes the result. */
+function pattern(width: number, height: number, channels: number): Buffer {
+  const data = Buffer.alloc(width * height * channels);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      for (let c = 0; c < channels; c++) data[(y * width + x) * channels + c] = (x * 37 + y * 11 + c * 85 + ((x * y) % 7) * 13) % 256;
+    }
+  }
+  return data;
+}
+
+async function raw(image: Buffer): Promise<{ data: Buffer; width: number; height: number; channels: number }> {
+  const { data, info } = await sharp(image).raw().toBuffer({ resolveWithObject: true });
+  return { data, width: info.width, height: info.height, channels: info.channels };
+}
+
+function translate(model: string, query = '') {
+  return request(server.url).post(`/v1/models/${model}/translate${query}`).responseType('blob');
+}
+
+describe('POST /v1/models/:name/translate round-trips', () => {
+  for (const model of MODELS) {
+    for (const [width, height] of [
+      [32, 24],
+      [37, 21],
+    ] as const) {
+      it(`${model.name} ${width}×${height}: output equals the model applied to the input`, async () => {
+        const pixels = pattern(width, height, 3);
+        const png = await sharp(pixels, { raw: { width, height, channels: 3 } }).png().toBuffer();
+        const res = await translate(model.name).set('Content-Type', 'image/png').send(png);
+        expect(res.status).toBe(200);
+        expect(res.headers['content-type']).toBe('image/png');
+        const out = await raw(res.body as Buffer);
+        expect([out.width, out.height, out.channels]).toEqual([width, height, 3]);
+        const expected = applyColourMix(pixels, rotateAndInvert(model.range), model.range, model.range);
+        expect(Buffer.from(expected).equals(out.data)).toBe(true);
+      });
+    }
+  }
+
+  it('applies EXIF orientation: a JPEG tagged orientation 6 comes back upright with swapped sides', async () => {
+    const pixels = pattern(40, 24, 3);
+    const jpeg = await sharp(pixels, { raw: { width: 40, height: 24, channels: 3 } }).jpeg({ quality: 95 }).withMetadata({ orientation: 6 }).toBuffer();
+    const res = await translate('nchw-bytes').set('Content-Type', 'image/jpeg').send(jpeg);
+    expect(res.status).toBe(200);
+    const out = await raw(res.body as Buffer);
+    expect([out.width, out.height]).toEqual([24, 40]);
+    const upright = await sharp(jpeg).rotate().raw().toBuffer();
+    expect(Buffer.from(applyColourMix(upright, rotateAndInvert([0, 255]), [0, 255], [0, 255])).equals(out.data)).toBe(true);
+  });
+
+  it('keeps the alpha channel of an RGBA input in png and webp output', async () => {
+    const rgba = pattern(21, 13, 4);
+    const png = await sharp(rgba, { raw: { width: 21, height: 13, channels: 4 } }).png().toBuffer();
+    const res = await translate('nhwc-bytes').attach('image', png, 'rgba.png');
+    expect(res.status).toBe(200);
+    const out = await raw(res.body as Buffer);
+    expect(out.channels).toBe(4);
+    const alphaIn = Buffer.from(rgba.filter((_, i) => i % 4 === 3));
+    const alphaOut = Buffer.from(out.data.filter((_, i) => i % 4 === 3));
+    expect(alphaOut.equals(alphaIn)).toBe(true);
+    const webp = await translate('nhwc-bytes', '?format=webp&quality=90').set('Content-Type', 'image/png').send(png);
+    expect([webp.status, webp.headers['content-type']]).toEqual([200, 'image/webp']);
+    expect((await sharp(webp.body as Buffer).metadata()).hasAlpha).toBe(true);
+  });
+
+  it('accepts multipart uploads and answers jpeg with the requested quality', async () => {
+    const png = await sharp(pattern(48, 48, 3), { raw: { width: 48, height: 48, channels: 3 } }).png().toBuffer();
+    const low = await translate('nchw-signed', '?format=jpeg&quality=5').attach('image', png, 'in.png');
+    const high = await translate('nchw-signed', '?format=jpeg&quality=100').attach('image', png, { filename: 'in.png', contentType: 'image/png' });
+    expect([low.status, low.headers['content-type'], high.status]).toEqual([200, 'image/jpeg', 200]);
+    expect((low.body as Buffer).length).toBeLessThan((high.body as Buffer).length);
+  });
+
+  it('scales images over max_side down, keeping the aspect ratio; max_side cannot raise the manifest limit', async () => {
+    const png = await sharp(pattern(200, 100, 3), { raw: { width: 200, height: 100, channels: 3 } }).png().toBuffer();
+    const res = await translate('nchw-bytes', '?max_side=50').set('Content-Type', 'image/png').send(png);
+    expect([res.status, res.headers['x-image-size']]).toEqual([200, '50x25']);
+    const big = await sharp({ create: { width: 1024, height: 256, channels: 3, background: '#abc' } }).png().toBuffer();
+    const capped = await translate('nchw-bytes', '?max_side=4000').set('Content-Type', 'image/png').send(big);
+    expect(capped.headers['x-image-size']).toBe('512x128'); // the manifest's maxSide is 512
+  });
+
+  it('translates grey and palette inputs to RGB output', async () => {
+    const base = sharp(pattern(16, 12, 3), { raw: { width: 16, height: 12, channels: 3 } });
+    for (const input of [await base.clone().grayscale().png().toBuffer(), await base.clone().png({ palette: true }).toBuffer()]) {
+      const res = await translate('nhwc-signed').set('Content-Type', 'image/png').send(input);
+      expect(res.status).toBe(200);
+      const out = await raw(res.body as Buffer);
+      expect([out.width, out.height, out.channels]).toEqual([16, 12, 3]);
+    }
+  });
+});
