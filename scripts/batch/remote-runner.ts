@@ -1,0 +1,230 @@
+/**
+ * Conversion on one or more running servers (`--server URL`, repeatable). Each file goes to the
+ * server with the fewest requests in flight. A connection error, a timeout or a 502/503/504/429
+ * is the server's problem, not the file's: that server cools down (exponential backoff with
+ * jitter, at least its Retry-After) and the file is retried on another one. Any other 4xx is the
+ * file's problem (corrupt, unsupported) and fails it at once with the server's problem detail.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import path from 'node:path';
+import { sniffFormat } from '../../server/imaging/decode.ts';
+import { promises as fs } from 'node:fs';
+import type { BatchCommand } from './args.ts';
+import { UsageError } from './args.ts';
+import { errorMessage, type Converted, type Converter } from './converter.ts';
+import type { GeneratorSummary, Task } from './plan.ts';
+
+export interface RetryPolicy {
+  /** Tries per file, across all servers, before it is reported failed. */
+  maxAttempts: number;
+  /** First cool-down of a failing server; doubles with each further failure in a row. */
+  baseDelayMs: number;
+  maxDelayMs: number;
+  /** Longest one request may take (inference of a large image included). */
+  requestTimeoutMs: number;
+}
+
+export const DEFAULT_RETRY: RetryPolicy = { maxAttempts: 8, baseDelayMs: 250, maxDelayMs: 10_000, requestTimeoutMs: 300_000 };
+
+/** Files in flight per server by default. */
+const CONCURRENCY_PER_SERVER = 4;
+
+const RETRYABLE_STATUS = new Set([429, 502, 503, 504]);
+
+/** The server answered, but could not take the request now. */
+class RetryableError extends Error {
+  constructor(
+    message: string,
+    readonly retryAfterMs = 0,
+  ) {
+    super(message);
+  }
+}
+
+interface ServerState {
+  url: string;
+  inFlight: number;
+  /** Failures in a row; 0 after a success. */
+  failures: number;
+  /** Not used before this time (ms since epoch). */
+  coolUntil: number;
+}
+
+/** What GET /v1/models/{name} tells about a model. */
+interface ModelDescription {
+  task?: string | null;
+  status?: string;
+  reason?: string;
+  label?: { classes?: string[] };
+  text?: unknown;
+}
+
+export class RemoteConverter implements Converter {
+  private readonly servers: ServerState[];
+
+  private constructor(
+    urls: string[],
+    private readonly command: BatchCommand,
+    private readonly model: ModelDescription,
+    private readonly retry: RetryPolicy,
+  ) {
+    this.servers = urls.map((url) => ({ url, inFlight: 0, failures: 0, coolUntil: 0 }));
+  }
+
+  /**
+   * Asks the servers about the model (the first that answers decides): unknown model or wrong task
+   * → UsageError; no server reachable → Error.
+   */
+  static async create(command: BatchCommand, retry: RetryPolicy = DEFAULT_RETRY): Promise<RemoteConverter> {
+    const wantedTask = command.kind === 'translate' ? 'image-to-image' : 'conditional-generation';
+    const failures: string[] = [];
+    for (const url of command.servers) {
+      let response: Response;
+      try {
+        response = await fetch(`${url}/v1/models/${encodeURIComponent(command.model)}`, { signal: AbortSignal.timeout(10_000) });
+      } catch (err) {
+        failures.push(`${url}: ${describeFetchError(err)}`);
+        continue;
+      }
+      if (response.status === 404) throw new UsageError(`server ${url} has no model "${command.model}"`);
+      if (!response.ok) {
+        failures.push(`${url}: HTTP ${response.status}`);
+        continue;
+      }
+      const model = (await response.json()) as ModelDescription;
+      if (model.task && model.task !== wantedTask) {
+        throw new UsageError(`model "${command.model}" is a ${model.task} model: use ${command.kind === 'translate' ? 'generate' : 'translate'}`);
+      }
+      return new RemoteConverter(command.servers, command, model, retry);
+    }
+    throw new Error(`no server answered for model "${command.model}": ${failures.join('; ')}`);
+  }
+
+  get description(): string {
+    return `remote: ${this.servers.map((s) => s.url).join(', ')}`;
+  }
+
+  get defaultConcurrency(): number {
+    return this.servers.length * CONCURRENCY_PER_SERVER;
+  }
+
+  generatorSummary(): GeneratorSummary {
+    return { classes: this.model.label?.classes, text: this.model.text !== undefined };
+  }
+
+  async convert(task: Task): Promise<Converted> {
+    const request = await this.requestFor(task);
+    let lastError = '';
+    for (let attempt = 1; attempt <= this.retry.maxAttempts; attempt += 1) {
+      const server = await this.pickServer();
+      server.inFlight += 1;
+      try {
+        const body = await this.send(server.url, request);
+        server.failures = 0;
+        return { body, server: server.url };
+      } catch (err) {
+        if (!(err instanceof RetryableError)) throw err;
+        lastError = `${server.url}: ${err.message}`;
+        server.failures += 1;
+        const backoff = Math.min(this.retry.maxDelayMs, this.retry.baseDelayMs * 2 ** (server.failures - 1));
+        const jittered = backoff * (0.5 + Math.random() / 2);
+        server.coolUntil = Math.max(server.coolUntil, Date.now() + Math.max(jittered, err.retryAfterMs));
+      } finally {
+        server.inFlight -= 1;
+      }
+    }
+    throw new Error(`gave up after ${this.retry.maxAttempts} attempts; last: ${lastError}`);
+  }
+
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  /** The usable server with the fewest requests in flight; waits for the first to cool down if none is. */
+  private async pickServer(): Promise<ServerState> {
+    const now = Date.now();
+    const ready = this.servers.filter((s) => s.coolUntil <= now);
+    if (ready.length > 0) return ready.reduce((best, s) => (s.inFlight < best.inFlight ? s : best));
+    const soonest = this.servers.reduce((best, s) => (s.coolUntil < best.coolUntil ? s : best));
+    await sleep(soonest.coolUntil - now);
+    return soonest;
+  }
+
+  private async requestFor(task: Task): Promise<{ path: string; init: RequestInit }> {
+    const model = encodeURIComponent(this.command.model);
+    if (task.kind === 'translate') {
+      const command = this.command as Extract<BatchCommand, { kind: 'translate' }>;
+      const bytes = await fs.readFile(task.inputPath);
+      const query = new URLSearchParams({ format: command.format });
+      if (command.quality !== undefined) query.set('quality', String(command.quality));
+      if (command.maxSide !== undefined) query.set('max_side', String(command.maxSide));
+      return {
+        path: `/v1/models/${model}/translate?${query}`,
+        init: { method: 'POST', body: bytes, headers: { 'Content-Type': contentTypeOf(bytes, task.inputPath) } },
+      };
+    }
+    const conditioning = 'label' in task.conditioning ? { label: task.conditioning.label } : { prompt: task.conditioning.prompt };
+    return {
+      path: `/v1/models/${model}/generate`,
+      init: {
+        method: 'POST',
+        body: JSON.stringify({ ...conditioning, count: 1, seed: task.seed, format: 'png' }),
+        headers: { 'Content-Type': 'application/json', Accept: 'image/png' },
+      },
+    };
+  }
+
+  private async send(server: string, request: { path: string; init: RequestInit }): Promise<Buffer> {
+    let response: Response;
+    try {
+      response = await fetch(server + request.path, { ...request.init, signal: AbortSignal.timeout(this.retry.requestTimeoutMs) });
+    } catch (err) {
+      throw new RetryableError(describeFetchError(err));
+    }
+    let body: Buffer;
+    try {
+      body = Buffer.from(await response.arrayBuffer());
+    } catch (err) {
+      throw new RetryableError(`the response broke off: ${describeFetchError(err)}`);
+    }
+    if (response.ok) return body;
+    const detail = problemDetail(body) ?? response.statusText;
+    if (RETRYABLE_STATUS.has(response.status)) {
+      throw new RetryableError(`HTTP ${response.status}: ${detail}`, retryAfterMs(response.headers.get('retry-after')));
+    }
+    throw new Error(`HTTP ${response.status}: ${detail}`);
+  }
+}
+
+/** The Content-Type to send: from the leading bytes, else the extension, else octet-stream. */
+function contentTypeOf(bytes: Buffer, file: string): string {
+  const sniffed = sniffFormat(bytes);
+  if (sniffed) return `image/${sniffed}`;
+  const extension = path.extname(file).slice(1).toLowerCase();
+  return extension === '' ? 'application/octet-stream' : `image/${extension === 'jpg' ? 'jpeg' : extension}`;
+}
+
+/** A problem+json body's detail, if that is what the body is. */
+function problemDetail(body: Buffer): string | undefined {
+  try {
+    const parsed = JSON.parse(body.toString('utf8')) as { detail?: unknown };
+    return typeof parsed.detail === 'string' ? parsed.detail : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function retryAfterMs(header: string | null): number {
+  if (header === null) return 0;
+  const seconds = Number(header);
+  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
+  const date = Date.parse(header);
+  return Number.isNaN(date) ? 0 : Math.max(0, date - Date.now());
+}
+
+/** fetch's "fetch failed" hides the reason in `cause` (ECONNREFUSED, ECONNRESET, a timeout). */
+function describeFetchError(err: unknown): string {
+  if (err instanceof Error && err.name === 'TimeoutError') return 'timed out';
+  const cause = err instanceof Error ? (err.cause as { code?: string; message?: string } | undefined) : undefined;
+  return cause?.code ?? cause?.message ?? errorMessage(err);
+}

@@ -1,0 +1,71 @@
+/**
+ * The translate pipeline outside HTTP: image bytes → decode → reflect-pad → tensor → worker →
+ * tensor → crop → encode. The translate endpoint and the batch CLI run exactly this, so a file
+ * converted in bulk has the same pixels as one sent to the server.
+ */
+import { decodeImage } from '../imaging/decode.ts';
+import { encodeImage, type OutputFormat } from '../imaging/encode.ts';
+import { cropTopLeft, fromTensor, reflectPad, toTensor } from '../imaging/tensor.ts';
+import type { Inference } from '../inference/pool.ts';
+import type { ImageToImageManifest } from '../models/manifest.ts';
+
+/** The model to run: its name in the pool and its validated manifest. */
+export interface TranslateModel {
+  name: string;
+  manifest: ImageToImageManifest;
+}
+
+export interface TranslateOptions {
+  format: OutputFormat;
+  /** 1–100 (see encodeImage). */
+  quality?: number;
+  /** Can only lower the manifest's maxSide. */
+  maxSide?: number;
+  /** Largest accepted input, in pixels, checked from the header before decoding. */
+  maxPixels: number;
+  /** Aborting drops the request while it still waits for a worker. */
+  signal?: AbortSignal;
+}
+
+export interface TranslatedImage {
+  body: Buffer;
+  contentType: string;
+  /** Size of the output (the input after EXIF orientation and scaling down). */
+  width: number;
+  height: number;
+}
+
+/**
+ * Translates one image. Bad input throws the decoder's ProblemErrors (415 not an image, 422
+ * corrupt or too many pixels); a model that returns an unusable tensor throws a plain Error.
+ */
+export async function translateImage(bytes: Buffer, model: TranslateModel, inference: Inference, options: TranslateOptions): Promise<TranslatedImage> {
+  const { input, output } = model.manifest;
+  const maxSide = Math.min(input.maxSide, options.maxSide ?? Infinity);
+  const image = await decodeImage(bytes, { maxPixels: options.maxPixels, maxSide });
+  const padded = reflectPad({ width: image.width, height: image.height, channels: 3, data: image.rgb }, input.multipleOf);
+  const tensor = toTensor(padded, input.layout, input.range, input.channels);
+
+  const outputs = await inference.run(
+    model.name,
+    { [input.name]: { type: 'float32', data: tensor.data, dims: tensor.dims } },
+    { outputs: [output.name], signal: options.signal },
+  );
+  const result = outputs[output.name];
+  if (result === undefined) throw new Error(`model "${model.name}" returned no output "${output.name}"`);
+  let pixels;
+  try {
+    pixels = fromTensor(result, output.layout, output.range);
+  } catch (err) {
+    throw new Error(`model "${model.name}" returned an unusable output: ${(err as Error).message}`);
+  }
+  if (pixels.width !== padded.width || pixels.height !== padded.height) {
+    throw new Error(`model "${model.name}" returned ${pixels.width}×${pixels.height} for a ${padded.width}×${padded.height} input`);
+  }
+  const cropped = cropTopLeft(pixels, image.width, image.height);
+  const encoded = await encodeImage(
+    { width: image.width, height: image.height, rgb: cropped.data, alpha: image.alpha },
+    { format: options.format, quality: options.quality },
+  );
+  return { body: encoded.body, contentType: encoded.contentType, width: image.width, height: image.height };
+}
