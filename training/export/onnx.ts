@@ -12,7 +12,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { ExportContext, UnsupportedLayerError, type Value } from './context.ts';
 import { LAYER_MAPPERS } from './mappers/index.ts';
-import { DEFAULT_OPSET, type Dim, OnnxGraph } from './onnx-graph.ts';
+import { DEFAULT_OPSET, type Dim, ElemType, OnnxGraph } from './onnx-graph.ts';
 
 export { UnsupportedLayerError } from './context.ts';
 
@@ -171,7 +171,7 @@ class GraphWalker {
 
   private asFloat(value: Value): Value {
     if (value.dtype === 'float') return value;
-    return { ...value, name: this.ctx.graph.op('Cast', [value.name], { to: 1 }), dtype: 'float' };
+    return { ...value, name: this.ctx.graph.op('Cast', [value.name], { to: ElemType.float }), dtype: 'float' };
   }
 }
 

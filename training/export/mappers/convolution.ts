@@ -12,8 +12,7 @@
  * or k < s leave at the end. Neither depends on the input size.
  */
 import type * as tf from '@tensorflow/tfjs';
-import { layerWeight, requiredWeight, UnsupportedLayerError } from '../context.ts';
-import type { LayerConfig } from '../context.ts';
+import { type ExportContext, type LayerConfig, layerWeight, requiredWeight, UnsupportedLayerError } from '../context.ts';
 import { applyActivation } from './activations.ts';
 import { type LayerMapper, onlyInput } from './types.ts';
 
@@ -31,7 +30,8 @@ function checkChannelsLast(layer: tf.layers.Layer, config: LayerConfig): void {
   if (config.dataFormat === 'channelsFirst') throw new UnsupportedLayerError(layer.name, layer.getClassName(), 'dataFormat channelsFirst');
 }
 
-function bias(layer: tf.layers.Layer, config: LayerConfig, ctx: Parameters<LayerMapper>[2]): string[] {
+/** The bias initializer as a Conv/ConvTranspose input list: empty when the layer has none. */
+function bias(layer: tf.layers.Layer, config: LayerConfig, ctx: ExportContext): string[] {
   if (config.useBias === false) return [];
   const weight = layerWeight(layer, 'bias');
   return weight ? [ctx.tensor(`${layer.name}/bias`, weight)] : [];

@@ -3,7 +3,8 @@
  * inference (Dropout and the noise layers). All work on the tfjs (channels-last) layout, so
  * the element order matches tfjs exactly.
  */
-import { requiredWeight, layerWeight, UnsupportedLayerError } from '../context.ts';
+import { layerWeight, requiredWeight, UnsupportedLayerError } from '../context.ts';
+import { ElemType } from '../onnx-graph.ts';
 import { applyActivation } from './activations.ts';
 import { type LayerMapper, onlyInput } from './types.ts';
 
@@ -27,7 +28,7 @@ export const dense: LayerMapper = (layer, inputs, ctx, config) => {
 /** A table lookup: Gather on int64 indices (float indices are truncated as tfjs does). */
 export const embedding: LayerMapper = (layer, inputs, ctx) => {
   const input = onlyInput(inputs);
-  const indices = input.dtype === 'int64' ? ctx.tfjsLayout(input) : ctx.graph.op('Cast', [ctx.tfjsLayout(input)], { to: 7 });
+  const indices = input.dtype === 'int64' ? ctx.tfjsLayout(input) : ctx.graph.op('Cast', [ctx.tfjsLayout(input)], { to: ElemType.int64 });
   const table = ctx.tensor(`${layer.name}/embeddings`, requiredWeight(layer, 'embeddings'));
   return { name: ctx.graph.op('Gather', [table, indices], { axis: 0 }), rank: input.rank + 1, channelsFirst: false, dtype: 'float' };
 };
