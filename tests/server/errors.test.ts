@@ -1,4 +1,4 @@
-import sharp from 'sharp';
+import sharp, { type Sharp } from 'sharp';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OnnxGraph } from '../../training/export/onnx-graph.ts';
@@ -43,7 +43,7 @@ beforeAll(async () => {
 afterAll(() => server?.close());
 
 /** Random pixels: they compress badly, so any cut removes pixel data. */
-function noisyImage(side: number): sharp.Sharp {
+function noisyImage(side: number): Sharp {
   const random = mulberry32(side);
   const pixels = Buffer.from(Array.from({ length: side * side * 3 }, () => Math.floor(random() * 256)));
   return sharp(pixels, { raw: { width: side, height: side, channels: 3 } });

@@ -1,0 +1,102 @@
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { InferencePool, ModelNotLoadedError, PoolClosedError, QueueFullError, type InputTensor } from '../../server/inference/pool.ts';
+import { busyConvModel, colourMixModel, rotateAndInvert, tempModelsDir } from '../helpers/image-models.ts';
+
+let mixPath: string;
+let busyPath: string;
+
+beforeAll(() => {
+  const dir = tempModelsDir();
+  mixPath = path.join(dir, 'mix.onnx');
+  busyPath = path.join(dir, 'busy.onnx');
+  writeFileSync(mixPath, colourMixModel('NCHW', rotateAndInvert([0, 255])));
+  writeFileSync(busyPath, busyConvModel(32));
+});
+
+const image = (side: number): Record<string, InputTensor> => ({
+  input: { type: 'float32', data: new Float32Array(3 * side * side).fill(0.5), dims: [1, 3, side, side] },
+});
+
+describe('InferencePool', () => {
+  let pool: InferencePool;
+  beforeAll(async () => {
+    pool = new InferencePool({ workers: 2, threadsPerWorker: 1, device: 'cpu', queueLimit: 2 });
+    await pool.loadModel('mix', mixPath);
+    await pool.loadModel('busy', busyPath);
+  });
+  afterAll(() => pool.close());
+
+  it('runs a model in a worker and moves the input buffers instead of copying them', async () => {
+    const data = Float32Array.from({ length: 12 }, (_, i) => i);
+    const outputs = await pool.run('mix', { input: { type: 'float32', data, dims: [1, 3, 2, 2] } });
+    expect(outputs.output!.dims).toEqual([1, 3, 2, 2]);
+    expect(Array.from(outputs.output!.data)).toEqual([4, 5, 6, 7, 8, 9, 10, 11, 255, 254, 253, 252]);
+    expect(data.length).toBe(0); // detached: transferred to the worker
+  });
+
+  it('copies a view on part of a buffer rather than detaching the whole buffer', async () => {
+    const whole = new Float32Array(24);
+    const view = whole.subarray(12);
+    await pool.run('mix', { input: { type: 'float32', data: view, dims: [1, 3, 2, 2] } });
+    expect(whole.length).toBe(24);
+  });
+
+  it('refuses work for a model it has not loaded', async () => {
+    await expect(pool.run('ghost', image(4))).rejects.toBeInstanceOf(ModelNotLoadedError);
+  });
+
+  it('runs a warm-up in every worker', async () => {
+    await expect(pool.warmup('busy', image(16))).resolves.toBeUndefined();
+  });
+
+  it('bounds the queue: beyond workers + queueLimit it rejects with a Retry-After estimate', async () => {
+    const runs = Array.from({ length: 6 }, () => pool.run('busy', image(256)).then(() => 'ok', (e: unknown) => e));
+    expect(pool.load('busy')).toEqual({ queued: 2, running: 2 });
+    const results = await Promise.all(runs);
+    expect(results.filter((r) => r === 'ok')).toHaveLength(4);
+    const refused = results.filter((r) => r instanceof QueueFullError) as QueueFullError[];
+    expect(refused).toHaveLength(2);
+    expect(refused[0]!.retryAfterSeconds).toBeGreaterThanOrEqual(1);
+  });
+
+  it('drops a queued request when its signal aborts', async () => {
+    const running = [pool.run('busy', image(256)), pool.run('busy', image(256))];
+    const controller = new AbortController();
+    const queued = pool.run('busy', image(256), { signal: controller.signal });
+    expect(pool.load('busy').queued).toBe(1);
+    controller.abort(new Error('client went away'));
+    await expect(queued).rejects.toThrow('client went away');
+    expect(pool.load('busy').queued).toBe(0);
+    await Promise.all(running);
+  });
+
+  it('shares workers fairly between models', async () => {
+    const busy = Array.from({ length: 4 }, () => pool.run('busy', image(128)));
+    const quick = pool.run('mix', image(8)).then(() => performance.now());
+    const lastBusy = Promise.all(busy).then(() => performance.now());
+    expect(await quick).toBeLessThan(await lastBusy);
+  });
+});
+
+describe('InferencePool.close', () => {
+  it('finishes queued and running requests, then refuses new ones', async () => {
+    const pool = new InferencePool({ workers: 1, threadsPerWorker: 1, device: 'cpu', queueLimit: 4 });
+    await pool.loadModel('busy', busyPath);
+    const runs = [pool.run('busy', image(128)), pool.run('busy', image(128)), pool.run('busy', image(128))];
+    const closed = pool.close();
+    await expect(pool.run('busy', image(8))).rejects.toBeInstanceOf(PoolClosedError);
+    const outputs = await Promise.all(runs);
+    expect(outputs.every((o) => o.output!.dims[2] === 128)).toBe(true);
+    await closed;
+  });
+
+  it('reports an ONNX file that cannot load', async () => {
+    const pool = new InferencePool({ workers: 1, threadsPerWorker: 1, device: 'cpu', queueLimit: 4 });
+    const corrupt = path.join(tempModelsDir(), 'corrupt.onnx');
+    writeFileSync(corrupt, 'not onnx');
+    await expect(pool.loadModel('corrupt', corrupt)).rejects.toThrow(/protobuf|load/i);
+    await pool.close();
+  });
+});
