@@ -5,14 +5,15 @@
  *                             [--seed S] [--backend auto|wasm-ort|wasm|cpu|tfjs-node|tfjs-node-gpu]
  *                             [--checkpoint-every N] [--sample-every N] [--log-every N]
  *                             [--<recipe option> VALUE ...]
- *   npm run eval -- <model folder or name under models/>
- *   npm run data -- <dataset> [...]
+ *   npm run eval -- <model folder or name under models/> [--record]
+ *   npm run data -- photo2anime [...]
  *
  * Recipe options are the recipe's own (e.g. `--loss wgan-gp`, `--subset 500` for digits); a value
- * is parsed as the type of the option's default. Ctrl-C stops after the current step with a
+ * is parsed as the type of the option's default. Exit codes: 0 ok, 2 usage error, 3 eval targets
+ * not met, 130 stopped by Ctrl-C. Ctrl-C stops after the current step with a
  * checkpoint, and `--resume <run folder>` continues from it.
  */
-import { readFile, stat } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { BACKEND_CHOICES, isBackendPreference, selectBackend } from './backend/select.ts';
 import { train } from './harness.ts';
@@ -161,21 +162,87 @@ async function trainCommand(args: ParsedArgs): Promise<number> {
   }
 }
 
-/** A model folder as given, or models/<name>. */
-async function resolveModelFolder(target: string): Promise<string> {
-  for (const candidate of [target, join('models', target)]) {
-    if ((await stat(join(candidate, 'model.json')).catch(() => undefined))?.isFile()) return candidate;
-  }
-  throw new UsageError(`no model.json in "${target}" nor in "models/${target}"`);
-}
-
+/**
+ * Evaluates a model folder (or a name under models/) with the eval its task calls for:
+ * conditional digit generators → training/eval/digits.ts, image-to-image → training/eval/photo.ts.
+ * `--record` writes the figures into the manifest's provenance.eval.
+ */
 async function evalCommand(args: ParsedArgs): Promise<number> {
   const [target] = args.positional;
   if (target === undefined) throw new UsageError('which model? give a model folder or a name under models/');
-  const folder = await resolveModelFolder(target);
-  const manifest = JSON.parse(await readFile(join(folder, 'model.json'), 'utf8')) as { name?: string; provenance?: { recipe?: string } };
-  const recipe = manifest.provenance?.recipe ?? manifest.name;
-  throw new UsageError(`no evaluation for recipe "${recipe}" yet`);
+  const { flags } = args;
+  const digits = await import('./eval/digits.ts');
+  const folder = await digits.resolveModelFolder(target).catch((error: Error) => {
+    throw new UsageError(error.message);
+  });
+  const manifestPath = join(folder, 'model.json');
+  const manifest = JSON.parse(await readFile(manifestPath, 'utf8')) as Record<string, unknown> & {
+    task?: string;
+    provenance?: Record<string, unknown>;
+  };
+  let figures: Record<string, unknown>;
+  let targetsMet: boolean;
+  if (manifest.task === 'conditional-generation') {
+    const result = await digits.runDigitsEval(folder, {
+      perClass: integerFlag(flags, 'per-class', 2),
+      seed: integerFlag(flags, 'seed', 0),
+      out: flags.get('out'),
+    });
+    targetsMet = result.targetsMet;
+    figures = {
+      kind: 'digits',
+      accuracy: result.accuracy,
+      minClassAccuracy: result.minClassAccuracy,
+      classAccuracy: result.classes.map((c) => c.accuracy),
+      diversityRatio: result.diversityRatio,
+      minClassDiversityRatio: result.minClassDiversityRatio,
+      classDiversityRatio: result.classes.map((c) => c.diversityRatio),
+      perClass: result.perClass,
+      seed: result.seed,
+      classifierHeldOutAccuracy: result.classifier.heldOutAccuracy,
+      targetsMet: result.targetsMet,
+    };
+  } else if (manifest.task === 'image-to-image') {
+    const photo = await import('./eval/photo.ts');
+    const report = await photo.runPhotoEval(folder, { dataDir: flags.get('data'), contactSheet: flags.get('out') });
+    console.log(photo.formatPhotoEval(report));
+    targetsMet = report.targets.swdRatioBelowReinhard && report.targets.ssimMet;
+    figures = { kind: 'photo', swdRatio: report.swdRatio, ssim: report.ssim, swd: report.swd, targets: report.targets };
+  } else {
+    throw new UsageError(`${manifestPath}: no evaluation for task "${String(manifest.task)}"`);
+  }
+  if (flags.has('record')) {
+    const rounded = JSON.parse(JSON.stringify(figures, (_k, v: unknown) => (typeof v === 'number' ? Number(v.toFixed(4)) : v)));
+    manifest.provenance = { ...manifest.provenance, eval: { ...rounded, date: new Date().toISOString() } };
+    await writeFile(manifestPath, `${JSON.stringify(manifest, null, 2)}\n`);
+    console.log(`[eval] recorded the figures in ${manifestPath} (provenance.eval)`);
+  }
+  return targetsMet ? 0 : 3;
+}
+
+/** `data photo2anime`: builds data/photo2anime from Debian packages, or from two folders. */
+async function dataCommand(args: ParsedArgs): Promise<number> {
+  const [dataset] = args.positional;
+  if (dataset !== 'photo2anime') throw new UsageError(`unknown dataset "${dataset ?? ''}"; known: photo2anime (MNIST ships inside the mnist package)`);
+  const { flags } = args;
+  const { buildPhoto2Anime } = await import('./data/photo2anime.ts');
+  const { debianPackageFetcher, NoDebianToolsError } = await import('./data/debian-packages.ts');
+  const outDir = flags.get('out') ?? join('data', 'photo2anime');
+  try {
+    const sources = await buildPhoto2Anime({
+      outDir,
+      maxSide: integerFlag(flags, 'max-side', 16),
+      fetchPackage: debianPackageFetcher(flags.get('cache') ?? join('data', '.debs')),
+      dataA: flags.get('dataA'),
+      dataB: flags.get('dataB'),
+      log: (line) => console.log(`[data] ${line}`),
+    });
+    console.log(`[data] ${outDir}: ${Object.entries(sources.counts).map(([split, n]) => `${split} ${n}`).join(', ')}`);
+    return 0;
+  } catch (error) {
+    if (error instanceof NoDebianToolsError) throw new UsageError(error.message);
+    throw error;
+  }
 }
 
 const USAGE = `usage:
@@ -183,8 +250,8 @@ const USAGE = `usage:
                             [--seed S] [--backend ${BACKEND_CHOICES.join('|')}]
                             [--checkpoint-every N] [--sample-every N] [--log-every N] [--progress auto|bar|lines|silent]
                             [--<recipe option> VALUE ...]
-  npm run eval -- <model folder or name under models/>
-  npm run data -- <dataset> [...]
+  npm run eval -- <model folder or name under models/> [--record] [--per-class N] [--seed S] [--out PNG or DIR] [--data DIR]
+  npm run data -- photo2anime [--out DIR] [--max-side N] [--cache DIR] [--dataA DIR --dataB DIR]
 recipes: ${Object.keys(RECIPES).join(', ')}`;
 
 async function main(argv: string[]): Promise<number> {
@@ -195,6 +262,8 @@ async function main(argv: string[]): Promise<number> {
       return trainCommand(args);
     case 'eval':
       return evalCommand(args);
+    case 'data':
+      return dataCommand(args);
     default:
       throw new UsageError(`unknown command "${command ?? ''}"`);
   }
