@@ -15,9 +15,10 @@
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { BACKEND_CHOICES, isBackendPreference, selectBackend } from './backend/select.ts';
-import { train } from './harness.ts';
 import type { OptionValue, Recipe, RecipeOptions } from './recipes/recipe.ts';
+
+// tfjs, the backends and the eval code load lazily, so usage errors answer at once.
+const BACKEND_USAGE = 'auto|wasm-ort|wasm|cpu|tfjs-node|tfjs-node-gpu';
 
 /** Recipes by name, loaded on demand so one recipe's imports never slow down another's start. */
 const RECIPES: Record<string, () => Promise<Recipe>> = {
@@ -115,7 +116,6 @@ async function trainCommand(args: ParsedArgs): Promise<number> {
   const { flags } = args;
   if (flags.has('epochs') && flags.has('steps')) throw new UsageError('give --epochs or --steps, not both');
   const backendFlag = flags.get('backend') ?? 'auto';
-  if (!isBackendPreference(backendFlag)) throw new UsageError(`--backend must be one of ${BACKEND_CHOICES.join(', ')}`);
   const progress = flags.get('progress');
   if (progress !== undefined && !['auto', 'bar', 'lines', 'silent'].includes(progress)) throw new UsageError('--progress must be auto, bar, lines or silent');
 
@@ -123,7 +123,10 @@ async function trainCommand(args: ParsedArgs): Promise<number> {
   const recipeOptions = recipeOptionsFrom(flags, recipe.options);
   const resume = flags.get('resume');
   const outDir = flags.get('out') ?? (resume === undefined ? join('runs', `${recipe.name}-${timestamp()}`) : undefined);
+  const { isBackendPreference, selectBackend } = await import('./backend/select.ts');
+  if (!isBackendPreference(backendFlag)) throw new UsageError(`--backend must be one of ${BACKEND_USAGE.replaceAll('|', ', ')}`);
   const backend = await selectBackend(backendFlag);
+  const { train } = await import('./harness.ts');
 
   const stop = new AbortController();
   const onSigint = () => {
@@ -247,7 +250,7 @@ async function dataCommand(args: ParsedArgs): Promise<number> {
 
 const USAGE = `usage:
   npm run train -- <recipe> [--epochs N | --steps N] [--batch-size B] [--out DIR] [--resume DIR]
-                            [--seed S] [--backend ${BACKEND_CHOICES.join('|')}]
+                            [--seed S] [--backend ${BACKEND_USAGE}]
                             [--checkpoint-every N] [--sample-every N] [--log-every N] [--progress auto|bar|lines|silent]
                             [--<recipe option> VALUE ...]
   npm run eval -- <model folder or name under models/> [--record] [--per-class N] [--seed S] [--out PNG or DIR] [--data DIR]
