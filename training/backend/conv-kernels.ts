@@ -132,9 +132,10 @@ function trailingFix(inSize: number, outSize: number, stride: number, filter: nu
 }
 
 /**
- * dW of a conv as im2col + one GEMM, all in NHWC: pad x, take one strided slice per filter tap,
- * concatenate the taps along channels ([N, OH, OW, kH·kW·Cin]), and multiply its transpose by
- * dy ([N·OH·OW, Cout]). The result's row order (kh, kw, cin) is exactly the HWIO filter layout.
+ * dW of a conv as im2col + one GEMM. x goes to [Cin, N, H, W] first so that each filter tap's
+ * strided slice copies whole rows (an NHWC slice would copy Cin floats at a time, which is slow
+ * for the 3-channel stem); the taps concatenate to columns [kH·kW·Cin, N·OH·OW] whose row order
+ * (kh, kw, cin) is exactly the HWIO filter layout, and dW = columns × dy[N·OH·OW, Cout].
  */
 export function conv2dBackpropFilter(cache: SessionCache): DelegatedKernel {
   return ({ inputs, attrs, backend }) => {
@@ -157,13 +158,11 @@ function buildFilterGradGraph(info: backend_util.Conv2DInfo, xShape: number[], d
   const { strideHeight: sh, strideWidth: sw, filterHeight: kh, filterWidth: kw, outHeight: oh, outWidth: ow } = info;
   // Pad so that every tap's strided slice stays in range; the forward conv's own end pad may be
   // smaller than that when it never reads the last rows.
-  const neededHeight = (kh - 1) + sh * (oh - 1) + 1;
-  const neededWidth = (kw - 1) + sw * (ow - 1) + 1;
-  const bottom = Math.max(0, neededHeight - info.inHeight - top);
-  const right = Math.max(0, neededWidth - info.inWidth - left);
-  let source = g.input('x', 'float', xShape);
+  const bottom = Math.max(0, (kh - 1) + sh * (oh - 1) + 1 - info.inHeight - top);
+  const right = Math.max(0, (kw - 1) + sw * (ow - 1) + 1 - info.inWidth - left);
+  let source = g.op('Transpose', [g.input('x', 'float', xShape)], { perm: [3, 0, 1, 2] });
   if (top + left + bottom + right > 0) {
-    source = g.op('Pad', [source, g.int64s('pads', [0, top, left, 0, 0, bottom, right, 0])], { mode: 'constant' });
+    source = g.op('Pad', [source, g.int64s('pads', [0, 0, top, left, 0, 0, bottom, right])], { mode: 'constant' });
   }
   const taps: string[] = [];
   for (let i = 0; i < kh; i += 1) {
@@ -172,16 +171,15 @@ function buildFilterGradGraph(info: backend_util.Conv2DInfo, xShape: number[], d
         source,
         g.int64s('starts', [i, j]),
         g.int64s('ends', [i + sh * (oh - 1) + 1, j + sw * (ow - 1) + 1]),
-        g.int64s('axes', [1, 2]),
+        g.int64s('axes', [2, 3]),
         g.int64s('steps', [sh, sw]),
       ]));
     }
   }
-  const patches = taps.length === 1 ? taps[0]! : g.op('Concat', taps, { axis: 3 });
   const rows = batch * oh * ow;
-  const columns = g.op('Reshape', [patches, g.int64s('shape', [rows, kh * kw * inChannels])]);
+  const patches = taps.length === 1 ? taps[0]! : g.op('Concat', taps, { axis: 0 });
+  const columns = g.op('Reshape', [patches, g.int64s('shape', [kh * kw * inChannels, rows])]);
   const dy = g.op('Reshape', [g.input('dy', 'float', dyShape), g.int64s('shape', [rows, info.outChannels])]);
-  const dw = g.op('Gemm', [columns, dy], { transA: 1 });
-  g.output(g.op('Reshape', [dw, g.int64s('shape', filterShape)], {}, 'dw'), 'float', filterShape);
+  g.output(g.op('Reshape', [g.op('MatMul', [columns, dy]), g.int64s('shape', filterShape)], {}, 'dw'), 'float', filterShape);
   return g;
 }

@@ -10,7 +10,9 @@ import * as tf from '@tensorflow/tfjs';
 import { conv2dBackpropFilter, conv2dBackpropInput, conv2dForward, type DelegatedKernel } from './conv-kernels.ts';
 import { batchMatMul } from './matmul-kernels.ts';
 import { SessionCache } from './ort-sync.ts';
+import { reduction } from './reduce-kernels.ts';
 import { unsortedSegmentSum } from './segment-kernels.ts';
+import { slice } from './slice-kernel.ts';
 
 const BACKEND = 'wasm';
 
@@ -25,11 +27,20 @@ const DELEGATED: Record<string, DelegatedKernel> = {
   [tf.Conv2DBackpropFilter]: conv2dBackpropFilter(ortKernelSessions),
   [tf.BatchMatMul]: batchMatMul(ortKernelSessions),
   [tf._FusedMatMul]: batchMatMul(ortKernelSessions),
+  [tf.Sum]: reduction(ortKernelSessions, 'ReduceSum'),
+  [tf.Mean]: reduction(ortKernelSessions, 'ReduceMean'),
+  [tf.Slice]: slice,
   [tf.UnsortedSegmentSum]: unsortedSegmentSum,
 };
 
 /** The kernel names served by onnxruntime (or JS) on the wasm backend once registered. */
 export const DELEGATED_KERNELS: readonly string[] = Object.keys(DELEGATED);
+
+/**
+ * How many calls each kernel served itself rather than falling back to the wasm kernel: tests use
+ * it to prove the delegated path ran, the bench to report coverage.
+ */
+export const delegatedCalls = new Map<string, number>();
 
 /** The wasm backend's own kernels that were replaced (undefined where wasm had none). */
 let originals: Map<string, tf.KernelConfig | undefined> | undefined;
@@ -48,7 +59,10 @@ export function registerOrtKernels(): void {
     replaced.set(kernelName, original);
     const kernelFunc: tf.KernelFunc = (args) => {
       const result = delegated(args);
-      if (result) return result;
+      if (result) {
+        delegatedCalls.set(kernelName, (delegatedCalls.get(kernelName) ?? 0) + 1);
+        return result;
+      }
       if (!original) throw new Error(`wasm-ort: ${kernelName} has no wasm fallback for these inputs`);
       return original.kernelFunc(args);
     };

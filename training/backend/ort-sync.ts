@@ -80,6 +80,10 @@ export class SyncSession {
       interOpNumThreads: 1,
       executionMode: 'sequential',
       graphOptimizationLevel: 'all',
+      // Idle pool threads sleep instead of spinning: tfjs runs many small wasm ops between
+      // onnxruntime calls, and spinning threads would steal those cores (measured 2-3x slower
+      // convolutions on a loaded 2-core machine with spinning on).
+      extra: { session: { intra_op: { allow_spinning: '0' } } },
     });
   }
 

@@ -8,6 +8,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
+import { registerMirrorPadGradient } from './mirror-pad-grad.ts';
 import { DELEGATED_KERNELS, registerOrtKernels, unregisterOrtKernels } from './ort-kernels.ts';
 import { checkOrtSyncPath, ortThreadCount, PINNED_ORT_VERSION } from './ort-sync.ts';
 
@@ -37,6 +38,7 @@ export async function selectBackend(preference: BackendPreference = 'auto', opti
   if (selected && selected.request === request) return selected.name;
   const log = options.log ?? ((line: string) => console.log(line));
   const reasons: string[] = [];
+  registerMirrorPadGradient();
   const name = request === 'auto' ? await activateFirstAvailable(reasons) : await activate(request);
   selected = { request, name };
   const skipped = reasons.length > 0 ? `; skipped ${reasons.join('; ')}` : '';
