@@ -71,7 +71,8 @@ export function rangeToAffine(range: PixelRange): { scale: number; offset: numbe
 
 /**
  * RGB (or grey) bytes → a batch-of-one float tensor. `channels` is what the model takes: 3, or 1
- * (ITU-R BT.601 luma of RGB input).
+ * (ITU-R BT.601 luma of RGB input). The loops are specialised per case: they run on the event
+ * loop, once per request, over millions of values.
  */
 export function toTensor(image: HwcImage, layout: Layout, range: PixelRange, channels: 1 | 3): FloatTensor {
   const { width, height } = image;
@@ -79,17 +80,25 @@ export function toTensor(image: HwcImage, layout: Layout, range: PixelRange, cha
   const { scale, offset } = rangeToAffine(range);
   const data = new Float32Array(pixels * channels);
   const src = image.data;
-  const srcChannels = image.channels;
-  for (let p = 0; p < pixels; p++) {
-    const s = p * srcChannels;
-    if (channels === 1) {
-      const luma = srcChannels >= 3 ? 0.299 * src[s]! + 0.587 * src[s + 1]! + 0.114 * src[s + 2]! : src[s]!;
+  const grey = image.channels < 3;
+  const stride = image.channels;
+  if (channels === 1) {
+    for (let p = 0, s = 0; p < pixels; p++, s += stride) {
+      const luma = grey ? src[s]! : 0.299 * src[s]! + 0.587 * src[s + 1]! + 0.114 * src[s + 2]!;
       data[p] = luma * scale + offset;
-    } else if (layout === 'NCHW') {
-      for (let c = 0; c < 3; c++) data[c * pixels + p] = src[s + Math.min(c, srcChannels - 1)]! * scale + offset;
-    } else {
-      for (let c = 0; c < 3; c++) data[p * 3 + c] = src[s + Math.min(c, srcChannels - 1)]! * scale + offset;
     }
+  } else if (layout === 'NCHW') {
+    const g0 = grey ? 0 : 1;
+    const b0 = grey ? 0 : 2;
+    for (let p = 0, s = 0; p < pixels; p++, s += stride) {
+      data[p] = src[s]! * scale + offset;
+      data[pixels + p] = src[s + g0]! * scale + offset;
+      data[2 * pixels + p] = src[s + b0]! * scale + offset;
+    }
+  } else if (!grey) {
+    for (let i = 0; i < pixels * 3; i++) data[i] = src[i]! * scale + offset;
+  } else {
+    for (let p = 0, s = 0; p < pixels; p++, s += stride) data[3 * p] = data[3 * p + 1] = data[3 * p + 2] = src[s]! * scale + offset;
   }
   const dims = layout === 'NCHW' ? [1, channels, height, width] : [1, height, width, channels];
   return { data, dims };
@@ -97,7 +106,8 @@ export function toTensor(image: HwcImage, layout: Layout, range: PixelRange, cha
 
 /**
  * The first image of a float tensor → RGB bytes (a 1-channel output is replicated to grey RGB).
- * Values are mapped from the model range, clamped to 0–255 and rounded.
+ * Values are mapped from the model range, then rounded and clamped to 0–255 by the
+ * Uint8ClampedArray store (NaN becomes 0).
  */
 export function fromTensor(tensor: FloatTensor, layout: Layout, range: PixelRange): HwcImage {
   if (tensor.dims.length !== 4) throw new Error(`expected a 4-D image tensor, got dims [${tensor.dims.join(', ')}]`);
@@ -105,19 +115,21 @@ export function fromTensor(tensor: FloatTensor, layout: Layout, range: PixelRang
   const [channels, height, width] = layout === 'NCHW' ? [d1, d2, d3] : [d3, d1, d2];
   if (channels !== 1 && channels !== 3) throw new Error(`expected 1 or 3 output channels, got ${channels}`);
   const pixels = width * height;
+  if (tensor.data.length < pixels * channels) throw new Error(`output has ${tensor.data.length} values, fewer than its dims say`);
   const { scale, offset } = rangeToAffine(range);
-  const data = new Uint8Array(pixels * 3);
+  const inverse = 1 / scale;
+  const out = new Uint8ClampedArray(pixels * 3);
   const src = tensor.data;
-  const toByte = (value: number): number => {
-    const byte = Math.round((value - offset) / scale);
-    return byte < 0 ? 0 : byte > 255 ? 255 : byte; // NaN is stored as 0 by the Uint8Array
-  };
-  for (let p = 0; p < pixels; p++) {
-    for (let c = 0; c < 3; c++) {
-      const channel = channels === 1 ? 0 : c;
-      const index = layout === 'NCHW' ? channel * pixels + p : p * channels + channel;
-      data[p * 3 + c] = toByte(src[index]!);
+  if (channels === 1) {
+    for (let p = 0; p < pixels; p++) out[3 * p] = out[3 * p + 1] = out[3 * p + 2] = (src[p]! - offset) * inverse;
+  } else if (layout === 'NCHW') {
+    for (let p = 0; p < pixels; p++) {
+      out[3 * p] = (src[p]! - offset) * inverse;
+      out[3 * p + 1] = (src[pixels + p]! - offset) * inverse;
+      out[3 * p + 2] = (src[2 * pixels + p]! - offset) * inverse;
     }
+  } else {
+    for (let i = 0; i < pixels * 3; i++) out[i] = (src[i]! - offset) * inverse;
   }
-  return { width, height, channels: 3, data };
+  return { width, height, channels: 3, data: new Uint8Array(out.buffer) };
 }

@@ -1,0 +1,65 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import sharp from 'sharp';
+import { afterAll, describe, expect, it } from 'vitest';
+import { busyConvModel, imageManifest, tempModelsDir, writeModel } from '../helpers/image-models.ts';
+
+const ROOT = path.resolve(import.meta.dirname, '../..');
+let child: ChildProcess | undefined;
+afterAll(() => {
+  if (child && child.exitCode === null) child.kill('SIGKILL');
+});
+
+/** Starts `tsx server/main.ts` (what `npm start` runs) and resolves with its log lines as they come. */
+function startMain(env: Record<string, string>): { process: ChildProcess; nextLog: (msg: string) => Promise<Record<string, unknown>>; exited: Promise<number | null> } {
+  const proc = spawn(path.join(ROOT, 'node_modules/.bin/tsx'), ['server/main.ts'], {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const seen: Array<Record<string, unknown>> = [];
+  const waiters: Array<{ msg: string; resolve: (line: Record<string, unknown>) => void }> = [];
+  createInterface({ input: proc.stdout! }).on('line', (text) => {
+    const line = JSON.parse(text) as Record<string, unknown>;
+    seen.push(line);
+    for (const w of waiters.filter((w) => w.msg === line.msg)) {
+      waiters.splice(waiters.indexOf(w), 1);
+      w.resolve(line);
+    }
+  });
+  const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
+  const nextLog = (msg: string) =>
+    new Promise<Record<string, unknown>>((resolve) => {
+      const already = seen.find((l) => l.msg === msg);
+      if (already) resolve(already);
+      else waiters.push({ msg, resolve });
+    });
+  return { process: proc, nextLog, exited };
+}
+
+describe('npm start (tsx server/main.ts)', () => {
+  it('listens within 10 s, loads models in the background, serves through tsx workers, and drains on SIGTERM', async () => {
+    const dir = tempModelsDir();
+    writeModel(dir, 'busy', imageManifest('busy', { maxSide: 1024 }), busyConvModel(16));
+    const started = performance.now();
+    const main = startMain({ PORT: '0', HOST: '127.0.0.1', MODELS_DIR: dir, LOG_LEVEL: 'info', INFERENCE_WORKERS: '1' });
+    child = main.process;
+    const listening = await main.nextLog('listening');
+    expect(performance.now() - started).toBeLessThan(10_000);
+    const url = `http://127.0.0.1:${listening.port as number}`;
+    expect((await fetch(`${url}/healthz`)).status).toBe(200);
+
+    await main.nextLog('all models loaded');
+    expect((await fetch(`${url}/readyz`)).status).toBe(200);
+
+    const png = await sharp({ create: { width: 512, height: 512, channels: 3, background: '#468' } }).png().toBuffer();
+    const inFlight = fetch(`${url}/v1/models/busy/translate`, { method: 'POST', body: png, headers: { 'Content-Type': 'image/png' } });
+    await new Promise((resolve) => setTimeout(resolve, 150)); // let the request reach the worker
+    main.process.kill('SIGTERM');
+    const res = await inFlight;
+    expect(res.status).toBe(200);
+    expect((await sharp(Buffer.from(await res.arrayBuffer())).metadata()).width).toBe(512);
+    expect(await main.exited).toBe(0);
+  });
+});
