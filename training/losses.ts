@@ -67,6 +67,21 @@ export function wassersteinGeneratorLoss(fakeScores: tf.Tensor): tf.Scalar {
 }
 
 /**
+ * The penalty differentiates a gradient (double backprop). LeakyReLU's gradient uses a `Greater`
+ * mask, which tfjs gives no gradient, so the second pass would fail on any net with LeakyReLU.
+ * A comparison is piecewise constant: its gradient is zero almost everywhere, which is what this
+ * registers (only when tfjs has none).
+ */
+function registerComparisonGradients(): void {
+  if (tf.getGradient('Greater') !== undefined) return;
+  tf.registerGradient({
+    kernelName: 'Greater',
+    inputsToSave: ['a', 'b'],
+    gradFunc: (_dy, saved) => ({ a: () => tf.zerosLike(saved[0]!), b: () => tf.zerosLike(saved[1]!) }),
+  });
+}
+
+/**
  * WGAN-GP gradient penalty (Gulrajani et al. 2017): E[(‖∇ₓ̂ D(x̂)‖₂ − 1)²] at x̂ = ε·real + (1 − ε)·fake,
  * ε ~ U(0, 1) per sample. `mixing` holds those ε, shape [N], so callers control the randomness
  * (seeded in the harness). Differentiable w.r.t. the critic's weights (double backprop), so it can
@@ -78,6 +93,7 @@ export function gradientPenalty(
   fake: tf.Tensor,
   mixing: tf.Tensor1D,
 ): tf.Scalar {
+  registerComparisonGradients();
   return tf.tidy(() => {
     const perSampleShape = [mixing.shape[0], ...real.shape.slice(1).map(() => 1)];
     const epsilon = tf.reshape(mixing, perSampleShape);

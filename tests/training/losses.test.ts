@@ -86,6 +86,26 @@ describe('WGAN-GP gradient penalty', () => {
     expect(gradient[0]).toBeCloseTo(4.8, 3);
     expect(gradient[1]).toBeCloseTo(6.4, 3);
   });
+
+  it('differentiates through LeakyReLU critics, matching finite differences', () => {
+    const real = tf.tensor2d([[1, -2], [0.5, 0.3]]);
+    const fake = tf.tensor2d([[-1, 0.2], [2, -0.7]]);
+    const mixing = tf.tensor1d([0.3, 0.8]);
+    const outer = tf.tensor2d([[1.5], [-0.8], [0.6]]);
+    const penaltyOf = (w: tf.Tensor): tf.Scalar =>
+      gradientPenalty((x) => tf.matMul(tf.leakyRelu(tf.matMul(x as tf.Tensor2D, w as tf.Tensor2D), 0.2), outer), real, fake, mixing);
+    const w = [0.7, -0.4, 0.2, 0.5, 0.9, -0.3];
+    const analytic = tf.grad(penaltyOf)(tf.tensor2d(w, [2, 3])).dataSync();
+    const h = 1e-3;
+    w.forEach((_, i) => {
+      const plus = w.slice();
+      const minus = w.slice();
+      plus[i]! += h;
+      minus[i]! -= h;
+      const numeric = (value(penaltyOf(tf.tensor2d(plus, [2, 3]))) - value(penaltyOf(tf.tensor2d(minus, [2, 3])))) / (2 * h);
+      expect(analytic[i]).toBeCloseTo(numeric, 2);
+    });
+  });
 });
 
 describe('L1 and cross-entropy', () => {

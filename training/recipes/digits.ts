@@ -37,7 +37,10 @@ const digitsOptions = {
   beta1: 0.5,
   /** One-sided label smoothing: the target for real digits (fakes stay at 0). */
   realTarget: 0.9,
-  /** 'bce' (non-saturating) or 'wgan-gp'. */
+  /**
+   * 'bce' (non-saturating) or 'wgan-gp'. With wgan-gp the critic takes one step per generator step
+   * (the paper takes 5), which keeps a step's cost and the resume logic the same for both losses.
+   */
   loss: 'bce',
   gradientPenaltyWeight: 10,
   /** Train on only the first N training digits (0 = all 8,500); for tests and quick tries. */
