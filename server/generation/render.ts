@@ -5,6 +5,7 @@
 import sharp from 'sharp';
 import type { Layout, PixelRange } from '../models/manifest.ts';
 import type { RawImage } from '../imaging/grid.ts';
+import { encodePng } from '../imaging/png.ts';
 import type { OutputTensor } from '../inference/pool.ts';
 import type { ImageFormat } from './request.ts';
 
@@ -40,18 +41,13 @@ export function outputToImages(output: OutputTensor, layout: Layout, range: Pixe
 
 /**
  * Encodes an image; one-channel images stay greyscale (an 8-bit grey PNG or JPEG; WebP has no grey
- * mode and stores it as RGB). Encoder settings are fixed, so equal pixels give equal bytes.
+ * mode and stores it as RGB). Encoder settings are fixed, so equal pixels give equal bytes. PNG,
+ * the default and the hot path, uses the small in-process encoder; JPEG and WebP use sharp.
  */
 export async function encodeRaw(image: RawImage, format: ImageFormat): Promise<Buffer> {
+  if (format === 'png') return encodePng(image);
   const raw = Buffer.from(image.data.buffer, image.data.byteOffset, image.data.byteLength);
   let pipeline = sharp(raw, { raw: { width: image.width, height: image.height, channels: image.channels as 1 | 3 } });
   if (image.channels === 1) pipeline = pipeline.toColourspace('b-w');
-  switch (format) {
-    case 'png':
-      return pipeline.png({ compressionLevel: 6 }).toBuffer();
-    case 'jpeg':
-      return pipeline.jpeg({ quality: 90 }).toBuffer();
-    case 'webp':
-      return pipeline.webp({ quality: 90 }).toBuffer();
-  }
+  return format === 'jpeg' ? pipeline.jpeg({ quality: 90 }).toBuffer() : pipeline.webp({ quality: 90 }).toBuffer();
 }
