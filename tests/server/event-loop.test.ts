@@ -24,7 +24,7 @@ describe('inference runs off the event loop', () => {
     let done = false;
     const translates = Promise.all(
       Array.from({ length: 8 }, () =>
-        fetch(`${server.url}/v1/models/busy/translate?format=jpeg`, { method: 'POST', body: jpeg, headers: { 'Content-Type': 'image/jpeg' } }).then(async (res) => {
+        fetch(`${server.url}/v1/models/busy/translate?format=jpeg`, { method: 'POST', body: new Uint8Array(jpeg), headers: { 'Content-Type': 'image/jpeg' } }).then(async (res) => {
           await res.arrayBuffer();
           return res.status;
         }),
