@@ -290,8 +290,23 @@ describe('dynamic batching over HTTP', () => {
     expect(new Set(sizes).size).toBeGreaterThan(1);
   });
 
+  it('gives identical bytes after a restart (a second server on the same models)', async () => {
+    const before = await binary(http().get('/v1/models/conv/generate?label=6&seed=31337&count=3&scale=2'));
+    const config = loadConfig({ MODELS_DIR: modelsDir, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', INFERENCE_WORKERS: '1', INFERENCE_THREADS: '1' });
+    const restarted = await startServer(config, createLogger('silent'));
+    try {
+      await restarted.loaded;
+      const after = await binary(request(restarted.server).get('/v1/models/conv/generate?label=6&seed=31337&count=3&scale=2'));
+      expect(after.status).toBe(200);
+      expect(Buffer.compare(after.body, before.body)).toBe(0);
+      expect(after.headers.etag).toBe(before.headers.etag);
+    } finally {
+      await restarted.close();
+    }
+  });
+
   it('refuses with 503 and Retry-After when the model’s queue is full', async () => {
-    const responses = await Promise.all(Array.from({ length: 8 }, () => http().post('/v1/models/tiny-queue/generate').send({ label: 1, count: 64 })));
+    const responses = await Promise.all(Array.from({ length: 16 }, () => http().post('/v1/models/tiny-queue/generate').send({ label: 1, count: 64 })));
     const refused = responses.filter((r) => r.status === 503);
     expect(refused.length).toBeGreaterThan(0);
     expect(responses.filter((r) => r.status === 200).length).toBeGreaterThan(0);
