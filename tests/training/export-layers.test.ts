@@ -88,6 +88,48 @@ describe('Conv2DTranspose', () => {
   });
 });
 
+describe('other convolutions', () => {
+  it('DepthwiseConv2D with a depth multiplier, stride 1 and 2', async () => {
+    await expectLayerParity([7, 6, 3], () => tf.layers.depthwiseConv2d({ kernelSize: 3, depthMultiplier: 2, padding: 'same' }), ['NHWC', 'NCHW']);
+    await expectLayerParity([7, 6, 3], () => tf.layers.depthwiseConv2d({ kernelSize: 3, strides: 2, padding: 'same', activation: 'relu' }));
+    await expectLayerParity([7, 6, 3], () => tf.layers.depthwiseConv2d({ kernelSize: [2, 3], padding: 'valid' }));
+  });
+
+  it('SeparableConv2D', async () => {
+    await expectLayerParity([7, 6, 3], () => tf.layers.separableConv2d({ filters: 4, kernelSize: 3, depthMultiplier: 2, padding: 'same' }));
+    await expectLayerParity([7, 6, 3], () => tf.layers.separableConv2d({ filters: 2, kernelSize: 3, strides: 2, padding: 'same' }));
+  });
+
+  it('Conv1D same, valid, strided and dilated', async () => {
+    await expectLayerParity([9, 3], () => tf.layers.conv1d({ filters: 4, kernelSize: 3, padding: 'same' }));
+    await expectLayerParity([9, 3], () => tf.layers.conv1d({ filters: 4, kernelSize: 3, strides: 2, padding: 'same' }));
+    await expectLayerParity([9, 3], () => tf.layers.conv1d({ filters: 4, kernelSize: 4, padding: 'valid' }));
+    await expectLayerParity([9, 3], () => tf.layers.conv1d({ filters: 2, kernelSize: 3, padding: 'same', dilationRate: 2 }));
+  });
+});
+
+describe('pooling', () => {
+  const cases: { size: [number, number]; pool: number | [number, number]; strides?: number; padding: 'same' | 'valid' }[] = [
+    { size: [8, 8], pool: 2, padding: 'valid' },
+    { size: [9, 7], pool: 2, padding: 'same' },
+    { size: [9, 7], pool: 3, strides: 2, padding: 'same' },
+    { size: [9, 7], pool: 3, strides: 1, padding: 'same' },
+    { size: [9, 8], pool: [3, 2], padding: 'valid' },
+  ];
+  for (const c of cases) {
+    it(`max and average ${c.size.join('x')} pool ${c.pool} stride ${c.strides ?? 'pool'} ${c.padding}`, async () => {
+      await expectLayerParity([...c.size, 2], () => tf.layers.maxPooling2d({ poolSize: c.pool, strides: c.strides, padding: c.padding }), ['NHWC', 'NCHW']);
+      await expectLayerParity([...c.size, 2], () => tf.layers.averagePooling2d({ poolSize: c.pool, strides: c.strides, padding: c.padding }));
+    });
+  }
+
+  it('global average and max', async () => {
+    await expectLayerParity([4, 5, 3], () => tf.layers.globalAveragePooling2d({}));
+    await expectLayerParity([4, 5, 3], () => tf.layers.globalMaxPooling2d({}));
+    await expectLayerParity([6, 3], () => tf.layers.globalAveragePooling1d());
+  });
+});
+
 describe('Dense', () => {
   it('rank 2 with bias and each activation', async () => {
     for (const activation of ['linear', 'relu', 'tanh', 'sigmoid', 'softmax', 'elu', 'selu', 'softplus', 'softsign', 'hardSigmoid', 'relu6', 'swish'] as const) {
@@ -134,6 +176,12 @@ describe('normalization', () => {
     await expectLayerParity([7], () => tf.layers.batchNormalization({ scale: false }));
   });
 
+  it('LayerNormalization on vectors, sequences and images', async () => {
+    await expectLayerParity([6], () => tf.layers.layerNormalization());
+    await expectLayerParity([4, 6], () => tf.layers.layerNormalization({ epsilon: 1e-5 }));
+    await expectLayerParity([4, 5, 3], () => tf.layers.layerNormalization({ center: false }), ['NHWC', 'NCHW']);
+  });
+
   it('InstanceNormalization plain and affine', async () => {
     await expectLayerParity([6, 5, 3], () => new InstanceNormalization(), ['NHWC', 'NCHW']);
     await expectLayerParity([6, 5, 3], () => new InstanceNormalization({ affine: true, epsilon: 1e-3 }));
@@ -155,10 +203,6 @@ describe('padding and resizing', () => {
     await expectLayerParity([3, 4, 2], () => tf.layers.upSampling2d({ size: [2, 2], interpolation: 'bilinear' }));
   });
 
-  it('GlobalAveragePooling2D and 1D', async () => {
-    await expectLayerParity([4, 5, 3], () => tf.layers.globalAveragePooling2d({}));
-    await expectLayerParity([6, 3], () => tf.layers.globalAveragePooling1d());
-  });
 });
 
 describe('activation layers and reshaping', () => {
@@ -173,11 +217,17 @@ describe('activation layers and reshaping', () => {
       () => tf.layers.reLU({ maxValue: 0.5 }),
       () => tf.layers.elu(),
       () => tf.layers.softmax({ axis: -1 }),
+      () => tf.layers.prelu({ sharedAxes: [1, 2] }),
     ];
     for (const make of makers) {
       await expectLayerParity([3, 4, 5], make, ['NHWC', 'NCHW']);
       await expectLayerParity([5], make);
     }
+  });
+
+  it('PReLU with a slope per element', async () => {
+    await expectLayerParity([3, 4, 2], () => tf.layers.prelu(), ['NHWC', 'NCHW']);
+    await expectLayerParity([5], () => tf.layers.prelu());
   });
 
   it('Reshape, Flatten and Dropout keep tfjs element order after a conv', async () => {

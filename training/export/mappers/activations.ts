@@ -1,10 +1,10 @@
 /**
  * Activations: the `activation` setting of Dense/Conv layers, the Activation layer, and the
- * advanced-activation layers (ReLU, LeakyReLU, ELU, Softmax). All are elementwise, so they keep
+ * advanced-activation layers (ReLU, LeakyReLU, ELU, Softmax, PReLU). All are elementwise, so they keep
  * the input's layout, except softmax, whose axis follows the layout.
  */
 import type * as tf from '@tensorflow/tfjs';
-import { type ExportContext, onnxAxis, UnsupportedLayerError, type Value } from '../context.ts';
+import { type ExportContext, onnxAxis, requiredWeight, UnsupportedLayerError, type Value } from '../context.ts';
 import { type LayerMapper, onlyInput } from './types.ts';
 
 /** Applies a tfjs activation, by its serialized name, to a value; returns the new value. */
@@ -71,4 +71,12 @@ export const softmax: LayerMapper = (layer, inputs, ctx, config) => {
   const single = Array.isArray(axis) ? (axis.length === 1 ? axis[0]! : null) : (axis ?? -1);
   if (single === null) throw new UnsupportedLayerError(layer.name, layer.getClassName(), 'softmax over several axes');
   return { ...input, name: ctx.graph.op('Softmax', [input.name], { axis: onnxAxis(single, input) }) };
+};
+
+/** PReLU with a learned slope per element (or shared along sharedAxes), laid out like the input. */
+export const prelu: LayerMapper = (layer, inputs, ctx) => {
+  const input = onlyInput(inputs);
+  const alpha = requiredWeight(layer, 'alpha');
+  const slope = ctx.tensor(`${layer.name}/alpha`, alpha, input.channelsFirst ? [2, 0, 1] : undefined);
+  return { ...input, name: ctx.graph.op('PRelu', [input.name, slope]) };
 };

@@ -1,10 +1,11 @@
 /** The layer classes the exporter knows, by tfjs class name. Anything else fails the export. */
-import { activation, elu, leakyRelu, relu, softmax } from './activations.ts';
-import { conv2d, conv2dTranspose } from './convolution.ts';
+import { activation, elu, leakyRelu, prelu, relu, softmax } from './activations.ts';
+import { conv1d, conv2d, conv2dTranspose, depthwiseConv2d, separableConv2d } from './convolution.ts';
 import { dense, embedding, flatten, identity, reshape } from './core.ts';
 import { add, average, concatenate, maximum, minimum, multiply, subtract } from './merge.ts';
-import { batchNormalization, instanceNormalization } from './normalization.ts';
-import { globalAveragePooling1d, globalAveragePooling2d, reflectionPadding2d, upSampling2d, zeroPadding2d } from './spatial.ts';
+import { batchNormalization, instanceNormalization, layerNormalization } from './normalization.ts';
+import { averagePooling2d, globalAveragePooling1d, globalAveragePooling2d, globalMaxPooling2d, maxPooling2d } from './pooling.ts';
+import { reflectionPadding2d, upSampling2d, zeroPadding2d } from './spatial.ts';
 import type { LayerMapper } from './types.ts';
 
 export const LAYER_MAPPERS: Readonly<Record<string, LayerMapper>> = {
@@ -21,15 +22,23 @@ export const LAYER_MAPPERS: Readonly<Record<string, LayerMapper>> = {
   ReLU: relu,
   LeakyReLU: leakyRelu,
   ELU: elu,
+  PReLU: prelu,
   Softmax: softmax,
+  Conv1D: conv1d,
   Conv2D: conv2d,
+  DepthwiseConv2D: depthwiseConv2d,
+  SeparableConv2D: separableConv2d,
   Conv2DTranspose: conv2dTranspose,
   BatchNormalization: batchNormalization,
+  LayerNormalization: layerNormalization,
   InstanceNormalization: instanceNormalization,
   ZeroPadding2D: zeroPadding2d,
   ReflectionPadding2D: reflectionPadding2d,
   UpSampling2D: upSampling2d,
+  MaxPooling2D: maxPooling2d,
+  AveragePooling2D: averagePooling2d,
   GlobalAveragePooling2D: globalAveragePooling2d,
+  GlobalMaxPooling2D: globalMaxPooling2d,
   GlobalAveragePooling1D: globalAveragePooling1d,
   Concatenate: concatenate,
   Add: add,

@@ -2,6 +2,7 @@
  * BatchNormalization (inference: moving statistics) and the custom InstanceNormalization.
  * Both normalize over the channel axis, which must be the last tfjs axis.
  */
+import type * as tf from '@tensorflow/tfjs';
 import { layerWeight, normalizeAxis, requiredWeight, UnsupportedLayerError } from '../context.ts';
 import { type LayerMapper, onlyInput } from './types.ts';
 
@@ -54,4 +55,33 @@ export const instanceNormalization: LayerMapper = (layer, inputs, ctx, config, o
   }
   const y = ctx.graph.op('InstanceNormalization', [ctx.nchw(input), scale, bias], { epsilon: { float: epsilon } });
   return { name: y, rank: 4, channelsFirst: true, dtype: 'float' };
+};
+
+/**
+ * LayerNormalization over the channel axis, spelled out in opset-13 ops (ONNX's own
+ * LayerNormalization needs opset 17): (x - mean) / sqrt(var + eps) * gamma + beta.
+ */
+export const layerNormalization: LayerMapper = (layer, inputs, ctx, config) => {
+  const input = onlyInput(inputs);
+  const axisConfig = config.axis as number | number[] | undefined;
+  const axis = Array.isArray(axisConfig) ? (axisConfig.length === 1 ? axisConfig[0]! : NaN) : (axisConfig ?? -1);
+  if (normalizeAxis(axis, input.rank) !== input.rank - 1) {
+    throw new UnsupportedLayerError(layer.name, layer.getClassName(), `normalization axis ${JSON.stringify(axisConfig)} (only the last axis)`);
+  }
+  const g = ctx.graph;
+  const reduceAxis = input.channelsFirst ? 1 : input.rank - 1;
+  const mean = g.op('ReduceMean', [input.name], { axes: [reduceAxis], keepdims: 1 });
+  const centered = g.op('Sub', [input.name, mean]);
+  const variance = g.op('ReduceMean', [g.op('Mul', [centered, centered])], { axes: [reduceAxis], keepdims: 1 });
+  const epsilon = (config.epsilon as number | undefined) ?? 1e-3;
+  let y = g.op('Div', [centered, g.op('Sqrt', [g.op('Add', [variance, ctx.floats(`${layer.name}/epsilon`, [epsilon], [])])])]);
+  const perChannel = (weight: tf.Tensor, name: string) => {
+    const data = weight.dataSync();
+    return ctx.floats(`${layer.name}/${name}`, data, input.channelsFirst ? [data.length, 1, 1] : [data.length]);
+  };
+  const gamma = config.scale === false ? null : layerWeight(layer, 'gamma');
+  const beta = config.center === false ? null : layerWeight(layer, 'beta');
+  if (gamma) y = g.op('Mul', [y, perChannel(gamma, 'gamma')]);
+  if (beta) y = g.op('Add', [y, perChannel(beta, 'beta')]);
+  return { ...input, name: y };
 };

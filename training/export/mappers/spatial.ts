@@ -1,5 +1,5 @@
 /**
- * Spatial layers on NCHW: zero and reflection padding, nearest/bilinear upsampling, pooling.
+ * Spatial layers on NCHW: zero and reflection padding, nearest/bilinear upsampling.
  */
 import { UnsupportedLayerError } from '../context.ts';
 import { type LayerMapper, onlyInput } from './types.ts';
@@ -37,18 +37,4 @@ export const upSampling2d: LayerMapper = (layer, inputs, ctx, config) => {
       ? { mode: 'nearest', coordinate_transformation_mode: 'asymmetric', nearest_mode: 'floor' }
       : { mode: 'linear', coordinate_transformation_mode: 'asymmetric' };
   return { name: ctx.graph.op('Resize', [ctx.nchw(input), '', scales], attrs), rank: 4, channelsFirst: true, dtype: 'float' };
-};
-
-/** Mean over height and width (2D) or over steps (1D); the result is channels-last [N, C]. */
-export const globalAveragePooling2d: LayerMapper = (layer, inputs, ctx, config) => {
-  const input = onlyInput(inputs);
-  if (config.dataFormat === 'channelsFirst') throw new UnsupportedLayerError(layer.name, layer.getClassName(), 'dataFormat channelsFirst');
-  const y = ctx.graph.op('ReduceMean', [ctx.nchw(input)], { axes: [2, 3], keepdims: 0 });
-  return { name: y, rank: 2, channelsFirst: false, dtype: 'float' };
-};
-
-export const globalAveragePooling1d: LayerMapper = (_layer, inputs, ctx) => {
-  const input = onlyInput(inputs);
-  const y = ctx.graph.op('ReduceMean', [ctx.tfjsLayout(input)], { axes: [1], keepdims: 0 });
-  return { name: y, rank: 2, channelsFirst: false, dtype: 'float' };
 };
