@@ -34,7 +34,7 @@ const shapes = {
  */
 function convNetLoss(params: Record<keyof typeof shapes, tf.Tensor>): tf.Scalar {
   const x = params.x as tf.Tensor4D;
-  let h = tf.mirrorPad(x, [[0, 0], [1, 1], [1, 1], [0, 0]], 'reflect');
+  let h: tf.Tensor = tf.mirrorPad(x, [[0, 0], [1, 1], [1, 1], [0, 0]], 'reflect');
   h = tf.conv2d(h as tf.Tensor4D, params.stem as tf.Tensor4D, 1, 'valid');
   const { mean, variance } = tf.moments(h, [1, 2], true);
   h = tf.relu(tf.mul(tf.sub(h, mean), tf.rsqrt(tf.add(variance, 1e-5))));
