@@ -170,6 +170,17 @@ describe('model structure', () => {
     expect(() => exportModel(model, { inputs: [{ shape: [4] }] })).toThrow(/does not hold/);
   });
 
+  it('stores the weights of a layer shared by two calls once', async () => {
+    const a = tf.input({ shape: [4] });
+    const b = tf.input({ shape: [4] });
+    const shared = tf.layers.dense({ units: 3 });
+    const model = tf.model({ inputs: [a, b], outputs: tf.layers.add().apply([shared.apply(a), shared.apply(b)] as tf.SymbolicTensor[]) as tf.SymbolicTensor });
+    randomizeWeights(model, 9);
+    const { maxAbsDiff, onnx } = await checkParity(model, [randomInput([2, 4], 1), randomInput([2, 4], 2)]);
+    expect(maxAbsDiff).toBeLessThanOrEqual(TOLERANCE);
+    expect(onnxProto.onnx.ModelProto.decode(onnx).graph?.initializer).toHaveLength(2);
+  });
+
   it('names several outputs after their layers', () => {
     const input = tf.input({ shape: [3] });
     const a = tf.layers.dense({ units: 2, name: 'first' }).apply(input) as tf.SymbolicTensor;

@@ -38,6 +38,8 @@ export class UnsupportedLayerError extends Error {
 
 export class ExportContext {
   private readonly layoutCache = new Map<string, string>();
+  /** Initializers already written, by tfjs tensor id and permutation: a shared layer's weights are stored once. */
+  private readonly tensorCache = new Map<string, string>();
 
   constructor(readonly graph: OnnxGraph) {}
 
@@ -63,9 +65,14 @@ export class ExportContext {
 
   /** A float initializer holding a tfjs tensor, optionally transposed first. */
   tensor(prefix: string, value: tf.Tensor, perm?: number[]): string {
+    const key = `${value.id}|${perm?.join(',') ?? ''}`;
+    const cached = this.tensorCache.get(key);
+    if (cached !== undefined) return cached;
     const arranged = perm ? tf.transpose(value, perm) : value;
     try {
-      return this.graph.initializer(this.graph.fresh(prefix), arranged.dataSync() as Float32Array, arranged.shape);
+      const name = this.graph.initializer(this.graph.fresh(prefix), arranged.dataSync() as Float32Array, arranged.shape);
+      this.tensorCache.set(key, name);
+      return name;
     } finally {
       if (arranged !== value) arranged.dispose();
     }
