@@ -9,6 +9,8 @@ export interface Converted {
   body: Buffer;
   /** The server that produced it (remote runs). */
   server?: string;
+  /** Failed tries on other servers (or the same one) before this one worked. */
+  retries?: number;
 }
 
 export interface Converter {

@@ -1,6 +1,6 @@
 /**
- * Conversion on one or more running servers (`--server URL`, repeatable). Each file goes to the
- * server with the fewest requests in flight. A connection error, a timeout or a 502/503/504/429
+ * Conversion on one or more running servers (`--server URL`, repeatable). Each file goes to a
+ * healthy server with the fewest requests in flight. A connection error, a timeout or a 502/503/504/429
  * is the server's problem, not the file's: that server cools down (exponential backoff with
  * jitter, at least its Retry-After) and the file is retried on another one. Any other 4xx is the
  * file's problem (corrupt, unsupported) and fails it at once with the server's problem detail.
@@ -15,7 +15,7 @@ import { errorMessage, type Converted, type Converter } from './converter.ts';
 import type { GeneratorSummary, Task } from './plan.ts';
 
 export interface RetryPolicy {
-  /** Tries per file, across all servers, before it is reported failed. */
+  /** Tries per file and server (so maxAttempts × servers in all) before the file is reported failed. */
   maxAttempts: number;
   /** First cool-down of a failing server; doubles with each further failure in a row. */
   baseDelayMs: number;
@@ -115,13 +115,14 @@ export class RemoteConverter implements Converter {
   async convert(task: Task): Promise<Converted> {
     const request = await this.requestFor(task);
     let lastError = '';
-    for (let attempt = 1; attempt <= this.retry.maxAttempts; attempt += 1) {
+    const attempts = this.retry.maxAttempts * this.servers.length;
+    for (let attempt = 1; attempt <= attempts; attempt += 1) {
       const server = await this.pickServer();
       server.inFlight += 1;
       try {
         const body = await this.send(server.url, request);
         server.failures = 0;
-        return { body, server: server.url };
+        return attempt > 1 ? { body, server: server.url, retries: attempt - 1 } : { body, server: server.url };
       } catch (err) {
         if (!(err instanceof RetryableError)) throw err;
         lastError = `${server.url}: ${err.message}`;
@@ -133,18 +134,23 @@ export class RemoteConverter implements Converter {
         server.inFlight -= 1;
       }
     }
-    throw new Error(`gave up after ${this.retry.maxAttempts} attempts; last: ${lastError}`);
+    throw new Error(`gave up after ${attempts} attempts; last: ${lastError}`);
   }
 
   close(): Promise<void> {
     return Promise.resolve();
   }
 
-  /** The usable server with the fewest requests in flight; waits for the first to cool down if none is. */
+  /**
+   * The usable server that failed least recently in a row, then with the fewest requests in
+   * flight; when all are cooling down, waits for the first to be usable again.
+   */
   private async pickServer(): Promise<ServerState> {
     const now = Date.now();
     const ready = this.servers.filter((s) => s.coolUntil <= now);
-    if (ready.length > 0) return ready.reduce((best, s) => (s.inFlight < best.inFlight ? s : best));
+    if (ready.length > 0) {
+      return ready.reduce((best, s) => (s.failures < best.failures || (s.failures === best.failures && s.inFlight < best.inFlight) ? s : best));
+    }
     const soonest = this.servers.reduce((best, s) => (s.coolUntil < best.coolUntil ? s : best));
     await sleep(soonest.coolUntil - now);
     return soonest;

@@ -22,6 +22,8 @@ export interface FileResult {
   ms: number;
   /** Server that converted it (remote runs). */
   server?: string;
+  /** Retryable failures (connection errors, 503s) before it converted (remote runs). */
+  retries?: number;
   [detail: string]: unknown;
 }
 

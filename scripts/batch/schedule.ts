@@ -42,6 +42,7 @@ export async function runJobs(jobs: Job[], converter: Converter, options: Schedu
         await writeFileAtomic(job.output, converted.body);
         result.status = 'converted';
         if (converted.server !== undefined) result.server = converted.server;
+        if (converted.retries !== undefined) result.retries = converted.retries;
       } catch (err) {
         result.status = 'failed';
         result.error = errorMessage(err);

@@ -1,0 +1,131 @@
+/**
+ * Scale-out: the CLI spreads files over two real servers and, when one dies mid-run, retries its
+ * files on the other and still completes. The retry rules (503 and connection errors retried with
+ * backoff, other 4xx failing the file at once) are checked against a scripted server.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { TranslateCommand } from '../../scripts/batch/args.ts';
+import { RemoteConverter } from '../../scripts/batch/remote-runner.ts';
+import { busyConvModel, imageManifest, writeModel } from '../helpers/image-models.ts';
+import { startTestServer, type TestServer } from '../server/harness.ts';
+import { outputImages, readReport, spawnCli, tempDir, waitFor, writeImage } from './batch-harness.ts';
+
+describe('across two servers', () => {
+  const IMAGES = 16;
+  let servers: TestServer[] = [];
+  let input: string;
+
+  beforeAll(async () => {
+    const modelsDir = tempDir('models');
+    writeModel(modelsDir, 'busy', imageManifest('busy'), busyConvModel(32));
+    input = tempDir('in');
+    for (let i = 0; i < IMAGES; i++) await writeImage(path.join(input, `set-${i % 3}`, `p${i}.png`), 192, 160, 200 + i, 'png');
+    servers = await Promise.all([0, 1].map(() => startTestServer(modelsDir, { INFERENCE_WORKERS: '1', INFERENCE_THREADS: '1' })));
+  });
+
+  afterAll(async () => {
+    await Promise.all(servers.map((s) => s.close()));
+  });
+
+  it('completes when one server is killed mid-run', async () => {
+    const [survivor, victim] = servers as [TestServer, TestServer];
+    const output = tempDir('out');
+    const { done } = spawnCli(['translate', '--model', 'busy', '--input', input, '--output', output, '--server', survivor.url, '--server', victim.url, '--concurrency', '4']);
+
+    await waitFor(() => outputImages(output).length >= 3, 60_000, 'the first outputs');
+    // Kill the second server: drop its open connections (requests in flight break) and stop listening.
+    victim.server.close();
+    victim.server.closeAllConnections();
+    const result = await done;
+
+    expect(result.code, result.stderr).toBe(0);
+    expect(outputImages(output)).toHaveLength(IMAGES);
+    for (const file of outputImages(output)) expect(await sharp(path.join(output, file)).metadata()).toMatchObject({ width: 192, height: 160 });
+    const report = readReport(output);
+    expect(report.totals).toMatchObject({ converted: IMAGES, failed: 0 });
+    const usedServers = new Set(report.files.map((f) => f.server));
+    expect(usedServers.has(survivor.url)).toBe(true);
+    expect([...usedServers].every((url) => url === survivor.url || url === victim.url)).toBe(true);
+    // The requests the victim had in flight broke off and were retried.
+    expect(report.files.some((f) => (f.retries ?? 0) > 0)).toBe(true);
+  });
+});
+
+describe('retry rules', () => {
+  /** A server that answers translate requests from a script of statuses, then 200s. */
+  function scriptedServer(statuses: number[]): Promise<{ server: Server; url: string; calls: () => number }> {
+    let calls = 0;
+    const server = createServer((req, res) => {
+      if (req.method === 'GET') {
+        res.setHeader('Content-Type', 'application/json');
+        res.end(JSON.stringify({ name: 'm', task: 'image-to-image', status: 'ready' }));
+        return;
+      }
+      req.resume();
+      req.on('end', () => {
+        const status = statuses[calls++] ?? 200;
+        if (status === 200) {
+          res.setHeader('Content-Type', 'image/png');
+          res.end('converted');
+          return;
+        }
+        res.statusCode = status;
+        res.setHeader('Content-Type', 'application/problem+json');
+        if (status === 503) res.setHeader('Retry-After', '0');
+        res.end(JSON.stringify({ type: 'urn:x', title: 't', status, detail: `scripted ${status}` }));
+      });
+    });
+    return new Promise((resolve) =>
+      server.listen(0, '127.0.0.1', () => resolve({ server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, calls: () => calls })),
+    );
+  }
+
+  function command(servers: string[]): TranslateCommand {
+    return { kind: 'translate', model: 'm', input: '/unused', output: '/unused', servers, overwrite: false, format: 'png' };
+  }
+
+  /** A URL nothing listens on: a port that was just freed. */
+  async function deadUrl(): Promise<string> {
+    const { server, url } = await scriptedServer([]);
+    await new Promise((resolve) => server.close(resolve));
+    return url;
+  }
+
+  const policy = { maxAttempts: 5, baseDelayMs: 5, maxDelayMs: 20, requestTimeoutMs: 5000 };
+
+  it('retries 503s and refused connections on the servers that work, and fails a 422 at once', async () => {
+    const dead = await deadUrl();
+    const flaky = await scriptedServer([503, 503, 200, 422]);
+    const file = path.join(tempDir('in'), 'x.png');
+    await writeImage(file, 4, 4, 1, 'png');
+    try {
+      const converter = await RemoteConverter.create(command([dead, flaky.url]), policy);
+      const converted = await converter.convert({ kind: 'translate', inputPath: file });
+      expect(converted).toMatchObject({ body: Buffer.from('converted'), server: flaky.url });
+      expect(flaky.calls()).toBe(3);
+      expect(converted.retries).toBeGreaterThanOrEqual(3); // two 503s and at least one refused connection
+      await expect(converter.convert({ kind: 'translate', inputPath: file })).rejects.toThrow('HTTP 422: scripted 422');
+      expect(flaky.calls()).toBe(4);
+    } finally {
+      flaky.server.close();
+    }
+  });
+
+  it('gives up after the attempt limit when every server refuses', async () => {
+    const always503 = await scriptedServer(Array(10).fill(503));
+    const file = path.join(tempDir('in'), 'x.png');
+    await writeImage(file, 4, 4, 1, 'png');
+    try {
+      const converter = await RemoteConverter.create(command([always503.url]), policy);
+      await expect(converter.convert({ kind: 'translate', inputPath: file })).rejects.toThrow(/gave up after 5 attempts; last: .*HTTP 503: scripted 503/);
+      expect(always503.calls()).toBe(5);
+      await expect(RemoteConverter.create(command([await deadUrl()]), policy)).rejects.toThrow(/no server answered.*ECONNREFUSED/);
+    } finally {
+      always503.server.close();
+    }
+  });
+});
