@@ -1,0 +1,186 @@
+/**
+ * `npm run bench:translate`: end-to-end translate latency and throughput against raw onnxruntime
+ * on the same machine, plus /healthz latency under load.
+ *
+ * Model: models/photo2anime when it exists, else an in-code CycleGAN ResNet generator (random
+ * weights; BENCH_NGF × BENCH_BLOCKS, default 16 × 6, scaled down from 64 × 9 so a run stays
+ * around two minutes on a small machine). The server runs in-process on a free port with the
+ * default pool shape for this machine (INFERENCE_WORKERS / INFERENCE_THREADS override).
+ *
+ * Targets (from the serving issue):
+ *   c=1, 512²: server p50 − raw p50 ≤ 15 ms (raw: one session with the threads one worker has);
+ *   c=8:       throughput ≥ 85 % of raw (raw: one session with all the pool's threads, back to back);
+ *   /healthz p99 < 50 ms while the c=8 load runs.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { pino } from 'pino';
+import sharp from 'sharp';
+import { loadConfig } from '../server/config.ts';
+import { decodeImage } from '../server/imaging/decode.ts';
+import { reflectPad, toTensor } from '../server/imaging/tensor.ts';
+import { parseManifest, type ImageToImageManifest } from '../server/models/manifest.ts';
+import { startServer } from '../server/server.ts';
+import { cycleGanGeneratorModel, imageManifest, mulberry32, tempModelsDir, writeModel } from '../tests/helpers/image-models.ts';
+
+const SIZES = [512, 1024];
+const CONCURRENCY = [1, 4, 8];
+/** Requests per (size, concurrency): enough for a p50/p95 without running for minutes. */
+const REQUESTS: Record<number, Record<number, number>> = { 512: { 1: 8, 4: 12, 8: 16 }, 1024: { 1: 4, 4: 8, 8: 16 } };
+const RAW_RUNS: Record<number, number> = { 512: 6, 1024: 3 };
+
+function modelsDirAndManifest(): { modelsDir: string; manifest: ImageToImageManifest; label: string } {
+  const photo2anime = path.resolve('models/photo2anime/model.json');
+  if (existsSync(photo2anime)) {
+    const manifest = parseManifest(JSON.parse(readFileSync(photo2anime, 'utf8')));
+    if (manifest.task === 'image-to-image') return { modelsDir: path.resolve('models'), manifest, label: 'models/photo2anime' };
+  }
+  const ngf = Number(process.env.BENCH_NGF ?? 16);
+  const blocks = Number(process.env.BENCH_BLOCKS ?? 6);
+  const modelsDir = tempModelsDir();
+  const manifest = imageManifest('bench-cyclegan', { layout: 'NCHW', inRange: [-1, 1], multipleOf: 4, maxSide: 1024 });
+  writeModel(modelsDir, manifest.name, manifest, cycleGanGeneratorModel(ngf, blocks));
+  return { modelsDir, manifest, label: `in-code CycleGAN ResNet generator ngf=${ngf} blocks=${blocks} (random weights)` };
+}
+
+/** A photo-like test image: smooth gradients plus mild noise (JPEG sizes like a real photo). */
+async function photoJpeg(side: number): Promise<Buffer> {
+  const random = mulberry32(side);
+  const pixels = Buffer.alloc(side * side * 3);
+  for (let y = 0; y < side; y++) {
+    for (let x = 0; x < side; x++) {
+      const i = (y * side + x) * 3;
+      pixels[i] = (128 + 100 * Math.sin(x / 40) + random() * 20) & 255;
+      pixels[i + 1] = (128 + 100 * Math.cos(y / 55) + random() * 20) & 255;
+      pixels[i + 2] = ((x + y) / 8 + random() * 20) & 255;
+    }
+  }
+  return sharp(pixels, { raw: { width: side, height: side, channels: 3 } }).jpeg({ quality: 90 }).toBuffer();
+}
+
+const percentile = (values: number[], p: number): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))]!;
+};
+
+/** Raw onnxruntime: the same preprocessed tensor, run back to back in this thread. */
+async function rawRuns(onnxPath: string, manifest: ImageToImageManifest, jpeg: Buffer, threads: number, runs: number): Promise<number[]> {
+  const session = await ort.InferenceSession.create(onnxPath, {
+    intraOpNumThreads: threads,
+    interOpNumThreads: 1,
+    executionMode: 'sequential',
+    graphOptimizationLevel: 'all',
+    extra: { session: { intra_op: { allow_spinning: '0' } } },
+  });
+  const image = await decodeImage(jpeg, { maxPixels: 40_000_000, maxSide: manifest.input.maxSide });
+  const padded = reflectPad({ width: image.width, height: image.height, channels: 3, data: image.rgb }, manifest.input.multipleOf);
+  const tensor = toTensor(padded, manifest.input.layout, manifest.input.range, manifest.input.channels);
+  const feeds = { [manifest.input.name]: new ort.Tensor('float32', tensor.data, tensor.dims) };
+  await session.run(feeds); // warm-up
+  const times: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const t = performance.now();
+    await session.run(feeds);
+    times.push(performance.now() - t);
+  }
+  await session.release();
+  return times;
+}
+
+async function load(url: string, body: Buffer, concurrency: number, total: number): Promise<{ latencies: number[]; seconds: number }> {
+  const latencies: number[] = [];
+  let next = 0;
+  const started = performance.now();
+  const client = async () => {
+    while (next < total) {
+      next += 1;
+      const t = performance.now();
+      const res = await fetch(url, { method: 'POST', body: new Uint8Array(body), headers: { 'Content-Type': 'image/jpeg' } });
+      await res.arrayBuffer();
+      if (res.status !== 200) throw new Error(`translate answered ${res.status}`);
+      latencies.push(performance.now() - t);
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, client));
+  return { latencies, seconds: (performance.now() - started) / 1000 };
+}
+
+/** Polls /healthz every 10 ms until stopped; returns the latencies. */
+function pollHealth(url: string): { stop: () => Promise<number[]> } {
+  const latencies: number[] = [];
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      const t = performance.now();
+      await (await fetch(url)).text();
+      latencies.push(performance.now() - t);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+  })();
+  return {
+    stop: async () => {
+      running = false;
+      await loop;
+      return latencies;
+    },
+  };
+}
+
+const fmt = (ms: number) => ms.toFixed(1).padStart(8);
+
+async function main(): Promise<void> {
+  const { modelsDir, manifest, label } = modelsDirAndManifest();
+  const config = loadConfig({ ...process.env, PORT: '0', HOST: '127.0.0.1', MODELS_DIR: modelsDir, LOG_LEVEL: 'silent', QUEUE_LIMIT: '64' });
+  const totalThreads = config.workers * config.threadsPerWorker;
+  console.log(`model: ${label}`);
+  console.log(`pool: ${config.workers} workers × ${config.threadsPerWorker} intra-op threads (${totalThreads} total) on ${(await import('node:os')).availableParallelism()} cores`);
+  const running = await startServer(config, pino({ level: 'silent' }));
+  await running.loaded;
+  const entry = running.repository.get(manifest.name)!;
+  if (entry.status !== 'ready') throw new Error(`model not ready: ${entry.reason}`);
+  const url = `http://127.0.0.1:${running.port}`;
+
+  const rows: string[] = [];
+  const checks: Array<{ name: string; value: string; pass: boolean }> = [];
+  try {
+    for (const side of SIZES) {
+      const jpeg = await photoJpeg(side);
+      const translateUrl = `${url}/v1/models/${manifest.name}/translate?format=jpeg&quality=90`;
+      await load(translateUrl, jpeg, config.workers, config.workers); // warm every worker at this size
+
+      const rawLatency = await rawRuns(entry.onnxPath!, manifest, jpeg, config.threadsPerWorker, RAW_RUNS[side]!);
+      const rawAllThreads = totalThreads === config.threadsPerWorker ? rawLatency : await rawRuns(entry.onnxPath!, manifest, jpeg, totalThreads, RAW_RUNS[side]!);
+      const rawP50 = percentile(rawLatency, 0.5);
+      const rawThroughput = 1000 / (rawAllThreads.reduce((a, b) => a + b, 0) / rawAllThreads.length);
+      rows.push(`${String(side).padStart(5)}²  raw   ${config.threadsPerWorker}thr ${fmt(rawP50)} ${fmt(percentile(rawLatency, 0.95))}          | raw ${totalThreads} threads: ${rawThroughput.toFixed(2)} img/s`);
+
+      for (const concurrency of CONCURRENCY) {
+        const health = concurrency === 8 ? pollHealth(`${url}/healthz`) : null;
+        const { latencies, seconds } = await load(translateUrl, jpeg, concurrency, REQUESTS[side]![concurrency]!);
+        const healthLatencies = (await health?.stop()) ?? [];
+        const throughput = latencies.length / seconds;
+        const p50 = percentile(latencies, 0.5);
+        rows.push(
+          `${String(side).padStart(5)}²  c=${concurrency}      ${fmt(p50)} ${fmt(percentile(latencies, 0.95))} ${throughput.toFixed(2).padStart(8)} img/s` +
+            (health ? ` | /healthz p99 ${percentile(healthLatencies, 0.99).toFixed(1)} ms (${healthLatencies.length} probes)` : ''),
+        );
+        if (side === 512 && concurrency === 1) checks.push({ name: 'c=1 512²: server p50 − raw p50 ≤ 15 ms', value: `${(p50 - rawP50).toFixed(1)} ms`, pass: p50 - rawP50 <= 15 });
+        if (concurrency === 8) {
+          const ratio = throughput / rawThroughput;
+          checks.push({ name: `c=8 ${side}²: throughput ≥ 85 % of raw (${totalThreads} threads)`, value: `${(ratio * 100).toFixed(0)} %`, pass: ratio >= 0.85 });
+          const p99 = percentile(healthLatencies, 0.99);
+          checks.push({ name: `c=8 ${side}²: /healthz p99 < 50 ms`, value: `${p99.toFixed(1)} ms`, pass: p99 < 50 });
+        }
+      }
+    }
+  } finally {
+    await running.close();
+  }
+  console.log('\n  size   load       p50 ms   p95 ms  throughput');
+  for (const row of rows) console.log(row);
+  console.log('\ntargets:');
+  for (const check of checks) console.log(`  ${check.pass ? 'PASS' : 'FAIL'}  ${check.name}: ${check.value}`);
+}
+
+await main();
