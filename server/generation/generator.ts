@@ -49,7 +49,8 @@ export class Generator {
     return new Generator(manifest, vocabulary, batcher);
   }
 
-  async generate(conditioning: Conditioning, count: number, seed: number): Promise<Generation> {
+  /** Generates `count` images seeded s, s + 1, …; `signal` drops the work if the client leaves first. */
+  async generate(conditioning: Conditioning, count: number, seed: number, signal?: AbortSignal): Promise<Generation> {
     const { manifest } = this;
     const feeds: Record<string, InputTensor> = {
       [manifest.noise.name]: { type: 'float32', data: noiseBatch(seed, count, manifest.noise.dim, manifest.noise.distribution), dims: [count, manifest.noise.dim] },
@@ -80,7 +81,7 @@ export class Generator {
       for (let i = 0; i < count; i += 1) tokens.set(tokenized.ids, i * manifest.text.maxTokens);
       feeds[manifest.text.name] = { type: 'int64', data: tokens, dims: [count, manifest.text.maxTokens] };
     }
-    const output = await this.batcher.run(feeds);
+    const output = await this.batcher.run(feeds, signal);
     const images = outputToImages(output, manifest.output.layout, manifest.output.range).map((image, i): GeneratedImage => ({
       image,
       seed: imageSeed(seed, i),

@@ -104,15 +104,17 @@ export class DynamicBatcher {
 
   /**
    * Runs the model on `feeds` (every tensor's first dimension = this request's rows) as part of
-   * whatever batch forms, and resolves with this request's rows of the output.
+   * whatever batch forms, and resolves with this request's rows of the output. Aborting `signal`
+   * (the client went away) drops the request if none of its rows has been dispatched yet.
    */
-  run(feeds: Record<string, InputTensor>): Promise<OutputTensor> {
+  run(feeds: Record<string, InputTensor>, signal?: AbortSignal): Promise<OutputTensor> {
     const rows = rowCountOf(feeds);
+    if (signal?.aborted) return Promise.reject(abortReason(signal));
     if (this.queue.length >= this.settings.maxQueue) {
       return Promise.reject(new QueueFullError(this.model, this.retryAfterSeconds()));
     }
     return new Promise((resolve, reject) => {
-      this.queue.push({
+      const request: PendingRequest = {
         feeds,
         rows,
         dispatched: 0,
@@ -123,7 +125,22 @@ export class DynamicBatcher {
         settled: false,
         resolve,
         reject,
-      });
+      };
+      if (signal) {
+        const onAbort = () => {
+          if (request.dispatched === 0) this.fail(request, abortReason(signal));
+        };
+        signal.addEventListener('abort', onAbort, { once: true });
+        request.resolve = (output) => {
+          signal.removeEventListener('abort', onAbort);
+          resolve(output);
+        };
+        request.reject = (error) => {
+          signal.removeEventListener('abort', onAbort);
+          reject(error);
+        };
+      }
+      this.queue.push(request);
       this.schedule();
     });
   }
@@ -236,6 +253,10 @@ export class DynamicBatcher {
     const waves = Math.ceil(this.queuedRows() / this.settings.maxBatch / Math.max(1, this.inference.concurrency)) + 1;
     return Math.max(1, Math.ceil((waves * this.averageRunMs) / 1000));
   }
+}
+
+function abortReason(signal: AbortSignal): Error {
+  return signal.reason instanceof Error ? signal.reason : new Error('the request was aborted');
 }
 
 function rowCountOf(feeds: Record<string, InputTensor>): number {

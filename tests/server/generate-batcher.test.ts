@@ -141,6 +141,24 @@ describe('DynamicBatcher', () => {
     await Promise.all(accepted);
   });
 
+  it('drops a request whose client went away before any of its rows was dispatched', async () => {
+    const inference = new FakeInference(1);
+    const batcher = new DynamicBatcher(inference, 'm', 'image', settings({ maxBatch: 4 }));
+    const running = batcher.run(feeds(1, 0, 0));
+    const controller = new AbortController();
+    const abandoned = batcher.run(feeds(1, 0, 0), controller.signal);
+    const kept = batcher.run(feeds(1, 0, 0));
+    await tick();
+    controller.abort(new Error('client disconnected'));
+    await expect(abandoned).rejects.toThrow('client disconnected');
+    inference.finishAll();
+    await running;
+    await tick();
+    inference.finishAll();
+    await kept;
+    expect(inference.batches).toEqual([1, 1]);
+  });
+
   it('fails every request of a failed run and keeps serving the next ones', async () => {
     const inference = new FakeInference(1);
     const batcher = new DynamicBatcher(inference, 'm', 'image', settings({ maxWaitMs: 5 }));

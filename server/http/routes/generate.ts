@@ -39,7 +39,7 @@ export function generateRoutes({ config, repository, pool }: AppDeps): Router {
 
 async function respond(req: Request, res: Response, generator: Generator, request: GenerateRequest): Promise<void> {
   const seed = request.seed ?? randomInt(0, MAX_SEED + 1);
-  const generation = await generator.generate(request.conditioning, request.count, seed);
+  const generation = await generator.generate(request.conditioning, request.count, seed, disconnectSignal(res));
   const mime = MIME_TYPES[request.format];
   const wantsJson = req.accepts([mime, 'application/json']) === 'application/json';
   res.setHeader('X-Seed', String(seed));
@@ -58,6 +58,15 @@ async function respond(req: Request, res: Response, generator: Generator, reques
     res.setHeader('Cache-Control', 'no-store');
   }
   res.send(body);
+}
+
+/** Aborts when the client goes away before the answer is written, so queued work is dropped. */
+function disconnectSignal(res: Response): AbortSignal {
+  const controller = new AbortController();
+  res.on('close', () => {
+    if (!res.writableFinished) controller.abort(new Error('client disconnected'));
+  });
+  return controller.signal;
 }
 
 async function jsonBody(generation: Generation, request: GenerateRequest): Promise<Record<string, unknown>> {
