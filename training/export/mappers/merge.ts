@@ -13,8 +13,11 @@ export const concatenate: LayerMapper = (layer, inputs, ctx, config) => {
   return { name: ctx.graph.op('Concat', names, { axis }), rank, channelsFirst, dtype: inputs[0]!.dtype };
 };
 
-/** An elementwise merge: a variadic ONNX op, or a chain of binary ones. */
-function elementwise(variadicOp: 'Sum' | 'Mean' | 'Max' | 'Min' | null, binaryOp?: 'Sub' | 'Mul'): LayerMapper {
+/**
+ * An elementwise merge: a variadic ONNX op, or a chain of binary ones. Add is a binary chain
+ * rather than Sum because onnxruntime's fusions (e.g. Conv + Add + activation) look for Add.
+ */
+function elementwise(variadicOp: 'Mean' | 'Max' | 'Min' | null, binaryOp?: 'Add' | 'Sub' | 'Mul'): LayerMapper {
   return (layer, inputs, ctx) => {
     const { names, channelsFirst } = ctx.unify(inputs);
     const rank = Math.max(...inputs.map((v) => v.rank));
@@ -30,7 +33,7 @@ function elementwise(variadicOp: 'Sum' | 'Mean' | 'Max' | 'Min' | null, binaryOp
   };
 }
 
-export const add = elementwise('Sum');
+export const add = elementwise(null, 'Add');
 export const average = elementwise('Mean');
 export const maximum = elementwise('Max');
 export const minimum = elementwise('Min');
