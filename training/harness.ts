@@ -213,6 +213,8 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     };
 
     while (step < totalSteps) {
+      // Steps are synchronous; yielding once per step lets a Ctrl-C (SIGINT) handler run promptly.
+      await new Promise<void>((resolveYield) => setImmediate(resolveYield));
       lastLosses = session.trainStep(step, seededRandom(stepSeed(seed, step)));
       step += 1;
       windowSteps += 1;
