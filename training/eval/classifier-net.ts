@@ -3,7 +3,7 @@
  * feature space for the diversity figure. It lives with the eval code because every digits eval
  * (label- and text-conditioned) scores generated digits with it.
  *
- * Layout: 28×28×1 → conv5×5/2·16 → ReLU → conv5×5/2·32 → ReLU → flatten(1568) → dense 64 → ReLU
+ * Layout: 28×28×1 → conv5×5/2·32 → ReLU → conv5×5/2·64 → ReLU → flatten(3136) → dense 64 → ReLU
  * (= features) → dropout → dense 10 (= logits). Strided convolutions downsample instead of max
  * pooling, so the ONNX exporter's mappers cover every layer.
  */
@@ -21,16 +21,16 @@ export function buildClassifierNet(seed: number): tf.LayersModel {
   const init = (offset: number) => tf.initializers.heNormal({ seed: seed + offset });
   const input = tf.input({ shape: [MNIST_SIDE, MNIST_SIDE, 1], name: CLASSIFIER_IO.input });
   let x = tf.layers
-    .conv2d({ filters: 16, kernelSize: 5, strides: 2, padding: 'same', activation: 'relu', kernelInitializer: init(1) })
+    .conv2d({ filters: 32, kernelSize: 5, strides: 2, padding: 'same', activation: 'relu', kernelInitializer: init(1) })
     .apply(input) as tf.SymbolicTensor;
   x = tf.layers
-    .conv2d({ filters: 32, kernelSize: 5, strides: 2, padding: 'same', activation: 'relu', kernelInitializer: init(2) })
+    .conv2d({ filters: 64, kernelSize: 5, strides: 2, padding: 'same', activation: 'relu', kernelInitializer: init(2) })
     .apply(x) as tf.SymbolicTensor;
   x = tf.layers.flatten().apply(x) as tf.SymbolicTensor;
   const features = tf.layers
     .dense({ name: CLASSIFIER_IO.features, units: FEATURE_DIM, activation: 'relu', kernelInitializer: init(3) })
     .apply(x) as tf.SymbolicTensor;
-  const dropped = tf.layers.dropout({ rate: 0.3, seed: seed + 4 }).apply(features) as tf.SymbolicTensor;
+  const dropped = tf.layers.dropout({ rate: 0.25, seed: seed + 4 }).apply(features) as tf.SymbolicTensor;
   const logits = tf.layers
     .dense({ name: CLASSIFIER_IO.logits, units: MNIST_CLASSES, kernelInitializer: tf.initializers.glorotUniform({ seed: seed + 5 }) })
     .apply(dropped) as tf.SymbolicTensor;

@@ -4,7 +4,7 @@
  * backend, date). Everything is seeded (split, weight init, dropout, batch order, shifts), so a rerun
  * on the same backend reproduces it.
  *
- *   npx tsx training/eval/train-classifier.ts [--epochs 8] [--batch 64] [--seed 7] [--backend wasm-ort] [--out dir]
+ *   npx tsx training/eval/train-classifier.ts [--epochs 10] [--batch 64] [--seed 7] [--backend wasm-ort] [--out dir]
  *
  * Augmentation: random whole-pixel shifts of up to `maxShift` pixels, since generated digits are
  * not always as well centred as MNIST's.
@@ -66,7 +66,7 @@ function makeBatch(set: DigitSet, indices: number[], maxShift: number, random: (
 
 /** Trains the classifier and exports it; the reported accuracy is the ONNX model's, as evals use it. */
 export async function trainClassifier(options: TrainClassifierOptions = {}): Promise<TrainedClassifier> {
-  const epochs = options.epochs ?? 8;
+  const epochs = options.epochs ?? 10;
   const batchSize = options.batchSize ?? 64;
   const learningRate = options.learningRate ?? 1e-3;
   const seed = options.seed ?? 7;
