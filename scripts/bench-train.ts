@@ -47,28 +47,22 @@ function makeStep(): () => void {
 
   return () => {
     let fake: tf.Tensor | undefined;
-    const generatorStep = tf.variableGrads(() => {
+    const generatorLoss = generatorOptimizer.minimize(() => {
       const produced = generator.apply(realA, { training: true }) as tf.Tensor;
       fake = tf.keep(produced);
       const adversarial = squaredDistance(discriminator.apply(produced, { training: true }) as tf.Tensor, 1);
       return tf.add(adversarial, tf.mul(L1_WEIGHT, tf.mean(tf.abs(tf.sub(produced, realA))))) as tf.Scalar;
-    }, generatorVariables);
-    generatorOptimizer.applyGradients(named(generatorStep.grads));
-    const discriminatorStep = tf.variableGrads(() => {
+    }, true, generatorVariables)!;
+    const discriminatorLoss = discriminatorOptimizer.minimize(() => {
       const real = squaredDistance(discriminator.apply(realB, { training: true }) as tf.Tensor, 1);
       const forged = squaredDistance(discriminator.apply(fake!, { training: true }) as tf.Tensor, 0);
       return tf.mul(0.5, tf.add(real, forged)) as tf.Scalar;
-    }, discriminatorVariables);
-    discriminatorOptimizer.applyGradients(named(discriminatorStep.grads));
+    }, true, discriminatorVariables)!;
     // Reading the losses waits for every kernel, as a real training loop's logging does.
-    generatorStep.value.dataSync();
-    discriminatorStep.value.dataSync();
-    tf.dispose([generatorStep.value, discriminatorStep.value, fake!, ...Object.values(generatorStep.grads), ...Object.values(discriminatorStep.grads)]);
+    generatorLoss.dataSync();
+    discriminatorLoss.dataSync();
+    tf.dispose([generatorLoss, discriminatorLoss, fake!]);
   };
-}
-
-function named(grads: tf.NamedTensorMap): tf.NamedTensor[] {
-  return Object.entries(grads).map(([name, tensor]) => ({ name, tensor }));
 }
 
 type ConvKind = 'forward' | 'input gradient' | 'filter gradient';
