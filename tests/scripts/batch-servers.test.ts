@@ -10,18 +10,23 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TranslateCommand } from '../../scripts/batch/args.ts';
 import { RemoteConverter } from '../../scripts/batch/remote-runner.ts';
+import { readFileSync } from 'node:fs';
+import { exactLabelGenerator, writeModelFolder } from '../helpers/generator-models.ts';
 import { busyConvModel, imageManifest, writeModel } from '../helpers/image-models.ts';
 import { startTestServer, type TestServer } from '../server/harness.ts';
-import { outputImages, readReport, spawnCli, tempDir, waitFor, writeImage } from './batch-harness.ts';
+import { outputImages, readReport, runCli, spawnCli, tempDir, waitFor, writeImage } from './batch-harness.ts';
 
 describe('across two servers', () => {
   const IMAGES = 16;
   let servers: TestServer[] = [];
   let input: string;
+  let modelsDir: string;
 
   beforeAll(async () => {
-    const modelsDir = tempDir('models');
+    modelsDir = tempDir('models');
     writeModel(modelsDir, 'busy', imageManifest('busy'), busyConvModel(32));
+    const digits = exactLabelGenerator({ name: 'digits' });
+    await writeModelFolder(modelsDir, digits.manifest, digits.onnx);
     input = tempDir('in');
     for (let i = 0; i < IMAGES; i++) await writeImage(path.join(input, `set-${i % 3}`, `p${i}.png`), 192, 160, 200 + i, 'png');
     servers = await Promise.all([0, 1].map(() => startTestServer(modelsDir, { INFERENCE_WORKERS: '1', INFERENCE_THREADS: '1' })));
@@ -52,6 +57,19 @@ describe('across two servers', () => {
     expect([...usedServers].every((url) => url === survivor.url || url === victim.url)).toBe(true);
     // The requests the victim had in flight broke off and were retried.
     expect(report.files.some((f) => (f.retries ?? 0) > 0)).toBe(true);
+  });
+
+  it('generates on a server the same files as in-process', async () => {
+    const [survivor] = servers as [TestServer];
+    const remote = tempDir('gen');
+    const local = tempDir('gen');
+    const argv = ['generate', '--model', 'digits', '--labels', '3,5', '--count', '3', '--seed', '9'];
+    const remoteRun = await runCli([...argv, '--output', remote, '--server', survivor.url]);
+    expect(remoteRun.code, remoteRun.stderr).toBe(0);
+    const localRun = await runCli([...argv, '--output', local], { MODELS_DIR: modelsDir, INFERENCE_WORKERS: '1', INFERENCE_THREADS: '1' });
+    expect(localRun.code, localRun.stderr).toBe(0);
+    expect(outputImages(remote)).toEqual(['3/10.png', '3/11.png', '3/9.png', '5/10.png', '5/11.png', '5/9.png']);
+    for (const file of outputImages(remote)) expect(readFileSync(path.join(remote, file))).toEqual(readFileSync(path.join(local, file)));
   });
 });
 
