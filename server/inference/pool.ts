@@ -118,7 +118,9 @@ function startWorker(url: URL): Worker {
 class Slot {
   readonly worker: Worker;
   readonly models = new Set<string>();
+  readonly startedAt = performance.now();
   busy = false;
+  dead = false;
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
 
@@ -135,6 +137,8 @@ class Slot {
     this.worker.on('error', (error) => (failure = error));
     this.worker.on('exit', (code) => {
       const error = failure ?? new InferenceError(`inference worker exited with code ${code}`);
+      this.dead = true;
+      this.models.clear();
       for (const pending of this.pending.values()) pending.reject(error);
       this.pending.clear();
       onExit(this, error);
@@ -142,6 +146,7 @@ class Slot {
   }
 
   request(message: WorkerRequestWithoutId, transfer: ArrayBuffer[] = []): Promise<WorkerReply> {
+    if (this.dead) return Promise.reject(new InferenceError('inference worker is not running'));
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
@@ -160,6 +165,8 @@ export class InferencePool implements Inference {
   private readonly idleWaiters: Array<() => void> = [];
   /** Round-robin cursor over models, so one busy model cannot starve the others. */
   private cursor = 0;
+  /** Workers that died young in a row; respawns back off so a broken setup cannot spin. */
+  private quickDeaths = 0;
 
   constructor(private readonly options: PoolOptions) {
     for (let i = 0; i < options.workers; i++) this.slots.push(this.spawn());
@@ -172,7 +179,10 @@ export class InferencePool implements Inference {
   /** Loads (or reloads) a model's session in every worker; rejects with the ONNX error if it cannot load. */
   async loadModel(model: string, onnxPath: string, options: LoadOptions = {}): Promise<SessionInfo> {
     if (this.closing) throw new PoolClosedError();
-    const infos = await Promise.all(this.slots.map((slot) => this.loadInto(slot, model, onnxPath)));
+    // A dead worker waiting for its replacement is skipped: the replacement loads every model.
+    const live = this.slots.filter((slot) => !slot.dead);
+    if (live.length === 0) throw new InferenceError('no inference worker is running');
+    const infos = await Promise.all(live.map((slot) => this.loadInto(slot, model, onnxPath)));
     const queueLimit = options.queueLimit ?? this.options.queueLimit;
     const existing = this.models.get(model);
     if (existing) Object.assign(existing, { onnxPath, queueLimit });
@@ -246,19 +256,28 @@ export class InferencePool implements Inference {
     return new Slot((slot, error) => this.replace(slot, error));
   }
 
-  /** A worker died: put a fresh one in its place and reload the models the old one had. */
+  /**
+   * A worker died: start a fresh one in its place and load every model into it. Deaths within
+   * seconds of starting back off exponentially (up to 30 s), so a worker that cannot start at
+   * all does not respawn in a tight loop.
+   */
   private replace(dead: Slot, error: Error): void {
-    const index = this.slots.indexOf(dead);
-    if (index < 0 || this.closed) return;
+    if (this.closed || !this.slots.includes(dead)) return;
     this.options.onWorkerError?.(error);
-    const fresh = this.spawn();
-    this.slots[index] = fresh;
-    for (const [model, state] of this.models) {
-      this.loadInto(fresh, model, state.onnxPath).then(
-        () => this.pump(),
-        (loadError: Error) => this.options.onWorkerError?.(loadError),
-      );
-    }
+    this.quickDeaths = performance.now() - dead.startedAt < 10_000 ? this.quickDeaths + 1 : 0;
+    const delay = this.quickDeaths <= 1 ? 0 : Math.min(30_000, 500 * 2 ** (this.quickDeaths - 1));
+    setTimeout(() => {
+      const index = this.slots.indexOf(dead);
+      if (this.closed || index < 0) return;
+      const fresh = this.spawn();
+      this.slots[index] = fresh;
+      for (const [model, state] of this.models) {
+        this.loadInto(fresh, model, state.onnxPath).then(
+          () => this.pump(),
+          (loadError: Error) => this.options.onWorkerError?.(loadError),
+        );
+      }
+    }, delay).unref();
   }
 
   private async loadInto(slot: Slot, model: string, onnxPath: string): Promise<SessionInfo> {

@@ -92,6 +92,20 @@ describe('InferencePool.close', () => {
     await closed;
   });
 
+  it('replaces a worker that dies: its request fails, later ones run on the replacement', async () => {
+    const errors: Error[] = [];
+    const pool = new InferencePool({ workers: 1, threadsPerWorker: 1, device: 'cpu', queueLimit: 4, onWorkerError: (e) => errors.push(e) });
+    await pool.loadModel('busy', busyPath);
+    const inFlight = pool.run('busy', image(256));
+    // Simulate a crash (the pool's only worker, reached through its private field).
+    await pool['slots'][0]!.worker.terminate();
+    await expect(inFlight).rejects.toThrow(/exited/);
+    expect(errors).toHaveLength(1);
+    const outputs = await pool.run('busy', image(32)); // queued until the replacement has loaded the model
+    expect(outputs.output!.dims).toEqual([1, 3, 32, 32]);
+    await pool.close();
+  });
+
   it('reports an ONNX file that cannot load', async () => {
     const pool = new InferencePool({ workers: 1, threadsPerWorker: 1, device: 'cpu', queueLimit: 4 });
     const corrupt = path.join(tempModelsDir(), 'corrupt.onnx');
