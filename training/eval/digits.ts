@@ -259,22 +259,3 @@ export async function runDigitsEval(modelPathOrName: string, options: DigitsEval
   for (const line of formatDigitsTable(result)) log(line);
   return result;
 }
-
-/** The compact figures a model's manifest records under provenance.eval (rounded, no paths). */
-export function digitsEvalProvenance(result: DigitsEvalResult): Record<string, unknown> {
-  const round = (v: number) => Math.round(v * 10000) / 10000;
-  return {
-    kind: 'conditional-digits',
-    perClass: result.perClass,
-    seed: result.seed,
-    accuracy: round(result.accuracy),
-    minClassAccuracy: round(result.minClassAccuracy),
-    perClassAccuracy: result.classes.map((c) => round(c.accuracy)),
-    diversityRatio: round(result.diversityRatio),
-    minClassDiversityRatio: round(result.minClassDiversityRatio),
-    perClassDiversityRatio: result.classes.map((c) => round(c.diversityRatio)),
-    classifierHeldOutAccuracy: round(result.classifier.heldOutAccuracy),
-    targets: result.targets,
-    targetsMet: result.targetsMet,
-  };
-}
