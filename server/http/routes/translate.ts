@@ -3,7 +3,7 @@
  * possibly scaled-down) input. The path reads as the pipeline: upload → decode → tensor → worker
  * → tensor → encode.
  */
-import { Router } from 'express';
+import { Router, type Response } from 'express';
 import { z } from 'zod';
 import type { AppDeps } from '../../app.ts';
 import { decodeImage } from '../../imaging/decode.ts';
@@ -27,7 +27,7 @@ export const TranslateQuery = z.strictObject({
 });
 
 /** Aborts when the client goes away, so a request still queued for a worker is dropped. */
-function disconnectSignal(res: import('express').Response): AbortSignal {
+function disconnectSignal(res: Response): AbortSignal {
   const controller = new AbortController();
   res.on('close', () => {
     if (!res.writableFinished) controller.abort(new Error('client disconnected'));
@@ -63,13 +63,8 @@ export function translateRoutes({ config, repository, pool }: AppDeps): Router {
         { [input.name]: { type: 'float32', data: tensor.data, dims: tensor.dims } },
         { outputs: [output.name], signal: disconnectSignal(res) },
       );
-      const result = outputs[output.name]!;
-      let pixels;
-      try {
-        pixels = fromTensor(result, output.layout, output.range);
-      } catch (err) {
-        throw new Error(`model "${model.name}" returned an unusable output: ${(err as Error).message}`);
-      }
+      // A tensor that is not an image of the input's size is the model's fault: 500, logged.
+      const pixels = fromTensor(outputs[output.name]!, output.layout, output.range);
       if (pixels.width !== padded.width || pixels.height !== padded.height) {
         throw new Error(`model "${model.name}" returned ${pixels.width}×${pixels.height} for a ${padded.width}×${padded.height} input`);
       }
