@@ -26,17 +26,17 @@ function feedsOf(tensors: Record<string, InputTensor>): Record<string, ort.Tenso
   return Object.fromEntries(Object.entries(tensors).map(([name, t]) => [name, new ort.Tensor(t.type, t.data, t.dims)]));
 }
 
-/** ORT output → float32 owned by this thread, so its buffer can be transferred back. */
+/** ORT output → a float32 array that owns its whole buffer, so the buffer can be transferred back. */
 function toOutput(tensor: ort.Tensor): OutputTensor {
   const dims = [...tensor.dims];
   const data = tensor.data;
-  if (data instanceof Float32Array && data.byteOffset === 0 && data.byteLength === data.buffer.byteLength) {
-    return { data, dims };
+  if (data instanceof Float32Array) {
+    // onnxruntime-node returns a fresh, whole buffer; a view would be copied (memcpy) first.
+    return { data: data.byteOffset === 0 && data.byteLength === data.buffer.byteLength ? data : data.slice(), dims };
   }
-  if (typeof data === 'string' || (Array.isArray(data) && typeof data[0] === 'string')) {
-    throw new Error(`output of type ${tensor.type} cannot be returned as float32`);
-  }
-  return { data: Float32Array.from(data as ArrayLike<number>, Number), dims };
+  if (data instanceof BigInt64Array || data instanceof BigUint64Array) return { data: Float32Array.from(data, Number), dims };
+  if (ArrayBuffer.isView(data)) return { data: Float32Array.from(data as unknown as ArrayLike<number>), dims };
+  throw new Error(`output of type ${tensor.type} cannot be returned as float32`);
 }
 
 async function handle(request: WorkerRequest): Promise<{ reply: WorkerReply; transfer: ArrayBuffer[] }> {
