@@ -43,8 +43,8 @@ export const PHOTO2ANIME_OPTIONS = {
   beta1: 0.5,
   beta2: 0.999,
   /** Steps at the full learning rate, then `decaySteps` of linear decay to 0. */
-  constantSteps: 800,
-  decaySteps: 800,
+  constantSteps: 1500,
+  decaySteps: 1500,
   /** Held-out photos shown in the sample grids. */
   samplePhotos: 3,
 };
@@ -275,7 +275,7 @@ async function setup({ seed, batchSize, options }: RecipeSetup<Photo2AnimeOption
 export const photo2animeRecipe: Recipe<Photo2AnimeOptions> = {
   name: 'photo2anime',
   summary: 'CycleGAN photo → anime style (ResNet generator, PatchGAN, LSGAN, cycle + identity L1)',
-  defaults: { batchSize: 1, steps: 1600, checkpointEvery: 250, sampleEvery: 250 },
+  defaults: { batchSize: 1, steps: 3000, checkpointEvery: 250, sampleEvery: 250 },
   options: PHOTO2ANIME_OPTIONS,
   setup,
 };
