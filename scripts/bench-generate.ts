@@ -103,7 +103,7 @@ async function prepareModels(modelsDir: string): Promise<string> {
   await writeModelFolder(modelsDir, onModel.manifest, onModel.onnx);
   const offModel = convLabelGenerator({ name: OFF, batching: { maxBatch: 1, maxWaitMs: 0 } });
   await writeModelFolder(modelsDir, offModel.manifest, offModel.onnx);
-  return 'in-code DCGAN-like generator (models/digits not found): noise 64 → FC 6272 → ConvT 64×14×14 → ConvT 1×28×28';
+  return 'in-code DCGAN-like generator shaped like the digits recipe (models/digits not found): [noise 64 | label 16] → FC 96×7×7 → ConvT 48×14×14 → ConvT 1×28×28';
 }
 
 /** The HTTP ceiling: a bare Express app parsing the same JSON body and sending a fixed 28×28 PNG. */

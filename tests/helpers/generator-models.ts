@@ -161,39 +161,36 @@ export function expectedTextImage(seed: number, tokenIds: number[], side = 6): U
 }
 
 /**
- * DCGAN-like label-conditioned generator producing 28×28 digits-sized images: label embedding ×
- * noise → Gemm → 128×7×7 → ConvTranspose (64×14×14) → ConvTranspose (1×28×28) → Tanh. Weights come
- * from a seeded PRNG, so the model is the same on every build. About 7 M multiply-adds per image,
- * the order of a trained MNIST generator.
+ * DCGAN-like label-conditioned generator producing 28×28 digits-sized images, shaped like the
+ * `digits` recipe's generator: [noise | label embedding] → Gemm → 96×7×7 → ConvTranspose
+ * (48×14×14) → ConvTranspose (1×28×28) → Tanh. Weights come from a seeded PRNG, so the model is the
+ * same on every build. About 4 M multiply-adds per image.
  */
 export function convLabelGenerator(options: { name: string; noiseDim?: number; batching?: ExactGeneratorOptions['batching'] }): {
   manifest: Record<string, unknown> & { name: string };
   onnx: Uint8Array;
 } {
   const dim = options.noiseDim ?? 64;
+  const embeddingDim = 16;
+  const wide = 96;
+  const narrow = 48;
   const classes = DIGIT_CLASSES;
   let weightSeed = 1000;
   const weights = (count: number, std: number) => {
     weightSeed += 1;
     return Float32Array.from(noiseVector(weightSeed, count, 'normal'), (v) => v * std);
   };
+  const upsample = { kernel_shape: [4, 4], strides: [2, 2], pads: [1, 1, 1, 1] };
   const g = new OnnxGraph(options.name);
   const noise = g.input('noise', 'float', ['N', dim]);
   const label = g.input('label', 'int64', ['N']);
-  const embedding = g.op('Gather', [g.initializer('label_embedding', weights(classes.length * dim, 1), [classes.length, dim]), label], { axis: 0 });
-  const conditioned = g.op('Mul', [noise, embedding]);
-  const projected = g.op('Gemm', [conditioned, g.initializer('fc_w', weights(128 * 49 * dim, 1 / Math.sqrt(dim)), [128 * 49, dim]), g.initializer('fc_b', weights(128 * 49, 0.1), [128 * 49])], { transB: 1 });
-  const map7 = g.op('Relu', [g.op('Reshape', [projected, g.int64s('shape', [-1, 128, 7, 7])])]);
-  const up14 = g.op('ConvTranspose', [map7, g.initializer('up1_w', weights(128 * 64 * 16, 1 / Math.sqrt(128 * 4)), [128, 64, 4, 4]), g.initializer('up1_b', weights(64, 0.1), [64])], {
-    kernel_shape: [4, 4],
-    strides: [2, 2],
-    pads: [1, 1, 1, 1],
-  });
-  const up28 = g.op('ConvTranspose', [g.op('Relu', [up14]), g.initializer('up2_w', weights(64 * 16, 1 / Math.sqrt(64 * 4)), [64, 1, 4, 4]), g.initializer('up2_b', [0], [1])], {
-    kernel_shape: [4, 4],
-    strides: [2, 2],
-    pads: [1, 1, 1, 1],
-  });
+  const embedded = g.op('Gather', [g.initializer('label_embedding', weights(classes.length * embeddingDim, 1), [classes.length, embeddingDim]), label], { axis: 0 });
+  const conditioned = g.op('Concat', [noise, embedded], { axis: 1 });
+  const inputs = dim + embeddingDim;
+  const projected = g.op('Gemm', [conditioned, g.initializer('fc_w', weights(wide * 49 * inputs, 1 / Math.sqrt(inputs)), [wide * 49, inputs]), g.initializer('fc_b', weights(wide * 49, 0.1), [wide * 49])], { transB: 1 });
+  const map7 = g.op('Relu', [g.op('Reshape', [projected, g.int64s('shape', [-1, wide, 7, 7])])]);
+  const up14 = g.op('ConvTranspose', [map7, g.initializer('up1_w', weights(wide * narrow * 16, 1 / Math.sqrt(wide * 4)), [wide, narrow, 4, 4]), g.initializer('up1_b', weights(narrow, 0.1), [narrow])], upsample);
+  const up28 = g.op('ConvTranspose', [g.op('Relu', [up14]), g.initializer('up2_w', weights(narrow * 16, 1 / Math.sqrt(narrow * 4)), [narrow, 1, 4, 4]), g.initializer('up2_b', [0], [1])], upsample);
   g.op('Tanh', [up28], {}, 'image');
   g.output('image', 'float', ['N', 1, 28, 28]);
   return {
