@@ -195,8 +195,9 @@ export class InferencePool implements Inference {
    * first requests do not pay the session's first-run cost. Call it before announcing the model.
    */
   async warmup(model: string, feeds: Record<string, InputTensor>): Promise<void> {
+    const ready = this.slots.filter((slot) => slot.models.has(model));
     await Promise.all(
-      this.slots.map((slot) => {
+      ready.map((slot) => {
         const copies = Object.fromEntries(Object.entries(feeds).map(([name, t]) => [name, { ...t, data: t.data.slice() } as InputTensor]));
         return slot.request({ kind: 'run', model, feeds: copies }, transferListOf(copies));
       }),
