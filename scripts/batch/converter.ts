@@ -2,8 +2,7 @@
  * What runs a job: in-process (the server's worker pool) or on remote servers. Both turn one Task
  * into the bytes of one output file, so the scheduler, writer and report do not care which.
  */
-import type { Task } from './plan.ts';
-import type { GeneratorSummary } from './plan.ts';
+import type { GeneratorSummary, Task } from './plan.ts';
 
 export interface Converted {
   body: Buffer;
@@ -18,8 +17,6 @@ export interface Converter {
   readonly description: string;
   /** Files in flight at once when --concurrency is not given. */
   readonly defaultConcurrency: number;
-  /** Label classes and text input of a generator (for planning a generate run). */
-  generatorSummary(): GeneratorSummary;
   /** Throws with a message fit for the report when the file cannot be converted. */
   convert(task: Task): Promise<Converted>;
   /** Frees workers and connections. */
@@ -29,4 +26,12 @@ export interface Converter {
 /** The first line of an error's message (sharp and onnxruntime append long native traces). */
 export function errorMessage(error: unknown): string {
   return (error instanceof Error ? error.message : String(error)).split('\n')[0]!;
+}
+
+/** A runner whose model was checked against the command, not started yet. */
+export interface PreparedRunner {
+  /** What the model takes (label classes, text), for planning a generate run. */
+  summary: GeneratorSummary;
+  /** Starts workers or connections; throws when the model cannot be loaded. */
+  start(): Promise<Converter>;
 }

@@ -4,35 +4,56 @@
  * worker pool, the translate pipeline, and for generators the Generator over a dynamic batcher.
  * Only the model the batch asks for is loaded.
  */
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
 import { loadConfig, type Config } from '../../server/config.ts';
 import { Generator } from '../../server/generation/generator.ts';
 import { encodeRaw } from '../../server/generation/render.ts';
-import { servableModel } from '../../server/http/routes/models.ts';
+import { tokenize, Vocabulary } from '../../server/generation/tokenizer.ts';
 import { ProblemError } from '../../server/http/problem.ts';
+import { servableModel } from '../../server/http/routes/models.ts';
 import { DEFAULT_BATCHING, DynamicBatcher, resolveBatching } from '../../server/inference/batcher.ts';
 import { InferencePool, type InputTensor, type SessionInfo } from '../../server/inference/pool.ts';
 import type { Manifest } from '../../server/models/manifest.ts';
 import { ModelRepository, type SessionLoader } from '../../server/models/repository.ts';
 import { translateImage, type TranslateModel } from '../../server/pipeline/translate.ts';
-import { promises as fs } from 'node:fs';
-import path from 'node:path';
-import { tokenize, Vocabulary } from '../../server/generation/tokenizer.ts';
 import type { BatchCommand } from './args.ts';
 import { UsageError } from './args.ts';
-import type { Converted, Converter } from './converter.ts';
-import type { GeneratorSummary, Task } from './plan.ts';
+import type { Converted, Converter, PreparedRunner } from './converter.ts';
+import type { Task } from './plan.ts';
 
 /** Generated images in flight by default: enough rows for the batcher to fill real batches. */
 const GENERATE_CONCURRENCY = 64;
 
-/** Loads only `wanted` into the pool; the repository marks every other model as not loaded. */
-function loaderFor(wanted: string, pool: InferencePool): SessionLoader {
+/**
+ * Reads the config and the models folder and checks the command against the model's manifest
+ * (unknown model, wrong task, a prompt without a known word → UsageError), all before any worker
+ * starts, so a mistake is reported in a moment.
+ */
+export async function prepareLocal(command: BatchCommand, env: NodeJS.ProcessEnv = process.env): Promise<PreparedRunner> {
+  let config: Config;
+  try {
+    config = loadConfig(env);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  const task: Manifest['task'] = command.kind === 'translate' ? 'image-to-image' : 'conditional-generation';
+  const repository = await ModelRepository.scan(config.modelsDir, config.device);
+  const entry = repository.get(command.model);
+  if (!entry) {
+    const names = repository.list().map((e) => e.name);
+    throw new UsageError(`no model "${command.model}" in MODELS_DIR ${config.modelsDir} (it has: ${names.join(', ') || 'no models'})`);
+  }
+  const manifest = entry.manifest;
+  if (manifest && manifest.task !== task) {
+    throw new UsageError(`model "${command.model}" is a ${manifest.task} model: use ${command.kind === 'translate' ? 'generate' : 'translate'}`);
+  }
+  if (manifest?.task === 'conditional-generation' && command.kind === 'generate' && command.conditioning.kind === 'prompt' && manifest.text) {
+    await checkPrompt(command.conditioning.prompt, path.resolve(entry.dir, manifest.text.vocab), manifest.text.maxTokens);
+  }
   return {
-    loadModel(model, onnxPath, options): Promise<SessionInfo> {
-      if (model !== wanted) return Promise.reject(new Error('not loaded by this batch run'));
-      return pool.loadModel(model, onnxPath, options);
-    },
-    warmup: (model: string, feeds: Record<string, InputTensor>) => pool.warmup(model, feeds),
+    summary: manifest?.task === 'conditional-generation' ? { classes: manifest.label?.classes, text: manifest.text !== undefined } : { text: false },
+    start: () => LocalConverter.start(command, config, repository, task, env),
   };
 }
 
@@ -45,6 +66,17 @@ async function checkPrompt(prompt: string, vocabPath: string, maxTokens: number)
   }
 }
 
+/** Loads only `wanted` into the pool; the repository marks every other model as not loaded. */
+function loaderFor(wanted: string, pool: InferencePool): SessionLoader {
+  return {
+    loadModel(model, onnxPath, options): Promise<SessionInfo> {
+      if (model !== wanted) return Promise.reject(new Error('not loaded by this batch run'));
+      return pool.loadModel(model, onnxPath, options);
+    },
+    warmup: (model: string, feeds: Record<string, InputTensor>) => pool.warmup(model, feeds),
+  };
+}
+
 export class LocalConverter implements Converter {
   private constructor(
     private readonly config: Config,
@@ -54,27 +86,8 @@ export class LocalConverter implements Converter {
     private readonly generator: Generator | null,
   ) {}
 
-  /**
-   * Reads the models folder, loads the command's model and checks it fits the command. Unknown
-   * model or wrong task → UsageError; a model that fails to load → Error with the reason.
-   */
-  static async create(command: BatchCommand, env: NodeJS.ProcessEnv = process.env): Promise<LocalConverter> {
-    let config: Config;
-    try {
-      config = loadConfig(env);
-    } catch (err) {
-      throw new UsageError((err as Error).message);
-    }
-    const task: Manifest['task'] = command.kind === 'translate' ? 'image-to-image' : 'conditional-generation';
-    const repository = await ModelRepository.scan(config.modelsDir, config.device);
-    const entry = repository.get(command.model);
-    if (!entry) {
-      const names = repository.list().map((e) => e.name);
-      throw new UsageError(`no model "${command.model}" in MODELS_DIR ${config.modelsDir} (it has: ${names.join(', ') || 'no models'})`);
-    }
-    if (entry.manifest && entry.manifest.task !== task) {
-      throw new UsageError(`model "${command.model}" is a ${entry.manifest.task} model: use ${command.kind === 'translate' ? 'generate' : 'translate'}`);
-    }
+  /** Starts the worker pool and loads the model; a model that fails to load → Error with the reason. */
+  static async start(command: BatchCommand, config: Config, repository: ModelRepository, task: Manifest['task'], env: NodeJS.ProcessEnv): Promise<LocalConverter> {
     const pool = new InferencePool({
       workers: config.workers,
       threadsPerWorker: config.threadsPerWorker,
@@ -96,9 +109,6 @@ export class LocalConverter implements Converter {
       const batching = resolveBatching(servable.name, servable.manifest.batching, env, { ...DEFAULT_BATCHING, maxQueue: Number.MAX_SAFE_INTEGER });
       const batcher = new DynamicBatcher(pool, servable.name, servable.manifest.output.name, batching);
       const generator = await Generator.create(servable.manifest, servable.dir, batcher);
-      if (command.kind === 'generate' && command.conditioning.kind === 'prompt' && servable.manifest.text) {
-        await checkPrompt(command.conditioning.prompt, path.resolve(servable.dir, servable.manifest.text.vocab), servable.manifest.text.maxTokens);
-      }
       return new LocalConverter(config, pool, command, null, generator);
     } catch (err) {
       await pool.close();
@@ -115,11 +125,6 @@ export class LocalConverter implements Converter {
     return this.generator ? GENERATE_CONCURRENCY : this.pool.concurrency * 2;
   }
 
-  generatorSummary(): GeneratorSummary {
-    const manifest = this.generator!.manifest;
-    return { classes: manifest.label?.classes, text: manifest.text !== undefined };
-  }
-
   async convert(task: Task): Promise<Converted> {
     if (task.kind === 'translate') {
       const command = this.command as Extract<BatchCommand, { kind: 'translate' }>;
@@ -132,9 +137,8 @@ export class LocalConverter implements Converter {
       });
       return { body: translated.body };
     }
-    const conditioning = 'label' in task.conditioning
-      ? { kind: 'labels' as const, labels: [task.conditioning.label] }
-      : { kind: 'prompt' as const, prompt: task.conditioning.prompt };
+    const conditioning =
+      'label' in task.conditioning ? { kind: 'labels' as const, labels: [task.conditioning.label] } : { kind: 'prompt' as const, prompt: task.conditioning.prompt };
     const generation = await this.generator!.generate(conditioning, 1, task.seed);
     return { body: await encodeRaw(generation.images[0]!.image, 'png') };
   }

@@ -6,11 +6,11 @@
 import { promises as fs } from 'node:fs';
 import { parseBatchArgs, USAGE, UsageError, type BatchCommand } from './args.ts';
 import { removeStaleTemps } from './atomic-write.ts';
-import { errorMessage, type Converter } from './converter.ts';
-import { LocalConverter } from './local-runner.ts';
-import { planGenerate, planTranslate, type Plan } from './plan.ts';
+import { errorMessage } from './converter.ts';
+import { prepareLocal } from './local-runner.ts';
+import { planGenerate, planTranslate } from './plan.ts';
 import { createProgress } from './progress.ts';
-import { RemoteConverter } from './remote-runner.ts';
+import { prepareRemote } from './remote-runner.ts';
 import { countResults, formatSummary, writeReport, type BatchReport } from './report.ts';
 import { runJobs } from './schedule.ts';
 
@@ -46,9 +46,10 @@ export async function main(argv: string[], io: CliIo = { stdout: process.stdout,
 
 async function run(command: BatchCommand, io: CliIo): Promise<number> {
   const startedAt = new Date();
-  // Translate checks its input before the (slow) model load; generate needs the model to plan.
-  let plan: Plan | null = command.kind === 'translate' ? await planTranslate(command) : null;
-  const converter: Converter = command.servers.length > 0 ? await RemoteConverter.create(command) : await LocalConverter.create(command, io.env);
+  // Every usage mistake (input, model, labels, prompt) is found before workers start.
+  const prepared = command.servers.length > 0 ? await prepareRemote(command) : await prepareLocal(command, io.env);
+  const { jobs, ignored } = command.kind === 'translate' ? await planTranslate(command) : await planGenerate(command, prepared.summary);
+  const converter = await prepared.start();
   const stop = new AbortController();
   const onSignal = (signal: NodeJS.Signals) => {
     if (stop.signal.aborted) process.exit(EXIT_INTERRUPTED); // second Ctrl-C: leave now
@@ -58,8 +59,6 @@ async function run(command: BatchCommand, io: CliIo): Promise<number> {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   try {
-    if (command.kind === 'generate') plan = await planGenerate(command, converter.generatorSummary());
-    const { jobs, ignored } = plan!;
     await fs.mkdir(command.output, { recursive: true });
     const staleTemps = await removeStaleTemps(command.output);
     const toDo = jobs.filter((job) => job.outcome === undefined).length;
@@ -79,6 +78,7 @@ async function run(command: BatchCommand, io: CliIo): Promise<number> {
     }
     const durationMs = Math.round(performance.now() - began);
     const counts = countResults(results);
+    const interrupted = counts.notRun > 0;
     const report: BatchReport = {
       command: command.kind,
       model: command.model,
@@ -89,14 +89,14 @@ async function run(command: BatchCommand, io: CliIo): Promise<number> {
       finishedAt: new Date().toISOString(),
       durationMs,
       filesPerSecond: durationMs > 0 ? Math.round((counts.converted / durationMs) * 1e5) / 100 : 0,
-      ...(stop.signal.aborted ? { interrupted: true } : {}),
+      ...(interrupted ? { interrupted: true } : {}),
       totals: { ...counts, total: results.length, ignored: ignored.length },
       files: results,
     };
     await writeReport(command.output, report);
     io.stdout.write(`${formatSummary(report)}\n`);
-    if (stop.signal.aborted) return EXIT_INTERRUPTED;
-    return counts.failed > 0 || counts.notRun > 0 ? EXIT_FAILURES : EXIT_OK;
+    if (interrupted) return EXIT_INTERRUPTED;
+    return counts.failed > 0 ? EXIT_FAILURES : EXIT_OK;
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);

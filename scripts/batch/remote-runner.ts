@@ -11,7 +11,7 @@ import { sniffFormat } from '../../server/imaging/decode.ts';
 import { promises as fs } from 'node:fs';
 import type { BatchCommand } from './args.ts';
 import { UsageError } from './args.ts';
-import { errorMessage, type Converted, type Converter } from './converter.ts';
+import { errorMessage, type Converted, type Converter, type PreparedRunner } from './converter.ts';
 import type { GeneratorSummary, Task } from './plan.ts';
 
 export interface RetryPolicy {
@@ -65,8 +65,9 @@ export class RemoteConverter implements Converter {
   private constructor(
     urls: string[],
     private readonly command: BatchCommand,
-    private readonly model: ModelDescription,
     private readonly retry: RetryPolicy,
+    /** What the model takes, as the first server that answered described it. */
+    readonly summary: GeneratorSummary,
   ) {
     this.servers = urls.map((url) => ({ url, inFlight: 0, failures: 0, coolUntil: 0 }));
   }
@@ -95,7 +96,7 @@ export class RemoteConverter implements Converter {
       if (model.task && model.task !== wantedTask) {
         throw new UsageError(`model "${command.model}" is a ${model.task} model: use ${command.kind === 'translate' ? 'generate' : 'translate'}`);
       }
-      return new RemoteConverter(command.servers, command, model, retry);
+      return new RemoteConverter(command.servers, command, retry, { classes: model.label?.classes, text: model.text !== undefined });
     }
     throw new Error(`no server answered for model "${command.model}": ${failures.join('; ')}`);
   }
@@ -106,10 +107,6 @@ export class RemoteConverter implements Converter {
 
   get defaultConcurrency(): number {
     return this.servers.length * CONCURRENCY_PER_SERVER;
-  }
-
-  generatorSummary(): GeneratorSummary {
-    return { classes: this.model.label?.classes, text: this.model.text !== undefined };
   }
 
   async convert(task: Task): Promise<Converted> {
@@ -233,4 +230,10 @@ function describeFetchError(err: unknown): string {
   if (err instanceof Error && err.name === 'TimeoutError') return 'timed out';
   const cause = err instanceof Error ? (err.cause as { code?: string; message?: string } | undefined) : undefined;
   return cause?.code ?? cause?.message ?? errorMessage(err);
+}
+
+/** The servers' view of the model, checked against the command; nothing more to start. */
+export async function prepareRemote(command: BatchCommand, retry: RetryPolicy = DEFAULT_RETRY): Promise<PreparedRunner> {
+  const converter = await RemoteConverter.create(command, retry);
+  return { summary: converter.summary, start: () => Promise.resolve(converter) };
 }

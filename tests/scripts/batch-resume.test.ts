@@ -60,3 +60,22 @@ it('resumes after SIGKILL: the full set, whole files only, no temp files left', 
   const skipped = report.files.filter((f) => f.status === 'skipped').map((f) => f.output);
   expect(skipped.sort()).toEqual(before);
 });
+
+it('stops cleanly on Ctrl-C: files in flight finish, the rest are reported as not run, exit 130', async () => {
+  const output = tempDir('out');
+  const { child, done } = spawnCli(['translate', '--model', 'busy', '--input', input, '--output', output, '--concurrency', '1'], {
+    MODELS_DIR: modelsDir,
+    INFERENCE_WORKERS: '1',
+    INFERENCE_THREADS: '1',
+  });
+  await waitFor(() => outputImages(output).length >= 2, 60_000, 'the first outputs');
+  child.kill('SIGINT');
+  const result = await done;
+  expect(result.code, result.stderr).toBe(130);
+  expect(result.stderr).toContain('finishing the files in flight');
+  const report = readReport(output);
+  expect(report.interrupted).toBe(true);
+  expect(report.totals.converted).toBe(outputImages(output).length);
+  expect(report.totals.notRun).toBe(IMAGES - report.totals.converted);
+  expect(listFiles(output).filter((file) => file.endsWith('.batch-tmp'))).toEqual([]);
+});
