@@ -51,19 +51,19 @@ class BarProgress implements Progress {
     this.bar = new cliProgress.SingleBar(
       {
         stream,
-        format: '{bar} {value}/{total} files | {rate} files/s | ETA {eta} | {failed} failed, {skipped} skipped',
+        format: '{bar} {value}/{total} files | {rate} files/s | ETA {timeLeft} | {failed} failed, {skipped} skipped',
         hideCursor: true,
         etaBuffer: 50,
       },
       cliProgress.Presets.shades_classic,
     );
-    this.bar.start(total, 0, { rate: '0.0', eta: '?', failed: 0, skipped: 0 });
+    this.bar.start(total, 0, { rate: '0.0', timeLeft: '?', failed: 0, skipped: 0 });
   }
 
   update(counts: Counts): void {
     this.bar.update(counts.converted + counts.skipped + counts.failed, {
       rate: rate(counts, this.startedAt).toFixed(1),
-      eta: formatDuration(etaSeconds(counts, this.total, this.startedAt)),
+      timeLeft: formatDuration(etaSeconds(counts, this.total, this.startedAt)),
       failed: counts.failed,
       skipped: counts.skipped,
     });
