@@ -33,8 +33,36 @@ export interface CganConfig {
   /** Channels of the discriminator's first conv layer; its second has twice as many. */
   discriminatorWidth: number;
   labelEmbeddingDim: number;
+  /** Append the minibatch standard deviation feature map to the discriminator's last conv. */
+  minibatchStddev: boolean;
   seed: number;
 }
+
+/**
+ * Minibatch standard deviation (Karras et al. 2018, ProGAN): the mean over features of the
+ * per-feature standard deviation across the batch, appended as one constant feature map. A batch
+ * of near-identical fakes has a tell-tale small value, so the discriminator can punish a generator
+ * that ignores its noise (mode collapse within a class). Discriminator-only, so never exported.
+ */
+export class MinibatchStddev extends tf.layers.Layer {
+  static readonly className = 'MinibatchStddev';
+
+  override computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape {
+    const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tf.Shape;
+    return [...shape.slice(0, -1), (shape.at(-1) as number) + 1];
+  }
+
+  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+    return tf.tidy(() => {
+      const x = Array.isArray(inputs) ? inputs[0]! : inputs;
+      const { variance } = tf.moments(x, 0);
+      const spread = tf.mean(tf.sqrt(tf.add(variance, 1e-8)));
+      const [batch, height, width] = x.shape as number[];
+      return tf.concat([x, tf.mul(tf.ones([batch!, height!, width!, 1]), spread)], -1);
+    });
+  }
+}
+tf.serialization.registerClass(MinibatchStddev);
 
 export const IMAGE_SIDE = 28;
 
@@ -110,8 +138,9 @@ export function buildConditionalDiscriminator(config: CganConfig): tf.LayersMode
     .conv2d({ filters: config.discriminatorWidth * 2, kernelSize: 4, strides: 2, padding: 'same', kernelInitializer: init.normal(), name: 'd_down2' })
     .apply(x) as tf.SymbolicTensor;
   x = tf.layers.leakyReLU({ alpha: 0.2, name: 'd_down2_lrelu' }).apply(x) as tf.SymbolicTensor;
+  if (config.minibatchStddev) x = new MinibatchStddev({ name: 'd_minibatch_stddev' }).apply(x) as tf.SymbolicTensor;
   const features = tf.layers.flatten({ name: 'd_flat' }).apply(x) as tf.SymbolicTensor;
-  const featureDim = 7 * 7 * config.discriminatorWidth * 2;
+  const featureDim = 7 * 7 * (config.discriminatorWidth * 2 + (config.minibatchStddev ? 1 : 0));
   const unconditional = tf.layers.dense({ units: 1, kernelInitializer: init.normal(), name: 'd_logit' }).apply(features) as tf.SymbolicTensor;
   // Projection: Σ embed(y) ⊙ φ(x), the sum done by a frozen all-ones Dense.
   const classVector = tf.layers.flatten({ name: 'd_class_flat' }).apply(

@@ -33,6 +33,8 @@ const digitsOptions = {
   generatorWidth: 48,
   discriminatorWidth: 48,
   labelEmbeddingDim: 16,
+  /** Minibatch standard deviation in the discriminator, against within-class mode collapse. */
+  minibatchStddev: true,
   learningRate: 2e-4,
   beta1: 0.5,
   /** One-sided label smoothing: the target for real digits (fakes stay at 0). */
@@ -69,6 +71,7 @@ export const digitsRecipe: Recipe<DigitsOptions> = {
       generatorWidth: options.generatorWidth,
       discriminatorWidth: options.discriminatorWidth,
       labelEmbeddingDim: options.labelEmbeddingDim,
+      minibatchStddev: options.minibatchStddev,
       seed,
     };
     const generator = buildConditionalGenerator(netConfig);
