@@ -1,3 +1,4 @@
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { busyConvModel, imageManifest, mulberry32, tempModelsDir, writeModel } from '../helpers/image-models.ts';
@@ -8,7 +9,7 @@ let jpeg: Buffer;
 
 beforeAll(async () => {
   const dir = tempModelsDir();
-  writeModel(dir, 'busy', imageManifest('busy', { maxSide: 1024 }), busyConvModel(48));
+  writeModel(dir, 'busy', imageManifest('busy', { maxSide: 1024 }), busyConvModel(32));
   server = await startTestServer(dir, { INFERENCE_WORKERS: '2', INFERENCE_THREADS: '1', QUEUE_LIMIT: '16' });
   const random = mulberry32(3);
   const pixels = Buffer.from(Array.from({ length: 1024 * 1024 * 3 }, () => Math.floor(random() * 256)));
@@ -20,6 +21,9 @@ const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.lengt
 
 describe('inference runs off the event loop', () => {
   it('/healthz keeps answering while 8 concurrent 1024² translates keep the CPU busy', async () => {
+    // The server runs in this process, so its event loop delay is measured directly.
+    const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+    loopDelay.enable();
     const started = performance.now();
     let done = false;
     const translates = Promise.all(
@@ -42,15 +46,18 @@ describe('inference runs off the event loop', () => {
     }
     const statuses = await translates;
     const loadMs = performance.now() - started;
+    loopDelay.disable();
+    const maxLoopDelayMs = loopDelay.max / 1e6;
     expect(statuses).toEqual(Array(8).fill(200));
-    // A loop blocked by session.run would hold each probe until the current run ends: with runs
-    // back to back, probe latency would spread evenly over 0..runMs (median runMs/2). A free loop
-    // answers in milliseconds; the bounds leave room for a heavily shared machine.
+    // A loop blocked by session.run would stall for a whole run at a time and hold each probe
+    // until the run ends (probe latency spread over 0..runMs, median runMs/2). A free loop only
+    // stalls for the per-request pixel conversions. The bounds are relative to the run time so
+    // they hold on fast and on heavily shared machines alike.
     const runMs = loadMs / 4; // 8 requests on 2 workers: 4 waves
-    expect(runMs).toBeGreaterThan(300);
+    expect(maxLoopDelayMs).toBeLessThan(runMs / 2);
     const sorted = [...latencies].sort((a, b) => a - b);
-    expect(sorted.length).toBeGreaterThan(10);
-    expect(percentile(sorted, 0.5)).toBeLessThan(150);
+    expect(sorted.length).toBeGreaterThan(5);
+    expect(percentile(sorted, 0.5)).toBeLessThan(Math.min(150, runMs / 4));
     expect(percentile(sorted, 0.9)).toBeLessThan(runMs / 2);
   });
 });
