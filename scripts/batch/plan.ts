@@ -131,12 +131,17 @@ function safeFolderName(name: string, fallback: string): string {
   return /^[^/\\\0]+$/.test(name) && name !== '.' && name !== '..' && name.length <= 128 ? name : fallback;
 }
 
+/** Existence checks in flight at once (a run may plan a million files). */
+const STAT_CONCURRENCY = 64;
+
 async function markExisting(jobs: Job[], overwrite: boolean): Promise<void> {
   if (overwrite) return;
-  await Promise.all(
-    jobs.map(async (job) => {
-      if (job.outcome) return;
-      if (await fs.stat(job.output).then((s) => s.isFile(), () => false)) job.outcome = { status: 'skipped' };
-    }),
-  );
+  for (let start = 0; start < jobs.length; start += STAT_CONCURRENCY) {
+    await Promise.all(
+      jobs.slice(start, start + STAT_CONCURRENCY).map(async (job) => {
+        if (job.outcome) return;
+        if (await fs.stat(job.output).then((s) => s.isFile(), () => false)) job.outcome = { status: 'skipped' };
+      }),
+    );
+  }
 }

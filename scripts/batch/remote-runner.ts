@@ -22,9 +22,14 @@ export interface RetryPolicy {
   maxDelayMs: number;
   /** Longest one request may take (inference of a large image included). */
   requestTimeoutMs: number;
+  /**
+   * When every server is failing and none has converted a file for this long, files fail at once
+   * instead of each waiting out its attempts (a total outage ends the run in minutes, not hours).
+   */
+  giveUpAfterMs: number;
 }
 
-export const DEFAULT_RETRY: RetryPolicy = { maxAttempts: 8, baseDelayMs: 250, maxDelayMs: 10_000, requestTimeoutMs: 300_000 };
+export const DEFAULT_RETRY: RetryPolicy = { maxAttempts: 8, baseDelayMs: 250, maxDelayMs: 10_000, requestTimeoutMs: 300_000, giveUpAfterMs: 60_000 };
 
 /** Files in flight per server by default. */
 const CONCURRENCY_PER_SERVER = 4;
@@ -50,6 +55,23 @@ interface ServerState {
   coolUntil: number;
 }
 
+/** GET /v1/models/{name} on one server: its description, a 404, or why it could not be asked. */
+async function describeModel(url: string, model: string): Promise<{ url: string; model: ModelDescription } | { url: string; missing: true } | { url: string; problem: string }> {
+  let response: Response;
+  try {
+    response = await fetch(`${url}/v1/models/${encodeURIComponent(model)}`, { signal: AbortSignal.timeout(10_000) });
+  } catch (err) {
+    return { url, problem: describeFetchError(err) };
+  }
+  if (response.status === 404) return { url, missing: true };
+  if (!response.ok) return { url, problem: `HTTP ${response.status}` };
+  try {
+    return { url, model: (await response.json()) as ModelDescription };
+  } catch {
+    return { url, problem: 'the model description is not JSON' };
+  }
+}
+
 /** What GET /v1/models/{name} tells about a model. */
 interface ModelDescription {
   task?: string | null;
@@ -61,6 +83,9 @@ interface ModelDescription {
 
 export class RemoteConverter implements Converter {
   private readonly servers: ServerState[];
+  /** Last time any server converted a file (start time until then). */
+  private lastSuccessAt = Date.now();
+  private lastError = '';
 
   private constructor(
     urls: string[],
@@ -73,32 +98,25 @@ export class RemoteConverter implements Converter {
   }
 
   /**
-   * Asks the servers about the model (the first that answers decides): unknown model or wrong task
-   * → UsageError; no server reachable → Error.
+   * Asks every server about the model: unknown model or wrong task → UsageError; no server
+   * answering, or every one that answers reporting the model unavailable → Error with the reasons.
    */
   static async create(command: BatchCommand, retry: RetryPolicy = DEFAULT_RETRY): Promise<RemoteConverter> {
     const wantedTask = command.kind === 'translate' ? 'image-to-image' : 'conditional-generation';
-    const failures: string[] = [];
-    for (const url of command.servers) {
-      let response: Response;
-      try {
-        response = await fetch(`${url}/v1/models/${encodeURIComponent(command.model)}`, { signal: AbortSignal.timeout(10_000) });
-      } catch (err) {
-        failures.push(`${url}: ${describeFetchError(err)}`);
-        continue;
-      }
-      if (response.status === 404) throw new UsageError(`server ${url} has no model "${command.model}"`);
-      if (!response.ok) {
-        failures.push(`${url}: HTTP ${response.status}`);
-        continue;
-      }
-      const model = (await response.json()) as ModelDescription;
-      if (model.task && model.task !== wantedTask) {
-        throw new UsageError(`model "${command.model}" is a ${model.task} model: use ${command.kind === 'translate' ? 'generate' : 'translate'}`);
-      }
-      return new RemoteConverter(command.servers, command, retry, { classes: model.label?.classes, text: model.text !== undefined });
+    const answers = await Promise.all(command.servers.map((url) => describeModel(url, command.model)));
+    const described = answers.filter((answer): answer is { url: string; model: ModelDescription } => 'model' in answer);
+    const problems = answers.flatMap((answer) => ('problem' in answer ? [`${answer.url}: ${answer.problem}`] : []));
+    const missing = answers.find((answer) => 'missing' in answer);
+    if (missing) throw new UsageError(`server ${missing.url} has no model "${command.model}"`);
+    if (described.length === 0) throw new Error(`no server answered for model "${command.model}": ${problems.join('; ')}`);
+    const { model } = described[0]!;
+    if (model.task && model.task !== wantedTask) {
+      throw new UsageError(`model "${command.model}" is a ${model.task} model: use ${command.kind === 'translate' ? 'generate' : 'translate'}`);
     }
-    throw new Error(`no server answered for model "${command.model}": ${failures.join('; ')}`);
+    if (described.every((answer) => answer.model.status === 'unavailable')) {
+      throw new Error(`model "${command.model}" is unavailable on every server: ${described.map((a) => `${a.url}: ${a.model.reason ?? 'no reason given'}`).join('; ')}`);
+    }
+    return new RemoteConverter(command.servers, command, retry, { classes: model.label?.classes, text: model.text !== undefined });
   }
 
   get description(): string {
@@ -114,15 +132,21 @@ export class RemoteConverter implements Converter {
     let lastError = '';
     const attempts = this.retry.maxAttempts * this.servers.length;
     for (let attempt = 1; attempt <= attempts; attempt += 1) {
+      if (this.servers.every((s) => s.failures > 0) && Date.now() - this.lastSuccessAt > this.retry.giveUpAfterMs) {
+        const seconds = Math.round((Date.now() - this.lastSuccessAt) / 1000);
+        throw new Error(`every server is failing and none has converted a file for ${seconds} s; last: ${this.lastError}`);
+      }
       const server = await this.pickServer();
       server.inFlight += 1;
       try {
         const body = await this.send(server.url, request);
         server.failures = 0;
+        this.lastSuccessAt = Date.now();
         return attempt > 1 ? { body, server: server.url, retries: attempt - 1 } : { body, server: server.url };
       } catch (err) {
         if (!(err instanceof RetryableError)) throw err;
         lastError = `${server.url}: ${err.message}`;
+        this.lastError = lastError;
         server.failures += 1;
         const backoff = Math.min(this.retry.maxDelayMs, this.retry.baseDelayMs * 2 ** (server.failures - 1));
         const jittered = backoff * (0.5 + Math.random() / 2);

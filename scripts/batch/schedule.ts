@@ -7,7 +7,7 @@ import path from 'node:path';
 import { writeFileAtomic } from './atomic-write.ts';
 import { errorMessage, type Converter } from './converter.ts';
 import type { Job } from './plan.ts';
-import type { Progress } from './progress.ts';
+import type { Counts, Progress } from './progress.ts';
 import { countResults, type FileResult } from './report.ts';
 
 export interface ScheduleOptions {
@@ -26,8 +26,9 @@ export async function runJobs(jobs: Job[], converter: Converter, options: Schedu
     ...(job.outcome?.status === 'failed' ? { error: job.outcome.error } : {}),
     ms: 0,
   }));
-  const report = () => options.progress?.update(countResults(results));
-  report();
+  // Counted once, then kept up to date per finished job (recounting would be quadratic).
+  const counts: Counts = countResults(results);
+  options.progress?.update({ ...counts });
 
   const pending = jobs.map((_, index) => index).filter((index) => jobs[index]!.outcome === undefined);
   let next = 0;
@@ -43,12 +44,14 @@ export async function runJobs(jobs: Job[], converter: Converter, options: Schedu
         result.status = 'converted';
         if (converted.server !== undefined) result.server = converted.server;
         if (converted.retries !== undefined) result.retries = converted.retries;
+        counts.converted += 1;
       } catch (err) {
         result.status = 'failed';
         result.error = errorMessage(err);
+        counts.failed += 1;
       }
       result.ms = Math.round(performance.now() - started);
-      report();
+      options.progress?.update({ ...counts });
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(options.concurrency, pending.length)) }, lane));

@@ -75,12 +75,12 @@ describe('across two servers', () => {
 
 describe('retry rules', () => {
   /** A server that answers translate requests from a script of statuses, then 200s. */
-  function scriptedServer(statuses: number[]): Promise<{ server: Server; url: string; calls: () => number }> {
+  function scriptedServer(statuses: number[], modelStatus = 'ready'): Promise<{ server: Server; url: string; calls: () => number }> {
     let calls = 0;
     const server = createServer((req, res) => {
       if (req.method === 'GET') {
         res.setHeader('Content-Type', 'application/json');
-        res.end(JSON.stringify({ name: 'm', task: 'image-to-image', status: 'ready' }));
+        res.end(JSON.stringify({ name: 'm', task: 'image-to-image', status: modelStatus, reason: 'scripted reason' }));
         return;
       }
       req.resume();
@@ -113,7 +113,7 @@ describe('retry rules', () => {
     return url;
   }
 
-  const policy = { maxAttempts: 5, baseDelayMs: 5, maxDelayMs: 20, requestTimeoutMs: 5000 };
+  const policy = { maxAttempts: 5, baseDelayMs: 5, maxDelayMs: 20, requestTimeoutMs: 5000, giveUpAfterMs: 60_000 };
 
   it('retries 503s and refused connections on the servers that work, and fails a 422 at once', async () => {
     const dead = await deadUrl();
@@ -144,6 +144,24 @@ describe('retry rules', () => {
       await expect(RemoteConverter.create(command([await deadUrl()]), policy)).rejects.toThrow(/no server answered.*ECONNREFUSED/);
     } finally {
       always503.server.close();
+    }
+  });
+
+  it('stops retrying once every server has been failing for the give-up time, and refuses a model no server can serve', async () => {
+    const always503 = await scriptedServer(Array(10).fill(503));
+    const unavailable = await scriptedServer([], 'unavailable');
+    const file = path.join(tempDir('in'), 'x.png');
+    await writeImage(file, 4, 4, 1, 'png');
+    try {
+      const converter = await RemoteConverter.create(command([always503.url]), { ...policy, giveUpAfterMs: 0 });
+      await expect(converter.convert({ kind: 'translate', inputPath: file })).rejects.toThrow(/every server is failing and none has converted a file/);
+      expect(always503.calls()).toBe(1);
+      await expect(converter.convert({ kind: 'translate', inputPath: file })).rejects.toThrow(/every server is failing/);
+      expect(always503.calls()).toBe(1); // failed at once, nothing sent
+      await expect(RemoteConverter.create(command([unavailable.url]), policy)).rejects.toThrow(/unavailable on every server: .*scripted reason/);
+    } finally {
+      always503.server.close();
+      unavailable.server.close();
     }
   });
 });
