@@ -22,7 +22,8 @@ export const USAGE = `Usage:
                   using MODELS_DIR (default ./models) and the server's worker pool settings
   --overwrite     replace existing outputs (by default they are kept, so a re-run resumes)
 
-Exit status: 0 every file converted (or already there), 1 some failed, 2 usage error.`;
+Exit status: 0 every file converted (or already there), 1 some failed, 2 usage error,
+             130 stopped by Ctrl-C (files in flight finish; re-run to resume).`;
 
 /** A command-line mistake: printed with the usage text, exit status 2. */
 export class UsageError extends Error {

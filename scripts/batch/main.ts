@@ -1,6 +1,7 @@
 /**
  * The batch CLI as a function: arguments → plan → convert (in-process or on servers) → report →
- * exit status (0 every file converted or already there, 1 some failed or not run, 2 usage error).
+ * exit status: 0 every file converted or already there, 1 some failed (or the model could not be
+ * loaded / no server answered), 2 usage error, 130 stopped by Ctrl-C before every file was tried.
  * scripts/batch.ts only calls this and exits with its result.
  */
 import { promises as fs } from 'node:fs';

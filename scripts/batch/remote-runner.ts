@@ -163,8 +163,8 @@ export class RemoteConverter implements Converter {
   }
 
   /**
-   * The usable server that failed least recently in a row, then with the fewest requests in
-   * flight; when all are cooling down, waits for the first to be usable again.
+   * Among the servers not cooling down, the one with the fewest failures in a row, then the fewest
+   * requests in flight; when all are cooling down, waits for the first to be usable again.
    */
   private async pickServer(): Promise<ServerState> {
     const now = Date.now();
