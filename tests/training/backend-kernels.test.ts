@@ -5,6 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { forwardConvFormulation } from '../../training/backend/conv-kernels.ts';
 import { compareWithCpu, randomValues, TOLERANCE, use } from './backend-parity.ts';
 
 type Pad = 'same' | 'valid';
@@ -30,6 +31,11 @@ const convCases: ConvCase[] = [
   { x: [1, 13, 10, 5], kernel: 4, outChannels: 7, stride: 2, pad: 'same' },
   { x: [2, 16, 16, 3], kernel: 7, outChannels: 8, stride: 1, pad: 'valid' },
   { x: [2, 12, 12, 4], kernel: 1, outChannels: 5, stride: 1, pad: 'valid' },
+  // Deep layers at small sizes run as NHWC im2col + MatMul instead of Conv.
+  { x: [2, 5, 4, 32], kernel: 3, outChannels: 48, stride: 1, pad: 'same' },
+  { x: [1, 7, 6, 24], kernel: 4, outChannels: 40, stride: 2, pad: 'same' },
+  { x: [1, 6, 7, 32], kernel: 3, outChannels: 32, stride: 1, pad: 'valid' },
+  { x: [2, 3, 3, 64], kernel: 1, outChannels: 64, stride: 1, pad: 'valid' },
 ];
 
 const label = (c: ConvCase) => `${c.x.join('×')} k${c.kernel} s${c.stride} ${c.pad}${c.dilation ? ` d${c.dilation}` : ''}`;
@@ -43,7 +49,19 @@ afterAll(async () => {
 });
 
 describe('Conv2D and FusedConv2D on onnxruntime', () => {
-  const forwardCases: ConvCase[] = [...convCases, { x: [2, 13, 11, 3], kernel: 3, outChannels: 4, stride: 1, pad: 'same', dilation: 2 }, { x: [1, 15, 15, 2], kernel: 3, outChannels: 3, stride: 1, pad: 'valid', dilation: 3 }];
+  const forwardCases: ConvCase[] = [
+    ...convCases,
+    { x: [2, 13, 11, 3], kernel: 3, outChannels: 4, stride: 1, pad: 'same', dilation: 2 },
+    { x: [1, 15, 15, 2], kernel: 3, outChannels: 3, stride: 1, pad: 'valid', dilation: 3 },
+    { x: [1, 7, 7, 16], kernel: 3, outChannels: 32, stride: 1, pad: 'valid', dilation: 2 },
+  ];
+
+  it('covers both formulations: NCHW Conv and NHWC im2col + MatMul', () => {
+    const formulations = new Set(forwardCases.map((c) => forwardConvFormulation(c.x, [c.kernel, c.kernel, c.x[3], c.outChannels], c.stride, c.pad, c.dilation)));
+    expect([...formulations].sort()).toEqual(['conv', 'matmul']);
+    expect(forwardConvFormulation([1, 7, 7, 16], [3, 3, 16, 32], 1, 'valid', 2)).toBe('matmul');
+  });
+
   it.each(forwardCases.map((c) => [label(c), c] as const))('conv2d %s', async (_, c) => {
     const { error, delegated } = await compareWithCpu(tf.Conv2D, () =>
       tf.conv2d(tensor4(c.x, 1), tensor4([c.kernel, c.kernel, c.x[3], c.outChannels], 2), c.stride, c.pad, 'NHWC', c.dilation ?? 1));

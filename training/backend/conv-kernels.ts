@@ -1,8 +1,9 @@
 /**
  * 2-D convolution kernels for the wasm backend, computed by onnxruntime: Conv2D, FusedConv2D,
  * Conv2DBackpropInput (also tf.conv2dTranspose's forward) and Conv2DBackpropFilter (which the
- * wasm backend lacks). tfjs tensors are NHWC with HWIO filters; each graph transposes to ONNX's
- * NCHW/OIHW internally, so callers never see the layout change.
+ * wasm backend lacks). tfjs tensors are NHWC with HWIO filters. Each graph either transposes to
+ * ONNX's NCHW/OIHW around a Conv, or (when the filter is large next to the activations, where
+ * those transposes cost as much as the conv) stays NHWC as im2col + MatMul.
  */
 import { backend_util, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
@@ -21,13 +22,37 @@ interface ConvAttrs {
   dimRoundingMode?: 'floor' | 'round' | 'ceil';
 }
 
-/** NHWC → NCHW, and HWIO filter → OIHW (also ConvTranspose's [C_in, C_out, kH, kW] for a grad). */
+/** NHWC ↔ NCHW. Each moves a single axis, which onnxruntime transposes with block copies. */
 const TO_NCHW = [0, 3, 1, 2];
 const TO_NHWC = [0, 2, 3, 1];
-const FILTER_TO_OIHW = [3, 2, 0, 1];
+
+/**
+ * An HWIO filter [kH, kW, Cin, Cout] as OIHW [Cout, Cin, kH, kW] (also ConvTranspose's
+ * [C_in, C_out, kH, kW] layout for a gradient). Done as two single-axis moves: onnxruntime's
+ * general 4-D transpose goes element by element, which for a 4×4×128×256 filter cost as much as
+ * the convolution itself.
+ */
+function filterToOihw(g: OnnxGraph, filter: string, [kh, kw, cin, cout]: number[]): string {
+  const rows = g.op('Reshape', [filter, g.int64s('shape', [kh! * kw! * cin!, cout!])]);
+  const outFirst = g.op('Reshape', [g.op('Transpose', [rows], { perm: [1, 0] }), g.int64s('shape', [cout!, kh!, kw!, cin!])]);
+  return g.op('Transpose', [outFirst], { perm: [0, 3, 1, 2] });
+}
+
+/** An HWIO filter as [kH, kW, Cout, Cin] (a batched 2-D transpose), reversed along kH and kW. */
+function flippedHwioForInputGradient(g: OnnxGraph, filter: string): string {
+  const swapped = g.op('Transpose', [filter], { perm: [0, 1, 3, 2] });
+  return g.op('Slice', [swapped, g.int64s('starts', [-1, -1]), g.int64s('ends', [-(2 ** 53), -(2 ** 53)]), g.int64s('axes', [0, 1]), g.int64s('steps', [-1, -1])]);
+}
+
+/** An HWIO filter as [Cin, Cout, kH, kW] (one 2-D transpose), reversed along kH and kW. */
+function flippedFilterForInputGradient(g: OnnxGraph, filter: string, [kh, kw, cin, cout]: number[]): string {
+  const taps = g.op('Reshape', [filter, g.int64s('shape', [kh! * kw!, cin! * cout!])]);
+  const swapped = g.op('Reshape', [g.op('Transpose', [taps], { perm: [1, 0] }), g.int64s('shape', [cin!, cout!, kh!, kw!])]);
+  return g.op('Slice', [swapped, g.int64s('starts', [-1, -1]), g.int64s('ends', [-(2 ** 53), -(2 ** 53)]), g.int64s('axes', [2, 3]), g.int64s('steps', [-1, -1])]);
+}
 
 /** A kernel body, or undefined when it must fall back to the wasm backend's own kernel. */
-export type DelegatedKernel = (args: Parameters<KernelFunc>[0]) => TensorInfo | undefined;
+export type DelegatedKernel = (args: Parameters<KernelFunc>[0]) => TensorInfo | TensorInfo[] | undefined;
 
 function convInfo(xShape: number[], filterShape: number[], attrs: ConvAttrs, dilations: [number, number] | number = 1): backend_util.Conv2DInfo {
   return backend_util.computeConv2DInfo(
@@ -59,6 +84,102 @@ function infoKey(info: backend_util.Conv2DInfo): string {
     info.dilationHeight, info.dilationWidth, p.top, p.left, p.bottom, p.right].join(',');
 }
 
+/** One convolution from an NHWC input to an NHWC output, as the graphs below build it. */
+interface ConvGeometry {
+  inShape: number[];
+  outShape: number[];
+  kernel: [number, number];
+  strides: [number, number];
+  dilations: [number, number];
+  /** [top, left, bottom, right] */
+  pads: [number, number, number, number];
+}
+
+function forwardGeometry(info: backend_util.Conv2DInfo): ConvGeometry {
+  const { top, left, bottom, right } = info.padInfo;
+  return {
+    inShape: info.inShape,
+    outShape: info.outShape,
+    kernel: [info.filterHeight, info.filterWidth],
+    strides: [info.strideHeight, info.strideWidth],
+    dilations: [info.dilationHeight, info.dilationWidth],
+    pads: [top, left, bottom, right],
+  };
+}
+
+/**
+ * Whether im2col + MatMul in NHWC beats transposing to NCHW for onnxruntime's Conv: when the
+ * filter is larger than twice the activations (deep layers at small spatial sizes, like the
+ * PatchGAN's 16×16×256), the filter transpose costs as much as the conv; elsewhere Conv wins
+ * (by far when Cin is small, where im2col copies only a few floats at a time).
+ */
+function prefersMatMul(geo: ConvGeometry): boolean {
+  const [kh, kw] = geo.kernel;
+  const inChannels = geo.inShape[3]!;
+  const filterSize = kh * kw * inChannels * geo.outShape[3]!;
+  const activationSize = sizeOf(geo.inShape) + sizeOf(geo.outShape);
+  return inChannels >= 16 && filterSize > 2 * activationSize;
+}
+
+const sizeOf = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
+
+/** Which formulation a forward conv of these shapes runs as (tests cover both). */
+export function forwardConvFormulation(xShape: number[], filterShape: number[], strides: number, pad: 'same' | 'valid', dilation = 1): 'conv' | 'matmul' {
+  const info = convInfo(xShape, filterShape, { strides, pad, dataFormat: 'NHWC' }, dilation);
+  return prefersMatMul(forwardGeometry(info)) ? 'matmul' : 'conv';
+}
+
+/**
+ * Appends y = conv(x, filter) for NHWC x and y. `hwio` and `oihw` produce the filter in either
+ * layout; only the one the chosen formulation needs is added to the graph.
+ */
+function appendConvolution(g: OnnxGraph, x: string, hwio: () => string, oihw: () => string, geo: ConvGeometry): string {
+  const [kh, kw] = geo.kernel;
+  if (prefersMatMul(geo)) {
+    const rows = kh * kw * geo.inShape[3]!;
+    return g.op('MatMul', [nhwcPatches(g, x, geo), g.op('Reshape', [hwio(), g.int64s('shape', [rows, geo.outShape[3]!])])]);
+  }
+  const conv = g.op('Conv', [g.op('Transpose', [x], { perm: TO_NCHW }), oihw()], {
+    kernel_shape: geo.kernel,
+    strides: geo.strides,
+    dilations: geo.dilations,
+    pads: geo.pads,
+    group: 1,
+  });
+  return g.op('Transpose', [conv], { perm: TO_NHWC });
+}
+
+/**
+ * im2col in NHWC: [N, OH, OW, kH·kW·Cin], each output pixel's receptive field in HWIO order, so
+ * that a MatMul with the filter reshaped to [kH·kW·Cin, Cout] is the convolution, already NHWC.
+ */
+function nhwcPatches(g: OnnxGraph, x: string, geo: ConvGeometry): string {
+  const [kh, kw] = geo.kernel;
+  const [sh, sw] = geo.strides;
+  const [dh, dw] = geo.dilations;
+  const [top, left] = geo.pads;
+  const [, inHeight, inWidth] = geo.inShape as [number, number, number, number];
+  const [, outHeight, outWidth] = geo.outShape as [number, number, number, number];
+  if (kh === 1 && kw === 1 && sh === 1 && sw === 1 && top === 0 && left === 0) return x;
+  // Pad only what the taps read; the conv's own end pad may reach further than that.
+  const bottom = Math.max(0, (kh - 1) * dh + sh * (outHeight - 1) + 1 - inHeight - top);
+  const right = Math.max(0, (kw - 1) * dw + sw * (outWidth - 1) + 1 - inWidth - left);
+  const source = top + left + bottom + right > 0 ? g.op('Pad', [x, g.int64s('pads', [0, top, left, 0, 0, bottom, right, 0])], { mode: 'constant' }) : x;
+  const taps: string[] = [];
+  for (let i = 0; i < kh; i += 1) {
+    for (let j = 0; j < kw; j += 1) {
+      taps.push(g.op('Slice', [
+        source,
+        g.int64s('starts', [i * dh, j * dw]),
+        g.int64s('ends', [i * dh + sh * (outHeight - 1) + 1, j * dw + sw * (outWidth - 1) + 1]),
+        g.int64s('axes', [1, 2]),
+        g.int64s('steps', [sh, sw]),
+      ]));
+    }
+  }
+  return taps.length === 1 ? taps[0]! : g.op('Concat', taps, { axis: 3 });
+}
+
 /** Conv2D and FusedConv2D (bias and activation fused into the same graph). */
 export function conv2dForward(cache: SessionCache): DelegatedKernel {
   return ({ inputs, attrs, backend }) => {
@@ -70,9 +191,9 @@ export function conv2dForward(cache: SessionCache): DelegatedKernel {
     const key = `conv|${infoKey(info)}|${fusedTailKey(bias, activation, preluActivationWeights, a.leakyreluAlpha)}`;
     const session = cache.get(key, () => {
       const g = new OnnxGraph('conv2d');
-      const xT = g.op('Transpose', [g.input('x', 'float', x.shape)], { perm: TO_NCHW });
-      const wT = g.op('Transpose', [g.input('filter', 'float', filter.shape)], { perm: FILTER_TO_OIHW });
-      const y = g.op('Transpose', [g.op('Conv', [xT, wT], { ...onnxConvAttrs(info), group: 1 })], { perm: TO_NHWC });
+      const xIn = g.input('x', 'float', x.shape);
+      const wIn = g.input('filter', 'float', filter.shape);
+      const y = appendConvolution(g, xIn, () => wIn, () => filterToOihw(g, wIn, filter.shape), forwardGeometry(info));
       g.output(g.op('Identity', [appendBiasAndActivation(g, y, bias, activation, preluActivationWeights, a.leakyreluAlpha)], {}, 'y'), 'float', info.outShape);
       return g;
     });
@@ -87,10 +208,13 @@ export function conv2dForward(cache: SessionCache): DelegatedKernel {
 }
 
 /**
- * dx of a conv, i.e. a transposed convolution: ONNX ConvTranspose with the forward conv's begin
- * pads. The forward conv can drop trailing input rows (stride 2 over an even size with 'same'
- * padding, or 'valid' leftovers), so the output length is fixed explicitly: output_padding adds the
- * missing trailing rows, or extra end padding removes surplus ones.
+ * dx of a conv, i.e. a transposed convolution. Stride 1 is computed as an ordinary convolution of
+ * dy with the spatially flipped filter (in and out channels swapped), which onnxruntime runs much
+ * faster than ConvTranspose when dy has few channels (the generator's 3-channel output layer).
+ * Other strides use ConvTranspose with the forward conv's begin pads; as the forward conv can drop
+ * trailing input rows (stride 2 over an even size with 'same' padding, or 'valid' leftovers), its
+ * output length is fixed explicitly: output_padding adds the missing trailing rows, or extra end
+ * padding removes surplus ones.
  */
 export function conv2dBackpropInput(cache: SessionCache): DelegatedKernel {
   return ({ inputs, attrs, backend }) => {
@@ -98,20 +222,35 @@ export function conv2dBackpropInput(cache: SessionCache): DelegatedKernel {
     const a = attrs as unknown as ConvAttrs & { inputShape: [number, number, number, number] };
     if (!dy || !filter || a.dataFormat === 'NCHW') return undefined;
     const info = convInfo(a.inputShape, filter.shape, a);
+    const flippedPads = stride1FlippedPads(info);
     const session = cache.get(`convTranspose|${infoKey(info)}`, () => {
       const g = new OnnxGraph('conv2d_backprop_input');
-      const dyT = g.op('Transpose', [g.input('dy', 'float', dy.shape)], { perm: TO_NCHW });
-      const wT = g.op('Transpose', [g.input('filter', 'float', filter.shape)], { perm: FILTER_TO_OIHW });
-      const base = onnxConvAttrs(info);
-      const [top, left, bottom, right] = base.pads as [number, number, number, number];
-      const [heightPad, heightExtra] = trailingFix(info.inHeight, info.outHeight, info.strideHeight, info.filterHeight, info.dilationHeight, top, bottom);
-      const [widthPad, widthExtra] = trailingFix(info.inWidth, info.outWidth, info.strideWidth, info.filterWidth, info.dilationWidth, left, right);
-      const dx = g.op('ConvTranspose', [dyT, wT], {
-        ...base,
-        pads: [top, left, heightPad, widthPad],
-        output_padding: [heightExtra, widthExtra],
-      });
-      g.output(g.op('Transpose', [dx], { perm: TO_NHWC }, 'dx'), 'float', a.inputShape);
+      const dyInput = g.input('dy', 'float', dy.shape);
+      const filterInput = g.input('filter', 'float', filter.shape);
+      let dx: string;
+      if (flippedPads) {
+        const geometry: ConvGeometry = {
+          inShape: dy.shape,
+          outShape: a.inputShape,
+          kernel: [info.filterHeight, info.filterWidth],
+          strides: [1, 1],
+          dilations: [info.dilationHeight, info.dilationWidth],
+          pads: flippedPads,
+        };
+        dx = appendConvolution(g, dyInput, () => flippedHwioForInputGradient(g, filterInput), () => flippedFilterForInputGradient(g, filterInput, filter.shape), geometry);
+      } else {
+        const base = onnxConvAttrs(info);
+        const [top, left, bottom, right] = base.pads as [number, number, number, number];
+        const [heightPad, heightExtra] = trailingFix(info.inHeight, info.outHeight, info.strideHeight, info.filterHeight, info.dilationHeight, top, bottom);
+        const [widthPad, widthExtra] = trailingFix(info.inWidth, info.outWidth, info.strideWidth, info.filterWidth, info.dilationWidth, left, right);
+        const transposed = g.op('ConvTranspose', [g.op('Transpose', [dyInput], { perm: TO_NCHW }), filterToOihw(g, filterInput, filter.shape)], {
+          ...base,
+          pads: [top, left, heightPad, widthPad],
+          output_padding: [heightExtra, widthExtra],
+        });
+        dx = g.op('Transpose', [transposed], { perm: TO_NHWC });
+      }
+      g.output(g.op('Identity', [dx], {}, 'dx'), 'float', a.inputShape);
       return g;
     });
     const wasm = backend as BackendWasm;
@@ -119,6 +258,24 @@ export function conv2dBackpropInput(cache: SessionCache): DelegatedKernel {
     session.run({ dy: heapValue(wasm, dy), filter: heapValue(wasm, filter) }, { dx: heapValue(wasm, out) });
     return out;
   };
+}
+
+/**
+ * For a stride-1 conv, the pads [top, left, bottom, right] of the flipped-filter conv over dy that
+ * yields dx: dx[i] = Σ_k dy[i + pad − k·d] w[k], so the begin pad is (k−1)·d − pad and the end pad
+ * makes the output exactly the input size. Undefined when the stride is not 1 or a pad would be
+ * negative (explicit pads wider than the filter).
+ */
+function stride1FlippedPads(info: backend_util.Conv2DInfo): [number, number, number, number] | undefined {
+  if (info.strideHeight !== 1 || info.strideWidth !== 1) return undefined;
+  const { top, left } = info.padInfo;
+  const pads: [number, number, number, number] = [
+    (info.filterHeight - 1) * info.dilationHeight - top,
+    (info.filterWidth - 1) * info.dilationWidth - left,
+    info.inHeight - info.outHeight + top,
+    info.inWidth - info.outWidth + left,
+  ];
+  return pads.every((pad) => pad >= 0) ? pads : undefined;
 }
 
 /**
@@ -180,6 +337,7 @@ function buildFilterGradGraph(info: backend_util.Conv2DInfo, xShape: number[], d
   const patches = taps.length === 1 ? taps[0]! : g.op('Concat', taps, { axis: 0 });
   const columns = g.op('Reshape', [patches, g.int64s('shape', [kh * kw * inChannels, rows])]);
   const dy = g.op('Reshape', [g.input('dy', 'float', dyShape), g.int64s('shape', [rows, info.outChannels])]);
-  g.output(g.op('Reshape', [g.op('MatMul', [columns, dy]), g.int64s('shape', filterShape)], {}, 'dw'), 'float', filterShape);
+  const dw = g.op('MatMul', [columns, dy]);
+  g.output(g.op('Reshape', [dw, g.int64s('shape', filterShape)], {}, 'dw'), 'float', filterShape);
   return g;
 }

@@ -8,6 +8,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { conv2dBackpropFilter, conv2dBackpropInput, conv2dForward, type DelegatedKernel } from './conv-kernels.ts';
+import { INSTANCE_NORM, INSTANCE_NORM_GRAD, instanceNormGradKernel, instanceNormKernel } from './instance-norm.ts';
 import { batchMatMul } from './matmul-kernels.ts';
 import { SessionCache } from './ort-sync.ts';
 import { reduction } from './reduce-kernels.ts';
@@ -31,6 +32,8 @@ const DELEGATED: Record<string, DelegatedKernel> = {
   [tf.Mean]: reduction(ortKernelSessions, 'ReduceMean'),
   [tf.Slice]: slice,
   [tf.UnsortedSegmentSum]: unsortedSegmentSum,
+  [INSTANCE_NORM]: instanceNormKernel(ortKernelSessions),
+  [INSTANCE_NORM_GRAD]: instanceNormGradKernel(ortKernelSessions),
 };
 
 /** The kernel names served by onnxruntime (or JS) on the wasm backend once registered. */
