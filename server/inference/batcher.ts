@@ -39,7 +39,7 @@ export function modelEnvSuffix(model: string): string {
 
 /**
  * A model's batching: per-model env var, else global env var, else the manifest's `batching`,
- * else the defaults. Throws on a malformed env value, so a deployment typo stops the start.
+ * else the defaults. Throws on a malformed env value.
  */
 export function resolveBatching(
   model: string,
@@ -50,15 +50,32 @@ export function resolveBatching(
   const settings: BatchingSettings = { ...defaults, ...definedOnly(manifest ?? {}) };
   for (const [variable, field] of Object.entries(BATCHING_ENV_VARS)) {
     for (const name of [variable, `${variable}_${modelEnvSuffix(model)}`]) {
-      const raw = env[name]?.trim();
-      if (raw === undefined || raw === '') continue;
-      const value = Number(raw);
-      const valid = field === 'maxWaitMs' ? Number.isFinite(value) && value >= 0 && value <= 1000 : Number.isInteger(value) && value >= 1;
-      if (!valid) throw new Error(`invalid ${name}=${raw}: expected ${field === 'maxWaitMs' ? 'milliseconds 0..1000' : 'an integer ≥ 1'}`);
-      settings[field] = value;
+      const value = envValue(env, name, field);
+      if (value !== undefined) settings[field] = value;
     }
   }
   return settings;
+}
+
+/**
+ * Checks every BATCH_* variable, global or per model, so that a deployment typo stops the server
+ * at start instead of failing the first request of that model.
+ */
+export function checkBatchingEnv(env: Record<string, string | undefined> = process.env): void {
+  const variables = Object.entries(BATCHING_ENV_VARS);
+  for (const name of Object.keys(env)) {
+    const match = variables.find(([variable]) => name === variable || name.startsWith(`${variable}_`));
+    if (match) envValue(env, name, match[1]);
+  }
+}
+
+function envValue(env: Record<string, string | undefined>, name: string, field: keyof BatchingSettings): number | undefined {
+  const raw = env[name]?.trim();
+  if (raw === undefined || raw === '') return undefined;
+  const value = Number(raw);
+  const valid = field === 'maxWaitMs' ? Number.isFinite(value) && value >= 0 && value <= 1000 : Number.isInteger(value) && value >= 1;
+  if (!valid) throw new Error(`invalid ${name}=${raw}: expected ${field === 'maxWaitMs' ? 'milliseconds 0..1000' : 'an integer ≥ 1'}`);
+  return value;
 }
 
 function definedOnly(partial: Partial<BatchingSettings>): Partial<BatchingSettings> {

@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DynamicBatcher, resolveBatching, type BatchingSettings } from '../../server/inference/batcher.ts';
+import { checkBatchingEnv, DynamicBatcher, resolveBatching, type BatchingSettings } from '../../server/inference/batcher.ts';
 import { InferencePool, QueueFullError, type Inference, type InputTensor, type OutputTensor } from '../../server/inference/pool.ts';
 import { noiseBatch } from '../../server/generation/noise.ts';
 import { convLabelGenerator } from '../helpers/generator-models.ts';
@@ -183,6 +183,12 @@ describe('resolveBatching', () => {
     const env = { BATCH_MAX_SIZE: '4', BATCH_MAX_SIZE_DIGITS_TEXT: '1', BATCH_MAX_WAIT_MS: '0', BATCH_MAX_QUEUE: '9' };
     expect(resolveBatching('digits', { maxBatch: 8, maxWaitMs: 1 }, env, defaults)).toEqual({ maxBatch: 4, maxWaitMs: 0, maxQueue: 9 });
     expect(resolveBatching('digits-text', { maxBatch: 8, maxWaitMs: 1 }, env, defaults)).toEqual({ maxBatch: 1, maxWaitMs: 0, maxQueue: 9 });
+  });
+
+  it('checks every global and per-model variable up front', () => {
+    expect(() => checkBatchingEnv({ BATCH_MAX_SIZE: '8', BATCH_MAX_WAIT_MS_DIGITS: '1.5', PATH: '/bin' })).not.toThrow();
+    expect(() => checkBatchingEnv({ BATCH_MAX_QUEUE_PHOTO2ANIME: 'lots' })).toThrow(/BATCH_MAX_QUEUE_PHOTO2ANIME=lots/);
+    expect(() => checkBatchingEnv({ BATCH_MAX_WAIT_MS: '-1' })).toThrow(/BATCH_MAX_WAIT_MS=-1/);
   });
 
   it('rejects malformed values', () => {

@@ -10,7 +10,7 @@ import express, { Router, type Request, type Response } from 'express';
 import type { AppDeps } from '../../app.ts';
 import type { ConditionalGenerationManifest } from '../../models/manifest.ts';
 import type { ModelEntry, ModelRepository } from '../../models/repository.ts';
-import { DEFAULT_BATCHING, DynamicBatcher, resolveBatching, type BatchingSettings } from '../../inference/batcher.ts';
+import { checkBatchingEnv, DEFAULT_BATCHING, DynamicBatcher, resolveBatching, type BatchingSettings } from '../../inference/batcher.ts';
 import type { Inference } from '../../inference/pool.ts';
 import { composeGrid, upscaleNearest } from '../../imaging/grid.ts';
 import { Generator, type Generation } from '../../generation/generator.ts';
@@ -24,6 +24,7 @@ import { servableModel } from './models.ts';
 const SEEDED_MAX_AGE_SECONDS = 86_400;
 
 export function generateRoutes({ config, repository, pool }: AppDeps): Router {
+  checkBatchingEnv(process.env);
   const generators = new GeneratorCache(repository, pool, { ...DEFAULT_BATCHING, maxQueue: config.queueLimit }, process.env);
   const router = Router();
   const handle = (parse: (req: Request) => ParseResult) => async (req: Request<{ name: string }>, res: Response) => {
