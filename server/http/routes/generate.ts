@@ -45,7 +45,10 @@ async function respond(req: Request, res: Response, generator: Generator, reques
   const wantsJson = req.accepts([mime, 'application/json']) === 'application/json';
   res.setHeader('X-Seed', String(seed));
   res.vary('Accept');
-  if (generation.ignoredWords && generation.ignoredWords.length > 0) res.setHeader('X-Ignored-Words', generation.ignoredWords.join(','));
+  if (generation.ignoredWords && generation.ignoredWords.length > 0) {
+    // Percent-encoded: prompt words may hold any Unicode letter, header values may not.
+    res.setHeader('X-Ignored-Words', generation.ignoredWords.map(encodeURIComponent).join(','));
+  }
   const body = wantsJson ? Buffer.from(JSON.stringify(await jsonBody(generation, request))) : await pictureBody(generation, request);
   res.type(wantsJson ? 'application/json' : mime);
   if (req.method === 'GET' && request.seed !== undefined) {
