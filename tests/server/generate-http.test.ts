@@ -40,6 +40,8 @@ beforeAll(async () => {
   await writeModelFolder(modelsDir, conv.manifest, conv.onnx);
   const tiny = convLabelGenerator({ name: 'tiny-queue', batching: { maxBatch: 1, maxWaitMs: 0, maxQueue: 1 } });
   await writeModelFolder(modelsDir, tiny.manifest, tiny.onnx);
+  const badVocabulary = exactTextGenerator({ name: 'bad-vocab', side: SIDE, vocabulary: VOCABULARY });
+  await writeModelFolder(modelsDir, badVocabulary.manifest, badVocabulary.onnx, { 'vocab.json': '{"a": 1}' });
   await writeModelFolder(modelsDir, imageManifest('photo'), colourMixModel('NCHW', rotateAndInvert([-1, 1])));
 
   const config = loadConfig({ MODELS_DIR: modelsDir, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', INFERENCE_WORKERS: '2', INFERENCE_THREADS: '1' });
@@ -252,6 +254,12 @@ describe('bad requests', () => {
     const res = await http().get(`/v1/models/digits-exact/generate${query}`);
     expect(res.status).toBe(400);
     expect(res.body.detail).toMatch(detail);
+  });
+
+  it('a model whose vocabulary file is malformed → 503 with the reason', async () => {
+    const res = await http().post('/v1/models/bad-vocab/generate').send({ prompt: 'seven' });
+    expect(res.status).toBe(503);
+    expect(res.body.detail).toMatch(/vocabulary must be a JSON array of strings/);
   });
 
   it('the endpoint on an image-to-image model → 400, an unknown model → 404', async () => {
