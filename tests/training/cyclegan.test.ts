@@ -89,8 +89,8 @@ afterAll(async () => {
 });
 
 describe('CycleGAN nets', () => {
-  it('the ResNet generator keeps any multiple-of-4 size and outputs tanh values', () => {
-    const net = resnetGenerator({ filters: 4, blocks: 2, seed: 1 });
+  it.each(['transpose', 'resize'] as const)('the ResNet generator (%s upsampling) keeps any multiple-of-4 size and outputs tanh values', (upsampling) => {
+    const net = resnetGenerator({ filters: 4, blocks: 2, seed: 1, upsampling });
     for (const [h, w] of [[16, 16], [20, 28]] as const) {
       const out = tf.tidy(() => net.predict(tf.randomUniform([1, h, w, 3], -1, 1, 'float32', 2)) as tf.Tensor);
       expect(out.shape).toEqual([1, h, w, 3]);

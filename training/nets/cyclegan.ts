@@ -7,6 +7,11 @@
  * - convolutions followed by a non-affine InstanceNorm have no bias (the norm subtracts it anyway);
  * - stride-2 convolutions use 'same' padding, and the transposed ones use tfjs 'same' with stride
  *   2, which gives exactly 2× the input size, like PyTorch's padding 1 + output_padding 1.
+ *
+ * Option beyond the reference: `upsampling: 'resize'` replaces each transposed convolution by a
+ * nearest-neighbour 2× upsampling and a 3×3 convolution (Odena et al. 2016, "Deconvolution and
+ * checkerboard artifacts"): a 3×3 stride-2 transposed convolution overlaps unevenly, and small
+ * nets trained briefly keep the resulting checkerboard.
  */
 import * as tf from '@tensorflow/tfjs';
 import { instanceNormalization, reflectionPadding2D } from './layers.ts';
@@ -20,12 +25,16 @@ export interface GeneratorOptions {
   downsamplings?: number;
   /** Image channels in and out. */
   channels?: number;
+  /** 'transpose': 3×3 stride-2 transposed convolutions (the reference); 'resize': nearest 2× + 3×3 conv. */
+  upsampling?: Upsampling;
   name?: string;
   /** Seeds the weight initialiser (layer i uses seed + i), so a run is reproducible. */
   seed?: number;
 }
 
-export const DEFAULT_GENERATOR = { filters: 24, blocks: 6, downsamplings: 2, channels: 3 } as const;
+export type Upsampling = 'transpose' | 'resize';
+
+export const DEFAULT_GENERATOR = { filters: 24, blocks: 6, downsamplings: 2, channels: 3, upsampling: 'transpose' as Upsampling };
 
 type SymbolicTensor = tf.SymbolicTensor;
 type Initializer = ReturnType<typeof tf.initializers.randomNormal>;
@@ -66,7 +75,8 @@ function residualBlock(x: SymbolicTensor, filters: number, name: string, init: I
  * in and out (tanh).
  */
 export function resnetGenerator(options: GeneratorOptions = {}): tf.LayersModel {
-  const { filters, blocks, downsamplings, channels } = { ...DEFAULT_GENERATOR, ...options };
+  const { filters, blocks, downsamplings, channels, upsampling } = { ...DEFAULT_GENERATOR, ...options };
+  if (upsampling !== 'transpose' && upsampling !== 'resize') throw new Error(`upsampling must be 'transpose' or 'resize', got '${String(upsampling)}'`);
   const name = options.name ?? 'generator';
   const init = initializers(options.seed);
   const input = tf.input({ shape: [null, null, channels], name: `${name}_input` });
@@ -80,9 +90,16 @@ export function resnetGenerator(options: GeneratorOptions = {}): tf.LayersModel 
   for (let i = 0; i < blocks; i++) x = residualBlock(x, width, `${name}_res${i + 1}`, init);
   for (let i = 0; i < downsamplings; i++) {
     width /= 2;
-    const up = tf.layers.conv2dTranspose({ filters: width, kernelSize: 3, strides: 2, padding: 'same', useBias: false, kernelInitializer: init(), name: `${name}_up${i + 1}_conv` });
-    x = apply(instanceNormalization({ name: `${name}_up${i + 1}_norm` }), apply(up, x));
-    x = apply(tf.layers.reLU({ name: `${name}_up${i + 1}_relu` }), x);
+    const prefix = `${name}_up${i + 1}`;
+    if (upsampling === 'transpose') {
+      x = apply(tf.layers.conv2dTranspose({ filters: width, kernelSize: 3, strides: 2, padding: 'same', useBias: false, kernelInitializer: init(), name: `${prefix}_conv` }), x);
+    } else {
+      x = apply(tf.layers.upSampling2d({ size: [2, 2], interpolation: 'nearest', name: `${prefix}_resize` }), x);
+      x = apply(reflectionPadding2D({ padding: 1, name: `${prefix}_pad` }), x);
+      x = apply(tf.layers.conv2d({ filters: width, kernelSize: 3, padding: 'valid', useBias: false, kernelInitializer: init(), name: `${prefix}_conv` }), x);
+    }
+    x = apply(instanceNormalization({ name: `${prefix}_norm` }), x);
+    x = apply(tf.layers.reLU({ name: `${prefix}_relu` }), x);
   }
   x = apply(reflectionPadding2D({ padding: 3, name: `${name}_out_pad` }), x);
   x = apply(tf.layers.conv2d({ filters: channels, kernelSize: 7, padding: 'valid', kernelInitializer: init(), name: `${name}_out_conv` }), x);
