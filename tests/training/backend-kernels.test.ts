@@ -31,6 +31,10 @@ const convCases: ConvCase[] = [
   { x: [1, 13, 10, 5], kernel: 4, outChannels: 7, stride: 2, pad: 'same' },
   { x: [2, 16, 16, 3], kernel: 7, outChannels: 8, stride: 1, pad: 'valid' },
   { x: [2, 12, 12, 4], kernel: 1, outChannels: 5, stride: 1, pad: 'valid' },
+  // Stride 1 with Cin ≥ Cout: dx runs as a flipped-filter conv rather than ConvTranspose.
+  { x: [2, 9, 8, 6], kernel: 3, outChannels: 4, stride: 1, pad: 'same' },
+  { x: [1, 10, 9, 5], kernel: 4, outChannels: 5, stride: 1, pad: 'same' },
+  { x: [2, 8, 9, 7], kernel: 3, outChannels: 2, stride: 1, pad: 'valid' },
   // Deep layers at small sizes run as NHWC im2col + MatMul instead of Conv.
   { x: [2, 5, 4, 32], kernel: 3, outChannels: 48, stride: 1, pad: 'same' },
   { x: [1, 7, 6, 24], kernel: 4, outChannels: 40, stride: 2, pad: 'same' },

@@ -6,8 +6,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { delegatedCalls } from '../../training/backend/ort-kernels.ts';
-import { mirrorPadBackward } from '../../training/backend/mirror-pad-grad.ts';
-import { randomValues, relativeError, runOn, TOLERANCE, use } from './backend-parity.ts';
+import { MIRROR_PAD_GRAD, mirrorPadBackward } from '../../training/backend/mirror-pad-grad.ts';
+import { compareWithCpu, randomValues, relativeError, runOn, TOLERANCE, use } from './backend-parity.ts';
 
 beforeAll(async () => {
   await use('wasm-ort');
@@ -134,5 +134,22 @@ describe('MirrorPad gradient', () => {
       expect(relativeError(viaTape!, expected), backend).toBeLessThan(1e-6);
       expect(relativeError(direct!, expected), backend).toBeLessThan(1e-6);
     }
+  });
+});
+
+describe('MirrorPad gradient kernel on the wasm heap', () => {
+  it.each([
+    ['reflect', [[0, 0], [3, 3], [1, 2], [0, 0]]],
+    ['symmetric', [[1, 0], [2, 3], [0, 1], [0, 0]]],
+  ] as const)('NHWC %s pads %j match the composed gradient on cpu', async (mode, pads) => {
+    const { error, delegated } = await compareWithCpu(MIRROR_PAD_GRAD, () => {
+      const x = tf.tensor4d(randomValues(2 * 5 * 6 * 3, 400), [2, 5, 6, 3]);
+      const paddings = pads.map(([a, b]) => [a, b] as [number, number]);
+      const paddedShape = x.shape.map((d, i) => d + paddings[i]![0] + paddings[i]![1]);
+      const weights = tf.tensor(randomValues(paddedShape.reduce((a, b) => a * b), 401), paddedShape);
+      return tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.mirrorPad(t as tf.Tensor4D, paddings, mode), weights)))(x);
+    });
+    expect(delegated).toBe(1);
+    expect(error).toBeLessThan(1e-6);
   });
 });

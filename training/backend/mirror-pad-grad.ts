@@ -8,8 +8,13 @@
  * one padded axis at a time, with ordinary ops (so it runs on every backend).
  */
 import * as tf from '@tensorflow/tfjs';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import type { DelegatedKernel } from './conv-kernels.ts';
 
 type Paddings = Array<[number, number]>;
+
+/** A one-pass kernel for the same gradient, registered on the wasm backend by ort-kernels.ts. */
+export const MIRROR_PAD_GRAD = 'GanserveMirrorPadGrad';
 
 /** dx for y = mirrorPad(x, paddings, mode), given dy. */
 export function mirrorPadBackward(dy: tf.Tensor, xShape: number[], paddings: Paddings, mode: 'reflect' | 'symmetric'): tf.Tensor {
@@ -57,7 +62,55 @@ export function registerMirrorPadGradient(): void {
     gradFunc: (dy, saved, attrs) => {
       const [x] = saved as [tf.Tensor];
       const { paddings, mode } = attrs as unknown as { paddings: Paddings; mode: 'reflect' | 'symmetric' };
-      return { x: () => mirrorPadBackward(dy as tf.Tensor, x.shape, paddings, mode) };
+      return {
+        x: () => (tf.getKernel(MIRROR_PAD_GRAD, tf.getBackend())
+          ? (tf.engine().runKernel(MIRROR_PAD_GRAD, { dy: dy as tf.Tensor }, { xShape: x.shape, paddings, mode }) as tf.Tensor)
+          : mirrorPadBackward(dy as tf.Tensor, x.shape, paddings, mode)),
+      };
     },
   });
 }
+
+/**
+ * mirrorPadBackward in one pass over the wasm heap: each dy element is added to the x element it
+ * was copied from. Float32 only; other dtypes take the composed path.
+ */
+export const mirrorPadGradKernel: DelegatedKernel = ({ inputs, attrs, backend }) => {
+  const { dy } = inputs as Record<string, tf.TensorInfo | undefined>;
+  const { xShape, paddings, mode } = attrs as unknown as { xShape: number[]; paddings: Paddings; mode: 'reflect' | 'symmetric' };
+  if (!dy || dy.dtype !== 'float32') return undefined;
+  const wasm = backend as BackendWasm;
+  const out = wasm.makeOutput(xShape, 'float32');
+  const dx = wasm.typedArrayFromHeap(out) as Float32Array;
+  dx.fill(0);
+  const source = wasm.typedArrayFromHeap(dy) as Float32Array;
+  const rank = xShape.length;
+  const skip = mode === 'reflect' ? 1 : 0;
+  // For every axis, the x index each padded index reads.
+  const sourceIndex = xShape.map((size, axis) => {
+    const before = paddings[axis]![0];
+    return Int32Array.from({ length: dy.shape[axis]! }, (_, p) => {
+      const i = p - before;
+      if (i < 0) return -i - 1 + skip;
+      if (i >= size) return 2 * size - 1 - skip - i;
+      return i;
+    });
+  });
+  const xStrides = [...tf.util.computeStrides(xShape), 1];
+  const innerSize = dy.shape[rank - 1]!;
+  const innerMap = sourceIndex[rank - 1]!;
+  const outerCount = tf.util.sizeFromShape(dy.shape.slice(0, -1));
+  const index = new Array<number>(Math.max(rank - 1, 0)).fill(0);
+  for (let row = 0; row < outerCount; row += 1) {
+    let base = 0;
+    for (let axis = 0; axis < rank - 1; axis += 1) base += sourceIndex[axis]![index[axis]!]! * xStrides[axis]!;
+    const from = row * innerSize;
+    for (let j = 0; j < innerSize; j += 1) dx[base + innerMap[j]!]! += source[from + j]!;
+    for (let axis = rank - 2; axis >= 0; axis -= 1) {
+      index[axis]! += 1;
+      if (index[axis]! < dy.shape[axis]!) break;
+      index[axis] = 0;
+    }
+  }
+  return out;
+};

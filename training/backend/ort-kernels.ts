@@ -8,8 +8,10 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { conv2dBackpropFilter, conv2dBackpropInput, conv2dForward, type DelegatedKernel } from './conv-kernels.ts';
+import { identity } from './identity-kernel.ts';
 import { INSTANCE_NORM, INSTANCE_NORM_GRAD, instanceNormGradKernel, instanceNormKernel } from './instance-norm.ts';
 import { batchMatMul } from './matmul-kernels.ts';
+import { MIRROR_PAD_GRAD, mirrorPadGradKernel } from './mirror-pad-grad.ts';
 import { SessionCache } from './ort-sync.ts';
 import { reduction } from './reduce-kernels.ts';
 import { unsortedSegmentSum } from './segment-kernels.ts';
@@ -31,6 +33,8 @@ const DELEGATED: Record<string, DelegatedKernel> = {
   [tf.Sum]: reduction(ortKernelSessions, 'ReduceSum'),
   [tf.Mean]: reduction(ortKernelSessions, 'ReduceMean'),
   [tf.Slice]: slice,
+  [tf.Identity]: identity,
+  [MIRROR_PAD_GRAD]: mirrorPadGradKernel,
   [tf.UnsortedSegmentSum]: unsortedSegmentSum,
   [INSTANCE_NORM]: instanceNormKernel(ortKernelSessions),
   [INSTANCE_NORM_GRAD]: instanceNormGradKernel(ortKernelSessions),
