@@ -11,7 +11,7 @@
  * Environment: BENCH_SECONDS (per measurement, default 5), BATCH_MAX_SIZE / BATCH_MAX_WAIT_MS
  * (the "on" settings; defaults from the model's manifest), INFERENCE_WORKERS / INFERENCE_THREADS.
  */
-import { copyFile, mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
@@ -94,8 +94,9 @@ async function prepareModels(modelsDir: string): Promise<string> {
   if (raw !== null) {
     for (const [name, batching] of [[ON, raw.batching], [OFF, { maxBatch: 1, maxWaitMs: 0 }]] as const) {
       const folder = path.join(modelsDir, name);
-      await writeModelFolder(modelsDir, { ...raw, name, batching: batching ?? undefined }, new Uint8Array());
+      await mkdir(folder);
       for (const file of await readdir(digitsDir)) if (file !== 'model.json') await copyFile(path.join(digitsDir, file), path.join(folder, file));
+      await writeFile(path.join(folder, 'model.json'), JSON.stringify({ ...raw, name, batching }));
     }
     return 'models/digits';
   }
