@@ -179,6 +179,8 @@ describe('GET /v1/models/{name}/generate', () => {
     expect(again.headers.etag).toBe(etag);
     const revalidated = await http().get('/v1/models/digits-exact/generate?label=7&seed=42&count=2&format=png&scale=2').set('If-None-Match', etag);
     expect(revalidated.status).toBe(304);
+    const head = await http().head('/v1/models/digits-exact/generate?label=7&seed=42&count=2&format=png&scale=2');
+    expect([head.status, head.headers.etag]).toEqual([200, etag]);
     const json = await http().get('/v1/models/digits-exact/generate?labels=1,2&seed=42').set('Accept', 'application/json');
     expect(json.body.images.map((i: { label: number }) => i.label)).toEqual([1, 2]);
     expect(json.headers.etag).not.toBe(etag);

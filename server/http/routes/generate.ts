@@ -51,7 +51,7 @@ async function respond(req: Request, res: Response, generator: Generator, reques
   }
   const body = wantsJson ? Buffer.from(JSON.stringify(await jsonBody(generation, request))) : await pictureBody(generation, request);
   res.type(wantsJson ? 'application/json' : mime);
-  if (req.method === 'GET' && request.seed !== undefined) {
+  if ((req.method === 'GET' || req.method === 'HEAD') && request.seed !== undefined) {
     res.setHeader('Cache-Control', `public, max-age=${SEEDED_MAX_AGE_SECONDS}`);
     res.setHeader('ETag', `"${createHash('sha256').update(body).digest('base64url')}"`);
     if (req.fresh) {
