@@ -1,8 +1,11 @@
 /**
  * Sum and Mean over axes that are not the innermost, on onnxruntime. The wasm backend reduces only
  * over trailing axes, so for an NHWC reduction over height and width (instance norm's moments and
- * their gradients) it first transposes the whole tensor; onnxruntime reduces strided axes directly,
- * several times faster. Trailing-axis and small reductions stay on the wasm kernels.
+ * their gradients, bias gradients) it first transposes the whole tensor. A contiguous run of
+ * axes is reduced as a MatMul with a ones (or 1/n) vector, x viewed as [outer, reduced, inner]:
+ * onnxruntime's GEMM does that 20× faster than its own ReduceSum over middle axes (28 µs against
+ * 580 µs for 1×32×32×128). Other axis sets use ReduceSum/ReduceMean; trailing-axis and small
+ * reductions stay on the wasm kernels.
  */
 import { backend_util, util, type TensorInfo } from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
@@ -27,10 +30,22 @@ export function reduction(cache: SessionCache, onnxOp: 'ReduceSum' | 'ReduceMean
     const session = cache.get(`${onnxOp}|${x.shape}|${axes}`, () => {
       const g = new OnnxGraph(onnxOp);
       const input = g.input('x', 'float', x.shape);
-      // Opset 15: ReduceSum takes axes as an input, ReduceMean still as an attribute.
-      const reduced = onnxOp === 'ReduceSum'
-        ? g.op('ReduceSum', [input, g.int64s('axes', axes)], { keepdims: 0 })
-        : g.op('ReduceMean', [input], { axes, keepdims: 0 });
+      const run = contiguousRun(axes);
+      let reduced: string;
+      if (run) {
+        const outer = util.sizeFromShape(x.shape.slice(0, run[0]));
+        const count = util.sizeFromShape(x.shape.slice(run[0], run[1] + 1));
+        const inner = util.sizeFromShape(x.shape.slice(run[1] + 1));
+        const weight = onnxOp === 'ReduceSum' ? 1 : 1 / count;
+        const weights = g.initializer(g.fresh('weights'), new Float32Array(count).fill(weight), [1, 1, count]);
+        const product = g.op('MatMul', [weights, g.op('Reshape', [input, g.int64s('shape', [outer, count, inner])])]);
+        reduced = g.op('Reshape', [product, g.int64s('shape', reducedShape)]);
+      } else if (onnxOp === 'ReduceSum') {
+        // Opset 15: ReduceSum takes axes as an input, ReduceMean still as an attribute.
+        reduced = g.op('ReduceSum', [input, g.int64s('axes', axes)], { keepdims: 0 });
+      } else {
+        reduced = g.op('ReduceMean', [input], { axes, keepdims: 0 });
+      }
       g.output(g.op('Identity', [reduced], {}, 'y'), 'float', reducedShape);
       return g;
     });
@@ -39,4 +54,10 @@ export function reduction(cache: SessionCache, onnxOp: 'ReduceSum' | 'ReduceMean
     session.run({ x: heapValue(wasm, x) }, { y: heapValue(wasm, out, reducedShape) });
     return out;
   };
+}
+
+/** [first, last] when the sorted axes are consecutive, else undefined. */
+function contiguousRun(axes: number[]): [number, number] | undefined {
+  const sorted = [...axes].sort((a, b) => a - b);
+  return sorted.every((axis, i) => axis === sorted[0]! + i) ? [sorted[0]!, sorted.at(-1)!] : undefined;
 }
