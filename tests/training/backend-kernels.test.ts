@@ -5,7 +5,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { forwardConvFormulation } from '../../training/backend/conv-kernels.ts';
+import { backend_util } from '@tensorflow/tfjs';
+import { filterGradFormulation, forwardConvFormulation } from '../../training/backend/conv-kernels.ts';
 import { compareWithCpu, randomValues, TOLERANCE, use } from './backend-parity.ts';
 
 type Pad = 'same' | 'valid';
@@ -35,6 +36,9 @@ const convCases: ConvCase[] = [
   { x: [2, 9, 8, 6], kernel: 3, outChannels: 4, stride: 1, pad: 'same' },
   { x: [1, 10, 9, 5], kernel: 4, outChannels: 5, stride: 1, pad: 'same' },
   { x: [2, 8, 9, 7], kernel: 3, outChannels: 2, stride: 1, pad: 'valid' },
+  // Few output channels at stride 1: the RGB output layer's shape, scaled down.
+  { x: [1, 14, 13, 16], kernel: 5, outChannels: 3, stride: 1, pad: 'same' },
+  { x: [2, 12, 12, 12], kernel: 3, outChannels: 1, stride: 1, pad: 'valid' },
   // Deep layers at small sizes run as NHWC im2col + MatMul instead of Conv.
   { x: [2, 5, 4, 32], kernel: 3, outChannels: 48, stride: 1, pad: 'same' },
   { x: [1, 7, 6, 24], kernel: 4, outChannels: 40, stride: 2, pad: 'same' },
@@ -58,12 +62,15 @@ describe('Conv2D and FusedConv2D on onnxruntime', () => {
     { x: [2, 13, 11, 3], kernel: 3, outChannels: 4, stride: 1, pad: 'same', dilation: 2 },
     { x: [1, 15, 15, 2], kernel: 3, outChannels: 3, stride: 1, pad: 'valid', dilation: 3 },
     { x: [1, 7, 7, 16], kernel: 3, outChannels: 32, stride: 1, pad: 'valid', dilation: 2 },
+    { x: [1, 11, 10, 12], kernel: 5, outChannels: 3, stride: 1, pad: 'same' },
+    { x: [2, 12, 11, 16], kernel: 3, outChannels: 2, stride: 1, pad: 'valid', dilation: 2 },
   ];
 
-  it('covers both formulations: NCHW Conv and NHWC im2col + MatMul', () => {
+  it('covers every formulation: NCHW Conv, NHWC im2col + MatMul, flipped-filter ConvTranspose', () => {
     const formulations = new Set(forwardCases.map((c) => forwardConvFormulation(c.x, [c.kernel, c.kernel, c.x[3], c.outChannels], c.stride, c.pad, c.dilation)));
-    expect([...formulations].sort()).toEqual(['conv', 'matmul']);
+    expect([...formulations].sort()).toEqual(['conv', 'convTranspose', 'matmul']);
     expect(forwardConvFormulation([1, 7, 7, 16], [3, 3, 16, 32], 1, 'valid', 2)).toBe('matmul');
+    expect(forwardConvFormulation([2, 12, 11, 16], [3, 3, 16, 2], 1, 'valid', 2)).toBe('convTranspose');
   });
 
   it.each(forwardCases.map((c) => [label(c), c] as const))('conv2d %s', async (_, c) => {
@@ -123,6 +130,11 @@ describe('Conv2DBackpropInput (gradient of x, and conv2dTranspose) on onnxruntim
 });
 
 describe('Conv2DBackpropFilter (missing on wasm) on onnxruntime', () => {
+  it('covers both formulations: im2col + MatMul, and a correlation Conv for few output channels', () => {
+    const formulations = new Set(convCases.map((c) => filterGradFormulation(backend_util.computeConv2DInfo(c.x, [c.kernel, c.kernel, c.x[3], c.outChannels], c.stride, 1, c.pad))));
+    expect([...formulations].sort()).toEqual(['correlation', 'im2col']);
+  });
+
   it.each(convCases.map((c) => [label(c), c] as const))('dW of %s', async (_, c) => {
     const filterShape: Shape4 = [c.kernel, c.kernel, c.x[3], c.outChannels];
     const forwardShape = tf.conv2d(tf.zeros(c.x) as tf.Tensor4D, tf.zeros(filterShape) as tf.Tensor4D, c.stride, c.pad).shape as Shape4;

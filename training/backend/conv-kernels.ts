@@ -123,10 +123,22 @@ function prefersMatMul(geo: ConvGeometry): boolean {
 
 const sizeOf = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
 
-/** Which formulation a forward conv of these shapes runs as (tests cover both). */
-export function forwardConvFormulation(xShape: number[], filterShape: number[], strides: number, pad: 'same' | 'valid', dilation = 1): 'conv' | 'matmul' {
-  const info = convInfo(xShape, filterShape, { strides, pad, dataFormat: 'NHWC' }, dilation);
-  return prefersMatMul(forwardGeometry(info)) ? 'matmul' : 'conv';
+/**
+ * How a forward conv runs: NCHW Conv; NHWC im2col + MatMul (large filter, small activations); or,
+ * at stride 1 with few output channels (the generator's 7×7 RGB output layer), a ConvTranspose of
+ * x with the flipped filter, whose columns (Cout·k²·H·W) are far smaller than Conv's im2col
+ * (Cin·k²·OH·OW).
+ */
+function forwardFormulation(info: backend_util.Conv2DInfo): 'conv' | 'matmul' | 'convTranspose' {
+  if (prefersMatMul(forwardGeometry(info))) return 'matmul';
+  const transposedColumns = info.outChannels * info.inHeight * info.inWidth;
+  const convColumns = info.inChannels * info.outHeight * info.outWidth;
+  return stride1FlippedPads(info) && 2 * transposedColumns < convColumns ? 'convTranspose' : 'conv';
+}
+
+/** The formulation a forward conv of these shapes runs as (tests cover each). */
+export function forwardConvFormulation(xShape: number[], filterShape: number[], strides: number, pad: 'same' | 'valid', dilation = 1): 'conv' | 'matmul' | 'convTranspose' {
+  return forwardFormulation(convInfo(xShape, filterShape, { strides, pad, dataFormat: 'NHWC' }, dilation));
 }
 
 /**
@@ -193,7 +205,18 @@ export function conv2dForward(cache: SessionCache): DelegatedKernel {
       const g = new OnnxGraph('conv2d');
       const xIn = g.input('x', 'float', x.shape);
       const wIn = g.input('filter', 'float', filter.shape);
-      const y = appendConvolution(g, xIn, () => wIn, () => filterToOihw(g, wIn, filter.shape), forwardGeometry(info));
+      const geometry = forwardGeometry(info);
+      let y: string;
+      if (forwardFormulation(info) === 'convTranspose') {
+        const transposed = g.op('ConvTranspose', [g.op('Transpose', [xIn], { perm: TO_NCHW }), flippedFilterForInputGradient(g, wIn, filter.shape)], {
+          kernel_shape: geometry.kernel,
+          dilations: geometry.dilations,
+          pads: stride1FlippedPads(info)!,
+        });
+        y = g.op('Transpose', [transposed], { perm: TO_NHWC });
+      } else {
+        y = appendConvolution(g, xIn, () => wIn, () => filterToOihw(g, wIn, filter.shape), geometry);
+      }
       g.output(g.op('Identity', [appendBiasAndActivation(g, y, bias, activation, preluActivationWeights, a.leakyreluAlpha)], {}, 'y'), 'float', info.outShape);
       return g;
     });
@@ -208,10 +231,10 @@ export function conv2dForward(cache: SessionCache): DelegatedKernel {
 }
 
 /**
- * dx of a conv, i.e. a transposed convolution. Stride 1 with at least as many input as output
- * channels is computed as an ordinary convolution of dy with the spatially flipped filter (in and
- * out channels swapped), which onnxruntime runs much faster than ConvTranspose when dy has few
- * channels (the generator's 3-channel output layer: 5 → 40 GFLOP per CPU-second).
+ * dx of a conv, i.e. a transposed convolution. At stride 1, when dy has fewer channels than dx,
+ * it is computed as an ordinary convolution of dy with the spatially flipped filter (in and out
+ * channels swapped), which onnxruntime runs much faster than ConvTranspose there (the generator's
+ * 3-channel output layer: 5 → 40 GFLOP per CPU-second).
  * Other strides use ConvTranspose with the forward conv's begin pads; as the forward conv can drop
  * trailing input rows (stride 2 over an even size with 'same' padding, or 'valid' leftovers), its
  * output length is fixed explicitly: output_padding adds the missing trailing rows, or extra end
@@ -223,7 +246,9 @@ export function conv2dBackpropInput(cache: SessionCache): DelegatedKernel {
     const a = attrs as unknown as ConvAttrs & { inputShape: [number, number, number, number] };
     if (!dy || !filter || a.dataFormat === 'NCHW') return undefined;
     const info = convInfo(a.inputShape, filter.shape, a);
-    const flippedPads = stride1FlippedPads(info);
+    // Conv over dy materialises Cout·k²·H·W columns, ConvTranspose Cin·k²·OH·OW: take the smaller.
+    const twinPads = stride1FlippedPads(info);
+    const flippedPads = twinPads && info.outChannels * info.inHeight * info.inWidth <= info.inChannels * info.outHeight * info.outWidth ? twinPads : undefined;
     const session = cache.get(`convTranspose|${infoKey(info)}`, () => {
       const g = new OnnxGraph('conv2d_backprop_input');
       const dyInput = g.input('dy', 'float', dy.shape);
@@ -262,16 +287,15 @@ export function conv2dBackpropInput(cache: SessionCache): DelegatedKernel {
 }
 
 /**
- * For a stride-1 conv, the pads [top, left, bottom, right] of the flipped-filter conv over dy that
- * yields dx: dx[i] = Σ_k dy[i + pad − k·d] w[k], so the begin pad is (k−1)·d − pad and the end pad
- * makes the output exactly the input size. Undefined when the stride is not 1 or a pad would be
- * negative (explicit pads wider than the filter), or dx has fewer channels than dy.
+ * For a stride-1 conv, the pads [top, left, bottom, right] of its flipped-filter twins: dx is the
+ * conv of dy with the flipped filter, dx[i] = Σ_k dy[i + pad − k·d] w[k], whose begin pad is
+ * (k−1)·d − pad and whose end pad makes the output exactly the input size; and by the same
+ * identity the forward conv is a ConvTranspose of x with the flipped filter and these pads.
+ * Undefined when the stride is not 1 or a pad would be negative (explicit pads wider than the
+ * filter).
  */
 function stride1FlippedPads(info: backend_util.Conv2DInfo): [number, number, number, number] | undefined {
   if (info.strideHeight !== 1 || info.strideWidth !== 1) return undefined;
-  // A conv with few output channels (dx of the 3-channel stem) is slow in onnxruntime; there
-  // ConvTranspose, whose GEMM is over dy's many channels, is faster.
-  if (info.inChannels < info.outChannels) return undefined;
   const { top, left } = info.padInfo;
   const pads: [number, number, number, number] = [
     (info.filterHeight - 1) * info.dilationHeight - top,
@@ -304,12 +328,46 @@ export function conv2dBackpropFilter(cache: SessionCache): DelegatedKernel {
     const a = attrs as unknown as ConvAttrs & { filterShape: [number, number, number, number] };
     if (!x || !dy || a.dataFormat === 'NCHW') return undefined;
     const info = convInfo(x.shape, a.filterShape, a);
-    const session = cache.get(`convFilterGrad|${infoKey(info)}`, () => buildFilterGradGraph(info, x.shape, dy.shape, a.filterShape));
+    const session = cache.get(`convFilterGrad|${infoKey(info)}`, () =>
+      (filterGradFormulation(info) === 'correlation' ? buildFilterGradCorrelation : buildFilterGradGraph)(info, x.shape, dy.shape, a.filterShape));
     const wasm = backend as BackendWasm;
     const out = allocateOutput(wasm, a.filterShape);
     session.run({ x: heapValue(wasm, x), dy: heapValue(wasm, dy) }, { dw: heapValue(wasm, out) });
     return out;
   };
+}
+
+/**
+ * How a filter gradient runs: im2col + MatMul, or, at stride 1 with few output channels (the
+ * generator's RGB output layer, where im2col would copy x k² times), as one Conv of the padded dy
+ * with x as the kernel, whose columns (Cout·Hp·Wp·k²) are far smaller.
+ */
+export function filterGradFormulation(info: backend_util.Conv2DInfo): 'im2col' | 'correlation' {
+  if (info.strideHeight !== 1 || info.strideWidth !== 1 || info.dilationHeight !== 1 || info.dilationWidth !== 1) return 'im2col';
+  const { top, bottom, left, right } = info.padInfo;
+  const paddedArea = (info.inHeight + top + bottom) * (info.inWidth + left + right);
+  return 2 * info.outChannels * paddedArea < info.inChannels * info.outHeight * info.outWidth ? 'correlation' : 'im2col';
+}
+
+/**
+ * dW[t] = Σ_p xPad[p + t] · dy[p] as an ONNX Conv: dy as the input ([Cout, N, OH, OW], padded by
+ * k − 1 on every side) and the padded x as the kernel ([Cin, N, Hp, Wp]). The output
+ * [Cout, Cin, kH, kW] holds the taps in reverse order: out[i] = dW[k − 1 − i].
+ */
+function buildFilterGradCorrelation(info: backend_util.Conv2DInfo, xShape: number[], dyShape: number[], filterShape: number[]): OnnxGraph {
+  const g = new OnnxGraph('conv2d_backprop_filter_correlation');
+  const { top, left, bottom, right } = info.padInfo;
+  const { filterHeight: kh, filterWidth: kw } = info;
+  // Pad before the transpose: onnxruntime 1.30's Pad+Conv fusion mistakes a Pad feeding a Conv's
+  // weights for one feeding its input and drops it ("Node input ... is not a graph input").
+  let padded = g.input('x', 'float', xShape);
+  if (top + left + bottom + right > 0) padded = g.op('Pad', [padded, g.int64s('pads', [0, top, left, 0, 0, bottom, right, 0])], { mode: 'constant' });
+  const kernel = g.op('Transpose', [padded], { perm: [3, 0, 1, 2] });
+  const input = g.op('Transpose', [g.input('dy', 'float', dyShape)], { perm: [3, 0, 1, 2] });
+  const reversed = g.op('Conv', [input, kernel], { pads: [kh - 1, kw - 1, kh - 1, kw - 1] });
+  const taps = g.op('Slice', [reversed, g.int64s('starts', [-1, -1]), g.int64s('ends', [-(2 ** 53), -(2 ** 53)]), g.int64s('axes', [2, 3]), g.int64s('steps', [-1, -1])]);
+  g.output(g.op('Transpose', [taps], { perm: [2, 3, 1, 0] }, 'dw'), 'float', filterShape);
+  return g;
 }
 
 function buildFilterGradGraph(info: backend_util.Conv2DInfo, xShape: number[], dyShape: number[], filterShape: number[]): OnnxGraph {
