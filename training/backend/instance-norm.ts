@@ -14,6 +14,7 @@ import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { OnnxGraph } from '../export/onnx-graph.ts';
 import type { DelegatedKernel } from './conv-kernels.ts';
 import type { SessionCache } from './ort-sync.ts';
+import { appendAxisRunReduction } from './reduce-kernels.ts';
 import { allocateOutput, heapValue } from './wasm-heap.ts';
 
 /** Kernel names, registered for the wasm backend by ort-kernels.ts. */
@@ -59,7 +60,11 @@ function composedGradient(dy: tf.Tensor, y: tf.Tensor, invStd: tf.Tensor): tf.Te
   });
 }
 
-const reduceSpatial = (g: OnnxGraph, value: string) => g.op('ReduceMean', [value], { axes: SPATIAL, keepdims: 1 });
+/** Mean over height and width, [N, 1, 1, C]. */
+function reduceSpatial(g: OnnxGraph, value: string, [batch, height, width, channels]: number[]): string {
+  const mean = appendAxisRunReduction(g, value, [batch!, height!, width!, channels!], [1, 2], true);
+  return g.op('Reshape', [mean, g.int64s('shape', [batch!, 1, 1, channels!])]);
+}
 
 /** Forward kernel: outputs y and 1/σ ([N, 1, 1, C]). */
 export function instanceNormKernel(cache: SessionCache): DelegatedKernel {
@@ -71,8 +76,8 @@ export function instanceNormKernel(cache: SessionCache): DelegatedKernel {
     const session = cache.get(`instanceNorm|${x.shape}|${epsilon}`, () => {
       const g = new OnnxGraph('instance_norm');
       const input = g.input('x', 'float', x.shape);
-      const centred = g.op('Sub', [input, reduceSpatial(g, input)]);
-      const variance = reduceSpatial(g, g.op('Mul', [centred, centred]));
+      const centred = g.op('Sub', [input, reduceSpatial(g, input, x.shape)]);
+      const variance = reduceSpatial(g, g.op('Mul', [centred, centred]), x.shape);
       const epsilonName = g.initializer(g.fresh('epsilon'), [epsilon], []);
       const invStd = g.op('Reciprocal', [g.op('Sqrt', [g.op('Add', [variance, epsilonName])])], {}, 'inv_std');
       g.output(invStd, 'float', statsShape);
@@ -97,8 +102,8 @@ export function instanceNormGradKernel(cache: SessionCache): DelegatedKernel {
       const upstream = g.input('dy', 'float', dy.shape);
       const normalized = g.input('y', 'float', y.shape);
       const scale = g.input('inv_std', 'float', invStd.shape);
-      const centred = g.op('Sub', [upstream, reduceSpatial(g, upstream)]);
-      const projection = g.op('Mul', [normalized, reduceSpatial(g, g.op('Mul', [upstream, normalized]))]);
+      const centred = g.op('Sub', [upstream, reduceSpatial(g, upstream, dy.shape)]);
+      const projection = g.op('Mul', [normalized, reduceSpatial(g, g.op('Mul', [upstream, normalized]), dy.shape)]);
       g.output(g.op('Mul', [scale, g.op('Sub', [centred, projection])], {}, 'dx'), 'float', dy.shape);
       return g;
     });

@@ -33,13 +33,7 @@ export function reduction(cache: SessionCache, onnxOp: 'ReduceSum' | 'ReduceMean
       const run = contiguousRun(axes);
       let reduced: string;
       if (run) {
-        const outer = util.sizeFromShape(x.shape.slice(0, run[0]));
-        const count = util.sizeFromShape(x.shape.slice(run[0], run[1] + 1));
-        const inner = util.sizeFromShape(x.shape.slice(run[1] + 1));
-        const weight = onnxOp === 'ReduceSum' ? 1 : 1 / count;
-        const weights = g.initializer(g.fresh('weights'), new Float32Array(count).fill(weight), [1, 1, count]);
-        const product = g.op('MatMul', [weights, g.op('Reshape', [input, g.int64s('shape', [outer, count, inner])])]);
-        reduced = g.op('Reshape', [product, g.int64s('shape', reducedShape)]);
+        reduced = g.op('Reshape', [appendAxisRunReduction(g, input, x.shape, run, onnxOp === 'ReduceMean'), g.int64s('shape', reducedShape)]);
       } else if (onnxOp === 'ReduceSum') {
         // Opset 15: ReduceSum takes axes as an input, ReduceMean still as an attribute.
         reduced = g.op('ReduceSum', [input, g.int64s('axes', axes)], { keepdims: 0 });
@@ -60,4 +54,16 @@ export function reduction(cache: SessionCache, onnxOp: 'ReduceSum' | 'ReduceMean
 function contiguousRun(axes: number[]): [number, number] | undefined {
   const sorted = [...axes].sort((a, b) => a - b);
   return sorted.every((axis, i) => axis === sorted[0]! + i) ? [sorted[0]!, sorted.at(-1)!] : undefined;
+}
+
+/**
+ * Sum (or mean) of x over the consecutive axes first..last, as a MatMul with a ones (1/n) vector:
+ * x viewed as [outer, reduced, inner] gives [outer, 1, inner]; the caller reshapes the result.
+ */
+export function appendAxisRunReduction(g: OnnxGraph, x: string, shape: number[], [first, last]: [number, number], mean: boolean): string {
+  const outer = util.sizeFromShape(shape.slice(0, first));
+  const count = util.sizeFromShape(shape.slice(first, last + 1));
+  const inner = util.sizeFromShape(shape.slice(last + 1));
+  const weights = g.initializer(g.fresh('weights'), new Float32Array(count).fill(mean ? 1 / count : 1), [1, 1, count]);
+  return g.op('MatMul', [weights, g.op('Reshape', [x, g.int64s('shape', [outer, count, inner])])]);
 }
