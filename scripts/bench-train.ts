@@ -23,7 +23,7 @@ const BATCH = 1;
 const GENERATOR = { filters: 32, blocks: 6, downsamplings: 2, channels: 3, seed: 1 };
 const DISCRIMINATOR = { filters: 32, layers: 3, channels: 3, seed: 2 };
 const WARMUP_STEPS = 2;
-const TIMED_STEPS = 5;
+const TIMED_STEPS = 8;
 const L1_WEIGHT = 10;
 
 type Shape = number[];
