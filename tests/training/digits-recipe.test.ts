@@ -65,4 +65,29 @@ describe('digits recipe', () => {
     expect([grid.width, grid.height]).toEqual([280, 280]);
     expect(performance.now() - started).toBeLessThan(60_000);
   }, 90_000);
+
+  it('bakes the noise truncation τ into the export: G_τ(z, y) = G(τ·z, y)', async () => {
+    const truncated = await train({
+      recipe: digitsRecipe as unknown as Recipe,
+      resume: join(root, 'run'),
+      outDir: join(root, 'truncated'),
+      recipeOptions: { noiseScale: 0.5 },
+      progress: 'silent',
+    });
+    for (const model of Object.values(truncated.models)) model.dispose();
+    const manifest = JSON.parse(await readFile(join(truncated.exportDir!, 'model.json'), 'utf8'));
+    expect(manifest.description).toContain('τ = 0.5');
+
+    const noise = Float32Array.from({ length: 2 * 64 }, (_, i) => Math.sin(i * 1.7) * 1.5);
+    const label = new ort.Tensor('int64', BigInt64Array.from([3n, 8n]), [2]);
+    const run = async (folder: string, z: Float32Array) => {
+      const session = await ort.InferenceSession.create(join(folder, 'model.onnx'));
+      const out = (await session.run({ noise: new ort.Tensor('float32', z, [2, 64]), label })).image!.data as Float32Array;
+      await session.release();
+      return out;
+    };
+    const viaExport = await run(truncated.exportDir!, noise);
+    const viaScaledNoise = await run(join(root, 'run', 'export', 'digits'), noise.map((v) => v * 0.5));
+    expect(viaExport.reduce((m, v, i) => Math.max(m, Math.abs(v - viaScaledNoise[i]!)), 0)).toBeLessThan(1e-4);
+  }, 60_000);
 });

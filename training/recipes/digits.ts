@@ -55,6 +55,12 @@ const digitsOptions = {
    */
   loss: 'bce',
   gradientPenaltyWeight: 10,
+  /**
+   * Truncation τ baked into the export (BigGAN's truncation trick, as a scale): the exported
+   * generator computes G(τ·z, y) while the server keeps feeding z ~ N(0, 1). τ < 1 trades surplus
+   * diversity for cleaner, more legible digits. Export-only: training always uses τ = 1.
+   */
+  noiseScale: 1,
   /** Train on only the first N training digits (0 = all 8,500); for tests and quick tries. */
   subset: 0,
   /** Name of the exported model folder. */
@@ -159,12 +165,12 @@ export const digitsRecipe: Recipe<DigitsOptions> = {
       sample: () => tf.tidy(() => generate(sampleNoise, sampleLabels, false)),
       sampleColumns: SAMPLES_PER_CLASS,
       exportTarget: () => ({
-        model: generator,
+        model: options.noiseScale === 1 ? generator : withScaledNoise(generator, buildConditionalGenerator(netConfig), options.noiseDim, options.noiseScale),
         exportOptions: { inputs: [{ name: 'noise' }, { name: 'label', dtype: 'int64', shape: [] }], outputs: [{ name: 'image' }] },
         manifest: {
           name: options.modelName,
           task: 'conditional-generation',
-          description: 'MNIST-style handwritten digit (28×28, white on black) for a label 0–9; label-conditioned DCGAN (CGAN)',
+          description: `MNIST-style handwritten digit (28×28, white on black) for a label 0–9; label-conditioned DCGAN (CGAN)${options.noiseScale === 1 ? '' : `, noise truncation τ = ${options.noiseScale} built in`}`,
           noise: { name: 'noise', dim: options.noiseDim, distribution: 'normal' },
           label: { name: 'label', classes: CLASS_NAMES },
           output: { name: 'image', layout: 'NHWC', range: [-1, 1], channels: 1, width: MNIST_SIDE, height: MNIST_SIDE },
@@ -178,3 +184,23 @@ export const digitsRecipe: Recipe<DigitsOptions> = {
   },
 };
 
+/**
+ * Copies `source`'s weights into `target` (the same architecture) with the noise rows of the first
+ * dense layer scaled by τ: since that layer is linear in [noise, label], this is exactly G(τ·z, y).
+ */
+function withScaledNoise(source: tf.LayersModel, target: tf.LayersModel, noiseDim: number, scale: number): tf.LayersModel {
+  const values = source.getWeights();
+  const projectIndex = source.weights.findIndex((w) => w.originalName === 'g_project/kernel');
+  if (projectIndex < 0) throw new Error('generator has no g_project/kernel to scale');
+  target.setWeights(
+    values.map((value, i) =>
+      i === projectIndex
+        ? tf.tidy(() => {
+            const [noiseRows, labelRows] = tf.split(value, [noiseDim, value.shape[0]! - noiseDim], 0);
+            return tf.concat([tf.mul(noiseRows!, scale), labelRows!], 0);
+          })
+        : value,
+    ),
+  );
+  return target;
+}
