@@ -416,13 +416,14 @@ async function writeSampleGrid(session: RecipeSession, file: string): Promise<st
 }
 
 async function exportRun(outDir: string, session: RecipeSession, provenance: Record<string, unknown>): Promise<string> {
-  const { model, exportOptions, manifest } = session.exportTarget();
+  const { model, exportOptions, manifest, files = {} } = session.exportTarget();
   const dir = join(outDir, 'export', manifest.name);
   const full = { ...manifest, onnx: 'model.onnx', provenance };
   parseManifest(full); // fail here, not in the server, if a recipe writes a bad manifest
   const exported = exportModel(model, exportOptions);
   await mkdir(dir, { recursive: true });
   await writeFile(join(dir, 'model.onnx'), exported.onnx);
+  for (const [name, data] of Object.entries(files)) await writeFile(join(dir, name), data);
   await writeFile(join(dir, 'model.json'), `${JSON.stringify(full, null, 2)}\n`);
   return dir;
 }

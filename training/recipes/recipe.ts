@@ -52,9 +52,10 @@ export interface RecipeSession {
   sampleColumns: number;
   /**
    * The model to export, the exporter's options (input/output names and shapes) and the manifest
-   * fields (task, noise, label, output, description).
+   * fields (task, noise, label, text, output, description), and extra files for the model folder
+   * by plain name (a text model's vocab.json).
    */
-  exportTarget(): { model: tf.LayersModel; exportOptions?: ExportOptions; manifest: ManifestFields };
+  exportTarget(): { model: tf.LayersModel; exportOptions?: ExportOptions; manifest: ManifestFields; files?: Record<string, string | Uint8Array> };
   /** Frees data tensors; models and optimizers are disposed by the harness. */
   dispose?(): void;
 }
