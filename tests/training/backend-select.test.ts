@@ -42,6 +42,14 @@ describe('selectBackend', () => {
     expect(out.lines).toEqual([]);
   });
 
+  it('re-activates when something else switched tfjs away from the selected backend', async () => {
+    await tf.setBackend('wasm');
+    const out = collect();
+    await expect(selectBackend('cpu', out)).resolves.toBe('cpu');
+    expect(tf.getBackend()).toBe('cpu');
+    expect(out.lines).toHaveLength(1);
+  });
+
   it.skipIf(nativeTfInstalled)("'auto' falls through the absent tfjs-node packages to wasm-ort and says why", async () => {
     const out = collect();
     await expect(selectBackend('auto', { ...out, env: {} })).resolves.toBe('wasm-ort');

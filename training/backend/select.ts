@@ -9,7 +9,7 @@
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { registerMirrorPadGradient } from './mirror-pad-grad.ts';
-import { DELEGATED_KERNELS, registerOrtKernels, unregisterOrtKernels } from './ort-kernels.ts';
+import { DELEGATED_KERNELS, ortKernelsRegistered, registerOrtKernels, unregisterOrtKernels } from './ort-kernels.ts';
 import { checkOrtSyncPath, ortThreadCount, PINNED_ORT_VERSION } from './ort-sync.ts';
 
 export const BACKEND_CHOICES = ['auto', 'tfjs-node-gpu', 'tfjs-node', 'wasm-ort', 'wasm', 'cpu'] as const;
@@ -31,11 +31,12 @@ let selected: { request: BackendPreference; name: BackendName } | undefined;
 
 /**
  * Activates and returns the training backend. Calling it again with the same request returns the
- * same backend without re-initialising or logging; a different explicit request switches.
+ * same backend without re-initialising or logging (unless something else switched tfjs away from
+ * it meanwhile); a different explicit request switches.
  */
 export async function selectBackend(preference: BackendPreference = 'auto', options: SelectBackendOptions = {}): Promise<BackendName> {
   const request = resolveRequest(preference, options.env ?? process.env);
-  if (selected && selected.request === request) return selected.name;
+  if (selected && selected.request === request && stillActive(selected.name)) return selected.name;
   const log = options.log ?? ((line: string) => console.log(line));
   const reasons: string[] = [];
   registerMirrorPadGradient();
@@ -44,6 +45,21 @@ export async function selectBackend(preference: BackendPreference = 'auto', opti
   const skipped = reasons.length > 0 ? `; skipped ${reasons.join('; ')}` : '';
   log(`[train] backend: ${name} (${describe(name)})${skipped}`);
   return name;
+}
+
+/** Whether tfjs still runs the given backend (nothing called tf.setBackend behind our back). */
+function stillActive(name: BackendName): boolean {
+  switch (name) {
+    case 'tfjs-node-gpu':
+    case 'tfjs-node':
+      return tf.getBackend() === 'tensorflow';
+    case 'wasm-ort':
+      return tf.getBackend() === 'wasm' && ortKernelsRegistered();
+    case 'wasm':
+      return tf.getBackend() === 'wasm' && !ortKernelsRegistered();
+    case 'cpu':
+      return tf.getBackend() === 'cpu';
+  }
 }
 
 function resolveRequest(preference: BackendPreference, env: NodeJS.ProcessEnv): BackendPreference {
