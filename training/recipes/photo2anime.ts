@@ -49,8 +49,8 @@ export const PHOTO2ANIME_OPTIONS = {
   beta1: 0.5,
   beta2: 0.999,
   /** Steps at the full learning rate, then `decaySteps` of linear decay to 0. */
-  constantSteps: 2000,
-  decaySteps: 2000,
+  constantSteps: 2500,
+  decaySteps: 2500,
   /** Held-out photos shown in the sample grids. */
   samplePhotos: 3,
 };
@@ -282,7 +282,7 @@ async function setup({ seed, batchSize, options }: RecipeSetup<Photo2AnimeOption
 export const photo2animeRecipe: Recipe<Photo2AnimeOptions> = {
   name: 'photo2anime',
   summary: 'CycleGAN photo → anime style (ResNet generator, PatchGAN, LSGAN, cycle + identity L1)',
-  defaults: { batchSize: 1, steps: 4000, checkpointEvery: 250, sampleEvery: 250 },
+  defaults: { batchSize: 1, steps: 5000, checkpointEvery: 250, sampleEvery: 250 },
   options: PHOTO2ANIME_OPTIONS,
   setup,
 };
