@@ -182,11 +182,37 @@ async function evalCommand(args: ParsedArgs): Promise<number> {
   const manifestPath = join(folder, 'model.json');
   const manifest = JSON.parse(await readFile(manifestPath, 'utf8')) as Record<string, unknown> & {
     task?: string;
+    text?: unknown;
+    label?: unknown;
     provenance?: Record<string, unknown>;
   };
   let figures: Record<string, unknown>;
   let targetsMet: boolean;
-  if (manifest.task === 'conditional-generation') {
+  if (manifest.task === 'conditional-generation' && manifest.text !== undefined && manifest.label === undefined) {
+    const textDigits = await import('./eval/digits-text.ts');
+    const result = await textDigits.runDigitsTextEval(folder, {
+      perPrompt: integerFlag(flags, 'per-prompt', 2),
+      seed: integerFlag(flags, 'seed', 0),
+      out: flags.get('out'),
+    });
+    targetsMet = result.targetsMet;
+    figures = {
+      kind: 'digits-text',
+      accuracy: result.accuracy,
+      digitAccuracy: result.digits.map((d) => d.accuracy),
+      strokeDigits: result.strokeDigits,
+      inkRatio: result.digits.map((d) => d.inkRatio),
+      slantDigits: result.slantDigits,
+      slantUpright: result.digits.map((d) => d.meanSlant.upright),
+      slantSlanted: result.digits.map((d) => d.meanSlant.slanted),
+      diversityRatio: result.diversityRatio,
+      perPrompt: result.perPrompt,
+      seed: result.seed,
+      promptTemplates: 'held-out',
+      classifierHeldOutAccuracy: result.classifier.heldOutAccuracy,
+      targetsMet: result.targetsMet,
+    };
+  } else if (manifest.task === 'conditional-generation') {
     const result = await digits.runDigitsEval(folder, {
       perClass: integerFlag(flags, 'per-class', 2),
       seed: integerFlag(flags, 'seed', 0),
@@ -254,7 +280,7 @@ const USAGE = `usage:
                             [--seed S] [--backend ${BACKEND_USAGE}]
                             [--checkpoint-every N] [--sample-every N] [--log-every N] [--progress auto|bar|lines|silent]
                             [--<recipe option> VALUE ...]
-  npm run eval -- <model folder or name under models/> [--record] [--per-class N] [--seed S] [--out PNG or DIR] [--data DIR]
+  npm run eval -- <model folder or name under models/> [--record] [--per-class N | --per-prompt N] [--seed S] [--out PNG or DIR] [--data DIR]
   npm run data -- photo2anime [--out DIR] [--max-side N] [--cache DIR] [--dataA DIR --dataB DIR]
 recipes: ${Object.keys(RECIPES).join(', ')}`;
 
