@@ -20,7 +20,7 @@ import { patchDiscriminator, resnetGenerator } from '../training/nets/cyclegan.t
 
 const CROP = 128;
 const BATCH = 1;
-const GENERATOR = { filters: 32, blocks: 6, downsamplings: 2, channels: 3, seed: 1 };
+const GENERATOR = { filters: 32, blocks: 6, downsamplings: 2, channels: 3, upsampling: 'transpose' as const, seed: 1 };
 const DISCRIMINATOR = { filters: 32, layers: 3, channels: 3, seed: 2 };
 const WARMUP_STEPS = 2;
 const TIMED_STEPS = 8;
