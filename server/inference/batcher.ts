@@ -17,7 +17,11 @@ import { QueueFullError, type Inference, type InputTensor, type OutputTensor } f
 export interface BatchingSettings {
   /** Most rows in one run; 1 turns batching off. */
   maxBatch: number;
-  /** Longest the oldest waiting request holds a partial batch back while a worker is free. */
+  /**
+   * Longest the oldest waiting request holds a partial batch back while a worker is free. It buys
+   * bigger batches under moderate load at the price of that much latency on a lone request; 0 makes
+   * batching work-conserving (batches form only from requests that arrive while every worker is busy).
+   */
   maxWaitMs: number;
   /** Most requests waiting (not yet fully dispatched); more are refused. */
   maxQueue: number;
