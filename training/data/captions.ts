@@ -41,7 +41,7 @@ export const SLANT_WORDS: Record<Slant, readonly string[]> = { slanted: ['slante
 /** A right-leaning digit must shear at least this much (horizontal pixels per row) to be "slanted". */
 export const MIN_SLANTED = 0.1;
 
-/** Templates the model trains on. */
+/** Templates the model trains on. The bare '{digit}' names only the digit, whatever its style. */
 export const TRAINING_TEMPLATES: readonly string[] = [
   '{digit}',
   '{style} {digit}',
