@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backend_util } from '@tensorflow/tfjs';
 import { filterGradFormulation, forwardConvFormulation } from '../../training/backend/conv-kernels.ts';
-import { compareWithCpu, randomValues, TOLERANCE, use } from './backend-parity.ts';
+import { compareWithCpu, randomValues, relativeError, runOn, TOLERANCE, use } from './backend-parity.ts';
 
 type Pad = 'same' | 'valid';
 type Shape4 = [number, number, number, number];
@@ -238,5 +238,43 @@ describe('Slice and UnsortedSegmentSum on the wasm heap', () => {
     });
     expect(delegated).toBeGreaterThanOrEqual(1);
     expect(error).toBeLessThan(TOLERANCE);
+  });
+});
+
+describe('ResizeNearestNeighborGrad on the wasm heap', () => {
+  it.each([
+    ['3× up, 2× across', [1, 4, 5, 2], [12, 10], false],
+    ['align corners', [1, 5, 7, 4], [9, 13], true],
+    ['downscale', [1, 9, 8, 2], [4, 3], false],
+  ] as const)('%s matches cpu', async (_, shape, size, alignCorners) => {
+    const { error, delegated } = await compareWithCpu(tf.ResizeNearestNeighborGrad, () => {
+      const x = tensor4([...shape], 600);
+      const weights = tensor4([shape[0], size[0], size[1], shape[3]], 601);
+      return tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.image.resizeNearestNeighbor(t as tf.Tensor4D, [...size], alignCorners), weights)))(x);
+    });
+    expect(delegated).toBe(1);
+    expect(error).toBeLessThan(1e-6);
+  });
+
+  // tfjs's cpu kernel offsets dy by the images' batch stride, so it is wrong for batch > 1; the
+  // reference here is the definition: every dy pixel goes to the pixel it was copied from.
+  it('2× upsampling with batch 2 matches the definition', async () => {
+    const [batch, height, width, depth] = [2, 5, 6, 3];
+    const dyValues = randomValues(batch * 10 * 12 * depth, 602);
+    const expected = new Float32Array(batch * height * width * depth);
+    for (let b = 0; b < batch; b += 1) {
+      for (let r = 0; r < 10; r += 1) {
+        for (let c = 0; c < 12; c += 1) {
+          for (let d = 0; d < depth; d += 1) {
+            expected[((b * height + Math.floor(r / 2)) * width + Math.floor(c / 2)) * depth + d]! += dyValues[((b * 10 + r) * 12 + c) * depth + d]!;
+          }
+        }
+      }
+    }
+    const [actual] = await runOn('wasm-ort', () => {
+      const weights = tf.tensor4d(dyValues, [batch, 10, 12, depth]);
+      return tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.image.resizeNearestNeighbor(t as tf.Tensor4D, [10, 12]), weights)))(tensor4([batch, height, width, depth], 603));
+    });
+    expect(relativeError(actual!, expected)).toBeLessThan(1e-6);
   });
 });

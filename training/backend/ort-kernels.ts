@@ -14,6 +14,7 @@ import { batchMatMul } from './matmul-kernels.ts';
 import { MIRROR_PAD_GRAD, mirrorPadGradKernel } from './mirror-pad-grad.ts';
 import { SessionCache } from './ort-sync.ts';
 import { reduction } from './reduce-kernels.ts';
+import { resizeNearestNeighborGrad } from './resize-grad-kernel.ts';
 import { unsortedSegmentSum } from './segment-kernels.ts';
 import { slice } from './slice-kernel.ts';
 
@@ -34,6 +35,7 @@ const DELEGATED: Record<string, DelegatedKernel> = {
   [tf.Mean]: reduction(ortKernelSessions, 'ReduceMean'),
   [tf.Slice]: slice,
   [tf.Identity]: identity,
+  [tf.ResizeNearestNeighborGrad]: resizeNearestNeighborGrad,
   [MIRROR_PAD_GRAD]: mirrorPadGradKernel,
   [tf.UnsortedSegmentSum]: unsortedSegmentSum,
   [INSTANCE_NORM]: instanceNormKernel(ortKernelSessions),
