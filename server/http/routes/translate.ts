@@ -1,14 +1,13 @@
 /**
  * POST /v1/models/{name}/translate: image in, translated image out, same size as the (oriented,
- * possibly scaled-down) input. The path reads as the pipeline: upload → decode → tensor → worker
- * → tensor → encode.
+ * possibly scaled-down) input. Upload and query checks live here; the pixels go through
+ * pipeline/translate.ts (decode → tensor → worker → tensor → encode), shared with the batch CLI.
  */
 import { Router, type Response } from 'express';
 import { z } from 'zod';
 import type { AppDeps } from '../../app.ts';
-import { decodeImage } from '../../imaging/decode.ts';
-import { encodeImage, OUTPUT_FORMATS } from '../../imaging/encode.ts';
-import { cropTopLeft, fromTensor, reflectPad, toTensor } from '../../imaging/tensor.ts';
+import { OUTPUT_FORMATS } from '../../imaging/encode.ts';
+import { translateImage } from '../../pipeline/translate.ts';
 import { problems } from '../problem.ts';
 import { imageUpload } from '../upload.ts';
 import { servableModel } from './models.ts';
@@ -51,30 +50,15 @@ export function translateRoutes({ config, repository, pool }: AppDeps): Router {
     async (req, res) => {
       const model = servableModel(repository, String(req.params.name), 'image-to-image');
       const query = parseQuery(req.query);
-      const { input, output } = model.manifest;
-      const maxSide = Math.min(input.maxSide, query.max_side ?? Infinity);
-
-      const image = await decodeImage(req.image!, { maxPixels: config.maxInputPixels, maxSide });
-      const padded = reflectPad({ width: image.width, height: image.height, channels: 3, data: image.rgb }, input.multipleOf);
-      const tensor = toTensor(padded, input.layout, input.range, input.channels);
-
-      const outputs = await pool.run(
-        model.name,
-        { [input.name]: { type: 'float32', data: tensor.data, dims: tensor.dims } },
-        { outputs: [output.name], signal: disconnectSignal(res) },
-      );
-      // A tensor that is not an image of the input's size is the model's fault: 500, logged.
-      const pixels = fromTensor(outputs[output.name]!, output.layout, output.range);
-      if (pixels.width !== padded.width || pixels.height !== padded.height) {
-        throw new Error(`model "${model.name}" returned ${pixels.width}×${pixels.height} for a ${padded.width}×${padded.height} input`);
-      }
-      const cropped = cropTopLeft(pixels, image.width, image.height);
-      const encoded = await encodeImage(
-        { width: image.width, height: image.height, rgb: cropped.data, alpha: image.alpha },
-        { format: query.format, quality: query.quality },
-      );
-      res.status(200).type(encoded.contentType).setHeader('X-Image-Size', `${image.width}x${image.height}`);
-      res.send(encoded.body);
+      const translated = await translateImage(req.image!, model, pool, {
+        format: query.format,
+        quality: query.quality,
+        maxSide: query.max_side,
+        maxPixels: config.maxInputPixels,
+        signal: disconnectSignal(res),
+      });
+      res.status(200).type(translated.contentType).setHeader('X-Image-Size', `${translated.width}x${translated.height}`);
+      res.send(translated.body);
     },
   );
   return router;
