@@ -45,6 +45,12 @@ const digitsTextOptions = {
   learningRate: 2e-4,
   beta1: 0.5,
   realTarget: 0.9,
+  /**
+   * Truncation τ baked into the export, as in the digits recipe: the exported generator computes
+   * G(τ·z, text) while the server keeps feeding z ~ N(0, 1); τ < 1 trades surplus variety for more
+   * legible digits. Export-only: training always uses τ = 1.
+   */
+  noiseScale: 1,
   /** Train on only the first N training digits (0 = all 8,500); for tests and quick tries. */
   subset: 0,
   modelName: 'digits-text',
@@ -170,13 +176,14 @@ export const digitsTextRecipe: Recipe<DigitsTextOptions> = {
       sample: () => tf.tidy(() => generate(sampleNoise, sampleTokens, false)),
       sampleColumns: SAMPLE_STYLES.length,
       exportTarget: () => ({
-        model: generator,
+        model: options.noiseScale === 1 ? generator : withScaledNoise(generator, buildTextGenerator(config), options.noiseDim, options.noiseScale),
         exportOptions: { inputs: [{ name: 'noise' }, { name: 'text', dtype: 'int64' }], outputs: [{ name: 'image' }] },
         manifest: {
           name: options.modelName,
           task: 'conditional-generation',
           description:
-            'MNIST-style handwritten digit (28×28, white on black) from a prompt: the digit as numeral or word, optional stroke weight (thick/bold, thin/light) and slant (slanted/italic, upright/straight); GAN-CLS',
+            'MNIST-style handwritten digit (28×28, white on black) from a prompt: the digit as numeral or word, optional stroke weight (thick/bold, thin/light) and slant (slanted/italic, upright/straight); GAN-CLS' +
+            (options.noiseScale === 1 ? '' : `, noise truncation τ = ${options.noiseScale} built in`),
           noise: { name: 'noise', dim: options.noiseDim, distribution: 'normal' },
           text: { name: 'text', maxTokens, vocab: 'vocab.json' },
           output: { name: 'image', layout: 'NHWC', range: [-1, 1], channels: 1, width: MNIST_SIDE, height: MNIST_SIDE },
@@ -190,3 +197,21 @@ export const digitsTextRecipe: Recipe<DigitsTextOptions> = {
     };
   },
 };
+
+/**
+ * Copies `source`'s weights into `target` (the same architecture) with the noise rows of the first
+ * dense layer scaled by τ: that layer is linear in [noise, text code], so this is exactly G(τ·z, text).
+ */
+function withScaledNoise(source: tf.LayersModel, target: tf.LayersModel, noiseDim: number, scale: number): tf.LayersModel {
+  const projectIndex = source.weights.findIndex((w) => w.originalName === 'g_project/kernel');
+  if (projectIndex < 0) throw new Error('generator has no g_project/kernel to scale');
+  const values = source.getWeights();
+  const scaled = tf.tidy(() => {
+    const kernel = values[projectIndex]!;
+    const [noiseRows, textRows] = tf.split(kernel, [noiseDim, kernel.shape[0]! - noiseDim], 0);
+    return tf.concat([tf.mul(noiseRows!, scale), textRows!], 0);
+  });
+  target.setWeights(values.map((value, i) => (i === projectIndex ? scaled : value)));
+  scaled.dispose();
+  return target;
+}
