@@ -7,6 +7,7 @@ import express, { type Express, type Router } from 'express';
 import { pinoHttp } from 'pino-http';
 import type { Config } from './config.ts';
 import { healthRoutes } from './http/routes/health.ts';
+import { metricsRoutes } from './http/routes/metrics.ts';
 import { modelsRoutes } from './http/routes/models.ts';
 import { generateRoutes } from './http/routes/generate.ts';
 import { translateRoutes } from './http/routes/translate.ts';
@@ -16,6 +17,7 @@ import { notFoundHandler, problemHandler } from './http/problem.ts';
 import type { Inference } from './inference/pool.ts';
 import type { Logger } from './log.ts';
 import type { ModelRepository } from './models/repository.ts';
+import type { ServerMetrics } from './observability/metrics.ts';
 
 /** Everything a router may use. */
 export interface AppDeps {
@@ -23,14 +25,15 @@ export interface AppDeps {
   repository: ModelRepository;
   pool: Inference;
   logger: Logger;
+  metrics: ServerMetrics;
 }
 
 export type RouteFactory = (deps: AppDeps) => Router;
 
-/** The routers of the v1 API, in mount order. */
-export const ROUTES: RouteFactory[] = [healthRoutes, modelsRoutes, translateRoutes, generateRoutes, docsRoutes, demoRoutes];
+/** The routers of the v1 API, in mount order (metrics first: it counts every request). */
+export const ROUTES: RouteFactory[] = [metricsRoutes, healthRoutes, modelsRoutes, translateRoutes, generateRoutes, docsRoutes, demoRoutes];
 
-const QUIET_PATHS = new Set(['/healthz', '/readyz']);
+const QUIET_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
 
 export function createApp(deps: AppDeps, routes: RouteFactory[] = ROUTES): Express {
   const app = express();

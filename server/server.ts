@@ -10,6 +10,7 @@ import type { Config } from './config.ts';
 import { InferencePool } from './inference/pool.ts';
 import type { Logger } from './log.ts';
 import { ModelRepository } from './models/repository.ts';
+import { ServerMetrics } from './observability/metrics.ts';
 
 export interface RunningServer {
   server: Server;
@@ -17,6 +18,7 @@ export interface RunningServer {
   port: number;
   repository: ModelRepository;
   pool: InferencePool;
+  metrics: ServerMetrics;
   /** Resolves when every valid model has been loaded (or marked unavailable). */
   loaded: Promise<void>;
   /** Stops accepting, lets in-flight requests finish, then ends the workers. */
@@ -28,14 +30,17 @@ export async function startServer(config: Config, logger: Logger, routes?: Route
   for (const entry of repository.list()) {
     if (entry.status === 'unavailable') logger.warn({ model: entry.name, reason: entry.reason }, 'model unavailable');
   }
-  const pool = new InferencePool({
+  // The gauges read the pool's queues at scrape time; the pool reports each run to the metrics.
+  const metrics: ServerMetrics = new ServerMetrics(() => pool.loads());
+  const pool: InferencePool = new InferencePool({
     workers: config.workers,
     threadsPerWorker: config.threadsPerWorker,
     device: config.device,
     queueLimit: config.queueLimit,
     onWorkerError: (err) => logger.error({ err }, 'inference worker failed and was replaced'),
+    observer: metrics,
   });
-  const app = createApp({ config, repository, pool, logger }, routes);
+  const app = createApp({ config, repository, pool, logger, metrics }, routes);
   const server = app.listen(config.port, config.host);
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);
@@ -57,5 +62,5 @@ export async function startServer(config: Config, logger: Logger, routes?: Route
     });
     await pool.close();
   };
-  return { server, port, repository, pool, loaded, close };
+  return { server, port, repository, pool, metrics, loaded, close };
 }

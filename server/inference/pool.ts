@@ -6,6 +6,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import type { Device } from '../config.ts';
+import type { RunObserver } from '../observability/metrics.ts';
 import type { InputTensor, OutputTensor, SessionInfo, WorkerReply, WorkerRequest } from './protocol.ts';
 
 export type { InputTensor, OutputTensor, SessionInfo } from './protocol.ts';
@@ -18,6 +19,8 @@ export interface PoolOptions {
   queueLimit: number;
   /** Called when a worker dies unexpectedly (it is replaced). */
   onWorkerError?: (error: Error) => void;
+  /** Told of every finished run (queue and run time, rows), for metrics. */
+  observer?: RunObserver;
 }
 
 export interface LoadOptions {
@@ -87,6 +90,7 @@ interface Job {
   reject: (error: Error) => void;
   signal?: AbortSignal;
   onAbort?: () => void;
+  enqueuedAt: number;
 }
 
 interface ModelState {
@@ -210,7 +214,7 @@ export class InferencePool implements Inference {
     if (!state) return Promise.reject(new ModelNotLoadedError(model));
     if (options.signal?.aborted) return Promise.reject(abortError(options.signal));
     return new Promise((resolve, reject) => {
-      const job: Job = { model, feeds, outputs: options.outputs, resolve, reject, signal: options.signal };
+      const job: Job = { model, feeds, outputs: options.outputs, resolve, reject, signal: options.signal, enqueuedAt: performance.now() };
       const slot = this.idleSlotFor(model);
       if (slot) {
         this.dispatch(slot, job);
@@ -238,6 +242,11 @@ export class InferencePool implements Inference {
   load(model: string): { queued: number; running: number } {
     const state = this.models.get(model);
     return { queued: state?.queue.length ?? 0, running: state?.running ?? 0 };
+  }
+
+  /** Waiting and running requests of every loaded model. */
+  loads(): Array<{ model: string; queued: number; running: number }> {
+    return [...this.models.entries()].map(([model, state]) => ({ model, queued: state.queue.length, running: state.running }));
   }
 
   /** Stops taking work, lets queued and running requests finish, then ends the workers. */
@@ -299,18 +308,29 @@ export class InferencePool implements Inference {
     slot.busy = true;
     state.running += 1;
     const started = performance.now();
+    const rows = Object.values(job.feeds)[0]?.dims[0] ?? 1;
+    let ok = false;
     slot
       .request({ kind: 'run', model: job.model, feeds: job.feeds, outputs: job.outputs }, transferListOf(job.feeds))
       .then(
         (reply) => {
+          ok = reply.kind === 'result';
           if (reply.kind === 'result') job.resolve(reply.outputs);
           else job.reject(new InferenceError(`unexpected worker reply "${reply.kind}" to run`));
         },
         (error: Error) => job.reject(error instanceof InferenceError ? error : new InferenceError(error.message)),
       )
       .finally(() => {
+        const finished = performance.now();
+        this.options.observer?.onRun({
+          model: job.model,
+          rows,
+          queueSeconds: (started - job.enqueuedAt) / 1000,
+          inferenceSeconds: (finished - started) / 1000,
+          ok,
+        });
         state.running -= 1;
-        state.averageRunMs = 0.8 * state.averageRunMs + 0.2 * (performance.now() - started);
+        state.averageRunMs = 0.8 * state.averageRunMs + 0.2 * (finished - started);
         slot.busy = false;
         this.pump();
       });

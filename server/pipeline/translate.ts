@@ -33,6 +33,8 @@ export interface TranslatedImage {
   /** Size of the output (the input after EXIF orientation and scaling down). */
   width: number;
   height: number;
+  /** Time spent encoding the output image, for the encode-latency metric. */
+  encodeSeconds: number;
 }
 
 /**
@@ -63,9 +65,11 @@ export async function translateImage(bytes: Buffer, model: TranslateModel, infer
     throw new Error(`model "${model.name}" returned ${pixels.width}×${pixels.height} for a ${padded.width}×${padded.height} input`);
   }
   const cropped = cropTopLeft(pixels, image.width, image.height);
+  const encodeStarted = performance.now();
   const encoded = await encodeImage(
     { width: image.width, height: image.height, rgb: cropped.data, alpha: image.alpha },
     { format: options.format, quality: options.quality },
   );
-  return { body: encoded.body, contentType: encoded.contentType, width: image.width, height: image.height };
+  const encodeSeconds = (performance.now() - encodeStarted) / 1000;
+  return { body: encoded.body, contentType: encoded.contentType, width: image.width, height: image.height, encodeSeconds };
 }

@@ -23,7 +23,7 @@ import { servableModel } from './models.ts';
 /** How long a seeded GET response may be reused before revalidating with its ETag. */
 const SEEDED_MAX_AGE_SECONDS = 86_400;
 
-export function generateRoutes({ config, repository, pool }: AppDeps): Router {
+export function generateRoutes({ config, repository, pool, metrics }: AppDeps): Router {
   checkBatchingEnv(process.env);
   const generators = new GeneratorCache(repository, pool, { ...DEFAULT_BATCHING, maxQueue: config.queueLimit }, process.env);
   const router = Router();
@@ -31,14 +31,20 @@ export function generateRoutes({ config, repository, pool }: AppDeps): Router {
     const generator = await generators.get(req.params.name);
     const parsed = parse(req);
     if (!parsed.ok) throw problems.badRequest(parsed.problems.join('; '), { errors: parsed.problems });
-    await respond(req, res, generator, parsed.request);
+    await respond(req, res, generator, parsed.request, (encode) => metrics.timeEncode(req.params.name, encode));
   };
   router.post('/v1/models/:name/generate', express.json({ limit: '64kb' }), handle((req) => parseGenerateBody(req.body)));
   router.get('/v1/models/:name/generate', handle((req) => parseGenerateQuery(req.query as Record<string, unknown>)));
   return router;
 }
 
-async function respond(req: Request, res: Response, generator: Generator, request: GenerateRequest): Promise<void> {
+async function respond(
+  req: Request,
+  res: Response,
+  generator: Generator,
+  request: GenerateRequest,
+  timeEncode: (encode: () => Promise<Buffer>) => Promise<Buffer>,
+): Promise<void> {
   const seed = request.seed ?? randomInt(0, MAX_SEED + 1);
   const generation = await generator.generate(request.conditioning, request.count, seed, disconnectSignal(res));
   const mime = MIME_TYPES[request.format];
@@ -49,7 +55,9 @@ async function respond(req: Request, res: Response, generator: Generator, reques
     // Percent-encoded: prompt words may hold any Unicode letter, header values may not.
     res.setHeader('X-Ignored-Words', generation.ignoredWords.map(encodeURIComponent).join(','));
   }
-  const body = wantsJson ? Buffer.from(JSON.stringify(await jsonBody(generation, request))) : await pictureBody(generation, request);
+  const body = await timeEncode(async () =>
+    wantsJson ? Buffer.from(JSON.stringify(await jsonBody(generation, request))) : pictureBody(generation, request),
+  );
   res.type(wantsJson ? 'application/json' : mime);
   if ((req.method === 'GET' || req.method === 'HEAD') && request.seed !== undefined) {
     res.setHeader('Cache-Control', `public, max-age=${SEEDED_MAX_AGE_SECONDS}`);

@@ -34,7 +34,7 @@ function disconnectSignal(res: Response): AbortSignal {
   return controller.signal;
 }
 
-export function translateRoutes({ config, repository, pool }: AppDeps): Router {
+export function translateRoutes({ config, repository, pool, metrics }: AppDeps): Router {
   const router = Router();
   const upload = imageUpload(config.maxBodyBytes);
 
@@ -57,6 +57,7 @@ export function translateRoutes({ config, repository, pool }: AppDeps): Router {
         maxPixels: config.maxInputPixels,
         signal: disconnectSignal(res),
       });
+      metrics.encodeDuration.observe({ model: model.name }, translated.encodeSeconds);
       res.status(200).type(translated.contentType).setHeader('X-Image-Size', `${translated.width}x${translated.height}`);
       res.send(translated.body);
     },
