@@ -18,41 +18,44 @@ RUN npm ci --omit=dev --omit=optional && npm cache clean --force
 
 # ---- server ---------------------------------------------------------------------------------
 FROM nvidia/cuda:12.8.1-cudnn-runtime-ubuntu24.04 AS server
-ARG NODE_MAJOR
-ENV DEBIAN_FRONTEND=noninteractive
-RUN apt-get update \
- && apt-get install -y --no-install-recommends ca-certificates curl gnupg \
- && curl -fsSL https://deb.nodesource.com/setup_${NODE_MAJOR}.x | bash - \
- && apt-get install -y --no-install-recommends nodejs \
- && rm -rf /var/lib/apt/lists/*
+# The same Node binary that installed node_modules (official builds need glibc >= 2.28; Ubuntu
+# 24.04 has 2.39), so no package manager or curl-to-shell is needed in this stage.
+COPY --from=deps /usr/local/bin/node /usr/local/bin/node
 WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
 COPY package.json tsconfig.json ./
 COPY server ./server
 COPY models ./models
-RUN useradd --system --uid 10001 --home /app ganserve && mkdir -p /models-extra && chown ganserve /models-extra
+RUN useradd --system --uid 10001 --no-create-home --home-dir /app ganserve \
+ && chown -R ganserve /app/models
 USER ganserve
 ENV NODE_ENV=production PORT=8080 HOST=0.0.0.0 MODELS_DIR=/app/models DEVICE=auto
-VOLUME ["/models-extra"]
+# The baked-in models seed a new named volume here; add more model folders to it (or bind-mount
+# your own folder over it) and reload them with POST /v1/models/{name}/reload.
+VOLUME ["/app/models"]
 EXPOSE 8080
 HEALTHCHECK --interval=30s --timeout=3s --start-period=30s --retries=3 \
-  CMD curl -fsS http://127.0.0.1:8080/healthz || exit 1
+  CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||8080)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 CMD ["node", "--import", "tsx", "server/main.ts"]
 
 # ---- train: tfjs-node-gpu needs CUDA 11.2 + cuDNN 8.1, so it cannot share the server's base ---
 FROM nvidia/cuda:11.2.2-cudnn8-runtime-ubuntu20.04 AS train
-ARG NODE_MAJOR
+# Node and npm from the official image (glibc 2.28 builds; Ubuntu 20.04 has 2.31).
+COPY --from=deps /usr/local/bin/node /usr/local/bin/node
+COPY --from=deps /usr/local/lib/node_modules/npm /usr/local/lib/node_modules/npm
 ENV DEBIAN_FRONTEND=noninteractive
+# tfjs-node-gpu builds its native binding at install time.
 RUN apt-get update \
- && apt-get install -y --no-install-recommends ca-certificates curl gnupg build-essential python3 \
- && curl -fsSL https://deb.nodesource.com/setup_${NODE_MAJOR}.x | bash - \
- && apt-get install -y --no-install-recommends nodejs \
- && rm -rf /var/lib/apt/lists/*
+ && apt-get install -y --no-install-recommends ca-certificates build-essential python3 \
+ && rm -rf /var/lib/apt/lists/* \
+ && ln -s /usr/local/lib/node_modules/npm/bin/npm-cli.js /usr/local/bin/npm \
+ && ln -s /usr/local/lib/node_modules/npm/bin/npx-cli.js /usr/local/bin/npx
 WORKDIR /app
 COPY package.json package-lock.json .npmrc ./
 RUN npm ci && npm cache clean --force
 COPY . .
-RUN useradd --system --uid 10001 --home /app ganserve && chown -R ganserve /app
+RUN useradd --system --uid 10001 --no-create-home --home-dir /app ganserve \
+ && chown -R ganserve /app
 USER ganserve
 ENV TRAIN_BACKEND=tfjs-node-gpu
 ENTRYPOINT ["npx", "tsx", "training/cli.ts"]
