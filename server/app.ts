@@ -8,6 +8,8 @@ import { pinoHttp } from 'pino-http';
 import type { Config } from './config.ts';
 import { healthRoutes } from './http/routes/health.ts';
 import { metricsRoutes } from './http/routes/metrics.ts';
+import { authRoutes } from './http/auth.ts';
+import { corsRoutes } from './http/cors.ts';
 import { modelsRoutes } from './http/routes/models.ts';
 import { generateRoutes } from './http/routes/generate.ts';
 import { translateRoutes } from './http/routes/translate.ts';
@@ -30,8 +32,11 @@ export interface AppDeps {
 
 export type RouteFactory = (deps: AppDeps) => Router;
 
-/** The routers of the v1 API, in mount order (metrics first: it counts every request). */
-export const ROUTES: RouteFactory[] = [metricsRoutes, healthRoutes, modelsRoutes, translateRoutes, generateRoutes, docsRoutes, demoRoutes];
+/**
+ * The routers, in mount order: metrics first (it counts every request, refusals included), then
+ * CORS (preflights answer before the key check), then the API-key check, then the endpoints.
+ */
+export const ROUTES: RouteFactory[] = [metricsRoutes, corsRoutes, authRoutes, healthRoutes, modelsRoutes, translateRoutes, generateRoutes, docsRoutes, demoRoutes];
 
 const QUIET_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
 

@@ -3,6 +3,7 @@
  * a deployment (PORT=80a, MAX_BODY_MB=-1) stops the process at start with a clear message instead
  * of misbehaving later.
  */
+import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
@@ -12,6 +13,12 @@ export const Device = z.enum(['cpu', 'cuda']);
 export type Device = z.infer<typeof Device>;
 
 const positiveInt = z.coerce.number().int().positive();
+
+/** A comma-separated list, blanks dropped. */
+const commaList = z
+  .string()
+  .default('')
+  .transform((text) => text.split(',').map((item) => item.trim()).filter((item) => item !== ''));
 
 const ConfigSchema = z.object({
   port: z.coerce.number().int().min(0).max(65535).default(8080),
@@ -31,6 +38,12 @@ const ConfigSchema = z.object({
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Longest a SIGTERM drain waits for in-flight requests before exiting anyway. */
   shutdownTimeoutMs: positiveInt.default(10_000),
+  /** Bearer keys accepted on /v1/*; none means the API is open. API_KEYS_FILE's keys are added. */
+  apiKeys: commaList,
+  /** A file with one API key per line (blank lines and # comments ignored). */
+  apiKeysFile: z.string().min(1).optional(),
+  /** Origins allowed by CORS: `*`, or a comma-separated list; none turns CORS off. */
+  corsOrigins: commaList,
 });
 export type Config = z.infer<typeof ConfigSchema>;
 
@@ -47,6 +60,9 @@ export const ENV_VARS = {
   DEVICE: 'device',
   LOG_LEVEL: 'logLevel',
   SHUTDOWN_TIMEOUT_MS: 'shutdownTimeoutMs',
+  API_KEYS: 'apiKeys',
+  API_KEYS_FILE: 'apiKeysFile',
+  CORS_ORIGINS: 'corsOrigins',
 } as const satisfies Record<string, keyof Config>;
 
 /**
@@ -75,5 +91,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cores = os.avai
     const problems = result.error.issues.map((i) => `${fieldToVar[String(i.path[0])] ?? i.path.join('.')}: ${i.message}`);
     throw new Error(`invalid configuration: ${problems.join('; ')}`);
   }
-  return { ...result.data, modelsDir: path.resolve(result.data.modelsDir) };
+  const config = { ...result.data, modelsDir: path.resolve(result.data.modelsDir) };
+  if (config.apiKeysFile !== undefined) config.apiKeys = [...config.apiKeys, ...readKeyFile(config.apiKeysFile)];
+  return config;
+}
+
+/** One key per line; blank lines and `#` comments are skipped. An unreadable file stops the start. */
+function readKeyFile(file: string): string[] {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new Error(`invalid configuration: API_KEYS_FILE: cannot read ${file}: ${(err as Error).message}`);
+  }
+  const keys = text.split(/\r?\n/).map((line) => line.trim()).filter((line) => line !== '' && !line.startsWith('#'));
+  if (keys.length === 0) throw new Error(`invalid configuration: API_KEYS_FILE: ${file} holds no key`);
+  return keys;
 }
