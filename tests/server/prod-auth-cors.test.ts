@@ -24,7 +24,8 @@ describe('API keys', () => {
   afterAll(async () => server?.close());
 
   it('answers 401 problem+json with a Bearer challenge without a valid key', async () => {
-    for (const headers of [{}, { Authorization: 'Bearer wrong' }, { Authorization: 'Basic ZW52LWtleS1hOg==' }, { Authorization: 'Bearer env-key-a-but-longer' }]) {
+    const attempts: Array<Record<string, string>> = [{}, { Authorization: 'Bearer wrong' }, { Authorization: 'Basic ZW52LWtleS1hOg==' }, { Authorization: 'Bearer env-key-a-but-longer' }];
+    for (const headers of attempts) {
       const res = await fetch(`${server.url}/v1/models`, { headers });
       expect(res.status).toBe(401);
       expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
