@@ -150,7 +150,7 @@ async function send(label: string, path: string, init: RequestInit): Promise<Out
 describe('fuzzing', () => {
   it(`answers ${UPLOADS} mutated uploads and ${JSON_REQUESTS} random JSON requests without a 5xx, within bounded memory`, async () => {
     // Warm up (worker sessions, allocator pools) before the baseline.
-    await runAll(seeds.map((s) => () => send('warm', '/v1/models/photo/translate', { method: 'POST', body: s.bytes, headers: { 'Content-Type': s.mime } })));
+    await runAll(seeds.map((s) => () => send('warm', '/v1/models/photo/translate', { method: 'POST', body: new Uint8Array(s.bytes), headers: { 'Content-Type': s.mime } })));
     const baselineRss = process.memoryUsage().rss;
     let peakRss = baselineRss;
     let halfwayRss = baselineRss;
@@ -165,10 +165,10 @@ describe('fuzzing', () => {
         if (i === UPLOADS / 2) halfwayRss = process.memoryUsage().rss;
         if (asMultipart) {
           const form = new FormData();
-          form.append('image', new Blob([body], { type: declared }), 'fuzz.bin');
+          form.append('image', new Blob([new Uint8Array(body)], { type: declared }), 'fuzz.bin');
           return send(`multipart #${i}`, `/v1/models/photo/translate${randomQuery()}`, { method: 'POST', body: form });
         }
-        return send(`raw #${i} ${declared}`, `/v1/models/photo/translate${randomQuery()}`, { method: 'POST', body, headers: { 'Content-Type': declared } });
+        return send(`raw #${i} ${declared}`, `/v1/models/photo/translate${randomQuery()}`, { method: 'POST', body: new Uint8Array(body), headers: { 'Content-Type': declared } });
       };
     });
 
@@ -200,7 +200,7 @@ describe('fuzzing', () => {
 
     const health = await fetch(server.url + '/healthz');
     expect(health.status).toBe(200);
-    const translated = await fetch(server.url + '/v1/models/photo/translate', { method: 'POST', body: seeds[0]!.bytes, headers: { 'Content-Type': 'image/jpeg' } });
+    const translated = await fetch(server.url + '/v1/models/photo/translate', { method: 'POST', body: new Uint8Array(seeds[0]!.bytes), headers: { 'Content-Type': 'image/jpeg' } });
     expect(translated.status).toBe(200);
     expect(peakRss - baselineRss).toBeLessThan(RSS_GROWTH_LIMIT_BYTES);
     // A per-request leak would keep growing; allocator warm-up levels off by the second half.
