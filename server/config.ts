@@ -8,9 +8,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 
-/** Where sessions run. Only 'cpu' is wired today; the seam exists for the CUDA provider. */
+/** An execution provider a session can run on. */
 export const Device = z.enum(['cpu', 'cuda']);
 export type Device = z.infer<typeof Device>;
+/** DEVICE: a provider, or 'auto' (CUDA when it loads, else CPU with a warning). */
+export const DeviceSetting = z.enum(['auto', 'cpu', 'cuda']);
+export type DeviceSetting = z.infer<typeof DeviceSetting>;
 
 const positiveInt = z.coerce.number().int().positive();
 
@@ -34,7 +37,9 @@ const ConfigSchema = z.object({
   threadsPerWorker: positiveInt.max(256),
   /** Requests waiting per model beyond the running ones; more get 503 + Retry-After. */
   queueLimit: positiveInt.default(64),
-  device: Device.default('cpu'),
+  device: DeviceSetting.default('cpu'),
+  /** The GPU the CUDA provider uses (the only CUDA option onnxruntime-node passes on). */
+  cudaDeviceId: z.coerce.number().int().min(0).max(255).default(0),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Longest a SIGTERM drain waits for in-flight requests before exiting anyway. */
   shutdownTimeoutMs: positiveInt.default(10_000),
@@ -58,6 +63,7 @@ export const ENV_VARS = {
   INFERENCE_THREADS: 'threadsPerWorker',
   QUEUE_LIMIT: 'queueLimit',
   DEVICE: 'device',
+  CUDA_DEVICE_ID: 'cudaDeviceId',
   LOG_LEVEL: 'logLevel',
   SHUTDOWN_TIMEOUT_MS: 'shutdownTimeoutMs',
   API_KEYS: 'apiKeys',
@@ -75,12 +81,15 @@ export function defaultPoolShape(cores: number): { workers: number; threadsPerWo
 }
 
 /** Builds the Config from environment variables (unset or empty ones take defaults); throws on bad values. */
-export function loadConfig(env: NodeJS.ProcessEnv = process.env, cores = os.availableParallelism()): Config {
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, cores = os.availableParallelism(), argv: string[] = []): Config {
   const raw: Record<string, string> = {};
   for (const [variable, field] of Object.entries(ENV_VARS)) {
     const value = env[variable];
     if (value !== undefined && value.trim() !== '') raw[field] = value.trim();
   }
+  // `--device X` / `--device=X` on the command line wins over DEVICE.
+  const flag = argv.findIndex((arg) => arg === '--device' || arg.startsWith('--device='));
+  if (flag >= 0) raw.device = argv[flag]!.includes('=') ? argv[flag]!.slice('--device='.length) : (argv[flag + 1] ?? '');
   const shape = defaultPoolShape(cores);
   const workers = raw.workers === undefined ? shape.workers : Number(raw.workers);
   raw.workers ??= String(shape.workers);

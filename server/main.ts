@@ -8,13 +8,20 @@ import { startServer } from './server.ts';
 
 let config: Config;
 try {
-  config = loadConfig();
+  config = loadConfig(process.env, undefined, process.argv.slice(2));
 } catch (err) {
   console.error((err as Error).message);
   process.exit(1);
 }
 const logger = createLogger(config.logLevel);
-const running = await startServer(config, logger);
+let running: Awaited<ReturnType<typeof startServer>>;
+try {
+  running = await startServer(config, logger);
+} catch (err) {
+  // e.g. DEVICE=cuda without a loadable CUDA provider, or the port in use: one clear line, exit 1.
+  logger.fatal({ err }, (err as Error).message);
+  process.exit(1);
+}
 
 let stopping = false;
 async function shutdown(signal: string): Promise<void> {

@@ -39,7 +39,19 @@ export async function startServer(config: Config, logger: Logger, routes?: Route
     queueLimit: config.queueLimit,
     onWorkerError: (err) => logger.error({ err }, 'inference worker failed and was replaced'),
     observer: metrics,
+    cudaDeviceId: config.cudaDeviceId,
   });
+  try {
+    const { device, fallbackReason } = await pool.resolveDevice();
+    if (fallbackReason !== undefined) {
+      logger.warn({ device: config.device, reason: fallbackReason }, 'DEVICE=auto: the CUDA execution provider cannot be loaded; running every model on the CPU');
+    } else {
+      logger.info({ device }, 'execution provider');
+    }
+  } catch (err) {
+    await pool.close();
+    throw err;
+  }
   const app = createApp({ config, repository, pool, logger, metrics }, routes);
   const server = app.listen(config.port, config.host);
   await new Promise<void>((resolve, reject) => {

@@ -5,16 +5,20 @@
  * rather than growing without bound. A worker that dies is replaced and its models reloaded.
  */
 import { Worker } from 'node:worker_threads';
-import type { Device } from '../config.ts';
+import type { Device, DeviceSetting } from '../config.ts';
+import { DeviceUnavailableError } from './device.ts';
 import type { RunObserver } from '../observability/metrics.ts';
-import type { InputTensor, OutputTensor, SessionInfo, WorkerReply, WorkerRequest } from './protocol.ts';
+import type { InputTensor, OutputTensor, SessionInfo, SessionSettings, WorkerReply, WorkerRequest } from './protocol.ts';
 
 export type { InputTensor, OutputTensor, SessionInfo } from './protocol.ts';
 
 export interface PoolOptions {
   workers: number;
   threadsPerWorker: number;
-  device: Device;
+  /** 'auto' tries CUDA, then CPU; resolveDevice() settles it once for every worker. */
+  device: DeviceSetting;
+  /** The GPU for the CUDA provider (default 0). */
+  cudaDeviceId?: number;
   /** Default bound on waiting requests per model (loadModel may override per model). */
   queueLimit: number;
   /** Called when a worker dies unexpectedly (it is replaced). */
@@ -180,6 +184,28 @@ export class InferencePool implements Inference {
     return this.options.workers;
   }
 
+  /**
+   * Checks at start which provider sessions will get, with a one-node model in one worker, and
+   * pins the pool to it: DEVICE=auto becomes 'cuda' or 'cpu' (with the reason CUDA failed), so
+   * workers do not retry a provider that cannot load. DEVICE=cuda that cannot load throws
+   * DeviceUnavailableError.
+   */
+  async resolveDevice(): Promise<{ device: Device; fallbackReason?: string }> {
+    const slot = this.slots.find((s) => !s.dead);
+    if (!slot) throw new InferenceError('no inference worker is running');
+    let reply: WorkerReply;
+    try {
+      reply = await slot.request({ kind: 'probe', settings: this.sessionSettings() });
+    } catch (err) {
+      if (this.options.device === 'cuda') throw new DeviceUnavailableError((err as Error).message);
+      throw err;
+    }
+    if (reply.kind !== 'probed') throw new InferenceError(`unexpected worker reply "${reply.kind}" to probe`);
+    const device = reply.info.provider as Device;
+    this.options.device = device;
+    return { device, ...(reply.info.fallbackReason === undefined ? {} : { fallbackReason: reply.info.fallbackReason }) };
+  }
+
   /** Loads (or reloads) a model's session in every worker; rejects with the ONNX error if it cannot load. */
   async loadModel(model: string, onnxPath: string, options: LoadOptions = {}): Promise<SessionInfo> {
     if (this.closing) throw new PoolClosedError();
@@ -291,11 +317,14 @@ export class InferencePool implements Inference {
   }
 
   private async loadInto(slot: Slot, model: string, onnxPath: string): Promise<SessionInfo> {
-    const settings = { intraOpThreads: this.options.threadsPerWorker, device: this.options.device };
-    const reply = await slot.request({ kind: 'load', model, onnxPath, settings });
+    const reply = await slot.request({ kind: 'load', model, onnxPath, settings: this.sessionSettings() });
     if (reply.kind !== 'loaded') throw new InferenceError(`unexpected worker reply "${reply.kind}" to load`);
     slot.models.add(model);
     return reply.info;
+  }
+
+  private sessionSettings(): SessionSettings {
+    return { intraOpThreads: this.options.threadsPerWorker, device: this.options.device, cudaDeviceId: this.options.cudaDeviceId ?? 0 };
   }
 
   private idleSlotFor(model: string): Slot | undefined {

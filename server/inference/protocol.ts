@@ -2,7 +2,7 @@
  * Messages between the pool (main thread) and its inference workers. Tensor buffers travel in
  * transfer lists, so a request's pixels are moved, never copied, across the thread boundary.
  */
-import type { Device } from '../config.ts';
+import type { DeviceSetting } from '../config.ts';
 
 export type InputTensor =
   | { type: 'float32'; data: Float32Array; dims: number[] }
@@ -15,7 +15,8 @@ export interface OutputTensor {
 
 export interface SessionSettings {
   intraOpThreads: number;
-  device: Device;
+  device: DeviceSetting;
+  cudaDeviceId: number;
 }
 
 export interface SessionInfo {
@@ -23,15 +24,19 @@ export interface SessionInfo {
   outputNames: string[];
   /** The execution provider the session runs on, e.g. 'cpu'. */
   provider: string;
+  /** With DEVICE=auto: why CUDA was not used. */
+  fallbackReason?: string;
 }
 
 export type WorkerRequest =
   | { kind: 'load'; id: number; model: string; onnxPath: string; settings: SessionSettings }
   | { kind: 'run'; id: number; model: string; feeds: Record<string, InputTensor>; outputs?: string[] }
-  | { kind: 'unload'; id: number; model: string };
+  | { kind: 'unload'; id: number; model: string }
+  | { kind: 'probe'; id: number; settings: SessionSettings };
 
 export type WorkerReply =
   | { kind: 'loaded'; id: number; info: SessionInfo }
   | { kind: 'result'; id: number; outputs: Record<string, OutputTensor> }
   | { kind: 'unloaded'; id: number }
+  | { kind: 'probed'; id: number; info: SessionInfo }
   | { kind: 'error'; id: number; message: string };

@@ -4,15 +4,18 @@
  */
 import { parentPort } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
-import type { InputTensor, OutputTensor, SessionSettings, WorkerReply, WorkerRequest } from './protocol.ts';
+import { executionProviders, probeModel, providerCandidates } from './device.ts';
+import type { InputTensor, OutputTensor, SessionInfo, SessionSettings, WorkerReply, WorkerRequest } from './protocol.ts';
 
 if (!parentPort) throw new Error('server/inference/worker.ts must run in a worker thread');
 const port = parentPort;
 const sessions = new Map<string, ort.InferenceSession>();
+/** Why CUDA failed in this worker, so DEVICE=auto tries it once rather than for every model. */
+let cudaFailure: string | undefined;
 
-function sessionOptions(settings: SessionSettings): ort.InferenceSession.SessionOptions {
+function sessionOptions(settings: SessionSettings, device: 'cpu' | 'cuda'): ort.InferenceSession.SessionOptions {
   return {
-    executionProviders: [settings.device],
+    executionProviders: executionProviders(device, settings.cudaDeviceId),
     intraOpNumThreads: settings.intraOpThreads,
     interOpNumThreads: 1,
     executionMode: 'sequential',
@@ -39,16 +42,35 @@ function toOutput(tensor: ort.Tensor): OutputTensor {
   throw new Error(`output of type ${tensor.type} cannot be returned as float32`);
 }
 
+/**
+ * Creates the session on the first provider of the setting that loads. With DEVICE=auto a CUDA
+ * failure falls back to CPU and is reported in `fallbackReason`; with DEVICE=cuda it is thrown.
+ */
+async function createSession(model: string | Uint8Array, settings: SessionSettings): Promise<{ session: ort.InferenceSession; provider: string; fallbackReason?: string }> {
+  const candidates = providerCandidates(settings.device).filter((d) => !(settings.device === 'auto' && d === 'cuda' && cudaFailure));
+  for (const device of candidates) {
+    try {
+      const session = await ort.InferenceSession.create(model as Uint8Array, sessionOptions(settings, device));
+      return { session, provider: device, ...(device === 'cpu' && cudaFailure && settings.device === 'auto' ? { fallbackReason: cudaFailure } : {}) };
+    } catch (err) {
+      if (device !== 'cuda' || settings.device !== 'auto') throw err;
+      cudaFailure = err instanceof Error ? err.message : String(err);
+    }
+  }
+  throw new Error(`no execution provider could be loaded for DEVICE=${settings.device}`);
+}
+
 async function handle(request: WorkerRequest): Promise<{ reply: WorkerReply; transfer: ArrayBuffer[] }> {
   switch (request.kind) {
     case 'load': {
-      const session = await ort.InferenceSession.create(request.onnxPath, sessionOptions(request.settings));
+      const { session, provider, fallbackReason } = await createSession(request.onnxPath, request.settings);
       await sessions.get(request.model)?.release();
       sessions.set(request.model, session);
-      const info = {
+      const info: SessionInfo = {
         inputNames: [...session.inputNames],
         outputNames: [...session.outputNames],
-        provider: request.settings.device,
+        provider,
+        ...(fallbackReason === undefined ? {} : { fallbackReason }),
       };
       return { reply: { kind: 'loaded', id: request.id, info }, transfer: [] };
     }
@@ -62,6 +84,12 @@ async function handle(request: WorkerRequest): Promise<{ reply: WorkerReply; tra
       for (const tensor of Object.values(feeds)) tensor.dispose();
       const transfer = Object.values(outputs).map((o) => o.data.buffer as ArrayBuffer);
       return { reply: { kind: 'result', id: request.id, outputs }, transfer };
+    }
+    case 'probe': {
+      const { session, provider, fallbackReason } = await createSession(probeModel(), request.settings);
+      await session.release();
+      const info: SessionInfo = { inputNames: [], outputNames: [], provider, ...(fallbackReason === undefined ? {} : { fallbackReason }) };
+      return { reply: { kind: 'probed', id: request.id, info }, transfer: [] };
     }
     case 'unload': {
       await sessions.get(request.model)?.release();

@@ -6,7 +6,7 @@
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import type { Device } from '../config.ts';
+import type { DeviceSetting } from '../config.ts';
 import type { InputTensor, SessionInfo } from '../inference/protocol.ts';
 import { parseManifest, type Manifest } from './manifest.ts';
 
@@ -26,8 +26,8 @@ export interface ModelEntry {
   status: ModelStatus;
   /** Why the model is unavailable. */
   reason?: string;
-  /** Execution provider of the loaded sessions ('cpu'), or the configured one until loaded. */
-  provider: Device | string;
+  /** Execution provider of the loaded sessions ('cpu', 'cuda'), or the DEVICE setting until loaded. */
+  provider: DeviceSetting | string;
   /** Input and output names of the loaded graph. */
   session?: SessionInfo;
 }
@@ -44,7 +44,7 @@ export class ModelRepository {
   private constructor(readonly dir: string) {}
 
   /** Reads every model folder's manifest. Never throws for a bad model; a missing MODELS_DIR is empty. */
-  static async scan(dir: string, device: Device): Promise<ModelRepository> {
+  static async scan(dir: string, device: DeviceSetting): Promise<ModelRepository> {
     const repository = new ModelRepository(path.resolve(dir));
     let folders: string[];
     try {
@@ -107,7 +107,7 @@ function markUnavailable(entry: ModelEntry, reason: string): void {
 }
 
 /** One folder → an entry, or null when the folder has no model.json at all (not a model). */
-async function readEntry(dir: string, folder: string, device: Device): Promise<ModelEntry | null> {
+async function readEntry(dir: string, folder: string, device: DeviceSetting): Promise<ModelEntry | null> {
   const entry: ModelEntry = { name: folder, dir, manifest: null, onnxPath: null, status: 'loading', provider: device };
   let text: string;
   try {

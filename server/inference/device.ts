@@ -1,0 +1,51 @@
+/**
+ * Execution-provider choice for onnxruntime sessions. DEVICE=cpu and DEVICE=cuda ask for one
+ * provider; DEVICE=auto tries CUDA and falls back to CPU. onnxruntime-node 1.30 takes only the
+ * device id for CUDA, and a session asked for ['cuda', 'cpu'] does not fall back by itself when
+ * the CUDA provider library cannot load (it throws "OrtSessionOptionsAppendExecutionProvider_Cuda:
+ * Failed to load shared library"), so the fallback is done here, by retrying on CPU.
+ */
+import onnxProto from 'onnx-proto';
+import type * as ort from 'onnxruntime-node';
+import type { Device, DeviceSetting } from '../config.ts';
+
+const { onnx } = onnxProto;
+
+/** The session's executionProviders for one concrete provider. */
+export function executionProviders(device: Device, deviceId: number): ort.InferenceSession.SessionOptions['executionProviders'] {
+  return device === 'cuda' ? [{ name: 'cuda', deviceId }] : ['cpu'];
+}
+
+/** The providers to try, in order, for a DEVICE setting. */
+export function providerCandidates(setting: DeviceSetting): Device[] {
+  return setting === 'auto' ? ['cuda', 'cpu'] : [setting];
+}
+
+/** DEVICE=cuda, and the CUDA provider cannot load: the server must not start on CPU silently. */
+export class DeviceUnavailableError extends Error {
+  constructor(reason: string) {
+    super(
+      `DEVICE=cuda, but onnxruntime's CUDA execution provider cannot be loaded: ${reason}. ` +
+        'It needs an NVIDIA GPU, CUDA 12 + cuDNN 9, and onnxruntime-node installed with ONNXRUNTIME_NODE_INSTALL=cuda12; ' +
+        'set DEVICE=auto to fall back to the CPU, or DEVICE=cpu.',
+    );
+    this.name = 'DeviceUnavailableError';
+  }
+}
+
+/** A one-node Identity model, for checking that a provider can create a session at all. */
+export function probeModel(): Uint8Array {
+  const tensor = { tensorType: { elemType: onnx.TensorProto.DataType.FLOAT, shape: { dim: [{ dimValue: 1 }] } } };
+  const model = onnx.ModelProto.create({
+    irVersion: 8,
+    producerName: 'ganserve-probe',
+    opsetImport: [{ domain: '', version: 15 }],
+    graph: {
+      name: 'probe',
+      node: [{ opType: 'Identity', input: ['x'], output: ['y'] }],
+      input: [{ name: 'x', type: tensor }],
+      output: [{ name: 'y', type: tensor }],
+    },
+  });
+  return onnx.ModelProto.encode(model).finish();
+}

@@ -1,0 +1,68 @@
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../../server/config.ts';
+import { startServer } from '../../server/server.ts';
+import { colourMixModel, imageManifest, rotateAndInvert, tempModelsDir, writeModel } from '../helpers/image-models.ts';
+
+const ROOT = path.resolve(import.meta.dirname, '../..');
+
+function modelsDir(): string {
+  const dir = tempModelsDir();
+  writeModel(dir, 'mix', { ...imageManifest('mix'), input: { ...imageManifest('mix').input, warmupSide: 64 } }, colourMixModel('NCHW', rotateAndInvert([-1, 1])));
+  return dir;
+}
+
+// No GPU and no CUDA provider library here (onnxruntime-node-install=skip): session creation with
+// the 'cuda' provider throws "OrtSessionOptionsAppendExecutionProvider_Cuda: Failed to load shared library".
+describe('DEVICE', () => {
+  it('reads DEVICE, and --device over it', () => {
+    expect(loadConfig({}, 2).device).toBe('cpu');
+    expect(loadConfig({ DEVICE: 'auto' }, 2).device).toBe('auto');
+    expect(loadConfig({ DEVICE: 'cpu' }, 2, ['--device', 'cuda']).device).toBe('cuda');
+    expect(loadConfig({}, 2, ['--device=auto']).device).toBe('auto');
+    expect(() => loadConfig({ DEVICE: 'gpu' }, 2)).toThrow(/DEVICE/);
+    expect(loadConfig({ CUDA_DEVICE_ID: '1' }, 2).cudaDeviceId).toBe(1);
+  });
+
+  it('auto falls back to the CPU with exactly one warning, and /v1/models shows the provider in use', async () => {
+    const lines: Array<Record<string, unknown>> = [];
+    const sink = new Writable({
+      write(chunk, _encoding, done) {
+        for (const text of String(chunk).split('\n').filter(Boolean)) lines.push(JSON.parse(text));
+        done();
+      },
+    });
+    const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', MODELS_DIR: modelsDir(), INFERENCE_WORKERS: '2', DEVICE: 'auto' });
+    const running = await startServer(config, pino({ level: 'info' }, sink));
+    try {
+      await running.loaded;
+      const warnings = lines.filter((l) => l.level === 40);
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0]!.msg).toMatch(/DEVICE=auto: the CUDA execution provider cannot be loaded; running every model on the CPU/);
+      expect(String(warnings[0]!.reason)).toMatch(/Cuda|CUDA|shared library/);
+      const body = (await (await fetch(`http://127.0.0.1:${running.port}/v1/models`)).json()) as { models: Array<{ name: string; status: string; provider: string }> };
+      expect(body.models).toEqual([expect.objectContaining({ name: 'mix', status: 'ready', provider: 'cpu' })]);
+    } finally {
+      await running.close();
+    }
+  });
+
+  it('cuda exits at start with status 1 and a clear message when the CUDA provider cannot load', async () => {
+    const child = spawn(path.join(ROOT, 'node_modules/.bin/tsx'), ['server/main.ts', '--device', 'cuda'], {
+      cwd: ROOT,
+      env: { ...process.env, PORT: '0', HOST: '127.0.0.1', MODELS_DIR: modelsDir(), INFERENCE_WORKERS: '1', LOG_LEVEL: 'info' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    child.stdout.on('data', (chunk) => (stdout += chunk));
+    child.stderr.resume();
+    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    expect(code).toBe(1);
+    const fatal = stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.level === 60);
+    expect(fatal?.msg).toMatch(/^DEVICE=cuda, but onnxruntime's CUDA execution provider cannot be loaded: .+ set DEVICE=auto/);
+    expect(stdout).not.toMatch(/"msg":"listening"/);
+  }, 30_000);
+});
