@@ -98,6 +98,25 @@ describe.skipIf(!hasChromium)('demo page in headless Chromium', () => {
     expect(await page.textContent('#translate-status')).toMatch(/^4\d\d /);
   });
 
+  it('asks for the API key when the server requires one, then works with it', async () => {
+    const guarded = await startTestServer(server.config.modelsDir, { API_KEYS: 'demo-key' });
+    try {
+      await page.goto(guarded.url + '/');
+      await page.evaluate(() => localStorage.clear());
+      await page.reload();
+      await expect.poll(() => page.textContent('#translate-status')).toMatch(/^cannot list models: 401/);
+      await page.click('.key summary');
+      await page.fill('#api-key', 'demo-key');
+      await page.dispatchEvent('#api-key', 'change');
+      await expect.poll(() => page.$$eval('#generate-model option', (o) => o.length)).toBe(1);
+      await page.click('#generate-run');
+      await expect.poll(() => page.textContent('#generate-status')).toMatch(/^seed \d+/);
+    } finally {
+      await page.evaluate(() => localStorage.clear());
+      await guarded.close();
+    }
+  });
+
   it('renders the interactive API docs from /openapi.json and runs a request', async () => {
     await page.goto(server.url + '/docs');
     const summary = page.locator('details.op summary', { hasText: '/v1/models' }).first();
