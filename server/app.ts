@@ -28,6 +28,8 @@ export interface AppDeps {
   pool: Inference;
   logger: Logger;
   metrics: ServerMetrics;
+  /** Set when shutdown begins: /readyz turns 503 and responses close their connections. */
+  lifecycle: { draining: boolean };
 }
 
 export type RouteFactory = (deps: AppDeps) => Router;
@@ -56,6 +58,11 @@ export function createApp(deps: AppDeps, routes: RouteFactory[] = ROUTES): Expre
       customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info'),
     }),
   );
+  app.use((_req, res, next) => {
+    // While draining, keep-alive clients are told to reconnect (to another replica).
+    if (deps.lifecycle.draining) res.setHeader('Connection', 'close');
+    next();
+  });
   for (const factory of routes) app.use(factory(deps));
   app.use(notFoundHandler);
   app.use(problemHandler);

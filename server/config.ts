@@ -43,6 +43,11 @@ const ConfigSchema = z.object({
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Longest a SIGTERM drain waits for in-flight requests before exiting anyway. */
   shutdownTimeoutMs: positiveInt.default(10_000),
+  /**
+   * On SIGTERM, how long /readyz answers 503 while new requests are still accepted, so a load
+   * balancer (a Kubernetes Service) stops routing here before the listener closes.
+   */
+  shutdownDelayMs: z.coerce.number().int().min(0).default(0),
   /** Bearer keys accepted on /v1/*; none means the API is open. API_KEYS_FILE's keys are added. */
   apiKeys: commaList,
   /** A file with one API key per line (blank lines and # comments ignored). */
@@ -66,6 +71,7 @@ export const ENV_VARS = {
   CUDA_DEVICE_ID: 'cudaDeviceId',
   LOG_LEVEL: 'logLevel',
   SHUTDOWN_TIMEOUT_MS: 'shutdownTimeoutMs',
+  SHUTDOWN_DELAY_MS: 'shutdownDelayMs',
   API_KEYS: 'apiKeys',
   API_KEYS_FILE: 'apiKeysFile',
   CORS_ORIGINS: 'corsOrigins',

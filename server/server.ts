@@ -21,7 +21,10 @@ export interface RunningServer {
   metrics: ServerMetrics;
   /** Resolves when every valid model has been loaded (or marked unavailable). */
   loaded: Promise<void>;
-  /** Stops accepting, lets in-flight requests finish, then ends the workers. */
+  /**
+   * Turns /readyz to 503, keeps serving for SHUTDOWN_DELAY_MS, then stops accepting, lets
+   * in-flight requests finish, and ends the workers.
+   */
   close(): Promise<void>;
 }
 
@@ -30,6 +33,7 @@ export async function startServer(config: Config, logger: Logger, routes?: Route
   for (const entry of repository.list()) {
     if (entry.status === 'unavailable') logger.warn({ model: entry.name, reason: entry.reason }, 'model unavailable');
   }
+  const lifecycle = { draining: false };
   // The gauges read the pool's queues at scrape time; the pool reports each run to the metrics.
   const metrics: ServerMetrics = new ServerMetrics(() => pool.loads());
   const pool: InferencePool = new InferencePool({
@@ -52,7 +56,7 @@ export async function startServer(config: Config, logger: Logger, routes?: Route
     await pool.close();
     throw err;
   }
-  const app = createApp({ config, repository, pool, logger, metrics }, routes);
+  const app = createApp({ config, repository, pool, logger, metrics, lifecycle }, routes);
   const server = app.listen(config.port, config.host);
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);
@@ -68,6 +72,8 @@ export async function startServer(config: Config, logger: Logger, routes?: Route
   loaded.then(() => logger.info({ models: repository.list().length }, 'all models loaded'));
 
   const close = async (): Promise<void> => {
+    lifecycle.draining = true;
+    if (config.shutdownDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, config.shutdownDelayMs));
     await new Promise<void>((resolve) => {
       server.close(() => resolve());
       server.closeIdleConnections();
