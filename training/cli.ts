@@ -25,6 +25,7 @@ const RECIPES: Record<string, () => Promise<Recipe>> = {
   smoke: async () => (await import('./recipes/smoke.ts')).smokeRecipe as unknown as Recipe,
   digits: async () => (await import('./recipes/digits.ts')).digitsRecipe as unknown as Recipe,
   'digits-text': async () => (await import('./recipes/digits-text.ts')).digitsTextRecipe as unknown as Recipe,
+  photo2anime: async () => (await import('./recipes/photo2anime.ts')).photo2animeRecipe as unknown as Recipe,
 };
 
 /** Usage error: printed with the usage text, exit code 2. */
