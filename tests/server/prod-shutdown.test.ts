@@ -14,7 +14,7 @@ function busyModels(): string {
   return dir;
 }
 
-async function bigPng(): Promise<Buffer> {
+async function bigPng() {
   return sharp({ create: { width: 768, height: 768, channels: 3, background: '#468' } }).png().toBuffer();
 }
 
