@@ -119,10 +119,17 @@ export const OPENAPI_DOCUMENT = {
         description: 'In-flight requests finish on the old version; a broken new version leaves the old one serving and the response says why.',
         parameters: [modelName],
         responses: {
-          '200': { description: 'Reloaded', content: { 'application/json': { schema: { $ref: '#/components/schemas/Model' } } } },
+          '200': {
+            description: 'Reloaded: the new version serves',
+            content: {
+              'application/json': {
+                schema: { type: 'object', required: ['reloaded', 'model'], properties: { reloaded: { const: true }, model: { $ref: '#/components/schemas/Model' } } },
+              },
+            },
+          },
           '401': problemResponse('Missing or invalid API key.'),
-          '404': problemResponse('Unknown model.'),
-          '422': problemResponse('The new version is broken; the old one keeps serving.'),
+          '404': problemResponse('No model folder of that name with a model.json.'),
+          '422': problemResponse('The new version is broken; the old one keeps serving (the problem has a `model` member with its state).'),
         },
       },
     },
