@@ -20,7 +20,7 @@ if (!hasChromium) console.warn(`demo page test skipped: ${CHROMIUM} is not insta
 /** Where a screenshot of the page after both actions is kept, for a human to look at. */
 const SCREENSHOT = process.env.DEMO_SCREENSHOT;
 
-describe.skipIf(!hasChromium)('demo page in headless Chromium', () => {
+describe.skipIf(!hasChromium)('demo page in headless Chromium', { timeout: 30_000 }, () => {
   let server: TestServer;
   let context: BrowserContext;
   let page: Page;
