@@ -18,14 +18,15 @@ import { demoRoutes } from './http/routes/demo.ts';
 import { notFoundHandler, problemHandler } from './http/problem.ts';
 import type { Inference } from './inference/pool.ts';
 import type { Logger } from './log.ts';
-import type { ModelRepository } from './models/repository.ts';
+import type { ModelRepository, VersionedLoader } from './models/repository.ts';
 import type { ServerMetrics } from './observability/metrics.ts';
 
 /** Everything a router may use. */
 export interface AppDeps {
   config: Config;
   repository: ModelRepository;
-  pool: Inference;
+  /** Runs requests; also loads and retires model versions (reload). */
+  pool: Inference & VersionedLoader;
   logger: Logger;
   metrics: ServerMetrics;
   /** Set when shutdown begins: /readyz turns 503 and responses close their connections. */

@@ -168,6 +168,8 @@ type WorkerRequestWithoutId = WorkerRequest extends infer R ? (R extends WorkerR
 export class InferencePool implements Inference {
   private readonly slots: Slot[] = [];
   private readonly models = new Map<string, ModelState>();
+  /** Retired model keys → the key that replaced them. */
+  private readonly successors = new Map<string, string>();
   private closing = false;
   private closed = false;
   private readonly idleWaiters: Array<() => void> = [];
@@ -236,6 +238,7 @@ export class InferencePool implements Inference {
 
   run(model: string, feeds: Record<string, InputTensor>, options: RunOptions = {}): Promise<Record<string, OutputTensor>> {
     if (this.closing) return Promise.reject(new PoolClosedError());
+    for (let hops = 0; !this.models.has(model) && this.successors.has(model) && hops < 1000; hops++) model = this.successors.get(model)!;
     const state = this.models.get(model);
     if (!state) return Promise.reject(new ModelNotLoadedError(model));
     if (options.signal?.aborted) return Promise.reject(abortError(options.signal));
@@ -268,6 +271,28 @@ export class InferencePool implements Inference {
   load(model: string): { queued: number; running: number } {
     const state = this.models.get(model);
     return { queued: state?.queue.length ?? 0, running: state?.running ?? 0 };
+  }
+
+  /**
+   * Frees a model's sessions in every worker once its waiting and running requests are done
+   * (a reload retires the old version this way). Later requests for it go to `successor`, if
+   * given, and are refused otherwise.
+   */
+  async unloadModel(model: string, successor?: string): Promise<void> {
+    const state = this.models.get(model);
+    if (!state) return;
+    while (state.queue.length > 0 || state.running > 0) await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
+    this.models.delete(model);
+    // A request that picked the old version but had not reached the pool yet runs on the new one.
+    if (successor !== undefined) this.successors.set(model, successor);
+    await Promise.all(
+      this.slots
+        .filter((slot) => slot.models.has(model) && !slot.dead)
+        .map(async (slot) => {
+          slot.models.delete(model);
+          await slot.request({ kind: 'unload', model });
+        }),
+    );
   }
 
   /** Waiting and running requests of every loaded model. */
@@ -379,7 +404,8 @@ export class InferencePool implements Inference {
         break;
       }
     }
-    if (!this.hasWork()) for (const wake of this.idleWaiters.splice(0)) wake();
+    // Waiters re-check their own condition (all idle for close, one model idle for unload).
+    for (const wake of this.idleWaiters.splice(0)) wake();
   }
 }
 

@@ -30,6 +30,13 @@ export interface ModelEntry {
   provider: DeviceSetting | string;
   /** Input and output names of the loaded graph. */
   session?: SessionInfo;
+  /**
+   * The name of this version's sessions in the inference pool: the model name, then
+   * `<name>@<n>` after the n-th reload, so a new version loads beside the old one.
+   */
+  poolKey: string;
+  /** Why the last reload failed (the version listed here kept serving); cleared by a good reload. */
+  lastReloadError?: { reason: string; at: string };
 }
 
 /** Loads ONNX files into sessions (the inference pool in the server). */
@@ -38,14 +45,31 @@ export interface SessionLoader {
   warmup(model: string, feeds: Record<string, InputTensor>): Promise<void>;
 }
 
+/** A loader that can also retire a version (the inference pool), which reloads need. */
+export interface VersionedLoader extends SessionLoader {
+  /** Frees a model's sessions once its queued and running requests are done; later requests go to `successor`. */
+  unloadModel(model: string, successor?: string): Promise<void>;
+}
+
+/** The outcome of a reload: the entry now served, and the failure if the new version was refused. */
+export interface ReloadResult {
+  entry: ModelEntry;
+  error?: string;
+}
+
 export class ModelRepository {
   private readonly entries = new Map<string, ModelEntry>();
+  /** Reloads done per model (for pool keys), and the reload in progress, so reloads of one model queue. */
+  private readonly reloads = new Map<string, { count: number; chain: Promise<unknown> }>();
 
-  private constructor(readonly dir: string) {}
+  private constructor(
+    readonly dir: string,
+    private readonly device: DeviceSetting,
+  ) {}
 
   /** Reads every model folder's manifest. Never throws for a bad model; a missing MODELS_DIR is empty. */
   static async scan(dir: string, device: DeviceSetting): Promise<ModelRepository> {
-    const repository = new ModelRepository(path.resolve(dir));
+    const repository = new ModelRepository(path.resolve(dir), device);
     let folders: string[];
     try {
       const dirents = await fs.readdir(repository.dir, { withFileTypes: true });
@@ -80,24 +104,68 @@ export class ModelRepository {
   async loadAll(loader: SessionLoader, onLoaded?: (entry: ModelEntry) => void): Promise<void> {
     for (const entry of this.list()) {
       if (entry.status !== 'loading') continue;
-      const manifest = entry.manifest!;
-      try {
-        const session = await loader.loadModel(entry.name, entry.onnxPath!, { queueLimit: manifest.batching?.maxQueue });
-        entry.session = session;
-        const missing = missingTensorNames(manifest, session);
-        if (missing.length > 0) {
-          const graph = `inputs [${session.inputNames.join(', ')}], outputs [${session.outputNames.join(', ')}]`;
-          markUnavailable(entry, `the ONNX graph lacks ${missing.join(', ')} (it has ${graph})`);
-        } else {
-          const warmup = warmupFeeds(manifest);
-          if (warmup) await loader.warmup(entry.name, warmup);
-          Object.assign(entry, { status: 'ready', provider: session.provider });
-        }
-      } catch (err) {
-        markUnavailable(entry, `the ONNX model could not be loaded or run: ${err instanceof Error ? err.message : String(err)}`);
-      }
+      await loadEntry(entry, loader);
       onLoaded?.(entry);
     }
+  }
+
+  /**
+   * Reads the model's folder again and loads the new version beside the running one, then swaps
+   * the entry in one step: requests that already hold the old entry finish on the old sessions,
+   * which are freed once idle. A new version that fails (bad manifest, unloadable ONNX, missing
+   * tensors, failed warm-up) leaves the old one serving, with the reason in `lastReloadError`.
+   * Unknown names whose folder holds no model.json give null.
+   */
+  reload(name: string, loader: VersionedLoader): Promise<ReloadResult | null> {
+    const state = this.reloads.get(name) ?? { count: 0, chain: Promise.resolve() };
+    this.reloads.set(name, state);
+    const run = state.chain.then(() => this.reloadNow(name, loader, state));
+    state.chain = run.catch(() => undefined);
+    return run;
+  }
+
+  private async reloadNow(name: string, loader: VersionedLoader, state: { count: number }): Promise<ReloadResult | null> {
+    const current = this.entries.get(name);
+    if (!/^[a-z0-9][a-z0-9._-]{0,63}$/.test(name)) return null;
+    const fresh = await readEntry(path.join(this.dir, name), name, this.device);
+    if (!fresh) return null;
+    state.count += 1;
+    fresh.poolKey = `${name}@${state.count}`;
+    if (fresh.status === 'loading') await loadEntry(fresh, loader);
+    const servingBefore = current?.status === 'ready';
+    if (fresh.status !== 'ready') {
+      if (fresh.session) await loader.unloadModel(fresh.poolKey).catch(() => undefined);
+      if (servingBefore) {
+        current.lastReloadError = { reason: fresh.reason ?? 'unknown reason', at: new Date().toISOString() };
+        return { entry: current, error: current.lastReloadError.reason };
+      }
+      this.entries.set(name, fresh);
+      if (current?.session) void loader.unloadModel(current.poolKey).catch(() => undefined);
+      return { entry: fresh, error: fresh.reason };
+    }
+    this.entries.set(name, fresh);
+    if (current?.session) void loader.unloadModel(current.poolKey, fresh.poolKey).catch(() => undefined);
+    return { entry: fresh };
+  }
+}
+
+/** Loads one entry's sessions, checks its tensors and warms it up; marks it ready or unavailable. */
+async function loadEntry(entry: ModelEntry, loader: SessionLoader): Promise<void> {
+  const manifest = entry.manifest!;
+  try {
+    const session = await loader.loadModel(entry.poolKey, entry.onnxPath!, { queueLimit: manifest.batching?.maxQueue });
+    entry.session = session;
+    const missing = missingTensorNames(manifest, session);
+    if (missing.length > 0) {
+      const graph = `inputs [${session.inputNames.join(', ')}], outputs [${session.outputNames.join(', ')}]`;
+      markUnavailable(entry, `the ONNX graph lacks ${missing.join(', ')} (it has ${graph})`);
+    } else {
+      const warmup = warmupFeeds(manifest);
+      if (warmup) await loader.warmup(entry.poolKey, warmup);
+      Object.assign(entry, { status: 'ready', provider: session.provider });
+    }
+  } catch (err) {
+    markUnavailable(entry, `the ONNX model could not be loaded or run: ${err instanceof Error ? err.message : String(err)}`);
   }
 }
 
@@ -108,7 +176,7 @@ function markUnavailable(entry: ModelEntry, reason: string): void {
 
 /** One folder → an entry, or null when the folder has no model.json at all (not a model). */
 async function readEntry(dir: string, folder: string, device: DeviceSetting): Promise<ModelEntry | null> {
-  const entry: ModelEntry = { name: folder, dir, manifest: null, onnxPath: null, status: 'loading', provider: device };
+  const entry: ModelEntry = { name: folder, dir, manifest: null, onnxPath: null, status: 'loading', provider: device, poolKey: folder };
   let text: string;
   try {
     text = await fs.readFile(path.join(dir, MANIFEST_FILE), 'utf8');

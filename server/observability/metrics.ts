@@ -13,6 +13,12 @@ const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5
 /** Rows in one onnxruntime run. */
 const BATCH_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128];
 
+/** `photo2anime@2` (a reloaded version's sessions in the pool) → `photo2anime`. */
+function modelOfPoolKey(key: string): string {
+  const at = key.indexOf('@');
+  return at < 0 ? key : key.slice(0, at);
+}
+
 /** Where the inference pool reports each run it finished. */
 export interface RunObserver {
   onRun(run: { model: string; rows: number; queueSeconds: number; inferenceSeconds: number; ok: boolean }): void;
@@ -86,7 +92,7 @@ export class ServerMetrics implements RunObserver {
       registers,
       collect() {
         this.reset();
-        for (const { model, queued } of queueDepth()) this.set({ model }, queued);
+        for (const { model, queued } of queueDepth()) this.inc({ model: modelOfPoolKey(model) }, queued);
       },
     });
     new Gauge({
@@ -96,15 +102,16 @@ export class ServerMetrics implements RunObserver {
       registers,
       collect() {
         this.reset();
-        for (const { model, running } of queueDepth()) this.set({ model }, running);
+        for (const { model, running } of queueDepth()) this.inc({ model: modelOfPoolKey(model) }, running);
       },
     });
   }
 
   onRun(run: { model: string; rows: number; queueSeconds: number; inferenceSeconds: number; ok: boolean }): void {
-    const labels = { model: run.model };
+    const model = modelOfPoolKey(run.model);
+    const labels = { model };
     this.queueDuration.observe(labels, run.queueSeconds);
-    this.inferenceRuns.inc({ model: run.model, outcome: run.ok ? 'success' : 'failure' });
+    this.inferenceRuns.inc({ model, outcome: run.ok ? 'success' : 'failure' });
     if (!run.ok) return;
     this.inferenceDuration.observe(labels, run.inferenceSeconds);
     this.batchSize.observe(labels, run.rows);

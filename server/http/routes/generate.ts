@@ -126,7 +126,7 @@ class GeneratorCache {
     const cached = this.cache.get(name);
     if (cached && cached.entry === entry && cached.manifest === manifest) return cached.generator;
     const settings = resolveBatching(name, manifest.batching, this.env, this.batchingDefaults);
-    const batcher = new DynamicBatcher(this.inference, name, manifest.output.name, settings);
+    const batcher = new DynamicBatcher(this.inference, entry.poolKey, manifest.output.name, settings);
     const generator = Generator.create(manifest, entry.dir, batcher).catch((error: Error) => {
       this.cache.delete(name);
       throw problems.unavailable(`model "${name}" is unavailable: ${error.message}`);

@@ -3,7 +3,7 @@ import { Router } from 'express';
 import type { AppDeps } from '../../app.ts';
 import type { Manifest } from '../../models/manifest.ts';
 import type { ModelEntry, ModelRepository } from '../../models/repository.ts';
-import { problems } from '../problem.ts';
+import { ProblemError, problems } from '../problem.ts';
 
 /** The endpoint each task serves under /v1/models/{name}/. */
 const TASK_ENDPOINTS: Record<Manifest['task'], string> = {
@@ -21,6 +21,7 @@ export function describeModel(entry: ModelEntry): Record<string, unknown> {
     status: entry.status,
     ...(entry.reason === undefined ? {} : { reason: entry.reason }),
     provider: entry.provider,
+    ...(entry.lastReloadError === undefined ? {} : { lastReloadError: entry.lastReloadError }),
   };
   if (!manifest) return base;
   const endpoint = `/v1/models/${entry.name}/${TASK_ENDPOINTS[manifest.task]}`;
@@ -60,8 +61,24 @@ export function servableModel<T extends Manifest['task']>(
   return entry as ModelEntry & { manifest: Extract<Manifest, { task: T }> };
 }
 
-export function modelsRoutes({ repository }: AppDeps): Router {
+export function modelsRoutes({ repository, pool, logger }: AppDeps): Router {
   const router = Router();
+  /**
+   * Reloads the model from its folder and swaps it in atomically. 200 with the new version; 422
+   * when the new version is broken (the old one keeps serving; the reason is in the body and in
+   * lastReloadError); 404 when the folder holds no model.
+   */
+  router.post('/v1/models/:name/reload', async (req, res) => {
+    const name = req.params.name;
+    const result = await repository.reload(name, pool);
+    if (!result) throw problems.notFound(`no model folder "${name}" with a model.json`);
+    if (result.error !== undefined) {
+      logger.warn({ model: name, reason: result.error, serving: result.entry.status }, 'model reload failed');
+      throw new ProblemError(422, 'reload-failed', 'Model reload failed', `model "${name}" was not reloaded: ${result.error}`, {}, { model: describeModel(result.entry) });
+    }
+    logger.info({ model: name, provider: result.entry.provider }, 'model reloaded');
+    res.json({ reloaded: true, model: describeModel(result.entry) });
+  });
   router.get('/v1/models', (_req, res) => {
     res.json({ models: repository.list().map(describeModel) });
   });

@@ -50,7 +50,8 @@ export function translateRoutes({ config, repository, pool, metrics }: AppDeps):
     async (req, res) => {
       const model = servableModel(repository, String(req.params.name), 'image-to-image');
       const query = parseQuery(req.query);
-      const translated = await translateImage(req.image!, model, pool, {
+      // The pool key names this version's sessions: a reload meanwhile does not move this request.
+      const translated = await translateImage(req.image!, { name: model.poolKey, manifest: model.manifest }, pool, {
         format: query.format,
         quality: query.quality,
         maxSide: query.max_side,
