@@ -61,6 +61,12 @@ describe('OpenAPI document', () => {
     expect(mounted.filter((op) => !documented.has(op))).toEqual([]);
   });
 
+  it('documents nothing that is not served (the demo page at / is served by express.static, not a route)', async () => {
+    const mounted = new Set(mountedOperations((app as unknown as { router: { stack: Layer[] } }).router.stack));
+    expect(documentedOperations().filter((op) => !mounted.has(op))).toEqual(['GET /']);
+    await request(server.url).get('/').expect(200).expect('Content-Type', /text\/html/);
+  });
+
   it('resolves every $ref to a component schema', () => {
     const refs = [...JSON.stringify(OPENAPI_DOCUMENT).matchAll(/"\$ref":"#\/components\/schemas\/(\w+)"/g)].map((m) => m[1]!);
     expect(refs.length).toBeGreaterThan(5);
