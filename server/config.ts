@@ -48,6 +48,10 @@ const ConfigSchema = z.object({
    * balancer (a Kubernetes Service) stops routing here before the listener closes.
    */
   shutdownDelayMs: z.coerce.number().int().min(0).default(0),
+  /** Reload a model when its folder changes (MODELS_WATCH=1). */
+  modelsWatch: z.enum(['0', '1', 'true', 'false']).default('0').transform((v) => v === '1' || v === 'true'),
+  /** Quiet time after the last change in a model folder before the watcher reloads it. */
+  modelsWatchDebounceMs: z.coerce.number().int().min(0).max(60_000).default(500),
   /** Bearer keys accepted on /v1/*; none means the API is open. API_KEYS_FILE's keys are added. */
   apiKeys: commaList,
   /** A file with one API key per line (blank lines and # comments ignored). */
@@ -72,6 +76,8 @@ export const ENV_VARS = {
   LOG_LEVEL: 'logLevel',
   SHUTDOWN_TIMEOUT_MS: 'shutdownTimeoutMs',
   SHUTDOWN_DELAY_MS: 'shutdownDelayMs',
+  MODELS_WATCH: 'modelsWatch',
+  MODELS_WATCH_DEBOUNCE_MS: 'modelsWatchDebounceMs',
   API_KEYS: 'apiKeys',
   API_KEYS_FILE: 'apiKeysFile',
   CORS_ORIGINS: 'corsOrigins',

@@ -11,6 +11,7 @@ import { InferencePool } from './inference/pool.ts';
 import type { Logger } from './log.ts';
 import { ModelRepository } from './models/repository.ts';
 import { ServerMetrics } from './observability/metrics.ts';
+import { watchModels, type ModelWatcher } from './models/watcher.ts';
 
 export interface RunningServer {
   server: Server;
@@ -70,9 +71,18 @@ export async function startServer(config: Config, logger: Logger, routes?: Route
     else logger.warn({ model: entry.name, reason: entry.reason }, 'model unavailable');
   });
   loaded.then(() => logger.info({ models: repository.list().length }, 'all models loaded'));
+  // Watching starts after the first load, so start-up writes do not trigger reloads.
+  let watcher: ModelWatcher | undefined;
+  const watching = config.modelsWatch
+    ? loaded.then(() => {
+        if (!lifecycle.draining) watcher = watchModels(repository, pool, logger, config.modelsWatchDebounceMs);
+      })
+    : Promise.resolve();
 
   const close = async (): Promise<void> => {
     lifecycle.draining = true;
+    await watching;
+    watcher?.close();
     if (config.shutdownDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, config.shutdownDelayMs));
     await new Promise<void>((resolve) => {
       server.close(() => resolve());

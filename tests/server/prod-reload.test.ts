@@ -102,3 +102,41 @@ describe('model reload', () => {
     expect((await fetch(`${server.url}/v1/models/..%2Fetc/reload`, { method: 'POST' })).status).toBe(404);
   });
 });
+
+describe('MODELS_WATCH=1', () => {
+  it('reloads a model when its folder changes, keeps the old version on a broken change, and picks up new folders', async () => {
+    const dir = tempModelsDir();
+    writeModel(dir, 'mix', imageManifest('mix'), colourMixModel('NCHW', rotateAndInvert([-1, 1])));
+    const image = await sharp({ create: { width: 64, height: 64, channels: 3, background: '#3366cc' } }).png().toBuffer();
+    const server = await startTestServer(dir, { MODELS_WATCH: '1', MODELS_WATCH_DEBOUNCE_MS: '100' });
+    const redOf = async (model: string) => {
+      const res = await fetch(`${server.url}/v1/models/${model}/translate`, { method: 'POST', body: new Uint8Array(image), headers: { 'Content-Type': 'image/png' } });
+      return res.status === 200 ? firstRed(Buffer.from(await res.arrayBuffer())) : res.status;
+    };
+    const eventually = async (check: () => Promise<boolean>) => {
+      const deadline = Date.now() + 10_000;
+      while (!(await check())) {
+        if (Date.now() > deadline) throw new Error('timed out waiting for the watcher');
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    };
+    try {
+      expect(await redOf('mix')).toBe(RED_A);
+      await new Promise((resolve) => setTimeout(resolve, 100)); // the watcher starts once loading is done
+      writeModel(dir, 'mix', imageManifest('mix'), colourMixModel('NCHW', IDENTITY));
+      await eventually(async () => (await redOf('mix')) === RED_B);
+
+      writeModel(dir, 'mix', imageManifest('mix'), 'not onnx');
+      await eventually(async () => {
+        const entry = (await (await fetch(`${server.url}/v1/models/mix`)).json()) as { lastReloadError?: { reason: string } };
+        return /could not be loaded/.test(entry.lastReloadError?.reason ?? '');
+      });
+      expect(await redOf('mix')).toBe(RED_B);
+
+      writeModel(dir, 'added', imageManifest('added'), colourMixModel('NCHW', rotateAndInvert([-1, 1])));
+      await eventually(async () => (await redOf('added')) === RED_A);
+    } finally {
+      await server.close();
+    }
+  }, 30_000);
+});
