@@ -4,6 +4,7 @@
  * `model.save` load back with `tf.loadLayersModel`, and the ONNX exporter maps both by class name.
  */
 import * as tf from '@tensorflow/tfjs';
+import { instanceNorm } from '../backend/instance-norm.ts';
 
 type LayerArgs = NonNullable<ConstructorParameters<typeof tf.layers.Layer>[0]>;
 type Shape = (number | null)[];
@@ -60,8 +61,8 @@ export class InstanceNormalization extends tf.layers.Layer {
   override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
     return tf.tidy(() => {
       const x = singleTensor(inputs);
-      const { mean, variance } = tf.moments(x, [1, 2], true);
-      const normalized = tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, this.epsilon)));
+      // One op with a closed-form gradient (fused on wasm-ort) instead of a dozen moments ops.
+      const normalized = instanceNorm(x as tf.Tensor4D, this.epsilon);
       if (this.gamma === null || this.beta === null) return normalized;
       return tf.add(tf.mul(normalized, this.gamma.read()), this.beta.read());
     });
