@@ -17,9 +17,9 @@ import cliProgress from 'cli-progress';
 import { appendFile, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { parseManifest } from '../server/models/manifest.ts';
 import { composeGrid, type RawImage } from '../server/imaging/grid.ts';
 import { seededRandom, shuffleInPlace } from './data/random.ts';
+import { writeModelFolder } from './export/model-folder.ts';
 import { exportModel } from './export/onnx.ts';
 import type { Recipe, RecipeOptions, RecipeSession } from './recipes/recipe.ts';
 
@@ -415,17 +415,11 @@ async function writeSampleGrid(session: RecipeSession, file: string): Promise<st
   }
 }
 
+/** Exports the recipe's model into OUT/export/<name>/, validated and written atomically. */
 async function exportRun(outDir: string, session: RecipeSession, provenance: Record<string, unknown>): Promise<string> {
   const { model, exportOptions, manifest, files = {} } = session.exportTarget();
-  const dir = join(outDir, 'export', manifest.name);
-  const full = { ...manifest, onnx: 'model.onnx', provenance };
-  parseManifest(full); // fail here, not in the server, if a recipe writes a bad manifest
   const exported = exportModel(model, exportOptions);
-  await mkdir(dir, { recursive: true });
-  await writeFile(join(dir, 'model.onnx'), exported.onnx);
-  for (const [name, data] of Object.entries(files)) await writeFile(join(dir, name), data);
-  await writeFile(join(dir, 'model.json'), `${JSON.stringify(full, null, 2)}\n`);
-  return dir;
+  return writeModelFolder(outDir, { manifest: { ...manifest, onnx: 'model.onnx', provenance }, onnx: exported.onnx, files });
 }
 
 interface Progress {
