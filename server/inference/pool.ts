@@ -260,6 +260,7 @@ export class InferencePool implements Inference {
           if (index >= 0) {
             state.queue.splice(index, 1);
             job.reject(abortError(job.signal!));
+            this.pump(); // wakes close() and unloadModel() waiting for this queue to empty
           }
         };
         job.signal.addEventListener('abort', job.onAbort, { once: true });
