@@ -9,7 +9,7 @@ let jpeg: Buffer;
 
 beforeAll(async () => {
   const dir = tempModelsDir();
-  writeModel(dir, 'busy', imageManifest('busy', { maxSide: 1024 }), busyConvModel(32));
+  writeModel(dir, 'busy', imageManifest('busy', { maxSide: 1024 }), busyConvModel(96)); // heavy enough that a run outlasts the per-request pixel conversions
   server = await startTestServer(dir, { INFERENCE_WORKERS: '2', INFERENCE_THREADS: '1', QUEUE_LIMIT: '16' });
   const random = mulberry32(3);
   const pixels = Buffer.from(Array.from({ length: 1024 * 1024 * 3 }, () => Math.floor(random() * 256)));
