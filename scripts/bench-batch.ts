@@ -30,6 +30,7 @@ import { reflectPad, toTensor, type FloatTensor } from '../server/imaging/tensor
 import { InferencePool } from '../server/inference/pool.ts';
 import { parseManifest, type ImageToImageManifest } from '../server/models/manifest.ts';
 import { cycleGanGeneratorModel, imageManifest, mulberry32, tempModelsDir, writeModel } from '../tests/helpers/image-models.ts';
+import { sessionOptions } from '../server/inference/device.ts';
 
 const COUNT = positiveEnv('BENCH_COUNT', 200);
 const SIDE = 512;
@@ -81,13 +82,7 @@ async function tensorOf(file: string, manifest: ImageToImageManifest, maxPixels:
 }
 
 async function rawFilesPerSecond(onnxPath: string, files: string[], manifest: ImageToImageManifest, threads: number, maxPixels: number): Promise<{ filesPerSecond: number; p50Ms: number }> {
-  const session = await ort.InferenceSession.create(onnxPath, {
-    intraOpNumThreads: threads,
-    interOpNumThreads: 1,
-    executionMode: 'sequential',
-    graphOptimizationLevel: 'all',
-    extra: { session: { intra_op: { allow_spinning: '0' } } },
-  });
+  const session = await ort.InferenceSession.create(onnxPath, sessionOptions(threads));
   const feedsOf = (tensor: FloatTensor) => ({ [manifest.input.name]: new ort.Tensor('float32', tensor.data, tensor.dims) });
   await session.run(feedsOf(await tensorOf(files[0]!, manifest, maxPixels))); // warm-up
   const times: number[] = [];

@@ -23,6 +23,7 @@ import { reflectPad, toTensor } from '../server/imaging/tensor.ts';
 import { parseManifest, type ImageToImageManifest } from '../server/models/manifest.ts';
 import { startServer } from '../server/server.ts';
 import { cycleGanGeneratorModel, imageManifest, mulberry32, tempModelsDir, writeModel } from '../tests/helpers/image-models.ts';
+import { sessionOptions } from '../server/inference/device.ts';
 
 const SIZES = [512, 1024];
 const CONCURRENCY = [1, 4, 8];
@@ -66,13 +67,7 @@ const percentile = (values: number[], p: number): number => {
 
 /** Raw onnxruntime: the same preprocessed tensor, run back to back in this thread. */
 async function rawRuns(onnxPath: string, manifest: ImageToImageManifest, jpeg: Buffer, threads: number, runs: number): Promise<number[]> {
-  const session = await ort.InferenceSession.create(onnxPath, {
-    intraOpNumThreads: threads,
-    interOpNumThreads: 1,
-    executionMode: 'sequential',
-    graphOptimizationLevel: 'all',
-    extra: { session: { intra_op: { allow_spinning: '0' } } },
-  });
+  const session = await ort.InferenceSession.create(onnxPath, sessionOptions(threads));
   const image = await decodeImage(jpeg, { maxPixels: 40_000_000, maxSide: manifest.input.maxSide });
   const padded = reflectPad({ width: image.width, height: image.height, channels: 3, data: image.rgb }, manifest.input.multipleOf);
   const tensor = toTensor(padded, manifest.input.layout, manifest.input.range, manifest.input.channels);

@@ -17,6 +17,22 @@ export function executionProviders(device: Device, deviceId: number): ort.Infere
 }
 
 /** The providers to try, in order, for a DEVICE setting. */
+/**
+ * The session options every inference session uses: the workers' and the benchmarks' raw
+ * onnxruntime ceilings alike, so a ratio between them compares like with like.
+ */
+export function sessionOptions(intraOpThreads: number, device: Device = 'cpu', cudaDeviceId = 0): ort.InferenceSession.SessionOptions {
+  return {
+    executionProviders: executionProviders(device, cudaDeviceId),
+    intraOpNumThreads: intraOpThreads,
+    interOpNumThreads: 1,
+    executionMode: 'sequential',
+    graphOptimizationLevel: 'all',
+    // Spinning intra-op threads would steal the cores the event loop and the other workers need.
+    extra: { session: { intra_op: { allow_spinning: '0' } } },
+  };
+}
+
 export function providerCandidates(setting: DeviceSetting): Device[] {
   return setting === 'auto' ? ['cuda', 'cpu'] : [setting];
 }

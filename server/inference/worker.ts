@@ -4,7 +4,7 @@
  */
 import { parentPort } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
-import { executionProviders, probeModel, providerCandidates } from './device.ts';
+import { probeModel, providerCandidates, sessionOptions } from './device.ts';
 import type { InputTensor, OutputTensor, SessionInfo, SessionSettings, WorkerReply, WorkerRequest } from './protocol.ts';
 
 if (!parentPort) throw new Error('server/inference/worker.ts must run in a worker thread');
@@ -12,18 +12,6 @@ const port = parentPort;
 const sessions = new Map<string, ort.InferenceSession>();
 /** Why CUDA failed in this worker, so DEVICE=auto tries it once rather than for every model. */
 let cudaFailure: string | undefined;
-
-function sessionOptions(settings: SessionSettings, device: 'cpu' | 'cuda'): ort.InferenceSession.SessionOptions {
-  return {
-    executionProviders: executionProviders(device, settings.cudaDeviceId),
-    intraOpNumThreads: settings.intraOpThreads,
-    interOpNumThreads: 1,
-    executionMode: 'sequential',
-    graphOptimizationLevel: 'all',
-    // Spinning intra-op threads would steal the cores the event loop and the other workers need.
-    extra: { session: { intra_op: { allow_spinning: '0' } } },
-  };
-}
 
 function feedsOf(tensors: Record<string, InputTensor>): Record<string, ort.Tensor> {
   return Object.fromEntries(Object.entries(tensors).map(([name, t]) => [name, new ort.Tensor(t.type, t.data, t.dims)]));
@@ -50,7 +38,7 @@ async function createSession(model: string | Uint8Array, settings: SessionSettin
   const candidates = providerCandidates(settings.device).filter((d) => !(settings.device === 'auto' && d === 'cuda' && cudaFailure));
   for (const device of candidates) {
     try {
-      const session = await ort.InferenceSession.create(model as Uint8Array, sessionOptions(settings, device));
+      const session = await ort.InferenceSession.create(model as Uint8Array, sessionOptions(settings.intraOpThreads, device, settings.cudaDeviceId));
       return { session, provider: device, ...(device === 'cpu' && cudaFailure && settings.device === 'auto' ? { fallbackReason: cudaFailure } : {}) };
     } catch (err) {
       if (device !== 'cuda' || settings.device !== 'auto') throw err;
