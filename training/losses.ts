@@ -131,3 +131,20 @@ export function crossEntropy(logits: tf.Tensor2D, labels: tf.Tensor1D): tf.Scala
     return tf.neg(tf.mean(tf.sum(tf.mul(oneHot, logProbabilities), 1))) as tf.Scalar;
   });
 }
+
+/**
+ * Mode-seeking regulariser (MSGAN, Mao et al. 2019) over pairs of fakes (rows i and i + N/2, which
+ * share their conditioning): weight / (image distance / noise distance + ε). Two noises that
+ * differ must give images that differ, which counters collapse within a class.
+ */
+export function modeSeekingPenalty(images: tf.Tensor, noise: tf.Tensor, weight: number): tf.Scalar {
+  const pairDistance = (t: tf.Tensor) => {
+    const rows = t.shape[0]!;
+    if (rows % 2 !== 0) throw new Error(`mode seeking pairs rows i and i + N/2: N must be even, got ${rows}`);
+    const half = rows / 2;
+    const begin = t.shape.slice(1).map(() => 0);
+    const size = t.shape.slice(1).map(() => -1);
+    return tf.mean(tf.abs(tf.sub(tf.slice(t, [0, ...begin], [half, ...size]), tf.slice(t, [half, ...begin], [half, ...size]))));
+  };
+  return tf.div(weight, tf.add(tf.div(pairDistance(images), pairDistance(noise)), 1e-5)) as tf.Scalar;
+}

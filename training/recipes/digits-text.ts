@@ -24,8 +24,9 @@ import * as tf from '@tensorflow/tfjs';
 import { type DigitSet, MNIST_CLASSES, MNIST_PIXELS, MNIST_SIDE, splitMnist, subsetOf } from '../data/mnist.ts';
 import { caption, captionTokens, captionVocabulary, type DigitStyle, digitStyles, mismatchedStyle } from '../data/captions.ts';
 import { EpochSampler, gatherRows, stepSeed } from '../harness.ts';
-import { nonSaturatingDiscriminatorLoss, nonSaturatingGeneratorLoss } from '../losses.ts';
+import { modeSeekingPenalty, nonSaturatingDiscriminatorLoss, nonSaturatingGeneratorLoss } from '../losses.ts';
 import { buildTextDiscriminator, buildTextGenerator } from '../nets/text-cgan.ts';
+import { withScaledNoise } from '../nets/truncation.ts';
 import { noiseBatch } from '../../server/generation/noise.ts';
 import { seededRandom } from '../data/random.ts';
 import type { Recipe, RecipeSession } from './recipe.ts';
@@ -101,16 +102,6 @@ export const digitsTextRecipe: Recipe<DigitsTextOptions> = {
     const half = batchSize / 2;
     const tokenTensor = (captions: string[]) => tf.tensor2d(captionTokens(captions, vocabulary, maxTokens), [captions.length, maxTokens], 'int32');
 
-    /** λ / (image distance / noise distance + ε) over the pairs (rows i and i + half). */
-    const modeSeekingPenalty = (images: tf.Tensor, noise: tf.Tensor): tf.Scalar => {
-      const pairDistance = (t: tf.Tensor) => {
-        const rest = t.shape.slice(1);
-        const begin = rest.map(() => 0);
-        const size = rest.map(() => -1);
-        return tf.mean(tf.abs(tf.sub(tf.slice(t, [0, ...begin], [half, ...size]), tf.slice(t, [half, ...begin], [half, ...size]))));
-      };
-      return tf.div(options.modeSeekingWeight, tf.add(tf.div(pairDistance(images), pairDistance(noise)), 1e-5)) as tf.Scalar;
-    };
 
     // Fixed noise and prompts for the sample grids (captions from the held-out-free training templates).
     const sampleRandom = seededRandom(stepSeed(seed, 0, 3));
@@ -165,7 +156,7 @@ export const digitsTextRecipe: Recipe<DigitsTextOptions> = {
             () => {
               const images = generate(noise, fakeTokens, true);
               const adversarial = nonSaturatingGeneratorLoss(judge(images, fakeTokens));
-              return options.modeSeekingWeight > 0 ? (tf.add(adversarial, modeSeekingPenalty(images, noise)) as tf.Scalar) : adversarial;
+              return options.modeSeekingWeight > 0 ? (tf.add(adversarial, modeSeekingPenalty(images, noise, options.modeSeekingWeight)) as tf.Scalar) : adversarial;
             },
             true,
             generatorVariables,
@@ -197,21 +188,3 @@ export const digitsTextRecipe: Recipe<DigitsTextOptions> = {
     };
   },
 };
-
-/**
- * Copies `source`'s weights into `target` (the same architecture) with the noise rows of the first
- * dense layer scaled by τ: that layer is linear in [noise, text code], so this is exactly G(τ·z, text).
- */
-function withScaledNoise(source: tf.LayersModel, target: tf.LayersModel, noiseDim: number, scale: number): tf.LayersModel {
-  const projectIndex = source.weights.findIndex((w) => w.originalName === 'g_project/kernel');
-  if (projectIndex < 0) throw new Error('generator has no g_project/kernel to scale');
-  const values = source.getWeights();
-  const scaled = tf.tidy(() => {
-    const kernel = values[projectIndex]!;
-    const [noiseRows, textRows] = tf.split(kernel, [noiseDim, kernel.shape[0]! - noiseDim], 0);
-    return tf.concat([tf.mul(noiseRows!, scale), textRows!], 0);
-  });
-  target.setWeights(values.map((value, i) => (i === projectIndex ? scaled : value)));
-  scaled.dispose();
-  return target;
-}

@@ -29,10 +29,12 @@ import {
   gradientPenalty,
   nonSaturatingDiscriminatorLoss,
   nonSaturatingGeneratorLoss,
+  modeSeekingPenalty,
   wassersteinCriticLoss,
   wassersteinGeneratorLoss,
 } from '../losses.ts';
 import { buildConditionalDiscriminator, buildConditionalGenerator } from '../nets/cgan.ts';
+import { withScaledNoise } from '../nets/truncation.ts';
 import { noiseBatch } from '../../server/generation/noise.ts';
 import type { Recipe, RecipeSession } from './recipe.ts';
 
@@ -104,14 +106,6 @@ export const digitsRecipe: Recipe<DigitsOptions> = {
     const sampler = new EpochSampler(data.count, batchSize, seed);
     if (batchSize % 2 !== 0) throw new Error(`the digits recipe pairs its fakes: --batch-size must be even, got ${batchSize}`);
     const half = batchSize / 2;
-    /** λ / (image distance / noise distance + ε) over the pairs (rows i and i + half). */
-    const modeSeekingPenalty = (images: tf.Tensor, noise: tf.Tensor): tf.Scalar => {
-      const pairDistance = (t: tf.Tensor) => {
-        const rest = t.shape.slice(1).map(() => -1);
-        return tf.mean(tf.abs(tf.sub(tf.slice(t, [0, ...rest.map(() => 0)], [half, ...rest]), tf.slice(t, [half, ...rest.map(() => 0)], [half, ...rest]))));
-      };
-      return tf.div(options.modeSeekingWeight, tf.add(tf.div(pairDistance(images), pairDistance(noise)), 1e-5)) as tf.Scalar;
-    };
 
     // Fixed noise for the sample grids: row = class, SAMPLES_PER_CLASS columns.
     const sampleCount = MNIST_CLASSES * SAMPLES_PER_CLASS;
@@ -156,7 +150,7 @@ export const digitsRecipe: Recipe<DigitsOptions> = {
               const images = generate(noise, fakeLabels, true);
               const scores = judge(images, fakeLabels);
               const adversarial = wasserstein ? wassersteinGeneratorLoss(scores) : nonSaturatingGeneratorLoss(scores);
-              return options.modeSeekingWeight > 0 ? (tf.add(adversarial, modeSeekingPenalty(images, noise)) as tf.Scalar) : adversarial;
+              return options.modeSeekingWeight > 0 ? (tf.add(adversarial, modeSeekingPenalty(images, noise, options.modeSeekingWeight)) as tf.Scalar) : adversarial;
             },
             true,
             generatorVariables,
@@ -185,24 +179,3 @@ export const digitsRecipe: Recipe<DigitsOptions> = {
     };
   },
 };
-
-/**
- * Copies `source`'s weights into `target` (the same architecture) with the noise rows of the first
- * dense layer scaled by τ: since that layer is linear in [noise, label], this is exactly G(τ·z, y).
- */
-function withScaledNoise(source: tf.LayersModel, target: tf.LayersModel, noiseDim: number, scale: number): tf.LayersModel {
-  const values = source.getWeights();
-  const projectIndex = source.weights.findIndex((w) => w.originalName === 'g_project/kernel');
-  if (projectIndex < 0) throw new Error('generator has no g_project/kernel to scale');
-  target.setWeights(
-    values.map((value, i) =>
-      i === projectIndex
-        ? tf.tidy(() => {
-            const [noiseRows, labelRows] = tf.split(value, [noiseDim, value.shape[0]! - noiseDim], 0);
-            return tf.concat([tf.mul(noiseRows!, scale), labelRows!], 0);
-          })
-        : value,
-    ),
-  );
-  return target;
-}
