@@ -170,6 +170,34 @@ async function main(): Promise<void> {
     }
   }
 
+  // The same pool without HTTP: how much batching can gain on inference alone here. Per-request
+  // HTTP work is the same with batching on and off, so it can only pull the HTTP ratio below this.
+  const alone = async (rowsPerRun: number, callers: number): Promise<number> => {
+    const feeds = (): Record<string, InputTensor> => ({
+      [manifest.noise.name]: { type: 'float32', data: new Float32Array(rowsPerRun * manifest.noise.dim).fill(0.5), dims: [rowsPerRun, manifest.noise.dim] },
+      [manifest.label!.name]: { type: 'int64', data: new BigInt64Array(rowsPerRun), dims: [rowsPerRun] },
+    });
+    const rowsPerSecond = async (ms: number) => {
+      let done = 0;
+      const deadline = performance.now() + ms;
+      const started = performance.now();
+      await Promise.all(
+        Array.from({ length: callers }, async () => {
+          while (performance.now() < deadline) {
+            await poolRun(onEntry.poolKey, feeds());
+            done += rowsPerRun;
+          }
+        }),
+      );
+      return (done / (performance.now() - started)) * 1000;
+    };
+    await rowsPerSecond(WARMUP_MS);
+    return rowsPerSecond(SECONDS * 1000);
+  };
+  const single = await alone(1, 64);
+  const batched = await alone(on.maxBatch, config.workers);
+  console.log(`\ninference alone (no HTTP): batch 1 ${single.toFixed(0)} rows/s, batch ${on.maxBatch} ${batched.toFixed(0)} rows/s = ${(batched / single).toFixed(2)}× (the most batching can gain here)`);
+
   const on64 = results.on![64]!.rps;
   const off64 = results.off![64]!.rps;
   const plain64 = results.plain![64]!.rps;

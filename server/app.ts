@@ -46,6 +46,9 @@ const QUIET_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
 export function createApp(deps: AppDeps, routes: RouteFactory[] = ROUTES): Express {
   const app = express();
   app.disable('x-powered-by');
+  // No automatic weak ETag: hashing every POST answer (translated images, generated digits) buys
+  // nothing; seeded GET generate responses set their own strong ETag.
+  app.set('etag', false);
   app.use(
     pinoHttp({
       logger: deps.logger,

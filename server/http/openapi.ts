@@ -155,7 +155,17 @@ export const OPENAPI_DOCUMENT = {
           },
         },
         responses: {
-          '200': { description: 'The translated image', headers: { 'X-Image-Size': { schema: { type: 'string', examples: ['640x480'] } } }, content: imageContent },
+          '200': {
+            description: 'The translated image',
+            headers: {
+              'X-Image-Size': { schema: { type: 'string', examples: ['640x480'] } },
+              'Server-Timing': {
+                description: 'Milliseconds per stage: decode, preprocess, queue, inference (onnxruntime alone), postprocess, encode.',
+                schema: { type: 'string', examples: ['decode;dur=5.1, preprocess;dur=2.7, queue;dur=0.0, inference;dur=270.3, postprocess;dur=2.2, encode;dur=3.2'] },
+              },
+            },
+            content: imageContent,
+          },
           '400': problemResponse('Missing image, bad query, or wrong task for the model.'),
           '401': problemResponse('Missing or invalid API key.'),
           '404': problemResponse('Unknown model.'),

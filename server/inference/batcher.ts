@@ -1,8 +1,9 @@
 /**
  * Dynamic batching, as Triton's `dynamic_batching`: requests for one model wait briefly in a queue
  * and leave it merged into one onnxruntime run of up to `maxBatch` rows. A batch leaves when it is
- * full, or when its oldest request has waited `maxWaitMs` and a worker is free; while every worker
- * is busy, requests keep accumulating, so batches grow exactly when the load does. A request with
+ * full, or when a worker is free and its oldest request has waited `maxWaitMs` (at least until the
+ * end of the event-loop turn it arrived in); while every worker is busy, requests keep
+ * accumulating, so batches grow exactly when the load does. A request with
  * more rows than `maxBatch` is split across runs and reassembled.
  *
  * Every input's first dimension is the batch (rows); the output's first dimension likewise. The
@@ -19,15 +20,16 @@ export interface BatchingSettings {
   maxBatch: number;
   /**
    * Longest the oldest waiting request holds a partial batch back while a worker is free. It buys
-   * bigger batches under moderate load at the price of that much latency on a lone request; 0 makes
-   * batching work-conserving (batches form only from requests that arrive while every worker is busy).
+   * bigger batches under moderate load at the price of that much latency on a lone request. The
+   * default, 0, is work-conserving: a batch leaves at the end of the event-loop turn its first
+   * request arrived in, holding what arrived in that turn and what queued while every worker was busy.
    */
   maxWaitMs: number;
   /** Most requests waiting (not yet fully dispatched); more are refused. */
   maxQueue: number;
 }
 
-export const DEFAULT_BATCHING: BatchingSettings = { maxBatch: 32, maxWaitMs: 2, maxQueue: 256 };
+export const DEFAULT_BATCHING: BatchingSettings = { maxBatch: 32, maxWaitMs: 0, maxQueue: 256 };
 
 /** Environment variables overriding a model's batching; `<VAR>_<MODEL>` applies to one model only. */
 export const BATCHING_ENV_VARS = {
@@ -112,6 +114,8 @@ export class DynamicBatcher {
   private readonly queue: PendingRequest[] = [];
   private inFlight = 0;
   private timer: NodeJS.Timeout | null = null;
+  /** A pending end-of-turn flush, so requests arriving in the same event-loop turn share a batch. */
+  private flush: NodeJS.Immediate | null = null;
   /** Moving average of one run's duration, for Retry-After. */
   private averageRunMs = 20;
 
@@ -162,7 +166,16 @@ export class DynamicBatcher {
         };
       }
       this.queue.push(request);
-      this.schedule();
+      if (this.queuedRows() >= this.settings.maxBatch) {
+        this.schedule();
+        return;
+      }
+      // Otherwise dispatch at the end of this event-loop turn, not now: requests parsed from the
+      // same round of socket reads join this one's batch, at the cost of microseconds.
+      this.flush ??= setImmediate(() => {
+        this.flush = null;
+        this.schedule();
+      });
     });
   }
 

@@ -37,6 +37,15 @@ export interface RunOptions {
   outputs?: string[];
   /** Aborting removes a request that is still waiting in the queue. */
   signal?: AbortSignal;
+  /** Told, on success, how long the request queued and how long onnxruntime itself ran. */
+  onTiming?: (timing: RunTiming) => void;
+}
+
+export interface RunTiming {
+  /** Waiting for a free worker. */
+  queueMs: number;
+  /** session.run in the worker, without the thread hops around it. */
+  runMs: number;
 }
 
 /**
@@ -94,6 +103,7 @@ interface Job {
   reject: (error: Error) => void;
   signal?: AbortSignal;
   onAbort?: () => void;
+  onTiming?: (timing: RunTiming) => void;
   enqueuedAt: number;
 }
 
@@ -243,7 +253,7 @@ export class InferencePool implements Inference {
     if (!state) return Promise.reject(new ModelNotLoadedError(model));
     if (options.signal?.aborted) return Promise.reject(abortError(options.signal));
     return new Promise((resolve, reject) => {
-      const job: Job = { model, feeds, outputs: options.outputs, resolve, reject, signal: options.signal, enqueuedAt: performance.now() };
+      const job: Job = { model, feeds, outputs: options.outputs, resolve, reject, signal: options.signal, onTiming: options.onTiming, enqueuedAt: performance.now() };
       const slot = this.idleSlotFor(model);
       if (slot) {
         this.dispatch(slot, job);
@@ -370,7 +380,10 @@ export class InferencePool implements Inference {
       .then(
         (reply) => {
           ok = reply.kind === 'result';
-          if (reply.kind === 'result') job.resolve(reply.outputs);
+          if (reply.kind === 'result') {
+            job.onTiming?.({ queueMs: started - job.enqueuedAt, runMs: reply.runMs });
+            job.resolve(reply.outputs);
+          }
           else job.reject(new InferenceError(`unexpected worker reply "${reply.kind}" to run`));
         },
         (error: Error) => job.reject(error instanceof InferenceError ? error : new InferenceError(error.message)),

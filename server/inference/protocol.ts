@@ -36,7 +36,8 @@ export type WorkerRequest =
 
 export type WorkerReply =
   | { kind: 'loaded'; id: number; info: SessionInfo }
-  | { kind: 'result'; id: number; outputs: Record<string, OutputTensor> }
+  /** runMs: session.run's own time in the worker, without the thread hops. */
+  | { kind: 'result'; id: number; outputs: Record<string, OutputTensor>; runMs: number }
   | { kind: 'unloaded'; id: number }
   | { kind: 'probed'; id: number; info: SessionInfo }
   | { kind: 'error'; id: number; message: string };

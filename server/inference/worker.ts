@@ -66,12 +66,14 @@ async function handle(request: WorkerRequest): Promise<{ reply: WorkerReply; tra
       const session = sessions.get(request.model);
       if (!session) throw new Error(`model "${request.model}" is not loaded in this worker`);
       const feeds = feedsOf(request.feeds);
+      const started = performance.now();
       const results = await session.run(feeds, request.outputs ?? session.outputNames);
+      const runMs = performance.now() - started;
       const outputs: Record<string, OutputTensor> = {};
       for (const [name, tensor] of Object.entries(results)) outputs[name] = toOutput(tensor);
       for (const tensor of Object.values(feeds)) tensor.dispose();
       const transfer = Object.values(outputs).map((o) => o.data.buffer as ArrayBuffer);
-      return { reply: { kind: 'result', id: request.id, outputs }, transfer };
+      return { reply: { kind: 'result', id: request.id, outputs, runMs }, transfer };
     }
     case 'probe': {
       const { session, provider, fallbackReason } = await createSession(probeModel(), request.settings);

@@ -47,7 +47,7 @@ const ImageOutput = z.object({
 /** Dynamic batching (Triton's max_batch_size / max_queue_delay). Env vars may override. */
 const Batching = z.object({
   maxBatch: z.number().int().min(1).max(1024).default(32),
-  maxWaitMs: z.number().min(0).max(1000).default(2),
+  maxWaitMs: z.number().min(0).max(1000).default(0),
   maxQueue: z.number().int().min(1).max(100000).optional(),
 });
 

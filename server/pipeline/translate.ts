@@ -33,8 +33,21 @@ export interface TranslatedImage {
   /** Size of the output (the input after EXIF orientation and scaling down). */
   width: number;
   height: number;
-  /** Time spent encoding the output image, for the encode-latency metric. */
-  encodeSeconds: number;
+  /** Where the time went, in milliseconds, in pipeline order (the Server-Timing header). */
+  timings: TranslateTimings;
+}
+
+export interface TranslateTimings {
+  decode: number;
+  /** Reflect-pad and pixels → tensor. */
+  preprocess: number;
+  /** Waiting for a free worker. */
+  queue: number;
+  /** onnxruntime's session.run in the worker. */
+  inference: number;
+  /** Tensor → pixels and crop. */
+  postprocess: number;
+  encode: number;
 }
 
 /**
@@ -44,15 +57,33 @@ export interface TranslatedImage {
 export async function translateImage(bytes: Buffer, model: TranslateModel, inference: Inference, options: TranslateOptions): Promise<TranslatedImage> {
   const { input, output } = model.manifest;
   const maxSide = Math.min(input.maxSide, options.maxSide ?? Infinity);
+  const timings: TranslateTimings = { decode: 0, preprocess: 0, queue: 0, inference: 0, postprocess: 0, encode: 0 };
+  let mark = performance.now();
+  /** Milliseconds since the last lap. */
+  const lap = () => {
+    const previous = mark;
+    mark = performance.now();
+    return mark - previous;
+  };
   const image = await decodeImage(bytes, { maxPixels: options.maxPixels, maxSide });
+  timings.decode = lap();
   const padded = reflectPad({ width: image.width, height: image.height, channels: 3, data: image.rgb }, input.multipleOf);
   const tensor = toTensor(padded, input.layout, input.range, input.channels);
+  timings.preprocess = lap();
 
   const outputs = await inference.run(
     model.name,
     { [input.name]: { type: 'float32', data: tensor.data, dims: tensor.dims } },
-    { outputs: [output.name], signal: options.signal },
+    {
+      outputs: [output.name],
+      signal: options.signal,
+      onTiming: ({ queueMs, runMs }) => {
+        timings.queue = queueMs;
+        timings.inference = runMs;
+      },
+    },
   );
+  lap();
   const result = outputs[output.name];
   if (result === undefined) throw new Error(`model "${model.name}" returned no output "${output.name}"`);
   let pixels;
@@ -65,11 +96,11 @@ export async function translateImage(bytes: Buffer, model: TranslateModel, infer
     throw new Error(`model "${model.name}" returned ${pixels.width}×${pixels.height} for a ${padded.width}×${padded.height} input`);
   }
   const cropped = cropTopLeft(pixels, image.width, image.height);
-  const encodeStarted = performance.now();
+  timings.postprocess = lap();
   const encoded = await encodeImage(
     { width: image.width, height: image.height, rgb: cropped.data, alpha: image.alpha },
     { format: options.format, quality: options.quality },
   );
-  const encodeSeconds = (performance.now() - encodeStarted) / 1000;
-  return { body: encoded.body, contentType: encoded.contentType, width: image.width, height: image.height, encodeSeconds };
+  timings.encode = lap();
+  return { body: encoded.body, contentType: encoded.contentType, width: image.width, height: image.height, timings };
 }

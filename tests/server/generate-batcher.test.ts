@@ -55,7 +55,8 @@ function feeds(rows: number, label: number, start: number): Record<string, Input
   };
 }
 
-const tick = () => new Promise((resolve) => setTimeout(resolve, 0));
+/** Past the timers and the end-of-turn (setImmediate) phase of the event loop. */
+const tick = () => new Promise((resolve) => setTimeout(() => setImmediate(resolve), 0));
 const settings = (partial: Partial<BatchingSettings>): BatchingSettings => ({ maxBatch: 8, maxWaitMs: 0, maxQueue: 100, ...partial });
 
 describe('DynamicBatcher', () => {
@@ -74,6 +75,20 @@ describe('DynamicBatcher', () => {
     expect(Array.from(c!.data)).toEqual([43, 45]);
   });
 
+  it('with maxWaitMs 0, sends what arrived in one event-loop turn as one batch, and a lone later request at once', async () => {
+    const inference = new FakeInference(2);
+    const batcher = new DynamicBatcher(inference, 'm', 'image', settings({ maxBatch: 16, maxWaitMs: 0 }));
+    const together = [batcher.run(feeds(1, 0, 0)), batcher.run(feeds(2, 0, 1)), batcher.run(feeds(1, 0, 2))];
+    expect(inference.batches).toEqual([]);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(inference.batches).toEqual([4]);
+    const lone = batcher.run(feeds(1, 0, 3));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(inference.batches).toEqual([4, 1]);
+    inference.finishAll();
+    await Promise.all([...together, lone]);
+  });
+
   it('dispatches a full batch at once, without waiting for maxWaitMs', async () => {
     const inference = new FakeInference();
     const batcher = new DynamicBatcher(inference, 'm', 'image', settings({ maxBatch: 2, maxWaitMs: 10_000 }));
@@ -88,6 +103,7 @@ describe('DynamicBatcher', () => {
     const inference = new FakeInference(1);
     const batcher = new DynamicBatcher(inference, 'm', 'image', settings({ maxBatch: 16 }));
     const first = batcher.run(feeds(1, 0, 0));
+    await tick();
     const later = Array.from({ length: 5 }, (_, i) => batcher.run(feeds(1, 0, i)));
     await tick();
     expect(inference.batches).toEqual([1]);
@@ -145,6 +161,7 @@ describe('DynamicBatcher', () => {
     const inference = new FakeInference(1);
     const batcher = new DynamicBatcher(inference, 'm', 'image', settings({ maxBatch: 4 }));
     const running = batcher.run(feeds(1, 0, 0));
+    await tick();
     const controller = new AbortController();
     const abandoned = batcher.run(feeds(1, 0, 0), controller.signal);
     const kept = batcher.run(feeds(1, 0, 0));

@@ -97,6 +97,19 @@ describe('POST /v1/models/:name/translate round-trips', () => {
     expect((low.body as Buffer).length).toBeLessThan((high.body as Buffer).length);
   });
 
+  it('says where the time went in a Server-Timing header, stage by stage in pipeline order', async () => {
+    const png = await sharp(pattern(64, 48, 3), { raw: { width: 64, height: 48, channels: 3 } }).png().toBuffer();
+    const started = performance.now();
+    const res = await translate('nchw-signed').set('Content-Type', 'image/png').send(png);
+    const elapsed = performance.now() - started;
+    expect(res.status).toBe(200);
+    const stages = (res.headers['server-timing'] as string).split(', ').map((entry) => /^(\w+);dur=(\d+\.\d)$/.exec(entry));
+    expect(stages.map((m) => m?.[1])).toEqual(['decode', 'preprocess', 'queue', 'inference', 'postprocess', 'encode']);
+    // The stages are parts of the request, so together they fit in the time the client waited.
+    const sum = stages.reduce((total, m) => total + Number(m![2]), 0);
+    expect(sum).toBeLessThanOrEqual(elapsed + 0.3);
+  });
+
   it('scales images over max_side down, keeping the aspect ratio; max_side cannot raise the manifest limit', async () => {
     const png = await sharp(pattern(200, 100, 3), { raw: { width: 200, height: 100, channels: 3 } }).png().toBuffer();
     const res = await translate('nchw-bytes', '?max_side=50').set('Content-Type', 'image/png').send(png);

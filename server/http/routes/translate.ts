@@ -7,7 +7,7 @@ import { Router, type Response } from 'express';
 import { z } from 'zod';
 import type { AppDeps } from '../../app.ts';
 import { OUTPUT_FORMATS } from '../../imaging/encode.ts';
-import { translateImage } from '../../pipeline/translate.ts';
+import { translateImage, type TranslateTimings } from '../../pipeline/translate.ts';
 import { problems } from '../problem.ts';
 import { imageUpload } from '../upload.ts';
 import { servableModel } from './models.ts';
@@ -58,12 +58,20 @@ export function translateRoutes({ config, repository, pool, metrics }: AppDeps):
         maxPixels: config.maxInputPixels,
         signal: disconnectSignal(res),
       });
-      metrics.encodeDuration.observe({ model: model.name }, translated.encodeSeconds);
+      metrics.encodeDuration.observe({ model: model.name }, translated.timings.encode / 1000);
       res.status(200).type(translated.contentType).setHeader('X-Image-Size', `${translated.width}x${translated.height}`);
+      res.setHeader('Server-Timing', serverTiming(translated.timings));
       res.send(translated.body);
     },
   );
   return router;
+}
+
+/** `decode;dur=5.1, preprocess;dur=2.7, …`: the W3C Server-Timing header, shown by browsers' dev tools. */
+export function serverTiming(timings: TranslateTimings): string {
+  return Object.entries(timings)
+    .map(([name, ms]) => `${name};dur=${ms.toFixed(1)}`)
+    .join(', ');
 }
 
 function parseQuery(query: unknown): z.infer<typeof TranslateQuery> {
