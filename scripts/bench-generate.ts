@@ -12,7 +12,7 @@
  * (the "on" settings; defaults from the model's manifest), INFERENCE_WORKERS / INFERENCE_THREADS.
  */
 import { copyFile, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
-import http from 'node:http';
+import type http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -25,6 +25,7 @@ import { startServer } from '../server/server.ts';
 import type { InputTensor } from '../server/inference/pool.ts';
 import { resolveBatching } from '../server/inference/batcher.ts';
 import { convLabelGenerator, writeModelFolder } from '../tests/helpers/generator-models.ts';
+import { BenchClient } from './bench/http-client.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const WARMUP_MS = 500;
@@ -41,35 +42,21 @@ interface Measurement {
 
 /** Closed loop: `concurrency` clients each send the next request as soon as the last answered. */
 async function measure(port: number, route: string, concurrency: number, body: () => string, ms: number): Promise<Measurement> {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
+  const client = new BenchClient(port, concurrency);
   const latencies: number[] = [];
   let errors = 0;
   const deadline = performance.now() + ms;
-  const one = () =>
-    new Promise<number>((resolve, reject) => {
-      const payload = body();
-      const req = http.request(
-        { host: '127.0.0.1', port, path: route, method: 'POST', agent, headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(payload) } },
-        (res) => {
-          res.on('data', () => undefined);
-          res.on('end', () => resolve(res.statusCode ?? 0));
-        },
-      );
-      req.on('error', reject);
-      req.end(payload);
-    });
-  const client = async () => {
+  const loop = async () => {
     while (performance.now() < deadline) {
-      const started = performance.now();
-      const status = await one().catch(() => 0);
-      if (status === 200) latencies.push(performance.now() - started);
+      const answer = await client.request('POST', route, body(), { 'Content-Type': 'application/json' }).catch(() => null);
+      if (answer?.status === 200) latencies.push(answer.latency);
       else errors += 1;
     }
   };
   const started = performance.now();
-  await Promise.all(Array.from({ length: concurrency }, client));
+  await Promise.all(Array.from({ length: concurrency }, loop));
   const elapsed = performance.now() - started;
-  agent.destroy();
+  client.close();
   latencies.sort((a, b) => a - b);
   const quantile = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? NaN;
   return { rps: (latencies.length / elapsed) * 1000, p50: quantile(0.5), p95: quantile(0.95), errors };

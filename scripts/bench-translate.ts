@@ -28,6 +28,7 @@ import { parseManifest, type ImageToImageManifest } from '../server/models/manif
 import { startServer } from '../server/server.ts';
 import { cycleGanGeneratorModel, imageManifest, mulberry32, tempModelsDir, writeModel } from '../tests/helpers/image-models.ts';
 import { sessionOptions } from '../server/inference/device.ts';
+import { BenchClient } from './bench/http-client.ts';
 
 const SIZES = [512, 1024];
 const CONCURRENCY = [4, 8];
@@ -99,26 +100,23 @@ async function rawRuns(onnxPath: string, manifest: ImageToImageManifest, jpeg: B
 }
 
 /** One translate request: its latency, and onnxruntime's run time inside it (Server-Timing). */
-async function translateOnce(url: string, body: Buffer): Promise<{ latency: number; inference: number }> {
-  const t = performance.now();
-  const res = await fetch(url, { method: 'POST', body: new Uint8Array(body), headers: { 'Content-Type': 'image/jpeg' } });
-  await res.arrayBuffer();
-  const latency = performance.now() - t;
-  if (res.status !== 200) throw new Error(`translate answered ${res.status}`);
-  const inference = /(?:^|, )inference;dur=([\d.]+)/.exec(res.headers.get('server-timing') ?? '')?.[1];
+async function translateOnce(client: BenchClient, path: string, body: Buffer): Promise<{ latency: number; inference: number }> {
+  const answer = await client.request('POST', path, body, { 'Content-Type': 'image/jpeg' });
+  if (answer.status !== 200) throw new Error(`translate answered ${answer.status}`);
+  const inference = /(?:^|, )inference;dur=([\d.]+)/.exec(String(answer.headers['server-timing'] ?? ''))?.[1];
   if (inference === undefined) throw new Error('translate answered without an inference Server-Timing');
-  return { latency, inference: Number(inference) };
+  return { latency: answer.latency, inference: Number(inference) };
 }
 
 /** Concurrency 1: raw runs and server requests alternate, so both see the same machine state. */
-async function interleaved(url: string, body: Buffer, onnxPath: string, manifest: ImageToImageManifest, threads: number, pairs: number) {
+async function interleaved(client: BenchClient, path: string, body: Buffer, onnxPath: string, manifest: ImageToImageManifest, threads: number, pairs: number) {
   const raw = await rawSession(onnxPath, manifest, body, threads);
   const rawTimes: number[] = [];
   const latencies: number[] = [];
   const overheads: number[] = [];
   for (let i = 0; i < pairs; i++) {
     rawTimes.push(await raw.run());
-    const { latency, inference } = await translateOnce(url, body);
+    const { latency, inference } = await translateOnce(client, path, body);
     latencies.push(latency);
     overheads.push(latency - inference);
   }
@@ -126,35 +124,33 @@ async function interleaved(url: string, body: Buffer, onnxPath: string, manifest
   return { rawTimes, latencies, overheads };
 }
 
-async function load(url: string, body: Buffer, concurrency: number, total: number): Promise<{ latencies: number[]; seconds: number }> {
+async function load(client: BenchClient, path: string, body: Buffer, concurrency: number, total: number): Promise<{ latencies: number[]; seconds: number }> {
   const latencies: number[] = [];
   let next = 0;
   const started = performance.now();
-  const client = async () => {
+  const loop = async () => {
     while (next < total) {
       next += 1;
-      const t = performance.now();
-      const res = await fetch(url, { method: 'POST', body: new Uint8Array(body), headers: { 'Content-Type': 'image/jpeg' } });
-      await res.arrayBuffer();
-      if (res.status !== 200) throw new Error(`translate answered ${res.status}`);
-      latencies.push(performance.now() - t);
+      const answer = await client.request('POST', path, body, { 'Content-Type': 'image/jpeg' });
+      if (answer.status !== 200) throw new Error(`translate answered ${answer.status}`);
+      latencies.push(answer.latency);
     }
   };
-  await Promise.all(Array.from({ length: concurrency }, client));
+  await Promise.all(Array.from({ length: concurrency }, loop));
   return { latencies, seconds: (performance.now() - started) / 1000 };
 }
 
-/** Polls /healthz every 10 ms until stopped; returns the latencies. */
-function pollHealth(url: string): { stop: () => Promise<number[]> } {
+/** Polls /healthz every 10 ms on its own connection until stopped; returns the latencies. */
+function pollHealth(port: number): { stop: () => Promise<number[]> } {
+  const client = new BenchClient(port, 1);
   const latencies: number[] = [];
   let running = true;
   const loop = (async () => {
     while (running) {
-      const t = performance.now();
-      await (await fetch(url)).text();
-      latencies.push(performance.now() - t);
+      latencies.push((await client.request('GET', '/healthz')).latency);
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
+    client.close();
   })();
   return {
     stop: async () => {
@@ -177,17 +173,17 @@ async function main(): Promise<void> {
   await running.loaded;
   const entry = running.repository.get(manifest.name)!;
   if (entry.status !== 'ready') throw new Error(`model not ready: ${entry.reason}`);
-  const url = `http://127.0.0.1:${running.port}`;
+  const client = new BenchClient(running.port, 8);
 
   const rows: string[] = [];
   const checks: Array<{ name: string; value: string; pass: boolean }> = [];
   try {
     for (const side of SIZES) {
       const jpeg = await photoJpeg(side);
-      const translateUrl = `${url}/v1/models/${manifest.name}/translate?format=jpeg&quality=90`;
-      await load(translateUrl, jpeg, config.workers, config.workers); // warm every worker at this size
+      const translatePath = `/v1/models/${manifest.name}/translate?format=jpeg&quality=90`;
+      await load(client, translatePath, jpeg, config.workers, config.workers); // warm every worker at this size
 
-      const single = await interleaved(translateUrl, jpeg, entry.onnxPath!, manifest, config.threadsPerWorker, PAIRS[side]!);
+      const single = await interleaved(client, translatePath, jpeg, entry.onnxPath!, manifest, config.threadsPerWorker, PAIRS[side]!);
       const rawAllThreads = totalThreads === config.threadsPerWorker ? single.rawTimes : await rawRuns(entry.onnxPath!, manifest, jpeg, totalThreads, RAW_RUNS[side]!);
       const rawP50 = percentile(single.rawTimes, 0.5);
       const rawThroughput = 1000 / (rawAllThreads.reduce((a, b) => a + b, 0) / rawAllThreads.length);
@@ -203,8 +199,8 @@ async function main(): Promise<void> {
       }
 
       for (const concurrency of CONCURRENCY) {
-        const health = concurrency === 8 ? pollHealth(`${url}/healthz`) : null;
-        const { latencies, seconds } = await load(translateUrl, jpeg, concurrency, REQUESTS[side]![concurrency]!);
+        const health = concurrency === 8 ? pollHealth(running.port) : null;
+        const { latencies, seconds } = await load(client, translatePath, jpeg, concurrency, REQUESTS[side]![concurrency]!);
         const healthLatencies = (await health?.stop()) ?? [];
         const throughput = latencies.length / seconds;
         const p50 = percentile(latencies, 0.5);
@@ -221,6 +217,7 @@ async function main(): Promise<void> {
       }
     }
   } finally {
+    client.close();
     await running.close();
   }
   console.log('\n  size   load       p50 ms   p95 ms  throughput');
