@@ -16,7 +16,6 @@ export function executionProviders(device: Device, deviceId: number): ort.Infere
   return device === 'cuda' ? [{ name: 'cuda', deviceId }] : ['cpu'];
 }
 
-/** The providers to try, in order, for a DEVICE setting. */
 /**
  * The session options every inference session uses: the workers' and the benchmarks' raw
  * onnxruntime ceilings alike, so a ratio between them compares like with like.
@@ -33,6 +32,7 @@ export function sessionOptions(intraOpThreads: number, device: Device = 'cpu', c
   };
 }
 
+/** The providers to try, in order, for a DEVICE setting. */
 export function providerCandidates(setting: DeviceSetting): Device[] {
   return setting === 'auto' ? ['cuda', 'cpu'] : [setting];
 }
