@@ -8,7 +8,7 @@
  */
 import path from 'node:path';
 import type { ConditionalGenerationManifest } from '../models/manifest.ts';
-import type { DynamicBatcher } from '../inference/batcher.ts';
+import type { BatchTiming, DynamicBatcher } from '../inference/batcher.ts';
 import type { InputTensor } from '../inference/pool.ts';
 import type { RawImage } from '../imaging/grid.ts';
 import { ProblemError, problems } from '../http/problem.ts';
@@ -30,6 +30,8 @@ export interface GeneratedImage {
 
 export interface Generation {
   images: GeneratedImage[];
+  /** Batching wait, onnxruntime time and batch size behind these images. */
+  timing: BatchTiming;
   /** Prompt words not in the vocabulary (prompt requests only). */
   ignoredWords?: string[];
   /** Known prompt words beyond the model's maxTokens, dropped (prompt requests only). */
@@ -87,7 +89,8 @@ export class Generator {
       seed: imageSeed(seed, i),
       ...(labels === undefined ? {} : { label: labels[i], className: manifest.label!.classes[labels[i]!] }),
     }));
-    return words === undefined ? { images } : { images, ignoredWords: words.ignored, truncatedWords: words.truncated };
+    const { timing } = output;
+    return words === undefined ? { images, timing } : { images, timing, ignoredWords: words.ignored, truncatedWords: words.truncated };
   }
 
   /** A class name, or a class index (number, or a string of digits that is not a class name). */

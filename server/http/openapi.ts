@@ -38,6 +38,10 @@ const generateResponses = {
       'X-Seed': { description: 'The seed used (random when none was given).', schema: { type: 'string' } },
       'X-Ignored-Words': { description: 'Percent-encoded prompt words not in the vocabulary, comma-separated.', schema: { type: 'string' } },
       ETag: { description: 'Strong ETag when a seed was given.', schema: { type: 'string' } },
+      'Server-Timing': {
+        description: 'Milliseconds queued (batching wait included), in onnxruntime (with the size of the batch it ran in) and encoding.',
+        schema: { type: 'string', examples: ['queue;dur=1.3, inference;dur=4.2;desc="batch of 24", encode;dur=0.1'] },
+      },
     },
     content: { ...imageContent, 'application/json': { schema: { $ref: '#/components/schemas/GeneratedImages' } } },
   },

@@ -13,7 +13,7 @@
  * The queue is bounded (`maxQueue` waiting requests); past it, requests are refused at once with
  * a QueueFullError (503 + Retry-After), never queued without bound.
  */
-import { QueueFullError, type Inference, type InputTensor, type OutputTensor } from './pool.ts';
+import { QueueFullError, type Inference, type InputTensor, type OutputTensor, type RunTiming } from './pool.ts';
 
 export interface BatchingSettings {
   /** Most rows in one run; 1 turns batching off. */
@@ -98,9 +98,26 @@ interface PendingRequest {
   output: Float32Array | null;
   rowDims: number[];
   enqueuedAt: number;
+  /** Filled in as its batches run: see BatchTiming. */
+  timing: BatchTiming;
   settled: boolean;
-  resolve: (output: OutputTensor) => void;
+  resolve: (output: BatchedOutput) => void;
   reject: (error: Error) => void;
+}
+
+/** Where a request's time went (the generate endpoint's Server-Timing header). */
+export interface BatchTiming {
+  /** From arriving to its first batch starting to run: batching wait plus the pool's queue. */
+  queueMs: number;
+  /** onnxruntime's run time of the batches holding its rows. */
+  inferenceMs: number;
+  /** Rows in the largest batch it ran in. */
+  batchRows: number;
+}
+
+/** One request's rows of the output, and how they were computed. */
+export interface BatchedOutput extends OutputTensor {
+  timing: BatchTiming;
 }
 
 /** Rows [offset, offset + rows) of one request inside a batch. */
@@ -132,7 +149,7 @@ export class DynamicBatcher {
    * whatever batch forms, and resolves with this request's rows of the output. Aborting `signal`
    * (the client went away) drops the request if none of its rows has been dispatched yet.
    */
-  run(feeds: Record<string, InputTensor>, signal?: AbortSignal): Promise<OutputTensor> {
+  run(feeds: Record<string, InputTensor>, signal?: AbortSignal): Promise<BatchedOutput> {
     const rows = rowCountOf(feeds);
     if (signal?.aborted) return Promise.reject(abortReason(signal));
     if (this.queue.length >= this.settings.maxQueue) {
@@ -147,6 +164,7 @@ export class DynamicBatcher {
         output: null,
         rowDims: [],
         enqueuedAt: performance.now(),
+        timing: { queueMs: -1, inferenceMs: 0, batchRows: 0 },
         settled: false,
         resolve,
         reject,
@@ -230,13 +248,15 @@ export class DynamicBatcher {
       for (const part of parts) this.fail(part.request, error as Error);
       return;
     }
+    // An Inference that does not report timings is timed from here, thread hops included.
+    let timing: RunTiming | undefined;
     this.inference
-      .run(this.model, feeds, { outputs: [this.outputName] })
+      .run(this.model, feeds, { outputs: [this.outputName], onTiming: (reported) => (timing = reported) })
       .then(
         (outputs) => {
           const output = outputs[this.outputName];
           if (output === undefined) throw new Error(`model "${this.model}" returned no output "${this.outputName}"`);
-          this.deliver(parts, output);
+          this.deliver(parts, output, started, timing ?? { queueMs: 0, runMs: performance.now() - started });
         },
         (error: Error) => {
           for (const part of parts) this.fail(part.request, error);
@@ -253,7 +273,7 @@ export class DynamicBatcher {
   }
 
   /** Copies each part's rows of the batch output into its request, resolving completed requests. */
-  private deliver(parts: Part[], output: OutputTensor): void {
+  private deliver(parts: Part[], output: OutputTensor, started: number, run: RunTiming): void {
     const batchRows = output.dims[0];
     const totalRows = parts.reduce((sum, part) => sum + part.rows, 0);
     if (batchRows !== totalRows) throw new Error(`model "${this.model}" returned ${batchRows} rows for a batch of ${totalRows}`);
@@ -262,13 +282,17 @@ export class DynamicBatcher {
     let batchOffset = 0;
     for (const { request, offset, rows } of parts) {
       if (!request.settled) {
+        const { timing } = request;
+        if (timing.queueMs < 0) timing.queueMs = started - request.enqueuedAt + run.queueMs;
+        timing.inferenceMs += run.runMs;
+        timing.batchRows = Math.max(timing.batchRows, totalRows);
         request.output ??= new Float32Array(request.rows * rowSize);
         request.rowDims = rowDims;
         request.output.set(output.data.subarray(batchOffset * rowSize, (batchOffset + rows) * rowSize), offset * rowSize);
         request.completed += rows;
         if (request.completed === request.rows) {
           request.settled = true;
-          request.resolve({ data: request.output, dims: [request.rows, ...rowDims] });
+          request.resolve({ data: request.output, dims: [request.rows, ...rowDims], timing });
         }
       }
       batchOffset += rows;

@@ -73,6 +73,11 @@ describe('DynamicBatcher', () => {
     expect(b!.dims).toEqual([2, 1, 1, 2]);
     expect(Array.from(b!.data)).toEqual([22, 24, 26, 28]);
     expect(Array.from(c!.data)).toEqual([43, 45]);
+    // Every request knows it ran in a batch of 4 rows, after waiting for the batch to form.
+    for (const result of [a, b, c]) {
+      expect(result!.timing.batchRows).toBe(4);
+      expect(result!.timing.queueMs).toBeGreaterThanOrEqual(15);
+    }
   });
 
   it('with maxWaitMs 0, sends what arrived in one event-loop turn as one batch, and a lone later request at once', async () => {

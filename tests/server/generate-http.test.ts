@@ -301,6 +301,20 @@ describe('dynamic batching over HTTP', () => {
     expect(new Set(sizes).size).toBeGreaterThan(1);
   });
 
+  it('says in Server-Timing how long each request queued and ran, and how big its batch was', async () => {
+    runSizes.set('conv', []);
+    const answers = await Promise.all(Array.from({ length: 6 }, (_, i) => http().post('/v1/models/conv/generate').send({ label: 1, seed: i })));
+    const batches = answers.map((res) => {
+      expect(res.status).toBe(200);
+      const timing = /^queue;dur=\d+\.\d, inference;dur=\d+\.\d;desc="batch of (\d+)", encode;dur=\d+\.\d$/.exec(res.headers['server-timing'] as string);
+      expect(timing).not.toBeNull();
+      return Number(timing![1]);
+    });
+    // Each request names a batch the pool really ran.
+    const sizes = runSizes.get('conv')!;
+    for (const rows of batches) expect(sizes).toContain(rows);
+  });
+
   it('gives identical bytes after a restart (a second server on the same models)', async () => {
     const before = await binary(http().get('/v1/models/conv/generate?label=6&seed=31337&count=3&scale=2'));
     const config = loadConfig({ MODELS_DIR: modelsDir, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', INFERENCE_WORKERS: '1', INFERENCE_THREADS: '1' });

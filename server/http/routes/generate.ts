@@ -55,8 +55,14 @@ async function respond(
     // Percent-encoded: prompt words may hold any Unicode letter, header values may not.
     res.setHeader('X-Ignored-Words', generation.ignoredWords.map(encodeURIComponent).join(','));
   }
+  const encodeStarted = performance.now();
   const body = await timeEncode(async () =>
     wantsJson ? Buffer.from(JSON.stringify(await jsonBody(generation, request))) : pictureBody(generation, request),
+  );
+  const { queueMs, inferenceMs, batchRows } = generation.timing;
+  res.setHeader(
+    'Server-Timing',
+    `queue;dur=${queueMs.toFixed(1)}, inference;dur=${inferenceMs.toFixed(1)};desc="batch of ${batchRows}", encode;dur=${(performance.now() - encodeStarted).toFixed(1)}`,
   );
   res.type(wantsJson ? 'application/json' : mime);
   if ((req.method === 'GET' || req.method === 'HEAD') && request.seed !== undefined) {
