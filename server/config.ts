@@ -11,7 +11,7 @@ import { z } from 'zod';
 /** An execution provider a session can run on. */
 export const Device = z.enum(['cpu', 'cuda']);
 export type Device = z.infer<typeof Device>;
-/** DEVICE: a provider, or 'auto' (CUDA when it loads, else CPU with a warning). */
+/** DEVICE: a provider, or 'auto' (CUDA where an NVIDIA driver is and the provider loads, else CPU). */
 export const DeviceSetting = z.enum(['auto', 'cpu', 'cuda']);
 export type DeviceSetting = z.infer<typeof DeviceSetting>;
 
@@ -37,7 +37,7 @@ const ConfigSchema = z.object({
   threadsPerWorker: positiveInt.max(256),
   /** Requests waiting per model beyond the running ones; more get 503 + Retry-After. */
   queueLimit: positiveInt.default(64),
-  device: DeviceSetting.default('cpu'),
+  device: DeviceSetting.default('auto'),
   /** The GPU the CUDA provider uses (the only CUDA option onnxruntime-node passes on). */
   cudaDeviceId: z.coerce.number().int().min(0).max(255).default(0),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

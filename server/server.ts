@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { createApp, type RouteFactory } from './app.ts';
 import type { Config } from './config.ts';
+import { settleDeviceSetting } from './inference/device.ts';
 import { InferencePool } from './inference/pool.ts';
 import type { Logger } from './log.ts';
 import { ModelRepository } from './models/repository.ts';
@@ -30,7 +31,9 @@ export interface RunningServer {
 }
 
 export async function startServer(config: Config, logger: Logger, routes?: RouteFactory[]): Promise<RunningServer> {
-  const repository = await ModelRepository.scan(config.modelsDir, config.device);
+  const device = settleDeviceSetting(config.device);
+  if (device !== config.device) logger.info({ device: config.device }, 'DEVICE=auto: no NVIDIA driver on this machine; running every model on the CPU');
+  const repository = await ModelRepository.scan(config.modelsDir, device);
   for (const entry of repository.list()) {
     if (entry.status === 'unavailable') logger.warn({ model: entry.name, reason: entry.reason }, 'model unavailable');
   }
@@ -40,18 +43,18 @@ export async function startServer(config: Config, logger: Logger, routes?: Route
   const pool: InferencePool = new InferencePool({
     workers: config.workers,
     threadsPerWorker: config.threadsPerWorker,
-    device: config.device,
+    device,
     queueLimit: config.queueLimit,
     onWorkerError: (err) => logger.error({ err }, 'inference worker failed and was replaced'),
     observer: metrics,
     cudaDeviceId: config.cudaDeviceId,
   });
   try {
-    const { device, fallbackReason } = await pool.resolveDevice();
-    if (fallbackReason !== undefined) {
-      logger.warn({ device: config.device, reason: fallbackReason }, 'DEVICE=auto: the CUDA execution provider cannot be loaded; running every model on the CPU');
+    const resolved = await pool.resolveDevice();
+    if (resolved.fallbackReason !== undefined) {
+      logger.warn({ device: config.device, reason: resolved.fallbackReason }, 'DEVICE=auto: the CUDA execution provider cannot be loaded; running every model on the CPU');
     } else {
-      logger.info({ device }, 'execution provider');
+      logger.info({ device: resolved.device }, 'execution provider');
     }
   } catch (err) {
     await pool.close();

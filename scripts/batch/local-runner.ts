@@ -13,6 +13,7 @@ import { tokenize, Vocabulary } from '../../server/generation/tokenizer.ts';
 import { ProblemError } from '../../server/http/problem.ts';
 import { servableModel } from '../../server/http/routes/models.ts';
 import { DEFAULT_BATCHING, DynamicBatcher, resolveBatching } from '../../server/inference/batcher.ts';
+import { settleDeviceSetting } from '../../server/inference/device.ts';
 import { InferencePool, type InputTensor, type SessionInfo } from '../../server/inference/pool.ts';
 import type { Manifest } from '../../server/models/manifest.ts';
 import { ModelRepository, type SessionLoader } from '../../server/models/repository.ts';
@@ -38,6 +39,8 @@ export async function prepareLocal(command: BatchCommand, env: NodeJS.ProcessEnv
     throw new UsageError((err as Error).message);
   }
   const task: Manifest['task'] = command.kind === 'translate' ? 'image-to-image' : 'conditional-generation';
+  // DEVICE=auto without an NVIDIA driver is the CPU, decided once for the repository and the pool.
+  config = { ...config, device: settleDeviceSetting(config.device) };
   const repository = await ModelRepository.scan(config.modelsDir, config.device);
   const entry = repository.get(command.model);
   if (!entry) {

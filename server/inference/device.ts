@@ -5,6 +5,7 @@
  * the CUDA provider library cannot load (it throws "OrtSessionOptionsAppendExecutionProvider_Cuda:
  * Failed to load shared library"), so the fallback is done here, by retrying on CPU.
  */
+import { existsSync } from 'node:fs';
 import onnxProto from 'onnx-proto';
 import type * as ort from 'onnxruntime-node';
 import type { Device, DeviceSetting } from '../config.ts';
@@ -30,6 +31,21 @@ export function sessionOptions(intraOpThreads: number, device: Device = 'cpu', c
     // Spinning intra-op threads would steal the cores the event loop and the other workers need.
     extra: { session: { intra_op: { allow_spinning: '0' } } },
   };
+}
+
+/** Where the NVIDIA kernel driver shows itself on Linux; without it CUDA cannot run. */
+const NVIDIA_DRIVER_PATHS = ['/proc/driver/nvidia/version', '/dev/nvidiactl'];
+
+export function nvidiaDriverPresent(paths: string[] = NVIDIA_DRIVER_PATHS): boolean {
+  return paths.some((driverPath) => existsSync(driverPath));
+}
+
+/**
+ * DEVICE=auto on a machine without an NVIDIA driver is simply the CPU: CUDA is not even tried,
+ * so a laptop's `npm start` shows no provider-load error. Other settings stay as they are.
+ */
+export function settleDeviceSetting(setting: DeviceSetting, driverPresent: boolean = nvidiaDriverPresent()): DeviceSetting {
+  return setting === 'auto' && !driverPresent ? 'cpu' : setting;
 }
 
 /** The providers to try, in order, for a DEVICE setting. */

@@ -5,6 +5,8 @@ import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../server/config.ts';
 import { startServer } from '../../server/server.ts';
+import { nvidiaDriverPresent, settleDeviceSetting } from '../../server/inference/device.ts';
+import { InferencePool } from '../../server/inference/pool.ts';
 import { colourMixModel, imageManifest, rotateAndInvert, tempModelsDir, writeModel } from '../helpers/image-models.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
@@ -19,7 +21,7 @@ function modelsDir(): string {
 // the 'cuda' provider throws "OrtSessionOptionsAppendExecutionProvider_Cuda: Failed to load shared library".
 describe('DEVICE', () => {
   it('reads DEVICE, and --device over it', () => {
-    expect(loadConfig({}, 2).device).toBe('cpu');
+    expect(loadConfig({}, 2).device).toBe('auto');
     expect(loadConfig({ DEVICE: 'auto' }, 2).device).toBe('auto');
     expect(loadConfig({ DEVICE: 'cpu' }, 2, ['--device', 'cuda']).device).toBe('cuda');
     expect(loadConfig({}, 2, ['--device=auto']).device).toBe('auto');
@@ -27,7 +29,28 @@ describe('DEVICE', () => {
     expect(loadConfig({ CUDA_DEVICE_ID: '1' }, 2).cudaDeviceId).toBe(1);
   });
 
-  it('auto falls back to the CPU with exactly one warning, and /v1/models shows the provider in use', async () => {
+  it('auto tries CUDA only where an NVIDIA driver is', () => {
+    expect(settleDeviceSetting('auto', false)).toBe('cpu');
+    expect(settleDeviceSetting('auto', true)).toBe('auto');
+    expect(settleDeviceSetting('cuda', false)).toBe('cuda');
+    expect(settleDeviceSetting('cpu', true)).toBe('cpu');
+    const dir = tempModelsDir();
+    expect(nvidiaDriverPresent([path.join(dir, 'missing')])).toBe(false);
+    expect(nvidiaDriverPresent([path.join(dir, 'missing'), dir])).toBe(true);
+  });
+
+  it('a pool asked for auto falls back to the CPU when the CUDA provider cannot load, and says why', async () => {
+    const pool = new InferencePool({ workers: 1, threadsPerWorker: 1, device: 'auto', queueLimit: 4 });
+    try {
+      const resolved = await pool.resolveDevice();
+      expect(resolved.device).toBe('cpu');
+      expect(String(resolved.fallbackReason)).toMatch(/Cuda|CUDA|shared library/);
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it('auto serves on the CPU, with one log line saying why, and /v1/models shows the provider in use', async () => {
     const lines: Array<Record<string, unknown>> = [];
     const sink = new Writable({
       write(chunk, _encoding, done) {
@@ -40,9 +63,16 @@ describe('DEVICE', () => {
     try {
       await running.loaded;
       const warnings = lines.filter((l) => l.level === 40);
-      expect(warnings).toHaveLength(1);
-      expect(warnings[0]!.msg).toMatch(/DEVICE=auto: the CUDA execution provider cannot be loaded; running every model on the CPU/);
-      expect(String(warnings[0]!.reason)).toMatch(/Cuda|CUDA|shared library/);
+      if (nvidiaDriverPresent()) {
+        // A GPU machine without onnxruntime's CUDA provider: tried, failed, one warning.
+        expect(warnings).toHaveLength(1);
+        expect(warnings[0]!.msg).toMatch(/DEVICE=auto: the CUDA execution provider cannot be loaded; running every model on the CPU/);
+        expect(String(warnings[0]!.reason)).toMatch(/Cuda|CUDA|shared library/);
+      } else {
+        // No NVIDIA driver: CUDA is not tried at all, so nothing to warn about.
+        expect(warnings).toHaveLength(0);
+        expect(lines.filter((l) => l.msg === 'DEVICE=auto: no NVIDIA driver on this machine; running every model on the CPU')).toHaveLength(1);
+      }
       const body = (await (await fetch(`http://127.0.0.1:${running.port}/v1/models`)).json()) as { models: Array<{ name: string; status: string; provider: string }> };
       expect(body.models).toEqual([expect.objectContaining({ name: 'mix', status: 'ready', provider: 'cpu' })]);
     } finally {
