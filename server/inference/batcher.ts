@@ -107,8 +107,10 @@ interface PendingRequest {
 
 /** Where a request's time went (the generate endpoint's Server-Timing header). */
 export interface BatchTiming {
-  /** From arriving to its first batch starting to run: batching wait plus the pool's queue. */
+  /** From arriving to its first batch starting to run: batchWaitMs plus the pool's queue. */
   queueMs: number;
+  /** From arriving to its first batch leaving the batcher for the pool. */
+  batchWaitMs: number;
   /** onnxruntime's run time of the batches holding its rows. */
   inferenceMs: number;
   /** Rows in the largest batch it ran in. */
@@ -164,7 +166,7 @@ export class DynamicBatcher {
         output: null,
         rowDims: [],
         enqueuedAt: performance.now(),
-        timing: { queueMs: -1, inferenceMs: 0, batchRows: 0 },
+        timing: { queueMs: -1, batchWaitMs: 0, inferenceMs: 0, batchRows: 0 },
         settled: false,
         resolve,
         reject,
@@ -283,7 +285,10 @@ export class DynamicBatcher {
     for (const { request, offset, rows } of parts) {
       if (!request.settled) {
         const { timing } = request;
-        if (timing.queueMs < 0) timing.queueMs = started - request.enqueuedAt + run.queueMs;
+        if (timing.queueMs < 0) {
+          timing.batchWaitMs = started - request.enqueuedAt;
+          timing.queueMs = timing.batchWaitMs + run.queueMs;
+        }
         timing.inferenceMs += run.runMs;
         timing.batchRows = Math.max(timing.batchRows, totalRows);
         request.output ??= new Float32Array(request.rows * rowSize);

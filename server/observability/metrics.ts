@@ -29,6 +29,7 @@ export class ServerMetrics implements RunObserver {
   readonly requests: Counter<'model' | 'endpoint' | 'status'>;
   readonly requestDuration: Histogram<'model' | 'endpoint'>;
   readonly queueDuration: Histogram<'model'>;
+  readonly batchWaitDuration: Histogram<'model'>;
   readonly inferenceDuration: Histogram<'model'>;
   readonly encodeDuration: Histogram<'model'>;
   readonly batchSize: Histogram<'model'>;
@@ -54,6 +55,13 @@ export class ServerMetrics implements RunObserver {
     this.queueDuration = new Histogram({
       name: 'ganserve_inference_queue_duration_seconds',
       help: 'Time a run waited in the pool queue for a free worker',
+      labelNames: ['model'],
+      buckets: LATENCY_BUCKETS,
+      registers,
+    });
+    this.batchWaitDuration = new Histogram({
+      name: 'ganserve_batch_wait_duration_seconds',
+      help: 'Time a generate request waited in the dynamic batcher before its batch went to the pool queue',
       labelNames: ['model'],
       buckets: LATENCY_BUCKETS,
       registers,

@@ -66,6 +66,8 @@ describe('/metrics', () => {
     expect(sample(text, 'ganserve_inference_batch_size_sum', { model: 'digits' })).toBe(5);
     expect(sample(text, 'ganserve_inference_batch_size_bucket', { model: 'digits', le: '4' })).toBe(0);
     expect(sample(text, 'ganserve_inference_batch_size_bucket', { model: 'digits', le: '8' })).toBe(1);
+    // Its wait in the batcher is counted once, apart from the pool's queue.
+    expect(sample(text, 'ganserve_batch_wait_duration_seconds_count', { model: 'digits' })).toBe(1);
 
     expect(sample(text, 'ganserve_inference_queue_depth', { model: 'mix' })).toBe(0);
     expect(sample(text, 'ganserve_inference_running', { model: 'mix' })).toBe(0);

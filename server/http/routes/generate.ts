@@ -18,6 +18,7 @@ import { MAX_SEED } from '../../generation/noise.ts';
 import { parseGenerateBody, parseGenerateQuery, type GenerateRequest, type ParseResult } from '../../generation/request.ts';
 import { encodeRaw, MIME_TYPES } from '../../generation/render.ts';
 import { problems } from '../problem.ts';
+import type { ServerMetrics } from '../../observability/metrics.ts';
 import { servableModel } from './models.ts';
 
 /** How long a seeded GET response may be reused before revalidating with its ETag. */
@@ -31,7 +32,7 @@ export function generateRoutes({ config, repository, pool, metrics }: AppDeps): 
     const generator = await generators.get(req.params.name);
     const parsed = parse(req);
     if (!parsed.ok) throw problems.badRequest(parsed.problems.join('; '), { errors: parsed.problems });
-    await respond(req, res, generator, parsed.request, (encode) => metrics.timeEncode(req.params.name, encode));
+    await respond(req, res, generator, parsed.request, metrics);
   };
   router.post('/v1/models/:name/generate', express.json({ limit: '64kb' }), handle((req) => parseGenerateBody(req.body)));
   router.get('/v1/models/:name/generate', handle((req) => parseGenerateQuery(req.query as Record<string, unknown>)));
@@ -43,10 +44,12 @@ async function respond(
   res: Response,
   generator: Generator,
   request: GenerateRequest,
-  timeEncode: (encode: () => Promise<Buffer>) => Promise<Buffer>,
+  metrics: ServerMetrics,
 ): Promise<void> {
   const seed = request.seed ?? randomInt(0, MAX_SEED + 1);
   const generation = await generator.generate(request.conditioning, request.count, seed, disconnectSignal(res));
+  const model = generator.manifest.name;
+  metrics.batchWaitDuration.observe({ model }, generation.timing.batchWaitMs / 1000);
   const mime = MIME_TYPES[request.format];
   const wantsJson = req.accepts([mime, 'application/json']) === 'application/json';
   res.setHeader('X-Seed', String(seed));
@@ -56,7 +59,7 @@ async function respond(
     res.setHeader('X-Ignored-Words', generation.ignoredWords.map(encodeURIComponent).join(','));
   }
   const encodeStarted = performance.now();
-  const body = await timeEncode(async () =>
+  const body = await metrics.timeEncode(model, async () =>
     wantsJson ? Buffer.from(JSON.stringify(await jsonBody(generation, request))) : pictureBody(generation, request),
   );
   const { queueMs, inferenceMs, batchRows } = generation.timing;
