@@ -13,7 +13,7 @@ describe('loadConfig', () => {
       maxInputPixels: 40_000_000,
       workers: 4,
       threadsPerWorker: 2,
-      device: 'cpu',
+      device: 'auto',
       logLevel: 'info',
     });
   });
