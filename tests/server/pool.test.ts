@@ -96,9 +96,13 @@ describe('InferencePool.close', () => {
     const errors: Error[] = [];
     const pool = new InferencePool({ workers: 1, threadsPerWorker: 1, device: 'cpu', queueLimit: 4, onWorkerError: (e) => errors.push(e) });
     await pool.loadModel('busy', busyPath);
+    // Simulate a crash of the pool's only worker (reached through its private field). It is stopped
+    // while idle, with a request sent to it before its exit is noticed: terminating a thread in the
+    // middle of onnxruntime's native run can abort the whole process (the binding throws a C++
+    // Napi::Error as the thread's environment goes away), which no pool can recover from.
+    const stopped = pool['slots'][0]!.worker.terminate();
     const inFlight = pool.run('busy', image(256));
-    // Simulate a crash (the pool's only worker, reached through its private field).
-    await pool['slots'][0]!.worker.terminate();
+    await stopped;
     await expect(inFlight).rejects.toThrow(/exited/);
     expect(errors).toHaveLength(1);
     const outputs = await pool.run('busy', image(32)); // queued until the replacement has loaded the model
