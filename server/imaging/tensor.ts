@@ -33,8 +33,12 @@ export function reflectIndex(index: number, size: number): number {
 
 /** Pads on the right and bottom by reflection so the sides become multiples of `multiple`. */
 export function reflectPad(image: HwcImage, multiple: number): HwcImage {
-  const width = roundUpTo(image.width, multiple);
-  const height = roundUpTo(image.height, multiple);
+  return reflectPadTo(image, roundUpTo(image.width, multiple), roundUpTo(image.height, multiple));
+}
+
+/** Pads on the right and bottom by reflection to width × height (each at least the image's). */
+export function reflectPadTo(image: HwcImage, width: number, height: number): HwcImage {
+  if (width < image.width || height < image.height) throw new RangeError(`cannot pad ${image.width}×${image.height} to a smaller ${width}×${height}`);
   if (width === image.width && height === image.height) return image;
   const { channels } = image;
   const data = new Uint8Array(width * height * channels);

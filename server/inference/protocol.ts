@@ -22,6 +22,8 @@ export interface SessionSettings {
 export interface SessionInfo {
   inputNames: string[];
   outputNames: string[];
+  /** Each input's shape as the graph declares it: numbers for fixed axes, names for dynamic ones. */
+  inputShapes: Record<string, Array<number | string>>;
   /** The execution provider the session runs on, e.g. 'cpu'. */
   provider: string;
   /** With DEVICE=auto: why CUDA was not used. */

@@ -56,6 +56,7 @@ async function handle(request: WorkerRequest): Promise<{ reply: WorkerReply; tra
       sessions.set(request.model, session);
       const info: SessionInfo = {
         inputNames: [...session.inputNames],
+        inputShapes: Object.fromEntries(session.inputMetadata.map((input) => [input.name, input.isTensor ? [...input.shape] : []])),
         outputNames: [...session.outputNames],
         provider,
         ...(fallbackReason === undefined ? {} : { fallbackReason }),
@@ -78,7 +79,7 @@ async function handle(request: WorkerRequest): Promise<{ reply: WorkerReply; tra
     case 'probe': {
       const { session, provider, fallbackReason } = await createSession(probeModel(), request.settings);
       await session.release();
-      const info: SessionInfo = { inputNames: [], outputNames: [], provider, ...(fallbackReason === undefined ? {} : { fallbackReason }) };
+      const info: SessionInfo = { inputNames: [], inputShapes: {}, outputNames: [], provider, ...(fallbackReason === undefined ? {} : { fallbackReason }) };
       return { reply: { kind: 'probed', id: request.id, info }, transfer: [] };
     }
     case 'unload': {

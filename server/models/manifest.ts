@@ -35,6 +35,12 @@ const ImageInput = z.object({
   maxSide: z.number().int().min(8).max(16384).default(1024),
   /** Side used to warm the session at load (so the first request does not pay for it). */
   warmupSide: z.number().int().min(1).optional(),
+  /**
+   * The one size the graph takes (an export without dynamic axes, e.g. a PyTorch CycleGAN traced
+   * at 256×256). Read from the graph when it is static and this is left out. Images are scaled to
+   * fit inside it (aspect kept), reflect-padded to it, and the output is scaled back.
+   */
+  size: z.object({ width: z.number().int().min(1).max(16384), height: z.number().int().min(1).max(16384) }).optional(),
 });
 
 const ImageOutput = z.object({

@@ -156,11 +156,15 @@ async function loadEntry(entry: ModelEntry, loader: SessionLoader): Promise<void
     const session = await loader.loadModel(entry.poolKey, entry.onnxPath!, { queueLimit: manifest.batching?.maxQueue });
     entry.session = session;
     const missing = missingTensorNames(manifest, session);
+    const sized = missing.length > 0 ? null : withGraphSize(manifest, session);
     if (missing.length > 0) {
       const graph = `inputs [${session.inputNames.join(', ')}], outputs [${session.outputNames.join(', ')}]`;
       markUnavailable(entry, `the ONNX graph lacks ${missing.join(', ')} (it has ${graph})`);
+    } else if (typeof sized === 'string') {
+      markUnavailable(entry, sized);
     } else {
-      const warmup = warmupFeeds(manifest);
+      entry.manifest = sized!;
+      const warmup = warmupFeeds(sized!);
       if (warmup) await loader.warmup(entry.poolKey, warmup);
       Object.assign(entry, { status: 'ready', provider: session.provider });
     }
@@ -226,6 +230,23 @@ async function readEntry(dir: string, folder: string, device: DeviceSetting): Pr
   return entry;
 }
 
+/**
+ * An image model whose graph takes one fixed size gets that size in its manifest (input.size), so
+ * the pipeline fits images to it; a declared size the graph contradicts is an error (a string).
+ */
+export function withGraphSize(manifest: Manifest, session: SessionInfo): Manifest | string {
+  if (manifest.task !== 'image-to-image') return manifest;
+  const { input } = manifest;
+  const shape = session.inputShapes[input.name] ?? [];
+  const [height, width] = input.layout === 'NCHW' ? [shape[2], shape[3]] : [shape[1], shape[2]];
+  const fixed = typeof width === 'number' && typeof height === 'number' && width > 0 && height > 0 ? { width, height } : null;
+  if (fixed && input.size && (input.size.width !== fixed.width || input.size.height !== fixed.height)) {
+    return `input.size ${input.size.width}×${input.size.height} contradicts the ONNX graph, which takes only ${fixed.width}×${fixed.height} (input "${input.name}" [${shape.join(', ')}])`;
+  }
+  if (!fixed || input.size) return manifest;
+  return { ...manifest, input: { ...input, size: fixed } };
+}
+
 /** Tensor names the manifest declares that the graph does not have. */
 function missingTensorNames(manifest: Manifest, session: SessionInfo): string[] {
   const inputs =
@@ -239,16 +260,17 @@ function missingTensorNames(manifest: Manifest, session: SessionInfo): string[] 
 }
 
 /**
- * A batch-of-one input of zeros for the warm-up run: image models only when the manifest names a
- * warmupSide (a graph may accept only some sizes), generators always (their inputs are fixed).
+ * A batch-of-one input of zeros for the warm-up run: image models at their fixed size, or when the
+ * manifest names a warmupSide (a graph may accept only some sizes); generators always.
  */
 export function warmupFeeds(manifest: Manifest): Record<string, InputTensor> | null {
   if (manifest.task === 'image-to-image') {
-    const { warmupSide, multipleOf, layout, channels, name } = manifest.input;
-    if (warmupSide === undefined) return null;
-    const side = Math.ceil(warmupSide / multipleOf) * multipleOf;
-    const dims = layout === 'NCHW' ? [1, channels, side, side] : [1, side, side, channels];
-    return { [name]: { type: 'float32', data: new Float32Array(channels * side * side), dims } };
+    const { warmupSide, multipleOf, layout, channels, name, size } = manifest.input;
+    if (warmupSide === undefined && size === undefined) return null;
+    const side = Math.ceil((warmupSide ?? 0) / multipleOf) * multipleOf;
+    const [width, height] = size ? [size.width, size.height] : [side, side];
+    const dims = layout === 'NCHW' ? [1, channels, height, width] : [1, height, width, channels];
+    return { [name]: { type: 'float32', data: new Float32Array(channels * width * height), dims } };
   }
   const feeds: Record<string, InputTensor> = {
     [manifest.noise.name]: { type: 'float32', data: new Float32Array(manifest.noise.dim), dims: [1, manifest.noise.dim] },

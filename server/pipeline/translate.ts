@@ -1,11 +1,12 @@
 /**
- * The translate pipeline outside HTTP: image bytes → decode → reflect-pad → tensor → worker →
- * tensor → crop → encode. The translate endpoint and the batch CLI run exactly this, so a file
+ * The translate pipeline outside HTTP: image bytes → decode → (fit inside a fixed-size graph's
+ * size) → reflect-pad → tensor → worker → tensor → crop → (scale back) → encode. The translate endpoint and the batch CLI run exactly this, so a file
  * converted in bulk has the same pixels as one sent to the server.
  */
 import { decodeImage } from '../imaging/decode.ts';
 import { encodeImage, type OutputFormat } from '../imaging/encode.ts';
-import { cropTopLeft, fromTensor, reflectPad, toTensor } from '../imaging/tensor.ts';
+import { fitInside, resizeTo } from '../imaging/resize.ts';
+import { cropTopLeft, fromTensor, reflectPad, reflectPadTo, toTensor, type HwcImage } from '../imaging/tensor.ts';
 import type { Inference } from '../inference/pool.ts';
 import type { ImageToImageManifest } from '../models/manifest.ts';
 
@@ -67,7 +68,14 @@ export async function translateImage(bytes: Buffer, model: TranslateModel, infer
   };
   const image = await decodeImage(bytes, { maxPixels: options.maxPixels, maxSide });
   timings.decode = lap();
-  const padded = reflectPad({ width: image.width, height: image.height, channels: 3, data: image.rgb }, input.multipleOf);
+  const decoded: HwcImage = { width: image.width, height: image.height, channels: 3, data: image.rgb };
+  // A fixed-size graph gets the image fitted inside its size; any other is fed the image as it is.
+  let fitted = decoded;
+  if (input.size) {
+    const box = fitInside(image.width, image.height, input.size);
+    fitted = await resizeTo(decoded, box.width, box.height);
+  }
+  const padded = input.size ? reflectPadTo(fitted, input.size.width, input.size.height) : reflectPad(fitted, input.multipleOf);
   const tensor = toTensor(padded, input.layout, input.range, input.channels);
   timings.preprocess = lap();
 
@@ -95,7 +103,7 @@ export async function translateImage(bytes: Buffer, model: TranslateModel, infer
   if (pixels.width !== padded.width || pixels.height !== padded.height) {
     throw new Error(`model "${model.name}" returned ${pixels.width}×${pixels.height} for a ${padded.width}×${padded.height} input`);
   }
-  const cropped = cropTopLeft(pixels, image.width, image.height);
+  const cropped = await resizeTo(cropTopLeft(pixels, fitted.width, fitted.height), image.width, image.height);
   timings.postprocess = lap();
   const encoded = await encodeImage(
     { width: image.width, height: image.height, rgb: cropped.data, alpha: image.alpha },

@@ -24,10 +24,15 @@ export function rotateAndInvert(range: PixelRange): ColourMix {
   return { weights: [[0, 1, 0], [0, 0, 1], [-1, 0, 0]], bias: [0, 0, k] };
 }
 
-/** A per-pixel colour mix as a 1×1 Conv (NCHW) or MatMul + Add over the channel axis (NHWC). */
-export function colourMixModel(layout: Layout, mix: ColourMix, names = { input: 'input', output: 'output' }): Uint8Array {
+/**
+ * A per-pixel colour mix as a 1×1 Conv (NCHW) or MatMul + Add over the channel axis (NHWC). With
+ * `fixed`, the graph's input and output take only that size (like an export without dynamic axes).
+ */
+export function colourMixModel(layout: Layout, mix: ColourMix, names = { input: 'input', output: 'output' }, fixed?: { width: number; height: number }): Uint8Array {
   const g = new OnnxGraph('colour_mix');
-  const x = g.input(names.input, 'float', layout === 'NCHW' ? ['N', 3, 'H', 'W'] : ['N', 'H', 'W', 3]);
+  const [h, w] = fixed ? [fixed.height, fixed.width] : ['H', 'W'];
+  const dims = layout === 'NCHW' ? [fixed ? 1 : 'N', 3, h, w] : [fixed ? 1 : 'N', h, w, 3];
+  const x = g.input(names.input, 'float', dims);
   const bias = g.initializer('bias', Float32Array.from(mix.bias), [3]);
   if (layout === 'NCHW') {
     const weights = g.initializer('weights', Float32Array.from(mix.weights.flat()), [3, 3, 1, 1]);
@@ -38,7 +43,7 @@ export function colourMixModel(layout: Layout, mix: ColourMix, names = { input: 
     const weights = g.initializer('weights', Float32Array.from(transposed), [3, 3]);
     g.op('Add', [g.op('MatMul', [x, weights]), bias], {}, names.output);
   }
-  g.output(names.output, 'float', layout === 'NCHW' ? ['N', 3, 'H', 'W'] : ['N', 'H', 'W', 3]);
+  g.output(names.output, 'float', dims);
   return g.toBytes();
 }
 
