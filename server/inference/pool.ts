@@ -6,6 +6,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import type { Device, DeviceSetting } from '../config.ts';
+import { recycledBuffers } from './buffers.ts';
 import { DeviceUnavailableError } from './device.ts';
 import type { RunObserver } from '../observability/metrics.ts';
 import type { InputTensor, OutputTensor, SessionInfo, SessionSettings, WorkerReply, WorkerRequest } from './protocol.ts';
@@ -381,6 +382,7 @@ export class InferencePool implements Inference {
         (reply) => {
           ok = reply.kind === 'result';
           if (reply.kind === 'result') {
+            for (const buffer of reply.returned) recycledBuffers.give(buffer);
             job.onTiming?.({ queueMs: started - job.enqueuedAt, runMs: reply.runMs });
             job.resolve(reply.outputs);
           }

@@ -38,8 +38,11 @@ export type WorkerRequest =
 
 export type WorkerReply =
   | { kind: 'loaded'; id: number; info: SessionInfo }
-  /** runMs: session.run's own time in the worker, without the thread hops. */
-  | { kind: 'result'; id: number; outputs: Record<string, OutputTensor>; runMs: number }
+  /**
+   * runMs: session.run's own time in the worker, without the thread hops. returned: the feeds'
+   * buffers, handed back (transferred) for reuse now that the run is over.
+   */
+  | { kind: 'result'; id: number; outputs: Record<string, OutputTensor>; runMs: number; returned: ArrayBuffer[] }
   | { kind: 'unloaded'; id: number }
   | { kind: 'probed'; id: number; info: SessionInfo }
   | { kind: 'error'; id: number; message: string };

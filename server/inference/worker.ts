@@ -73,8 +73,11 @@ async function handle(request: WorkerRequest): Promise<{ reply: WorkerReply; tra
       const outputs: Record<string, OutputTensor> = {};
       for (const [name, tensor] of Object.entries(results)) outputs[name] = toOutput(tensor);
       for (const tensor of Object.values(feeds)) tensor.dispose();
-      const transfer = Object.values(outputs).map((o) => o.data.buffer as ArrayBuffer);
-      return { reply: { kind: 'result', id: request.id, outputs, runMs }, transfer };
+      const outputBuffers = new Set(Object.values(outputs).map((o) => o.data.buffer as ArrayBuffer));
+      // An output may be the input itself (an Identity graph): that buffer travels as the output only.
+      const returned = [...new Set(Object.values(request.feeds).map((t) => t.data.buffer as ArrayBuffer))].filter((b) => !outputBuffers.has(b));
+      const transfer = [...outputBuffers, ...returned];
+      return { reply: { kind: 'result', id: request.id, outputs, runMs, returned }, transfer };
     }
     case 'probe': {
       const { session, provider, fallbackReason } = await createSession(probeModel(), request.settings);

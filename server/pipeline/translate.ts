@@ -7,6 +7,7 @@ import { decodeImage } from '../imaging/decode.ts';
 import { encodeImage, type OutputFormat } from '../imaging/encode.ts';
 import { fitInside, resizeTo } from '../imaging/resize.ts';
 import { cropTopLeft, fromTensor, reflectPad, reflectPadTo, toTensor, type HwcImage } from '../imaging/tensor.ts';
+import { recycledBuffers } from '../inference/buffers.ts';
 import type { Inference } from '../inference/pool.ts';
 import type { ImageToImageManifest } from '../models/manifest.ts';
 
@@ -76,7 +77,7 @@ export async function translateImage(bytes: Buffer, model: TranslateModel, infer
     fitted = await resizeTo(decoded, box.width, box.height);
   }
   const padded = input.size ? reflectPadTo(fitted, input.size.width, input.size.height) : reflectPad(fitted, input.multipleOf);
-  const tensor = toTensor(padded, input.layout, input.range, input.channels);
+  const tensor = toTensor(padded, input.layout, input.range, input.channels, (byteLength) => recycledBuffers.take(byteLength));
   timings.preprocess = lap();
 
   const outputs = await inference.run(
