@@ -72,11 +72,14 @@ export async function translateImage(bytes: Buffer, model: TranslateModel, infer
   const decoded: HwcImage = { width: image.width, height: image.height, channels: 3, data: image.rgb };
   // A fixed-size graph gets the image fitted inside its size; any other is fed the image as it is.
   let fitted = decoded;
+  let padded: HwcImage;
   if (input.size) {
     const box = fitInside(image.width, image.height, input.size);
     fitted = await resizeTo(decoded, box.width, box.height);
+    padded = reflectPadTo(fitted, input.size.width, input.size.height);
+  } else {
+    padded = reflectPad(decoded, input.multipleOf);
   }
-  const padded = input.size ? reflectPadTo(fitted, input.size.width, input.size.height) : reflectPad(fitted, input.multipleOf);
   const tensor = toTensor(padded, input.layout, input.range, input.channels, (byteLength) => recycledBuffers.take(byteLength));
   timings.preprocess = lap();
 
