@@ -66,19 +66,45 @@ tf.serialization.registerClass(MinibatchStddev);
 
 export const IMAGE_SIDE = 28;
 
-/** Hands out seeded initialisers, one distinct seed per weight tensor. */
-class SeededInitializers {
-  private next: number;
+/** Seeded N(0, stddev²) initialisers (DCGAN's 0.02 by default), one distinct seed per weight tensor. */
+export function seededNormals(seed: number): (stddev?: number) => ReturnType<typeof tf.initializers.randomNormal> {
+  let next = seed >>> 0;
+  return (stddev = 0.02) => {
+    next = (next + 0x9e3779b9) >>> 0;
+    return tf.initializers.randomNormal({ mean: 0, stddev, seed: next });
+  };
+}
 
-  constructor(seed: number) {
-    this.next = seed >>> 0;
-  }
-
-  /** N(0, stddev²); DCGAN's 0.02 by default. */
-  normal(stddev = 0.02): ReturnType<typeof tf.initializers.randomNormal> {
-    this.next = (this.next + 0x9e3779b9) >>> 0;
-    return tf.initializers.randomNormal({ mean: 0, stddev, seed: this.next });
-  }
+/**
+ * Both digit discriminators' shared part: the conditioned image [N, 28, 28, 2] → conv 14×14×w →
+ * conv 7×7×2w (→ minibatch stddev) → features φ(x), scored as dense(φ(x)) + Σ c ⊙ φ(x), the
+ * projection term, with the sum done by a frozen all-ones Dense. `condition(featureDim)` builds c
+ * [N, featureDim] from the label or the text; it is called after the trunk's layers are made, so
+ * the seeded initialisers are handed out in the order both nets always had.
+ */
+export function projectionDiscriminatorScore(
+  conditioned: tf.SymbolicTensor,
+  config: Pick<CganConfig, 'discriminatorWidth' | 'minibatchStddev'>,
+  normal: ReturnType<typeof seededNormals>,
+  condition: (featureDim: number) => tf.SymbolicTensor,
+): tf.SymbolicTensor {
+  let x = tf.layers
+    .conv2d({ filters: config.discriminatorWidth, kernelSize: 4, strides: 2, padding: 'same', kernelInitializer: normal(), name: 'd_down1' })
+    .apply(conditioned) as tf.SymbolicTensor;
+  x = tf.layers.leakyReLU({ alpha: 0.2, name: 'd_down1_lrelu' }).apply(x) as tf.SymbolicTensor;
+  x = tf.layers
+    .conv2d({ filters: config.discriminatorWidth * 2, kernelSize: 4, strides: 2, padding: 'same', kernelInitializer: normal(), name: 'd_down2' })
+    .apply(x) as tf.SymbolicTensor;
+  x = tf.layers.leakyReLU({ alpha: 0.2, name: 'd_down2_lrelu' }).apply(x) as tf.SymbolicTensor;
+  if (config.minibatchStddev) x = new MinibatchStddev({ name: 'd_minibatch_stddev' }).apply(x) as tf.SymbolicTensor;
+  const features = tf.layers.flatten({ name: 'd_flat' }).apply(x) as tf.SymbolicTensor;
+  const featureDim = 7 * 7 * (config.discriminatorWidth * 2 + (config.minibatchStddev ? 1 : 0));
+  const unconditional = tf.layers.dense({ units: 1, kernelInitializer: normal(), name: 'd_logit' }).apply(features) as tf.SymbolicTensor;
+  const matched = tf.layers.multiply({ name: 'd_projection_product' }).apply([features, condition(featureDim)]) as tf.SymbolicTensor;
+  const projection = tf.layers
+    .dense({ units: 1, useBias: false, kernelInitializer: 'ones', trainable: false, name: 'd_projection_sum' })
+    .apply(matched) as tf.SymbolicTensor;
+  return tf.layers.add({ name: 'd_score' }).apply([unconditional, projection]) as tf.SymbolicTensor;
 }
 
 /** The two model inputs every conditional generator here takes. */
@@ -94,25 +120,25 @@ function conditionInputs(noiseDim: number): { noise: tf.SymbolicTensor; label: t
  * dense → 7×7×2w → transposed conv → 14×14×w → transposed conv → 28×28×1.
  */
 export function buildConditionalGenerator(config: CganConfig): tf.LayersModel {
-  const init = new SeededInitializers(config.seed);
+  const normal = seededNormals(config.seed);
   const { noise, label } = conditionInputs(config.noiseDim);
   const wide = config.generatorWidth * 2;
   const embedded = tf.layers
-    .embedding({ inputDim: config.classes, outputDim: config.labelEmbeddingDim, embeddingsInitializer: init.normal(1), name: 'g_label_embedding' })
+    .embedding({ inputDim: config.classes, outputDim: config.labelEmbeddingDim, embeddingsInitializer: normal(1), name: 'g_label_embedding' })
     .apply(label) as tf.SymbolicTensor;
   const labelVector = tf.layers.flatten({ name: 'g_label_flat' }).apply(embedded) as tf.SymbolicTensor;
   let x = tf.layers.concatenate({ name: 'g_condition' }).apply([noise, labelVector]) as tf.SymbolicTensor;
-  x = tf.layers.dense({ units: 7 * 7 * wide, useBias: false, kernelInitializer: init.normal(), name: 'g_project' }).apply(x) as tf.SymbolicTensor;
+  x = tf.layers.dense({ units: 7 * 7 * wide, useBias: false, kernelInitializer: normal(), name: 'g_project' }).apply(x) as tf.SymbolicTensor;
   x = tf.layers.batchNormalization({ momentum: 0.9, name: 'g_project_bn' }).apply(x) as tf.SymbolicTensor;
   x = tf.layers.reLU({ name: 'g_project_relu' }).apply(x) as tf.SymbolicTensor;
   x = tf.layers.reshape({ targetShape: [7, 7, wide], name: 'g_reshape' }).apply(x) as tf.SymbolicTensor;
   x = tf.layers
-    .conv2dTranspose({ filters: config.generatorWidth, kernelSize: 4, strides: 2, padding: 'same', useBias: false, kernelInitializer: init.normal(), name: 'g_up1' })
+    .conv2dTranspose({ filters: config.generatorWidth, kernelSize: 4, strides: 2, padding: 'same', useBias: false, kernelInitializer: normal(), name: 'g_up1' })
     .apply(x) as tf.SymbolicTensor;
   x = tf.layers.batchNormalization({ momentum: 0.9, name: 'g_up1_bn' }).apply(x) as tf.SymbolicTensor;
   x = tf.layers.reLU({ name: 'g_up1_relu' }).apply(x) as tf.SymbolicTensor;
   const image = tf.layers
-    .conv2dTranspose({ filters: 1, kernelSize: 4, strides: 2, padding: 'same', activation: 'tanh', kernelInitializer: init.normal(), name: 'g_image' })
+    .conv2dTranspose({ filters: 1, kernelSize: 4, strides: 2, padding: 'same', activation: 'tanh', kernelInitializer: normal(), name: 'g_image' })
     .apply(x) as tf.SymbolicTensor;
   return tf.model({ inputs: [noise, label], outputs: image, name: 'conditional_generator' });
 }
@@ -122,36 +148,21 @@ export function buildConditionalGenerator(config: CganConfig): tf.LayersModel {
  * [image | label map] → conv 14×14×w → conv 7×7×2w → φ(x); logit = dense(φ(x)) + ⟨embed(y), φ(x)⟩.
  */
 export function buildConditionalDiscriminator(config: CganConfig): tf.LayersModel {
-  const init = new SeededInitializers(config.seed ^ 0x5f3759df);
+  const normal = seededNormals(config.seed ^ 0x5f3759df);
   const image = tf.input({ shape: [IMAGE_SIDE, IMAGE_SIDE, 1], name: 'image' });
   const label = tf.input({ shape: [1], dtype: 'int32', name: 'label' });
   const embedded = tf.layers
-    .embedding({ inputDim: config.classes, outputDim: IMAGE_SIDE * IMAGE_SIDE, embeddingsInitializer: init.normal(1), name: 'd_label_embedding' })
+    .embedding({ inputDim: config.classes, outputDim: IMAGE_SIDE * IMAGE_SIDE, embeddingsInitializer: normal(1), name: 'd_label_embedding' })
     .apply(label) as tf.SymbolicTensor;
   const labelMap = tf.layers.reshape({ targetShape: [IMAGE_SIDE, IMAGE_SIDE, 1], name: 'd_label_map' }).apply(embedded) as tf.SymbolicTensor;
-  let x = tf.layers.concatenate({ axis: -1, name: 'd_condition' }).apply([image, labelMap]) as tf.SymbolicTensor;
-  x = tf.layers
-    .conv2d({ filters: config.discriminatorWidth, kernelSize: 4, strides: 2, padding: 'same', kernelInitializer: init.normal(), name: 'd_down1' })
-    .apply(x) as tf.SymbolicTensor;
-  x = tf.layers.leakyReLU({ alpha: 0.2, name: 'd_down1_lrelu' }).apply(x) as tf.SymbolicTensor;
-  x = tf.layers
-    .conv2d({ filters: config.discriminatorWidth * 2, kernelSize: 4, strides: 2, padding: 'same', kernelInitializer: init.normal(), name: 'd_down2' })
-    .apply(x) as tf.SymbolicTensor;
-  x = tf.layers.leakyReLU({ alpha: 0.2, name: 'd_down2_lrelu' }).apply(x) as tf.SymbolicTensor;
-  if (config.minibatchStddev) x = new MinibatchStddev({ name: 'd_minibatch_stddev' }).apply(x) as tf.SymbolicTensor;
-  const features = tf.layers.flatten({ name: 'd_flat' }).apply(x) as tf.SymbolicTensor;
-  const featureDim = 7 * 7 * (config.discriminatorWidth * 2 + (config.minibatchStddev ? 1 : 0));
-  const unconditional = tf.layers.dense({ units: 1, kernelInitializer: init.normal(), name: 'd_logit' }).apply(features) as tf.SymbolicTensor;
-  // Projection: Σ embed(y) ⊙ φ(x), the sum done by a frozen all-ones Dense.
-  const classVector = tf.layers.flatten({ name: 'd_class_flat' }).apply(
-    tf.layers
-      .embedding({ inputDim: config.classes, outputDim: featureDim, embeddingsInitializer: init.normal(), name: 'd_projection_embedding' })
-      .apply(label),
-  ) as tf.SymbolicTensor;
-  const matched = tf.layers.multiply({ name: 'd_projection_product' }).apply([features, classVector]) as tf.SymbolicTensor;
-  const projection = tf.layers
-    .dense({ units: 1, useBias: false, kernelInitializer: 'ones', trainable: false, name: 'd_projection_sum' })
-    .apply(matched) as tf.SymbolicTensor;
-  const logit = tf.layers.add({ name: 'd_score' }).apply([unconditional, projection]) as tf.SymbolicTensor;
+  const conditioned = tf.layers.concatenate({ axis: -1, name: 'd_condition' }).apply([image, labelMap]) as tf.SymbolicTensor;
+  // Projection: c is the class embedding of y.
+  const logit = projectionDiscriminatorScore(conditioned, config, normal, (featureDim) =>
+    tf.layers.flatten({ name: 'd_class_flat' }).apply(
+      tf.layers
+        .embedding({ inputDim: config.classes, outputDim: featureDim, embeddingsInitializer: normal(), name: 'd_projection_embedding' })
+        .apply(label),
+    ) as tf.SymbolicTensor,
+  );
   return tf.model({ inputs: [image, label], outputs: logit, name: 'conditional_discriminator' });
 }

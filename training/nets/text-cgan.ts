@@ -18,7 +18,7 @@
  * image features φ(x) and the text, so "does this image match this text" is part of the score.
  */
 import * as tf from '@tensorflow/tfjs';
-import { IMAGE_SIDE, MinibatchStddev } from './cgan.ts';
+import { IMAGE_SIDE, projectionDiscriminatorScore, seededNormals } from './cgan.ts';
 
 export interface TextCganConfig {
   noiseDim: number;
@@ -31,15 +31,6 @@ export interface TextCganConfig {
   discriminatorWidth: number;
   minibatchStddev: boolean;
   seed: number;
-}
-
-/** Seeded initialisers, one distinct seed per weight tensor, so a seed fixes the initial weights. */
-function seededNormals(seed: number): (stddev?: number) => ReturnType<typeof tf.initializers.randomNormal> {
-  let next = seed >>> 0;
-  return (stddev = 0.02) => {
-    next = (next + 0x9e3779b9) >>> 0;
-    return tf.initializers.randomNormal({ mean: 0, stddev, seed: next });
-  };
 }
 
 /** tokens → text code [N, textDim]; `prefix` keeps the two nets' layer names apart. */
@@ -95,25 +86,10 @@ export function buildTextDiscriminator(config: TextCganConfig): tf.LayersModel {
   const textMap = tf.layers.reshape({ targetShape: [IMAGE_SIDE, IMAGE_SIDE, 1], name: 'd_text_map' }).apply(
     tf.layers.dense({ units: IMAGE_SIDE * IMAGE_SIDE, kernelInitializer: normal(0.2), name: 'd_text_to_map' }).apply(code),
   ) as tf.SymbolicTensor;
-  let x = tf.layers.concatenate({ axis: -1, name: 'd_condition' }).apply([image, textMap]) as tf.SymbolicTensor;
-  x = tf.layers
-    .conv2d({ filters: config.discriminatorWidth, kernelSize: 4, strides: 2, padding: 'same', kernelInitializer: normal(), name: 'd_down1' })
-    .apply(x) as tf.SymbolicTensor;
-  x = tf.layers.leakyReLU({ alpha: 0.2, name: 'd_down1_lrelu' }).apply(x) as tf.SymbolicTensor;
-  x = tf.layers
-    .conv2d({ filters: config.discriminatorWidth * 2, kernelSize: 4, strides: 2, padding: 'same', kernelInitializer: normal(), name: 'd_down2' })
-    .apply(x) as tf.SymbolicTensor;
-  x = tf.layers.leakyReLU({ alpha: 0.2, name: 'd_down2_lrelu' }).apply(x) as tf.SymbolicTensor;
-  if (config.minibatchStddev) x = new MinibatchStddev({ name: 'd_minibatch_stddev' }).apply(x) as tf.SymbolicTensor;
-  const features = tf.layers.flatten({ name: 'd_flat' }).apply(x) as tf.SymbolicTensor;
-  const featureDim = 7 * 7 * (config.discriminatorWidth * 2 + (config.minibatchStddev ? 1 : 0));
-  const unconditional = tf.layers.dense({ units: 1, kernelInitializer: normal(), name: 'd_logit' }).apply(features) as tf.SymbolicTensor;
-  // Projection: Σ (W t) ⊙ φ(x), the sum done by a frozen all-ones Dense.
-  const textVector = tf.layers.dense({ units: featureDim, useBias: false, kernelInitializer: normal(), name: 'd_projection' }).apply(code) as tf.SymbolicTensor;
-  const matched = tf.layers.multiply({ name: 'd_projection_product' }).apply([features, textVector]) as tf.SymbolicTensor;
-  const projection = tf.layers
-    .dense({ units: 1, useBias: false, kernelInitializer: 'ones', trainable: false, name: 'd_projection_sum' })
-    .apply(matched) as tf.SymbolicTensor;
-  const logit = tf.layers.add({ name: 'd_score' }).apply([unconditional, projection]) as tf.SymbolicTensor;
+  const conditioned = tf.layers.concatenate({ axis: -1, name: 'd_condition' }).apply([image, textMap]) as tf.SymbolicTensor;
+  // Projection: c = W t, the text code mapped to the feature size.
+  const logit = projectionDiscriminatorScore(conditioned, config, normal, (featureDim) =>
+    tf.layers.dense({ units: featureDim, useBias: false, kernelInitializer: normal(), name: 'd_projection' }).apply(code) as tf.SymbolicTensor,
+  );
   return tf.model({ inputs: [image, tokens], outputs: logit, name: 'text_discriminator' });
 }
