@@ -24,7 +24,7 @@ export class BufferRecycler {
 
   /** Keeps a buffer that nothing else uses any more, for a later take() of its size. */
   give(buffer: ArrayBuffer): void {
-    if (buffer.byteLength < MIN_BYTES || buffer.byteLength === 0) return;
+    if (buffer.byteLength < MIN_BYTES) return;
     const list = this.spare.get(buffer.byteLength) ?? [];
     if (list.length >= PER_SIZE) return;
     list.push(buffer);
