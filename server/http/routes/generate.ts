@@ -18,6 +18,7 @@ import { MAX_SEED } from '../../generation/noise.ts';
 import { parseGenerateBody, parseGenerateQuery, type GenerateRequest, type ParseResult } from '../../generation/request.ts';
 import { encodeRaw, MIME_TYPES } from '../../generation/render.ts';
 import { problems } from '../problem.ts';
+import { disconnectSignal, serverTiming } from '../request-life.ts';
 import type { ServerMetrics } from '../../observability/metrics.ts';
 import { servableModel } from './models.ts';
 
@@ -63,10 +64,8 @@ async function respond(
     wantsJson ? Buffer.from(JSON.stringify(await jsonBody(generation, request))) : pictureBody(generation, request),
   );
   const { queueMs, inferenceMs, batchRows } = generation.timing;
-  res.setHeader(
-    'Server-Timing',
-    `queue;dur=${queueMs.toFixed(1)}, inference;dur=${inferenceMs.toFixed(1)};desc="batch of ${batchRows}", encode;dur=${(performance.now() - encodeStarted).toFixed(1)}`,
-  );
+  const encodeMs = performance.now() - encodeStarted;
+  res.setHeader('Server-Timing', serverTiming({ queue: queueMs, inference: inferenceMs, encode: encodeMs }, { inference: `batch of ${batchRows}` }));
   res.type(wantsJson ? 'application/json' : mime);
   if ((req.method === 'GET' || req.method === 'HEAD') && request.seed !== undefined) {
     res.setHeader('Cache-Control', `public, max-age=${SEEDED_MAX_AGE_SECONDS}`);
@@ -79,15 +78,6 @@ async function respond(
     res.setHeader('Cache-Control', 'no-store');
   }
   res.send(body);
-}
-
-/** Aborts when the client goes away before the answer is written, so queued work is dropped. */
-function disconnectSignal(res: Response): AbortSignal {
-  const controller = new AbortController();
-  res.on('close', () => {
-    if (!res.writableFinished) controller.abort(new Error('client disconnected'));
-  });
-  return controller.signal;
 }
 
 async function jsonBody(generation: Generation, request: GenerateRequest): Promise<Record<string, unknown>> {

@@ -3,12 +3,13 @@
  * possibly scaled-down) input. Upload and query checks live here; the pixels go through
  * pipeline/translate.ts (decode → tensor → worker → tensor → encode), shared with the batch CLI.
  */
-import { Router, type Response } from 'express';
+import { Router } from 'express';
 import { z } from 'zod';
 import type { AppDeps } from '../../app.ts';
 import { OUTPUT_FORMATS } from '../../imaging/encode.ts';
-import { translateImage, type TranslateTimings } from '../../pipeline/translate.ts';
+import { translateImage } from '../../pipeline/translate.ts';
 import { problems } from '../problem.ts';
+import { disconnectSignal, serverTiming } from '../request-life.ts';
 import { imageUpload } from '../upload.ts';
 import { servableModel } from './models.ts';
 
@@ -24,15 +25,6 @@ export const TranslateQuery = z.strictObject({
   quality: intParam(1, 100).optional(),
   max_side: intParam(1, 16384).optional(),
 });
-
-/** Aborts when the client goes away, so a request still queued for a worker is dropped. */
-function disconnectSignal(res: Response): AbortSignal {
-  const controller = new AbortController();
-  res.on('close', () => {
-    if (!res.writableFinished) controller.abort(new Error('client disconnected'));
-  });
-  return controller.signal;
-}
 
 export function translateRoutes({ config, repository, pool, metrics }: AppDeps): Router {
   const router = Router();
@@ -65,13 +57,6 @@ export function translateRoutes({ config, repository, pool, metrics }: AppDeps):
     },
   );
   return router;
-}
-
-/** `decode;dur=5.1, preprocess;dur=2.7, …`: the W3C Server-Timing header, shown by browsers' dev tools. */
-export function serverTiming(timings: TranslateTimings): string {
-  return Object.entries(timings)
-    .map(([name, ms]) => `${name};dur=${ms.toFixed(1)}`)
-    .join(', ');
 }
 
 function parseQuery(query: unknown): z.infer<typeof TranslateQuery> {
