@@ -13,7 +13,7 @@
  * The queue is bounded (`maxQueue` waiting requests); past it, requests are refused at once with
  * a QueueFullError (503 + Retry-After), never queued without bound.
  */
-import { QueueFullError, type Inference, type InputTensor, type OutputTensor, type RunTiming } from './pool.ts';
+import { abortError, QueueFullError, type Inference, type InputTensor, type OutputTensor, type RunTiming } from './pool.ts';
 
 export interface BatchingSettings {
   /** Most rows in one run; 1 turns batching off. */
@@ -153,7 +153,7 @@ export class DynamicBatcher {
    */
   run(feeds: Record<string, InputTensor>, signal?: AbortSignal): Promise<BatchedOutput> {
     const rows = rowCountOf(feeds);
-    if (signal?.aborted) return Promise.reject(abortReason(signal));
+    if (signal?.aborted) return Promise.reject(abortError(signal));
     if (this.queue.length >= this.settings.maxQueue) {
       return Promise.reject(new QueueFullError(this.model, this.retryAfterSeconds()));
     }
@@ -173,7 +173,7 @@ export class DynamicBatcher {
       };
       if (signal) {
         const onAbort = () => {
-          if (request.dispatched === 0) this.fail(request, abortReason(signal));
+          if (request.dispatched === 0) this.fail(request, abortError(signal));
         };
         signal.addEventListener('abort', onAbort, { once: true });
         request.resolve = (output) => {
@@ -316,10 +316,6 @@ export class DynamicBatcher {
     const waves = Math.ceil(this.queuedRows() / this.settings.maxBatch / Math.max(1, this.inference.concurrency)) + 1;
     return Math.max(1, Math.ceil((waves * this.averageRunMs) / 1000));
   }
-}
-
-function abortReason(signal: AbortSignal): Error {
-  return signal.reason instanceof Error ? signal.reason : new Error('the request was aborted');
 }
 
 function rowCountOf(feeds: Record<string, InputTensor>): number {

@@ -439,6 +439,7 @@ function transferListOf(feeds: Record<string, InputTensor>): ArrayBuffer[] {
   return [...buffers];
 }
 
-function abortError(signal: AbortSignal): Error {
+/** The reason an aborted signal carries, as an Error. */
+export function abortError(signal: AbortSignal): Error {
   return signal.reason instanceof Error ? signal.reason : new Error('the request was aborted');
 }
