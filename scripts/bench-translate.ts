@@ -99,13 +99,13 @@ async function rawRuns(onnxPath: string, manifest: ImageToImageManifest, jpeg: B
   return times;
 }
 
-/** One translate request: its latency, and onnxruntime's run time inside it (Server-Timing). */
-async function translateOnce(client: BenchClient, path: string, body: Buffer): Promise<{ latency: number; inference: number }> {
+/** One translate request: its latency and its Server-Timing stages (decode, …, inference, …). */
+async function translateOnce(client: BenchClient, path: string, body: Buffer): Promise<{ latency: number; stages: Record<string, number> }> {
   const answer = await client.request('POST', path, body, { 'Content-Type': 'image/jpeg' });
   if (answer.status !== 200) throw new Error(`translate answered ${answer.status}`);
-  const inference = /(?:^|, )inference;dur=([\d.]+)/.exec(String(answer.headers['server-timing'] ?? ''))?.[1];
-  if (inference === undefined) throw new Error('translate answered without an inference Server-Timing');
-  return { latency: answer.latency, inference: Number(inference) };
+  const stages = Object.fromEntries([...String(answer.headers['server-timing'] ?? '').matchAll(/(\w+);dur=([\d.]+)/g)].map((m) => [m[1]!, Number(m[2])]));
+  if (stages.inference === undefined) throw new Error('translate answered without an inference Server-Timing');
+  return { latency: answer.latency, stages };
 }
 
 /** Concurrency 1: raw runs and server requests alternate, so both see the same machine state. */
@@ -114,14 +114,22 @@ async function interleaved(client: BenchClient, path: string, body: Buffer, onnx
   const rawTimes: number[] = [];
   const latencies: number[] = [];
   const overheads: number[] = [];
+  /** Each Server-Timing stage outside inference, plus what no stage covers (HTTP, thread hops). */
+  const stages: Record<string, number[]> = {};
   for (let i = 0; i < pairs; i++) {
     rawTimes.push(await raw.run());
-    const { latency, inference } = await translateOnce(client, path, body);
-    latencies.push(latency);
-    overheads.push(latency - inference);
+    const answer = await translateOnce(client, path, body);
+    latencies.push(answer.latency);
+    overheads.push(answer.latency - answer.stages.inference!);
+    let covered = 0;
+    for (const [stage, ms] of Object.entries(answer.stages)) {
+      covered += ms;
+      if (stage !== 'inference') (stages[stage] ??= []).push(ms);
+    }
+    (stages.other ??= []).push(answer.latency - covered);
   }
   await raw.release();
-  return { rawTimes, latencies, overheads };
+  return { rawTimes, latencies, overheads, stages };
 }
 
 async function load(client: BenchClient, path: string, body: Buffer, concurrency: number, total: number): Promise<{ latencies: number[]; seconds: number }> {
@@ -194,6 +202,7 @@ async function main(): Promise<void> {
         `${String(side).padStart(5)}²  c=1      ${fmt(p50)} ${fmt(percentile(single.latencies, 0.95))} ${(1000 / p50).toFixed(2).padStart(8)} img/s` +
           ` | ${single.latencies.length} requests alternating with raw runs; overhead per request (latency − its onnxruntime run) p50 ${overheadP50.toFixed(1)} ms, p95 ${percentile(single.overheads, 0.95).toFixed(1)} ms`,
       );
+      rows.push(`         overhead p50 by stage: ${Object.entries(single.stages).map(([stage, ms]) => `${stage} ${percentile(ms, 0.5).toFixed(1)}`).join(', ')} ms`);
       if (side === 512) {
         checks.push({ name: 'c=1 512²: server p50 − raw p50 ≤ 15 ms', value: `${(p50 - rawP50).toFixed(1)} ms (per-request overhead p50 ${overheadP50.toFixed(1)} ms)`, pass: p50 - rawP50 <= 15 });
       }

@@ -16,7 +16,7 @@ import { translateRoutes } from './http/routes/translate.ts';
 import { docsRoutes } from './http/routes/docs.ts';
 import { demoRoutes } from './http/routes/demo.ts';
 import { notFoundHandler, problemHandler } from './http/problem.ts';
-import type { Inference } from './inference/pool.ts';
+import type { ImageInference, Inference } from './inference/pool.ts';
 import type { Logger } from './log.ts';
 import type { ModelRepository, VersionedLoader } from './models/repository.ts';
 import type { ServerMetrics } from './observability/metrics.ts';
@@ -26,7 +26,7 @@ export interface AppDeps {
   config: Config;
   repository: ModelRepository;
   /** Runs requests; also loads and retires model versions (reload). */
-  pool: Inference & VersionedLoader;
+  pool: Inference & ImageInference & VersionedLoader;
   logger: Logger;
   metrics: ServerMetrics;
   /** Set when shutdown begins: /readyz turns 503 and responses close their connections. */

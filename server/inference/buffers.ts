@@ -1,7 +1,8 @@
 /**
- * Large input buffers come back from the workers after a run and are reused for the next request's
- * tensor. A fresh multi-megabyte ArrayBuffer costs a page fault per 4 KiB on first write, which
- * was a third of the to-tensor time at 512² and more at 1024²; a recycled one is already mapped.
+ * Large tensor buffers kept for reuse: each inference worker writes the next image's input tensor
+ * into the last one's buffer. A fresh multi-megabyte ArrayBuffer costs a page fault per 4 KiB on
+ * first write, which was a third of the to-tensor time at 512² and more at 1024²; a reused one is
+ * already mapped.
  */
 
 /** Smaller buffers are cheap to allocate and not worth keeping. */
@@ -41,6 +42,3 @@ export class BufferRecycler {
     return count;
   }
 }
-
-/** The process-wide recycler: the pool gives returned inputs to it, toTensor takes from it. */
-export const recycledBuffers = new BufferRecycler();

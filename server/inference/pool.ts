@@ -6,12 +6,12 @@
  */
 import { Worker } from 'node:worker_threads';
 import type { Device, DeviceSetting } from '../config.ts';
-import { recycledBuffers } from './buffers.ts';
+import type { HwcImage } from '../imaging/tensor.ts';
 import { DeviceUnavailableError } from './device.ts';
 import type { RunObserver } from '../observability/metrics.ts';
-import type { InputTensor, OutputTensor, SessionInfo, SessionSettings, WorkerReply, WorkerRequest } from './protocol.ts';
+import type { ImageInputSpec, ImageOutputSpec, InputTensor, OutputTensor, SessionInfo, SessionSettings, WorkerReply, WorkerRequest } from './protocol.ts';
 
-export type { InputTensor, OutputTensor, SessionInfo } from './protocol.ts';
+export type { ImageInputSpec, ImageOutputSpec, InputTensor, OutputTensor, SessionInfo } from './protocol.ts';
 
 export interface PoolOptions {
   workers: number;
@@ -49,6 +49,20 @@ export interface RunTiming {
   runMs: number;
 }
 
+export interface TranslateRunOptions {
+  /** Aborting removes a request that is still waiting in the queue. */
+  signal?: AbortSignal;
+  /** Told, on success, where the time went. */
+  onTiming?: (timing: TranslateRunTiming) => void;
+}
+
+export interface TranslateRunTiming extends RunTiming {
+  /** Pixels → input tensor, in the worker. */
+  toTensorMs: number;
+  /** Output tensor → pixels, in the worker. */
+  fromTensorMs: number;
+}
+
 /**
  * What the HTTP layer and the generation batcher need from the pool. Feeds' buffers are
  * transferred to the worker: after `run` the caller's input arrays are detached (length 0).
@@ -59,6 +73,15 @@ export interface Inference {
   load(model: string): { queued: number; running: number };
   /** Workers that run requests concurrently (batchers size their parallelism from it). */
   readonly concurrency: number;
+}
+
+/** What the translate pipeline needs from the pool: pixels in, the model's pixels out. */
+export interface ImageInference {
+  /**
+   * Runs an image model on HWC bytes. The worker converts them to the input tensor and the
+   * output tensor back to RGB bytes; the image's buffer is transferred (detached here).
+   */
+  translate(model: string, image: HwcImage, io: { input: ImageInputSpec; output: ImageOutputSpec }, options?: TranslateRunOptions): Promise<HwcImage>;
 }
 
 /** The model's queue is full: answer 503 with Retry-After. */
@@ -96,15 +119,20 @@ export class InferenceError extends Error {
   }
 }
 
+/** A run or translate message for a worker, without its id. */
+type JobMessage = Omit<Extract<WorkerRequest, { kind: 'run' }>, 'id'> | Omit<Extract<WorkerRequest, { kind: 'translate' }>, 'id'>;
+
 interface Job {
   model: string;
-  feeds: Record<string, InputTensor>;
-  outputs?: string[];
-  resolve: (outputs: Record<string, OutputTensor>) => void;
+  message: JobMessage;
+  transfer: ArrayBuffer[];
+  /** Rows in the batch, for metrics. */
+  rows: number;
+  /** Resolves the caller's promise from the worker's reply; false when the reply was not the expected kind. */
+  settle: (reply: WorkerReply, queueMs: number) => boolean;
   reject: (error: Error) => void;
   signal?: AbortSignal;
   onAbort?: () => void;
-  onTiming?: (timing: RunTiming) => void;
   enqueuedAt: number;
 }
 
@@ -176,7 +204,7 @@ class Slot {
 
 type WorkerRequestWithoutId = WorkerRequest extends infer R ? (R extends WorkerRequest ? Omit<R, 'id'> : never) : never;
 
-export class InferencePool implements Inference {
+export class InferencePool implements Inference, ImageInference {
   private readonly slots: Slot[] = [];
   private readonly models = new Map<string, ModelState>();
   /** Retired model keys → the key that replaced them. */
@@ -248,13 +276,53 @@ export class InferencePool implements Inference {
   }
 
   run(model: string, feeds: Record<string, InputTensor>, options: RunOptions = {}): Promise<Record<string, OutputTensor>> {
+    return this.enqueue<Record<string, OutputTensor>>(model, options.signal, (resolved, resolve) => ({
+      message: { kind: 'run', model: resolved, feeds, outputs: options.outputs },
+      transfer: transferListOf(feeds),
+      rows: Object.values(feeds)[0]?.dims[0] ?? 1,
+      settle: (reply, queueMs) => {
+        if (reply.kind !== 'result') return false;
+        options.onTiming?.({ queueMs, runMs: reply.runMs });
+        resolve(reply.outputs);
+        return true;
+      },
+    }));
+  }
+
+  translate(model: string, image: HwcImage, io: { input: ImageInputSpec; output: ImageOutputSpec }, options: TranslateRunOptions = {}): Promise<HwcImage> {
+    return this.enqueue<HwcImage>(model, options.signal, (resolved, resolve) => {
+      // A view on part of a buffer (or a pooled Node Buffer) is copied so only its own bytes travel.
+      const data = image.data.byteOffset === 0 && image.data.byteLength === image.data.buffer.byteLength && image.data.buffer instanceof ArrayBuffer ? image.data : image.data.slice();
+      return {
+        message: { kind: 'translate', model: resolved, image: { ...image, data }, input: io.input, output: io.output },
+        transfer: [data.buffer as ArrayBuffer],
+        rows: 1,
+        settle: (reply, queueMs) => {
+          if (reply.kind !== 'translated') return false;
+          options.onTiming?.({ queueMs, runMs: reply.runMs, toTensorMs: reply.toTensorMs, fromTensorMs: reply.fromTensorMs });
+          resolve(reply.image);
+          return true;
+        },
+      };
+    });
+  }
+
+  /**
+   * Queues a job for a model (following reloads to the current version), or dispatches it at once
+   * to an idle worker. `build` gets the resolved model key and the promise's resolve.
+   */
+  private enqueue<T>(
+    model: string,
+    signal: AbortSignal | undefined,
+    build: (resolved: string, resolve: (value: T) => void) => Pick<Job, 'message' | 'transfer' | 'rows' | 'settle'>,
+  ): Promise<T> {
     if (this.closing) return Promise.reject(new PoolClosedError());
     for (let hops = 0; !this.models.has(model) && this.successors.has(model) && hops < 1000; hops++) model = this.successors.get(model)!;
     const state = this.models.get(model);
     if (!state) return Promise.reject(new ModelNotLoadedError(model));
-    if (options.signal?.aborted) return Promise.reject(abortError(options.signal));
-    return new Promise((resolve, reject) => {
-      const job: Job = { model, feeds, outputs: options.outputs, resolve, reject, signal: options.signal, onTiming: options.onTiming, enqueuedAt: performance.now() };
+    if (signal?.aborted) return Promise.reject(abortError(signal));
+    return new Promise<T>((resolve, reject) => {
+      const job: Job = { model, ...build(model, resolve), reject, signal, enqueuedAt: performance.now() };
       const slot = this.idleSlotFor(model);
       if (slot) {
         this.dispatch(slot, job);
@@ -374,19 +442,13 @@ export class InferencePool implements Inference {
     slot.busy = true;
     state.running += 1;
     const started = performance.now();
-    const rows = Object.values(job.feeds)[0]?.dims[0] ?? 1;
     let ok = false;
     slot
-      .request({ kind: 'run', model: job.model, feeds: job.feeds, outputs: job.outputs }, transferListOf(job.feeds))
+      .request(job.message, job.transfer)
       .then(
         (reply) => {
-          ok = reply.kind === 'result';
-          if (reply.kind === 'result') {
-            for (const buffer of reply.returned) recycledBuffers.give(buffer);
-            job.onTiming?.({ queueMs: started - job.enqueuedAt, runMs: reply.runMs });
-            job.resolve(reply.outputs);
-          }
-          else job.reject(new InferenceError(`unexpected worker reply "${reply.kind}" to run`));
+          ok = job.settle(reply, started - job.enqueuedAt);
+          if (!ok) job.reject(new InferenceError(`unexpected worker reply "${reply.kind}" to ${job.message.kind}`));
         },
         (error: Error) => job.reject(error instanceof InferenceError ? error : new InferenceError(error.message)),
       )
@@ -394,7 +456,7 @@ export class InferencePool implements Inference {
         const finished = performance.now();
         this.options.observer?.onRun({
           model: job.model,
-          rows,
+          rows: job.rows,
           queueSeconds: (started - job.enqueuedAt) / 1000,
           inferenceSeconds: (finished - started) / 1000,
           ok,

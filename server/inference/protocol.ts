@@ -1,8 +1,10 @@
 /**
- * Messages between the pool (main thread) and its inference workers. Tensor buffers travel in
- * transfer lists, so a request's pixels are moved, never copied, across the thread boundary.
+ * Messages between the pool (main thread) and its inference workers. Tensor and pixel buffers
+ * travel in transfer lists, so a request's data is moved, not copied, across the thread boundary.
  */
 import type { DeviceSetting } from '../config.ts';
+import type { HwcImage } from '../imaging/tensor.ts';
+import type { Layout, PixelRange } from '../models/manifest.ts';
 
 export type InputTensor =
   | { type: 'float32'; data: Float32Array; dims: number[] }
@@ -11,6 +13,21 @@ export type InputTensor =
 export interface OutputTensor {
   data: Float32Array;
   dims: number[];
+}
+
+/** How an image model takes its input: the graph input's name and the manifest's pixel mapping. */
+export interface ImageInputSpec {
+  name: string;
+  layout: Layout;
+  range: PixelRange;
+  channels: 1 | 3;
+}
+
+/** How an image model's output maps back to pixels. */
+export interface ImageOutputSpec {
+  name: string;
+  layout: Layout;
+  range: PixelRange;
 }
 
 export interface SessionSettings {
@@ -33,16 +50,17 @@ export interface SessionInfo {
 export type WorkerRequest =
   | { kind: 'load'; id: number; model: string; onnxPath: string; settings: SessionSettings }
   | { kind: 'run'; id: number; model: string; feeds: Record<string, InputTensor>; outputs?: string[] }
+  /** Pixels in, pixels out: the worker converts to and from tensors itself (off the event loop). */
+  | { kind: 'translate'; id: number; model: string; image: HwcImage; input: ImageInputSpec; output: ImageOutputSpec }
   | { kind: 'unload'; id: number; model: string }
   | { kind: 'probe'; id: number; settings: SessionSettings };
 
 export type WorkerReply =
   | { kind: 'loaded'; id: number; info: SessionInfo }
-  /**
-   * runMs: session.run's own time in the worker, without the thread hops. returned: the feeds'
-   * buffers, handed back (transferred) for reuse now that the run is over.
-   */
-  | { kind: 'result'; id: number; outputs: Record<string, OutputTensor>; runMs: number; returned: ArrayBuffer[] }
+  /** runMs: session.run's own time in the worker, without the thread hops. */
+  | { kind: 'result'; id: number; outputs: Record<string, OutputTensor>; runMs: number }
+  /** RGB bytes of the model's output; toTensorMs and fromTensorMs: the conversions around the run. */
+  | { kind: 'translated'; id: number; image: HwcImage; toTensorMs: number; runMs: number; fromTensorMs: number }
   | { kind: 'unloaded'; id: number }
   | { kind: 'probed'; id: number; info: SessionInfo }
   | { kind: 'error'; id: number; message: string };

@@ -1,15 +1,21 @@
 /**
  * One inference worker thread: it owns one onnxruntime session per loaded model and runs them
  * synchronously here, off the main event loop (onnxruntime-node's session.run blocks its thread).
+ * Image models get pixels and give pixels back: the float conversions, milliseconds per image,
+ * run here too, so they never hold up the event loop.
  */
 import { parentPort } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
+import { fromTensor, toTensor } from '../imaging/tensor.ts';
+import { BufferRecycler } from './buffers.ts';
 import { probeModel, providerCandidates, sessionOptions } from './device.ts';
 import type { InputTensor, OutputTensor, SessionInfo, SessionSettings, WorkerReply, WorkerRequest } from './protocol.ts';
 
 if (!parentPort) throw new Error('server/inference/worker.ts must run in a worker thread');
 const port = parentPort;
 const sessions = new Map<string, ort.InferenceSession>();
+/** Image input tensors, reused from one run to the next (this worker runs one at a time). */
+const inputBuffers = new BufferRecycler();
 /** Why CUDA failed in this worker, so DEVICE=auto tries it once rather than for every model. */
 let cudaFailure: string | undefined;
 
@@ -48,6 +54,12 @@ async function createSession(model: string | Uint8Array, settings: SessionSettin
   throw new Error(`no execution provider could be loaded for DEVICE=${settings.device}`);
 }
 
+function loadedSession(model: string): ort.InferenceSession {
+  const session = sessions.get(model);
+  if (!session) throw new Error(`model "${model}" is not loaded in this worker`);
+  return session;
+}
+
 async function handle(request: WorkerRequest): Promise<{ reply: WorkerReply; transfer: ArrayBuffer[] }> {
   switch (request.kind) {
     case 'load': {
@@ -64,8 +76,7 @@ async function handle(request: WorkerRequest): Promise<{ reply: WorkerReply; tra
       return { reply: { kind: 'loaded', id: request.id, info }, transfer: [] };
     }
     case 'run': {
-      const session = sessions.get(request.model);
-      if (!session) throw new Error(`model "${request.model}" is not loaded in this worker`);
+      const session = loadedSession(request.model);
       const feeds = feedsOf(request.feeds);
       const started = performance.now();
       const results = await session.run(feeds, request.outputs ?? session.outputNames);
@@ -73,11 +84,40 @@ async function handle(request: WorkerRequest): Promise<{ reply: WorkerReply; tra
       const outputs: Record<string, OutputTensor> = {};
       for (const [name, tensor] of Object.entries(results)) outputs[name] = toOutput(tensor);
       for (const tensor of Object.values(feeds)) tensor.dispose();
-      const outputBuffers = new Set(Object.values(outputs).map((o) => o.data.buffer as ArrayBuffer));
-      // An output may be the input itself (an Identity graph): that buffer travels as the output only.
-      const returned = [...new Set(Object.values(request.feeds).map((t) => t.data.buffer as ArrayBuffer))].filter((b) => !outputBuffers.has(b));
-      const transfer = [...outputBuffers, ...returned];
-      return { reply: { kind: 'result', id: request.id, outputs, runMs, returned }, transfer };
+      const transfer = [...new Set(Object.values(outputs).map((o) => o.data.buffer as ArrayBuffer))];
+      return { reply: { kind: 'result', id: request.id, outputs, runMs }, transfer };
+    }
+    case 'translate': {
+      const session = loadedSession(request.model);
+      const { image, input, output } = request;
+      let mark = performance.now();
+      const lap = () => {
+        const previous = mark;
+        mark = performance.now();
+        return mark - previous;
+      };
+      const tensor = toTensor(image, input.layout, input.range, input.channels, (byteLength) => inputBuffers.take(byteLength));
+      const toTensorMs = lap();
+      const feed = new ort.Tensor('float32', tensor.data, tensor.dims);
+      let produced: ort.Tensor | undefined;
+      try {
+        produced = (await session.run({ [input.name]: feed }, [output.name]))[output.name];
+      } finally {
+        feed.dispose();
+        inputBuffers.give(tensor.data.buffer as ArrayBuffer);
+      }
+      const runMs = lap();
+      if (produced === undefined) throw new Error(`the model returned no output "${output.name}"`);
+      if (!(produced.data instanceof Float32Array)) throw new Error(`output "${output.name}" is ${produced.type}, not float32`);
+      let pixels;
+      try {
+        pixels = fromTensor({ data: produced.data, dims: [...produced.dims] }, output.layout, output.range);
+      } catch (err) {
+        throw new Error(`the model returned an unusable output: ${(err as Error).message}`);
+      }
+      const fromTensorMs = lap();
+      const reply: WorkerReply = { kind: 'translated', id: request.id, image: pixels, toTensorMs, runMs, fromTensorMs };
+      return { reply, transfer: [pixels.data.buffer as ArrayBuffer] };
     }
     case 'probe': {
       const { session, provider, fallbackReason } = await createSession(probeModel(), request.settings);

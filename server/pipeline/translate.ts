@@ -1,14 +1,14 @@
 /**
  * The translate pipeline outside HTTP: image bytes → decode → (fit inside a fixed-size graph's
- * size) → reflect-pad → tensor → worker → tensor → crop → (scale back) → encode. The translate endpoint and the batch CLI run exactly this, so a file
- * converted in bulk has the same pixels as one sent to the server.
+ * size) → reflect-pad → worker (pixels → tensor → onnxruntime → pixels) → crop → (scale back) →
+ * encode. The translate endpoint and the batch CLI run exactly this, so a file converted in bulk
+ * has the same pixels as one sent to the server.
  */
 import { decodeImage } from '../imaging/decode.ts';
 import { encodeImage, type OutputFormat } from '../imaging/encode.ts';
 import { fitInside, resizeTo } from '../imaging/resize.ts';
-import { cropTopLeft, fromTensor, reflectPad, reflectPadTo, toTensor, type HwcImage } from '../imaging/tensor.ts';
-import { recycledBuffers } from '../inference/buffers.ts';
-import type { Inference } from '../inference/pool.ts';
+import { cropTopLeft, reflectPad, reflectPadTo, type HwcImage } from '../imaging/tensor.ts';
+import type { ImageInference } from '../inference/pool.ts';
 import type { ImageToImageManifest } from '../models/manifest.ts';
 
 /** The model to run: its name in the pool and its validated manifest. */
@@ -41,13 +41,13 @@ export interface TranslatedImage {
 
 export interface TranslateTimings {
   decode: number;
-  /** Reflect-pad and pixels → tensor. */
+  /** Reflect-pad, and pixels → tensor in the worker. */
   preprocess: number;
   /** Waiting for a free worker. */
   queue: number;
   /** onnxruntime's session.run in the worker. */
   inference: number;
-  /** Tensor → pixels and crop. */
+  /** Tensor → pixels in the worker, and crop. */
   postprocess: number;
   encode: number;
 }
@@ -56,7 +56,7 @@ export interface TranslateTimings {
  * Translates one image. Bad input throws the decoder's ProblemErrors (415 not an image, 422
  * corrupt or too many pixels); a model that returns an unusable tensor throws a plain Error.
  */
-export async function translateImage(bytes: Buffer, model: TranslateModel, inference: Inference, options: TranslateOptions): Promise<TranslatedImage> {
+export async function translateImage(bytes: Buffer, model: TranslateModel, inference: ImageInference, options: TranslateOptions): Promise<TranslatedImage> {
   const { input, output } = model.manifest;
   const maxSide = Math.min(input.maxSide, options.maxSide ?? Infinity);
   const timings: TranslateTimings = { decode: 0, preprocess: 0, queue: 0, inference: 0, postprocess: 0, encode: 0 };
@@ -80,35 +80,29 @@ export async function translateImage(bytes: Buffer, model: TranslateModel, infer
   } else {
     padded = reflectPad(decoded, input.multipleOf);
   }
-  const tensor = toTensor(padded, input.layout, input.range, input.channels, (byteLength) => recycledBuffers.take(byteLength));
+  const { width: paddedWidth, height: paddedHeight } = padded;
   timings.preprocess = lap();
 
-  const outputs = await inference.run(
+  const pixels = await inference.translate(
     model.name,
-    { [input.name]: { type: 'float32', data: tensor.data, dims: tensor.dims } },
+    padded,
+    { input: { name: input.name, layout: input.layout, range: input.range, channels: input.channels }, output: { name: output.name, layout: output.layout, range: output.range } },
     {
-      outputs: [output.name],
       signal: options.signal,
-      onTiming: ({ queueMs, runMs }) => {
+      onTiming: ({ queueMs, runMs, toTensorMs, fromTensorMs }) => {
+        timings.preprocess += toTensorMs;
         timings.queue = queueMs;
         timings.inference = runMs;
+        timings.postprocess = fromTensorMs;
       },
     },
   );
   lap();
-  const result = outputs[output.name];
-  if (result === undefined) throw new Error(`model "${model.name}" returned no output "${output.name}"`);
-  let pixels;
-  try {
-    pixels = fromTensor(result, output.layout, output.range);
-  } catch (err) {
-    throw new Error(`model "${model.name}" returned an unusable output: ${(err as Error).message}`);
-  }
-  if (pixels.width !== padded.width || pixels.height !== padded.height) {
-    throw new Error(`model "${model.name}" returned ${pixels.width}×${pixels.height} for a ${padded.width}×${padded.height} input`);
+  if (pixels.width !== paddedWidth || pixels.height !== paddedHeight) {
+    throw new Error(`model "${model.name}" returned ${pixels.width}×${pixels.height} for a ${paddedWidth}×${paddedHeight} input`);
   }
   const cropped = await resizeTo(cropTopLeft(pixels, fitted.width, fitted.height), image.width, image.height);
-  timings.postprocess = lap();
+  timings.postprocess += lap();
   const encoded = await encodeImage(
     { width: image.width, height: image.height, rgb: cropped.data, alpha: image.alpha },
     { format: options.format, quality: options.quality },

@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { InferencePool, ModelNotLoadedError, PoolClosedError, QueueFullError, type InputTensor } from '../../server/inference/pool.ts';
+import { InferenceError, InferencePool, ModelNotLoadedError, PoolClosedError, QueueFullError, type ImageInputSpec, type ImageOutputSpec, type InputTensor, type TranslateRunTiming } from '../../server/inference/pool.ts';
 import { busyConvModel, colourMixModel, rotateAndInvert, tempModelsDir } from '../helpers/image-models.ts';
 
 let mixPath: string;
@@ -18,6 +18,11 @@ beforeAll(() => {
 const image = (side: number): Record<string, InputTensor> => ({
   input: { type: 'float32', data: new Float32Array(3 * side * side).fill(0.5), dims: [1, 3, side, side] },
 });
+
+const mixIo: { input: ImageInputSpec; output: ImageOutputSpec } = {
+  input: { name: 'input', layout: 'NCHW', range: [0, 255], channels: 3 },
+  output: { name: 'output', layout: 'NCHW', range: [0, 255] },
+};
 
 describe('InferencePool', () => {
   let pool: InferencePool;
@@ -41,6 +46,33 @@ describe('InferencePool', () => {
     const view = whole.subarray(12);
     await pool.run('mix', { input: { type: 'float32', data: view, dims: [1, 3, 2, 2] } });
     expect(whole.length).toBe(24);
+  });
+
+  it('translates pixels in the worker: bytes → tensor → model → bytes, with the conversions timed', async () => {
+    // Two pixels in [0, 255] NCHW; the mix model maps (r, g, b) → (g, b, 255 − r).
+    const data = Uint8Array.from([10, 20, 30, 200, 100, 0]);
+    let timing: TranslateRunTiming | undefined;
+    const out = await pool.translate('mix', { width: 2, height: 1, channels: 3, data }, mixIo, { onTiming: (t) => (timing = t) });
+    expect([out.width, out.height, out.channels]).toEqual([2, 1, 3]);
+    expect(Array.from(out.data)).toEqual([20, 30, 245, 100, 0, 55]);
+    expect(data.length).toBe(0); // transferred to the worker
+    expect(timing!.toTensorMs).toBeGreaterThanOrEqual(0);
+    expect(timing!.fromTensorMs).toBeGreaterThanOrEqual(0);
+    expect(timing!.runMs).toBeGreaterThan(0);
+  });
+
+  it('copies an image that is a view on part of a buffer rather than detaching the whole buffer', async () => {
+    const whole = new Uint8Array(12).fill(7);
+    const out = await pool.translate('mix', { width: 2, height: 1, channels: 3, data: whole.subarray(6) }, mixIo);
+    expect(Array.from(out.data)).toEqual([7, 7, 248, 7, 7, 248]);
+    expect(whole.length).toBe(12);
+  });
+
+  it('rejects a translate whose output name the model does not have, and keeps serving', async () => {
+    const wrongOutput = { ...mixIo, output: { ...mixIo.output, name: 'nope' } };
+    await expect(pool.translate('mix', { width: 1, height: 1, channels: 3, data: new Uint8Array(3) }, wrongOutput)).rejects.toBeInstanceOf(InferenceError);
+    const out = await pool.translate('mix', { width: 1, height: 1, channels: 3, data: Uint8Array.from([1, 2, 3]) }, mixIo);
+    expect(Array.from(out.data)).toEqual([2, 3, 254]);
   });
 
   it('refuses work for a model it has not loaded', async () => {

@@ -4,7 +4,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Layout, PixelRange } from '../../server/models/manifest.ts';
 import { applyColourMix, colourMixModel, imageManifest, rotateAndInvert, tempModelsDir, writeModel } from '../helpers/image-models.ts';
 import { startTestServer, type TestServer } from './harness.ts';
-import { recycledBuffers } from '../../server/inference/buffers.ts';
 
 const MODELS: Array<{ name: string; layout: Layout; range: PixelRange }> = [
   { name: 'nchw-signed', layout: 'NCHW', range: [-1, 1] },
@@ -64,19 +63,17 @@ describe('POST /v1/models/:name/translate round-trips', () => {
     }
   }
 
-  it('stays exact when a tensor buffer comes back from the worker and is reused for the next image', async () => {
-    // 320×300 RGB is a 1.15 MB float tensor: large enough to be recycled.
+  it('stays exact when a worker reuses its input tensor buffer for the next image', async () => {
+    // 320×300 RGB is a 1.15 MB float tensor: large enough to be reused. Sequential requests go to
+    // the first idle worker, so the second and third images are written over the first's tensor.
     const [width, height] = [320, 300];
-    const before = recycledBuffers.held;
-    for (const shift of [0, 101]) {
+    for (const shift of [0, 101, 202]) {
       const pixels = pattern(width, height, 3).map((v) => (v + shift) % 256);
       const png = await sharp(pixels, { raw: { width, height, channels: 3 } }).png().toBuffer();
       const res = await translate('nchw-signed').set('Content-Type', 'image/png').send(png);
       expect(res.status).toBe(200);
       const expected = applyColourMix(pixels, rotateAndInvert([-1, 1]), [-1, 1], [-1, 1]);
       expect(Buffer.from(expected).equals((await raw(res.body as Buffer)).data)).toBe(true);
-      // After each run the worker has handed the input buffer back: one spare of this size.
-      expect(recycledBuffers.held).toBe(before + 1);
     }
   });
 
