@@ -7,9 +7,10 @@
  * around two minutes on a small machine). The server runs in-process on a free port with the
  * default pool shape for this machine (INFERENCE_WORKERS / INFERENCE_THREADS override).
  *
- * At concurrency 1, raw runs and server requests alternate, so both see the same machine state
- * (single runs of a model vary by tens of ms here); each server answer's Server-Timing header also
- * gives the overhead of that very request: its latency minus onnxruntime's own run inside it.
+ * At concurrency 1, blocks of raw runs and of server requests take turns, so both see the same
+ * machine state (single runs of a model vary by tens of ms here); each server answer's
+ * Server-Timing header also gives the overhead of that very request: its latency minus
+ * onnxruntime's own run inside it.
  *
  * Targets (from the serving issue):
  *   c=1, 512²: server p50 − raw p50 ≤ 15 ms (raw: one session with the threads one worker has);
@@ -34,8 +35,8 @@ const SIZES = [512, 1024];
 const CONCURRENCY = [4, 8];
 /** Requests per (size, concurrency): enough for a p50/p95 without running for minutes. */
 const REQUESTS: Record<number, Record<number, number>> = { 512: { 4: 12, 8: 16 }, 1024: { 4: 8, 8: 8 } };
-/** Raw-run / server-request pairs at concurrency 1. */
-const PAIRS: Record<number, number> = { 512: 16, 1024: 4 };
+/** Concurrency 1: blocks of raw runs and of server requests, in turn (runs per block, blocks). */
+const BLOCKS: Record<number, { runs: number; blocks: number }> = { 512: { runs: 8, blocks: 4 }, 1024: { runs: 2, blocks: 2 } };
 const RAW_RUNS: Record<number, number> = { 512: 6, 1024: 3 };
 
 function modelsDirAndManifest(): { modelsDir: string; manifest: ImageToImageManifest; label: string } {
@@ -108,16 +109,20 @@ async function translateOnce(client: BenchClient, path: string, body: Buffer): P
   return { latency: answer.latency, stages };
 }
 
-/** Concurrency 1: raw runs and server requests alternate, so both see the same machine state. */
-async function interleaved(client: BenchClient, path: string, body: Buffer, onnxPath: string, manifest: ImageToImageManifest, threads: number, pairs: number) {
+/**
+ * Concurrency 1: blocks of raw runs and blocks of server requests take turns, so both see the
+ * same machine state over time, while requests still follow requests as they do in a server
+ * (a raw run on the main thread right before each request would leave its caches cold).
+ */
+async function interleaved(client: BenchClient, path: string, body: Buffer, onnxPath: string, manifest: ImageToImageManifest, threads: number, { runs, blocks }: { runs: number; blocks: number }) {
   const raw = await rawSession(onnxPath, manifest, body, threads);
   const rawTimes: number[] = [];
   const latencies: number[] = [];
   const overheads: number[] = [];
   /** Each Server-Timing stage outside inference, plus what no stage covers (HTTP, thread hops). */
   const stages: Record<string, number[]> = {};
-  for (let i = 0; i < pairs; i++) {
-    rawTimes.push(await raw.run());
+  for (let i = 0; i < runs * blocks; i++) {
+    if (i % runs === 0) for (let r = 0; r < runs; r++) rawTimes.push(await raw.run());
     const answer = await translateOnce(client, path, body);
     latencies.push(answer.latency);
     overheads.push(answer.latency - answer.stages.inference!);
@@ -191,7 +196,7 @@ async function main(): Promise<void> {
       const translatePath = `/v1/models/${manifest.name}/translate?format=jpeg&quality=90`;
       await load(client, translatePath, jpeg, config.workers, config.workers); // warm every worker at this size
 
-      const single = await interleaved(client, translatePath, jpeg, entry.onnxPath!, manifest, config.threadsPerWorker, PAIRS[side]!);
+      const single = await interleaved(client, translatePath, jpeg, entry.onnxPath!, manifest, config.threadsPerWorker, BLOCKS[side]!);
       const rawAllThreads = totalThreads === config.threadsPerWorker ? single.rawTimes : await rawRuns(entry.onnxPath!, manifest, jpeg, totalThreads, RAW_RUNS[side]!);
       const rawP50 = percentile(single.rawTimes, 0.5);
       const rawThroughput = 1000 / (rawAllThreads.reduce((a, b) => a + b, 0) / rawAllThreads.length);
@@ -200,7 +205,7 @@ async function main(): Promise<void> {
       rows.push(`${String(side).padStart(5)}²  raw   ${config.threadsPerWorker}thr ${fmt(rawP50)} ${fmt(percentile(single.rawTimes, 0.95))}          | raw ${totalThreads} threads: ${rawThroughput.toFixed(2)} img/s`);
       rows.push(
         `${String(side).padStart(5)}²  c=1      ${fmt(p50)} ${fmt(percentile(single.latencies, 0.95))} ${(1000 / p50).toFixed(2).padStart(8)} img/s` +
-          ` | ${single.latencies.length} requests alternating with raw runs; overhead per request (latency − its onnxruntime run) p50 ${overheadP50.toFixed(1)} ms, p95 ${percentile(single.overheads, 0.95).toFixed(1)} ms`,
+          ` | ${single.latencies.length} requests in blocks taking turns with raw runs; overhead per request (latency − its onnxruntime run) p50 ${overheadP50.toFixed(1)} ms, p95 ${percentile(single.overheads, 0.95).toFixed(1)} ms`,
       );
       rows.push(`         overhead p50 by stage: ${Object.entries(single.stages).map(([stage, ms]) => `${stage} ${percentile(ms, 0.5).toFixed(1)}`).join(', ')} ms`);
       if (side === 512) {
