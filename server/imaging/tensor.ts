@@ -75,21 +75,21 @@ export function rangeToAffine(range: PixelRange): { scale: number; offset: numbe
 
 /**
  * RGB (or grey) bytes → a batch-of-one float tensor. `channels` is what the model takes: 3, or 1
- * (ITU-R BT.601 luma of RGB input). The loops are specialised per case: they run on the event
- * loop, once per request, over millions of values. `allocate` may hand out a used buffer of the
- * byte length asked for (every value is written).
+ * (ITU-R BT.601 luma of RGB input). The loops are specialised per case: they run once per
+ * request over millions of values. `allocate` may hand out used memory of the length asked for
+ * (every value is written).
  */
 export function toTensor(
   image: HwcImage,
   layout: Layout,
   range: PixelRange,
   channels: 1 | 3,
-  allocate: (byteLength: number) => ArrayBuffer = (byteLength) => new ArrayBuffer(byteLength),
+  allocate: (length: number) => Float32Array = (length) => new Float32Array(length),
 ): FloatTensor {
   const { width, height } = image;
   const pixels = width * height;
   const { scale, offset } = rangeToAffine(range);
-  const data = new Float32Array(allocate(pixels * channels * Float32Array.BYTES_PER_ELEMENT));
+  const data = allocate(pixels * channels);
   const src = image.data;
   const grey = image.channels < 3;
   const stride = image.channels;

@@ -7,15 +7,15 @@
 import { parentPort } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
 import { fromTensor, toTensor } from '../imaging/tensor.ts';
-import { BufferRecycler } from './buffers.ts';
+import { ScratchFloats } from './buffers.ts';
 import { probeModel, providerCandidates, sessionOptions } from './device.ts';
 import type { InputTensor, OutputTensor, SessionInfo, SessionSettings, WorkerReply, WorkerRequest } from './protocol.ts';
 
 if (!parentPort) throw new Error('server/inference/worker.ts must run in a worker thread');
 const port = parentPort;
 const sessions = new Map<string, ort.InferenceSession>();
-/** Image input tensors, reused from one run to the next (this worker runs one at a time). */
-const inputBuffers = new BufferRecycler();
+/** Where image input tensors are written, run after run. */
+const scratch = new ScratchFloats();
 /** Why CUDA failed in this worker, so DEVICE=auto tries it once rather than for every model. */
 let cudaFailure: string | undefined;
 
@@ -96,7 +96,7 @@ async function handle(request: WorkerRequest): Promise<{ reply: WorkerReply; tra
         mark = performance.now();
         return mark - previous;
       };
-      const tensor = toTensor(image, input.layout, input.range, input.channels, (byteLength) => inputBuffers.take(byteLength));
+      const tensor = toTensor(image, input.layout, input.range, input.channels, (length) => scratch.take(length));
       const toTensorMs = lap();
       const feed = new ort.Tensor('float32', tensor.data, tensor.dims);
       let produced: ort.Tensor | undefined;
@@ -104,7 +104,6 @@ async function handle(request: WorkerRequest): Promise<{ reply: WorkerReply; tra
         produced = (await session.run({ [input.name]: feed }, [output.name]))[output.name];
       } finally {
         feed.dispose();
-        inputBuffers.give(tensor.data.buffer as ArrayBuffer);
       }
       const runMs = lap();
       if (produced === undefined) throw new Error(`the model returned no output "${output.name}"`);
