@@ -26,6 +26,7 @@ import type { InputTensor } from '../server/inference/pool.ts';
 import { resolveBatching } from '../server/inference/batcher.ts';
 import { convLabelGenerator, writeModelFolder } from '../tests/helpers/generator-models.ts';
 import { BenchClient } from './bench/http-client.ts';
+import { percentile } from './bench/stats.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const WARMUP_MS = 500;
@@ -57,9 +58,7 @@ async function measure(port: number, route: string, concurrency: number, body: (
   await Promise.all(Array.from({ length: concurrency }, loop));
   const elapsed = performance.now() - started;
   client.close();
-  latencies.sort((a, b) => a - b);
-  const quantile = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? NaN;
-  return { rps: (latencies.length / elapsed) * 1000, p50: quantile(0.5), p95: quantile(0.95), errors };
+  return { rps: (latencies.length / elapsed) * 1000, p50: percentile(latencies, 0.5), p95: percentile(latencies, 0.95), errors };
 }
 
 async function run(port: number, route: string, concurrency: number, body: () => string): Promise<Measurement> {

@@ -17,6 +17,7 @@ import { ortThreadCount, SyncSession } from '../training/backend/ort-sync.ts';
 import { selectBackend } from '../training/backend/select.ts';
 import { OnnxGraph } from '../training/export/onnx-graph.ts';
 import { patchDiscriminator, resnetGenerator } from '../training/nets/cyclegan.ts';
+import { percentile } from './bench/stats.ts';
 
 const CROP = 128;
 const BATCH = 1;
@@ -28,7 +29,6 @@ const L1_WEIGHT = 10;
 
 type Shape = number[];
 const sizeOf = (shape: Shape) => shape.reduce((a, b) => a * b, 1);
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 const gflops = (flops: number, ms: number) => flops / ms / 1e6;
 const fmt = (value: number, digits = 1) => value.toFixed(digits);
 
@@ -112,7 +112,7 @@ function timeCalls(run: () => void, repeats: number): { best: number; median: nu
     run();
     times.push(performance.now() - start);
   }
-  return { best: Math.min(...times), median: median(times) };
+  return { best: Math.min(...times), median: percentile(times, 0.5) };
 }
 
 /** Y: a 3×3 'same' conv over 4×64×64×32 → 32 as a bare NCHW onnxruntime graph, as in the issue. */
@@ -184,7 +184,7 @@ async function main(): Promise<void> {
   }
   const cpuUsed = process.cpuUsage(cpuBefore);
   const cpuMsPerStep = (cpuUsed.user + cpuUsed.system) / 1000 / TIMED_STEPS;
-  const stepMs = median(stepTimes);
+  const stepMs = percentile(stepTimes, 0.5);
   console.log(`conv FLOPs per step: ${fmt(convFlops / 1e9, 2)} G (forward ${fmt(profile.flops.forward / 1e9, 2)}, input gradients ${fmt(profile.flops['input gradient'] / 1e9, 2)}, filter gradients ${fmt(profile.flops['filter gradient'] / 1e9, 2)}); ${profile.kernelCalls} kernel calls`);
   console.log(`wasm-ort step: median ${fmt(stepMs, 0)} ms, best ${fmt(Math.min(...stepTimes), 0)} ms over ${TIMED_STEPS} steps`);
   // CPU time is what the step itself consumed, whatever else the machine runs. Nothing here waits

@@ -30,6 +30,7 @@ import { startServer } from '../server/server.ts';
 import { cycleGanGeneratorModel, imageManifest, mulberry32, tempModelsDir, writeModel } from '../tests/helpers/image-models.ts';
 import { sessionOptions } from '../server/inference/device.ts';
 import { BenchClient } from './bench/http-client.ts';
+import { percentile } from './bench/stats.ts';
 
 const SIZES = [512, 1024];
 const CONCURRENCY = [4, 8];
@@ -68,10 +69,6 @@ async function photoJpeg(side: number): Promise<Buffer> {
   return sharp(pixels, { raw: { width: side, height: side, channels: 3 } }).jpeg({ quality: 90 }).toBuffer();
 }
 
-const percentile = (values: number[], p: number): number => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))]!;
-};
 
 /** Raw onnxruntime in this thread: a session fed the same preprocessed tensor as the server. */
 async function rawSession(onnxPath: string, manifest: ImageToImageManifest, jpeg: Buffer, threads: number): Promise<{ run: () => Promise<number>; release: () => Promise<void> }> {
