@@ -163,4 +163,20 @@ describe('encodeImage', () => {
     const high = await encodeImage({ width: 64, height: 64, rgb: noisy }, { format: 'jpeg', quality: 95 });
     expect(low.body.length).toBeLessThan(high.body.length);
   });
+
+  it('png stays lossless at every quality, and row filters make photo-like images compress', async () => {
+    // Smooth shading with mild noise, like a photo: unfiltered deflate barely shrinks it.
+    const [width, height] = [96, 64];
+    const photoLike = Uint8Array.from({ length: width * height * 3 }, (_, i) => {
+      const p = Math.floor(i / 3);
+      return (((p % width) * 2 + Math.floor(p / width) + (i % 3) * 40 + ((p * 2654435761) % 7)) & 255);
+    });
+    for (const quality of [undefined, 1, 50, 100]) {
+      const png = await encodeImage({ width, height, rgb: photoLike }, { format: 'png', quality });
+      expect(Buffer.from(photoLike).equals(await sharp(png.body).raw().toBuffer())).toBe(true);
+    }
+    const ours = await encodeImage({ width, height, rgb: photoLike }, { format: 'png' });
+    const unfiltered = await sharp(photoLike, { raw: { width, height, channels: 3 } }).png({ compressionLevel: 6, adaptiveFiltering: false }).toBuffer();
+    expect(ours.body.length).toBeLessThan(0.8 * unfiltered.length);
+  });
 });
