@@ -7,19 +7,18 @@
  * around two minutes on a small machine). The server runs in-process on a free port with the
  * default pool shape for this machine (INFERENCE_WORKERS / INFERENCE_THREADS override).
  *
- * At concurrency 1, blocks of raw runs and of server requests take turns, so both see the same
- * machine state (single runs of a model vary by tens of ms here); each server answer's
- * Server-Timing header also gives the overhead of that very request: its latency minus
- * onnxruntime's own run inside it.
+ * At concurrency 1, raw runs and server requests alternate, so both see the same machine state
+ * (single runs of a model vary by tens of ms here); each server answer's Server-Timing header also
+ * gives the overhead of that very request: its latency minus onnxruntime's own run inside it.
  *
  * Targets (from the serving issue):
  *   c=1, 512²: server p50 − raw p50 ≤ 15 ms (raw: one session with the threads one worker has);
  *   c=8:       throughput ≥ 85 % of raw (raw: one session with all the pool's threads, back to back);
  *   /healthz p99 < 50 ms while the c=8 load runs.
+ * Raw sessions run in a worker thread, as the server's do; their time is session.run alone.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import * as ort from 'onnxruntime-node';
 import { pino } from 'pino';
 import sharp from 'sharp';
 import { loadConfig } from '../server/config.ts';
@@ -28,7 +27,7 @@ import { reflectPad, toTensor } from '../server/imaging/tensor.ts';
 import { parseManifest, type ImageToImageManifest } from '../server/models/manifest.ts';
 import { startServer } from '../server/server.ts';
 import { cycleGanGeneratorModel, imageManifest, mulberry32, tempModelsDir, writeModel } from '../tests/helpers/image-models.ts';
-import { sessionOptions } from '../server/inference/device.ts';
+import { InferencePool } from '../server/inference/pool.ts';
 import { BenchClient } from './bench/http-client.ts';
 import { percentile } from './bench/stats.ts';
 
@@ -36,8 +35,8 @@ const SIZES = [512, 1024];
 const CONCURRENCY = [4, 8];
 /** Requests per (size, concurrency): enough for a p50/p95 without running for minutes. */
 const REQUESTS: Record<number, Record<number, number>> = { 512: { 4: 12, 8: 16 }, 1024: { 4: 8, 8: 8 } };
-/** Concurrency 1: blocks of raw runs and of server requests, in turn (runs per block, blocks). */
-const BLOCKS: Record<number, { runs: number; blocks: number }> = { 512: { runs: 8, blocks: 4 }, 1024: { runs: 2, blocks: 2 } };
+/** Raw-run / server-request pairs at concurrency 1. */
+const PAIRS: Record<number, number> = { 512: 32, 1024: 4 };
 const RAW_RUNS: Record<number, number> = { 512: 6, 1024: 3 };
 
 function modelsDirAndManifest(): { modelsDir: string; manifest: ImageToImageManifest; label: string } {
@@ -70,22 +69,24 @@ async function photoJpeg(side: number): Promise<Buffer> {
 }
 
 
-/** Raw onnxruntime in this thread: a session fed the same preprocessed tensor as the server. */
+/**
+ * Raw onnxruntime: a session of its own in a worker thread (where the server runs its sessions
+ * too), fed the same preprocessed tensor as the server; each run's time is session.run alone.
+ */
 async function rawSession(onnxPath: string, manifest: ImageToImageManifest, jpeg: Buffer, threads: number): Promise<{ run: () => Promise<number>; release: () => Promise<void> }> {
-  const session = await ort.InferenceSession.create(onnxPath, sessionOptions(threads));
+  const pool = new InferencePool({ workers: 1, threadsPerWorker: threads, device: 'cpu', queueLimit: 1 });
+  await pool.loadModel('raw', onnxPath);
   const image = await decodeImage(jpeg, { maxPixels: 40_000_000, maxSide: manifest.input.maxSide });
   const padded = reflectPad({ width: image.width, height: image.height, channels: 3, data: image.rgb }, manifest.input.multipleOf);
   const tensor = toTensor(padded, manifest.input.layout, manifest.input.range, manifest.input.channels);
-  const feeds = { [manifest.input.name]: new ort.Tensor('float32', tensor.data, tensor.dims) };
-  await session.run(feeds); // warm-up
-  return {
-    run: async () => {
-      const t = performance.now();
-      await session.run(feeds);
-      return performance.now() - t;
-    },
-    release: () => session.release(),
+  const run = async () => {
+    let runMs = NaN;
+    // The feed is transferred to the worker, so each run gets a copy.
+    await pool.run('raw', { [manifest.input.name]: { type: 'float32', data: tensor.data.slice(), dims: tensor.dims } }, { onTiming: (timing) => (runMs = timing.runMs) });
+    return runMs;
   };
+  await run(); // warm-up
+  return { run, release: () => pool.close() };
 }
 
 /** Raw runs back to back. */
@@ -107,19 +108,20 @@ async function translateOnce(client: BenchClient, path: string, body: Buffer): P
 }
 
 /**
- * Concurrency 1: blocks of raw runs and blocks of server requests take turns, so both see the
- * same machine state over time, while requests still follow requests as they do in a server
- * (a raw run on the main thread right before each request would leave its caches cold).
+ * Concurrency 1: raw runs and server requests alternate, so both see the same machine state
+ * (runs of one model vary by tens of ms here, in spells). The raw session lives in a worker
+ * thread of its own, so the main thread, where the server's request work happens, is not the
+ * one that just ran a model.
  */
-async function interleaved(client: BenchClient, path: string, body: Buffer, onnxPath: string, manifest: ImageToImageManifest, threads: number, { runs, blocks }: { runs: number; blocks: number }) {
+async function interleaved(client: BenchClient, path: string, body: Buffer, onnxPath: string, manifest: ImageToImageManifest, threads: number, pairs: number) {
   const raw = await rawSession(onnxPath, manifest, body, threads);
   const rawTimes: number[] = [];
   const latencies: number[] = [];
   const overheads: number[] = [];
   /** Each Server-Timing stage outside inference, plus what no stage covers (HTTP, thread hops). */
   const stages: Record<string, number[]> = {};
-  for (let i = 0; i < runs * blocks; i++) {
-    if (i % runs === 0) for (let r = 0; r < runs; r++) rawTimes.push(await raw.run());
+  for (let i = 0; i < pairs; i++) {
+    rawTimes.push(await raw.run());
     const answer = await translateOnce(client, path, body);
     latencies.push(answer.latency);
     overheads.push(answer.latency - answer.stages.inference!);
@@ -193,7 +195,7 @@ async function main(): Promise<void> {
       const translatePath = `/v1/models/${manifest.name}/translate?format=jpeg&quality=90`;
       await load(client, translatePath, jpeg, config.workers, config.workers); // warm every worker at this size
 
-      const single = await interleaved(client, translatePath, jpeg, entry.onnxPath!, manifest, config.threadsPerWorker, BLOCKS[side]!);
+      const single = await interleaved(client, translatePath, jpeg, entry.onnxPath!, manifest, config.threadsPerWorker, PAIRS[side]!);
       const rawAllThreads = totalThreads === config.threadsPerWorker ? single.rawTimes : await rawRuns(entry.onnxPath!, manifest, jpeg, totalThreads, RAW_RUNS[side]!);
       const rawP50 = percentile(single.rawTimes, 0.5);
       const rawThroughput = 1000 / (rawAllThreads.reduce((a, b) => a + b, 0) / rawAllThreads.length);
@@ -202,7 +204,7 @@ async function main(): Promise<void> {
       rows.push(`${String(side).padStart(5)}²  raw   ${config.threadsPerWorker}thr ${fmt(rawP50)} ${fmt(percentile(single.rawTimes, 0.95))}          | raw ${totalThreads} threads: ${rawThroughput.toFixed(2)} img/s`);
       rows.push(
         `${String(side).padStart(5)}²  c=1      ${fmt(p50)} ${fmt(percentile(single.latencies, 0.95))} ${(1000 / p50).toFixed(2).padStart(8)} img/s` +
-          ` | ${single.latencies.length} requests in blocks taking turns with raw runs; overhead per request (latency − its onnxruntime run) p50 ${overheadP50.toFixed(1)} ms, p95 ${percentile(single.overheads, 0.95).toFixed(1)} ms`,
+          ` | ${single.latencies.length} requests alternating with raw runs; overhead per request (latency − its onnxruntime run) p50 ${overheadP50.toFixed(1)} ms, p95 ${percentile(single.overheads, 0.95).toFixed(1)} ms`,
       );
       rows.push(`         overhead p50 by stage: ${Object.entries(single.stages).map(([stage, ms]) => `${stage} ${percentile(ms, 0.5).toFixed(1)}`).join(', ')} ms`);
       if (side === 512) {
