@@ -145,7 +145,12 @@ export const OPENAPI_DOCUMENT = {
           'Send multipart/form-data with one file field `image`, or the raw bytes with an `image/*` Content-Type. The output has the width × height of the input after EXIF orientation (after any `max_side` downscale).',
         parameters: [
           modelName,
-          { name: 'format', in: 'query', schema: { $ref: '#/components/schemas/ImageFormat' } },
+          {
+            name: 'format',
+            in: 'query',
+            description: 'Output format. Without it, the Accept header chooses among image/png, image/jpeg and image/webp; png when it names none of them.',
+            schema: { $ref: '#/components/schemas/ImageFormat' },
+          },
           { name: 'quality', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 100 } },
           { name: 'max_side', in: 'query', description: "Can only lower the manifest's maxSide.", schema: { type: 'integer', minimum: 1, maximum: 16384 } },
         ],

@@ -110,6 +110,31 @@ describe('POST /v1/models/:name/translate round-trips', () => {
     expect((low.body as Buffer).length).toBeLessThan((high.body as Buffer).length);
   });
 
+  it('without a format in the query, answers the image type the Accept header prefers (png by default)', async () => {
+    const png = await sharp(pattern(16, 12, 3), { raw: { width: 16, height: 12, channels: 3 } }).png().toBuffer();
+    const send = (accept: string | null, query = '') => {
+      const req = translate('nchw-signed', query).set('Content-Type', 'image/png');
+      return (accept === null ? req : req.set('Accept', accept)).send(png);
+    };
+    const cases: Array<[string | null, string, string]> = [
+      [null, '', 'image/png'],
+      ['*/*', '', 'image/png'],
+      ['image/webp', '', 'image/webp'],
+      ['image/webp;q=0.5, image/jpeg', '', 'image/jpeg'],
+      ['image/avif, image/webp;q=0.9, */*;q=0.8', '', 'image/webp'],
+      // An Accept that admits none of png, jpeg and webp is ignored, not refused.
+      ['application/json', '', 'image/png'],
+      // The query wins over Accept.
+      ['image/webp', '?format=jpeg', 'image/jpeg'],
+    ];
+    for (const [accept, query, expected] of cases) {
+      const res = await send(accept, query);
+      expect([accept, res.status, res.headers['content-type']]).toEqual([accept, 200, expected]);
+      expect((await sharp(res.body as Buffer).metadata()).format).toBe(expected.slice('image/'.length));
+      expect(res.headers.vary).toMatch(/Accept/);
+    }
+  });
+
   it('says where the time went in a Server-Timing header, stage by stage in pipeline order', async () => {
     const png = await sharp(pattern(64, 48, 3), { raw: { width: 64, height: 48, channels: 3 } }).png().toBuffer();
     const started = performance.now();

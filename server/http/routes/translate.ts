@@ -3,10 +3,10 @@
  * possibly scaled-down) input. Upload and query checks live here; the pixels go through
  * pipeline/translate.ts (decode → tensor → worker → tensor → encode), shared with the batch CLI.
  */
-import { Router } from 'express';
+import { Router, type Request } from 'express';
 import { z } from 'zod';
 import type { AppDeps } from '../../app.ts';
-import { OUTPUT_FORMATS } from '../../imaging/encode.ts';
+import { CONTENT_TYPES, OUTPUT_FORMATS, type OutputFormat } from '../../imaging/encode.ts';
 import { translateImage } from '../../pipeline/translate.ts';
 import { problems } from '../problem.ts';
 import { disconnectSignal, serverTiming } from '../request-life.ts';
@@ -21,7 +21,8 @@ const intParam = (min: number, max: number) =>
     .pipe(z.number().int().min(min).max(max));
 
 export const TranslateQuery = z.strictObject({
-  format: z.enum(OUTPUT_FORMATS).default('png'),
+  /** Absent: chosen from the Accept header (see negotiatedFormat). */
+  format: z.enum(OUTPUT_FORMATS).optional(),
   quality: intParam(1, 100).optional(),
   max_side: intParam(1, 16384).optional(),
 });
@@ -43,8 +44,9 @@ export function translateRoutes({ config, repository, pool, metrics }: AppDeps):
       const model = servableModel(repository, String(req.params.name), 'image-to-image');
       const query = parseQuery(req.query);
       // The pool key names this version's sessions: a reload meanwhile does not move this request.
+      res.vary('Accept');
       const translated = await translateImage(req.image!, { name: model.poolKey, manifest: model.manifest }, pool, {
-        format: query.format,
+        format: query.format ?? negotiatedFormat(req),
         quality: query.quality,
         maxSide: query.max_side,
         maxPixels: config.maxInputPixels,
@@ -57,6 +59,17 @@ export function translateRoutes({ config, repository, pool, metrics }: AppDeps):
     },
   );
   return router;
+}
+
+/**
+ * The output format when the query names none: the client's preferred image type among png, jpeg
+ * and webp by its Accept header, png when it states none or takes any type. An Accept that admits
+ * none of them is ignored rather than refused: some HTTP clients send `application/json` by
+ * default, and they still want the image.
+ */
+function negotiatedFormat(req: Request): OutputFormat {
+  const type = req.accepts(OUTPUT_FORMATS.map((format) => CONTENT_TYPES[format]));
+  return OUTPUT_FORMATS.find((format) => CONTENT_TYPES[format] === type) ?? 'png';
 }
 
 function parseQuery(query: unknown): z.infer<typeof TranslateQuery> {
