@@ -79,7 +79,8 @@ export interface Inference {
 export interface ImageInference {
   /**
    * Runs an image model on HWC bytes. The worker converts them to the input tensor and the
-   * output tensor back to RGB bytes; the image's buffer is transferred (detached here).
+   * output tensor back to RGB bytes. The image's buffer is transferred (detached here) when it
+   * can be; Node copies one it cannot detach, such as a buffer sharp allocated.
    */
   translate(model: string, image: HwcImage, io: { input: ImageInputSpec; output: ImageOutputSpec }, options?: TranslateRunOptions): Promise<HwcImage>;
 }

@@ -107,10 +107,10 @@ async function handle(request: WorkerRequest): Promise<{ reply: WorkerReply; tra
       }
       const runMs = lap();
       if (produced === undefined) throw new Error(`the model returned no output "${output.name}"`);
-      if (!(produced.data instanceof Float32Array)) throw new Error(`output "${output.name}" is ${produced.type}, not float32`);
       let pixels;
       try {
-        pixels = fromTensor({ data: produced.data, dims: [...produced.dims] }, output.layout, output.range);
+        // Other numeric outputs (a graph that ends in uint8, say) are read as float32 first.
+        pixels = fromTensor(toOutput(produced), output.layout, output.range);
       } catch (err) {
         throw new Error(`the model returned an unusable output: ${(err as Error).message}`);
       }

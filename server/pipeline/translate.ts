@@ -54,7 +54,8 @@ export interface TranslateTimings {
 
 /**
  * Translates one image. Bad input throws the decoder's ProblemErrors (415 not an image, 422
- * corrupt or too many pixels); a model that returns an unusable tensor throws a plain Error.
+ * corrupt or too many pixels); a model that returns an unusable tensor throws the pool's
+ * InferenceError, or a plain Error when its output has the wrong size.
  */
 export async function translateImage(bytes: Buffer, model: TranslateModel, inference: ImageInference, options: TranslateOptions): Promise<TranslatedImage> {
   const { input, output } = model.manifest;

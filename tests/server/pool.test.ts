@@ -2,10 +2,12 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InferenceError, InferencePool, ModelNotLoadedError, PoolClosedError, QueueFullError, type ImageInputSpec, type ImageOutputSpec, type InputTensor, type TranslateRunTiming } from '../../server/inference/pool.ts';
+import { ElemType, OnnxGraph } from '../../training/export/onnx-graph.ts';
 import { busyConvModel, colourMixModel, rotateAndInvert, tempModelsDir } from '../helpers/image-models.ts';
 
 let mixPath: string;
 let busyPath: string;
+let toBytesPath: string;
 
 beforeAll(() => {
   const dir = tempModelsDir();
@@ -13,6 +15,12 @@ beforeAll(() => {
   busyPath = path.join(dir, 'busy.onnx');
   writeFileSync(mixPath, colourMixModel('NCHW', rotateAndInvert([0, 255])));
   writeFileSync(busyPath, busyConvModel(32));
+  toBytesPath = path.join(dir, 'to-bytes.onnx');
+  // Values in [0, 255] → uint8: the same pixels back, through a non-float output.
+  const graph = new OnnxGraph('to_bytes');
+  graph.op('Cast', [graph.input('input', 'float', ['N', 3, 'H', 'W'])], { to: ElemType.uint8 }, 'output');
+  graph.output('output', 'uint8', ['N', 3, 'H', 'W']);
+  writeFileSync(toBytesPath, graph.toBytes());
 });
 
 const image = (side: number): Record<string, InputTensor> => ({
@@ -30,6 +38,7 @@ describe('InferencePool', () => {
     pool = new InferencePool({ workers: 2, threadsPerWorker: 1, device: 'cpu', queueLimit: 2 });
     await pool.loadModel('mix', mixPath);
     await pool.loadModel('busy', busyPath);
+    await pool.loadModel('to-bytes', toBytesPath);
   });
   afterAll(() => pool.close());
 
@@ -66,6 +75,11 @@ describe('InferencePool', () => {
     const out = await pool.translate('mix', { width: 2, height: 1, channels: 3, data: whole.subarray(6) }, mixIo);
     expect(Array.from(out.data)).toEqual([7, 7, 248, 7, 7, 248]);
     expect(whole.length).toBe(12);
+  });
+
+  it('translates with a model whose output is not float32 (a graph ending in a uint8 Cast)', async () => {
+    const out = await pool.translate('to-bytes', { width: 2, height: 1, channels: 3, data: Uint8Array.from([0, 9, 99, 128, 200, 255]) }, mixIo);
+    expect(Array.from(out.data)).toEqual([0, 9, 99, 128, 200, 255]);
   });
 
   it('rejects a translate whose output name the model does not have, and keeps serving', async () => {

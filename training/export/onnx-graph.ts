@@ -14,6 +14,7 @@ export const ElemType = {
   float: onnx.TensorProto.DataType.FLOAT,
   int64: onnx.TensorProto.DataType.INT64,
   int32: onnx.TensorProto.DataType.INT32,
+  uint8: onnx.TensorProto.DataType.UINT8,
 } as const;
 export type ElemTypeName = keyof typeof ElemType;
 
