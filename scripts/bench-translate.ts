@@ -68,7 +68,6 @@ async function photoJpeg(side: number): Promise<Buffer> {
   return sharp(pixels, { raw: { width: side, height: side, channels: 3 } }).jpeg({ quality: 90 }).toBuffer();
 }
 
-
 /**
  * Raw onnxruntime: a session of its own in a worker thread (where the server runs its sessions
  * too), fed the same preprocessed tensor as the server; each run's time is session.run alone.
