@@ -90,4 +90,38 @@ describe('digits recipe', () => {
     const viaScaledNoise = await run(join(root, 'run', 'export', 'digits'), noise.map((v) => v * 0.5));
     expect(viaExport.reduce((m, v, i) => Math.max(m, Math.abs(v - viaScaledNoise[i]!)), 0)).toBeLessThan(1e-4);
   }, 60_000);
+
+  it('takes several critic updates per generator update with --critic-steps, each on its own real batch', async () => {
+    // 256 digits at batch 64 are 4 real batches: with 2 critic updates per step, one epoch is 2 steps.
+    const result = await train({
+      recipe: digitsRecipe as unknown as Recipe,
+      outDir: join(root, 'critic-steps'),
+      epochs: 1,
+      batchSize: 64,
+      recipeOptions: { subset: 256, noiseScale: 1, loss: 'wgan-gp', criticSteps: 2 },
+      progress: 'silent',
+      backend: 'wasm-ort',
+    });
+    for (const model of Object.values(result.models)) model.dispose();
+    expect(result.step).toBe(2);
+    for (const value of Object.values(result.lastLosses)) expect(Number.isFinite(value)).toBe(true);
+    const manifest = JSON.parse(await readFile(join(result.exportDir!, 'model.json'), 'utf8'));
+    expect(manifest.provenance).toMatchObject({ steps: 2, epochs: 1 });
+  }, 90_000);
+
+  it('refuses a critic-steps value that is not a whole number ≥ 1', async () => {
+    for (const criticSteps of [0, 1.5]) {
+      await expect(
+        train({
+          recipe: digitsRecipe as unknown as Recipe,
+          outDir: join(root, `bad-critic-steps-${criticSteps}`),
+          steps: 1,
+          batchSize: 64,
+          recipeOptions: { subset: 256, criticSteps },
+          progress: 'silent',
+          backend: 'wasm-ort',
+        }),
+      ).rejects.toThrow(/--critic-steps must be a whole number ≥ 1/);
+    }
+  });
 });
