@@ -19,8 +19,9 @@
  * λ = 1 outweighed the adversarial loss fourfold and gave speckled, weakly classed samples.
  *
  * Loss: non-saturating BCE with one-sided label smoothing (real target 0.9) by default; `--loss
- * wgan-gp` switches to the Wasserstein loss with gradient penalty (λ = 10), usually with
- * `--critic-steps 5`. Adam 2e-4, β₁ 0.5, as in DCGAN. Noise: 64-dim standard normal, recorded in the manifest.
+ * wgan-gp` switches to the Wasserstein loss with gradient penalty (λ = 10; its paper takes
+ * `--critic-steps 5`); neither setting converged here (README). Adam 2e-4, β₁ 0.5, as in DCGAN.
+ * Noise: 64-dim standard normal, recorded in the manifest.
  */
 import * as tf from '@tensorflow/tfjs';
 import { type DigitSet, MNIST_CLASSES, MNIST_PIXELS, MNIST_SIDE, splitMnist, subsetOf } from '../data/mnist.ts';
