@@ -6,6 +6,7 @@
  */
 import sharp, { type Metadata } from 'sharp';
 import { problems } from '../http/problem.ts';
+import { fitInside } from './resize.ts';
 
 /**
  * Accepted input formats by their leading bytes. Sniffing the signature ourselves tells "not an
@@ -45,10 +46,8 @@ export interface DecodeLimits {
 
 /** Size after scaling the longer side down to maxSide (never up), rounded, at least 1 px. */
 export function fitWithin(width: number, height: number, maxSide: number | undefined): { width: number; height: number } {
-  const longer = Math.max(width, height);
-  if (maxSide === undefined || longer <= maxSide) return { width, height };
-  const scale = maxSide / longer;
-  return { width: Math.max(1, Math.round(width * scale)), height: Math.max(1, Math.round(height * scale)) };
+  if (maxSide === undefined || Math.max(width, height) <= maxSide) return { width, height };
+  return fitInside(width, height, { width: maxSide, height: maxSide });
 }
 
 /** Decodes, or throws 415 (not an image / unsupported format) or 422 (corrupt, truncated, too many pixels). */
