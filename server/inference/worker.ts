@@ -7,6 +7,7 @@
 import { parentPort } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
 import { fromTensor, toTensor } from '../imaging/tensor.ts';
+import { lapTimer } from '../observability/laps.ts';
 import { ScratchFloats } from './buffers.ts';
 import { probeModel, providerCandidates, sessionOptions } from './device.ts';
 import type { InputTensor, OutputTensor, SessionInfo, SessionSettings, WorkerReply, WorkerRequest } from './protocol.ts';
@@ -90,12 +91,7 @@ async function handle(request: WorkerRequest): Promise<{ reply: WorkerReply; tra
     case 'translate': {
       const session = loadedSession(request.model);
       const { image, input, output } = request;
-      let mark = performance.now();
-      const lap = () => {
-        const previous = mark;
-        mark = performance.now();
-        return mark - previous;
-      };
+      const lap = lapTimer();
       const tensor = toTensor(image, input.layout, input.range, input.channels, (length) => scratch.take(length));
       const toTensorMs = lap();
       const feed = new ort.Tensor('float32', tensor.data, tensor.dims);

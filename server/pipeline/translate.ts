@@ -10,6 +10,7 @@ import { fitInside, resizeTo } from '../imaging/resize.ts';
 import { cropTopLeft, reflectPad, reflectPadTo, type HwcImage } from '../imaging/tensor.ts';
 import type { ImageInference } from '../inference/pool.ts';
 import type { ImageToImageManifest } from '../models/manifest.ts';
+import { lapTimer } from '../observability/laps.ts';
 
 /** The model to run: its name in the pool and its validated manifest. */
 export interface TranslateModel {
@@ -61,13 +62,7 @@ export async function translateImage(bytes: Buffer, model: TranslateModel, infer
   const { input, output } = model.manifest;
   const maxSide = Math.min(input.maxSide, options.maxSide ?? Infinity);
   const timings: TranslateTimings = { decode: 0, preprocess: 0, queue: 0, inference: 0, postprocess: 0, encode: 0 };
-  let mark = performance.now();
-  /** Milliseconds since the last lap. */
-  const lap = () => {
-    const previous = mark;
-    mark = performance.now();
-    return mark - previous;
-  };
+  const lap = lapTimer();
   const image = await decodeImage(bytes, { maxPixels: options.maxPixels, maxSide });
   timings.decode = lap();
   const decoded: HwcImage = { width: image.width, height: image.height, channels: 3, data: image.rgb };
