@@ -157,14 +157,14 @@ async function loadEntry(entry: ModelEntry, loader: SessionLoader): Promise<void
     entry.session = session;
     const missing = missingTensorNames(manifest, session);
     const sized = missing.length > 0 ? null : withGraphSize(manifest, session);
-    if (missing.length > 0) {
+    if (sized === null) {
       const graph = `inputs [${session.inputNames.join(', ')}], outputs [${session.outputNames.join(', ')}]`;
       markUnavailable(entry, `the ONNX graph lacks ${missing.join(', ')} (it has ${graph})`);
     } else if (typeof sized === 'string') {
       markUnavailable(entry, sized);
     } else {
-      entry.manifest = sized!;
-      const warmup = warmupFeeds(sized!);
+      entry.manifest = sized;
+      const warmup = warmupFeeds(sized);
       if (warmup) await loader.warmup(entry.poolKey, warmup);
       Object.assign(entry, { status: 'ready', provider: session.provider });
     }
