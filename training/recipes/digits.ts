@@ -149,11 +149,14 @@ export const digitsRecipe: Recipe<DigitsOptions> = {
             const realLabels = tf.tensor2d(Int32Array.from(indices, (i) => data.labels[i]!), [batchSize, 1], 'int32');
             fakeLabels = tf.tensor2d(fakeLabelValues, [batchSize, 1], 'int32');
             noise = tf.tensor2d(noiseBatch(noiseSeed, batchSize, options.noiseDim, 'normal'), [batchSize, options.noiseDim]);
-            const fake = generate(noise, fakeLabels, true);
+            // The critic's fakes take the real rows' labels under WGAN-GP, so each interpolate of
+            // the penalty lies between a real and a fake digit of one class, scored under that class.
+            const criticFakeLabels = wasserstein ? realLabels : fakeLabels;
+            const fake = generate(noise, criticFakeLabels, true);
             discriminatorLoss = discriminatorOptimizer.minimize(
               () => {
                 const realScores = judge(real, realLabels);
-                const fakeScores = judge(fake, fakeLabels);
+                const fakeScores = judge(fake, criticFakeLabels);
                 if (!wasserstein) return nonSaturatingDiscriminatorLoss(realScores, fakeScores, { realTarget: options.realTarget });
                 const penalty = gradientPenalty((x) => judge(x, realLabels), real, fake, tf.tensor1d(mixing));
                 return tf.add(wassersteinCriticLoss(realScores, fakeScores), tf.mul(options.gradientPenaltyWeight, penalty)) as tf.Scalar;
