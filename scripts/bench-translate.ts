@@ -10,12 +10,17 @@
  * At concurrency 1, raw runs and server requests alternate, so both see the same machine state
  * (single runs of a model vary by tens of ms here); each server answer's Server-Timing header also
  * gives the overhead of that very request: its latency minus onnxruntime's own run inside it.
+ * The raw runs there use the server's own session (the worker a lone request gets), so a
+ * difference between two sessions of one model cannot enter the comparison. Single runs of the
+ * 512² model vary from 300 to 480 ms in this machine's bad spells: the difference of two medians
+ * then moves by ±10 ms from run to run, while the per-request overhead stays put. BENCH_PAIRS
+ * (default 48) buys a steadier median with time (≈ 0.7 s per pair).
  *
  * Targets (from the serving issue):
- *   c=1, 512²: server p50 − raw p50 ≤ 15 ms (raw: one session with the threads one worker has);
+ *   c=1, 512²: server p50 − raw p50 ≤ 15 ms (raw: the server's session, the threads one worker has);
  *   c=8:       throughput ≥ 85 % of raw (raw: one session with all the pool's threads, back to back);
  *   /healthz p99 < 50 ms while the c=8 load runs.
- * Raw sessions run in a worker thread, as the server's do; their time is session.run alone.
+ * Raw runs happen in a worker thread, as the server's do; their time is session.run alone.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -27,7 +32,7 @@ import { reflectPad, toTensor } from '../server/imaging/tensor.ts';
 import { parseManifest, type ImageToImageManifest } from '../server/models/manifest.ts';
 import { startServer } from '../server/server.ts';
 import { cycleGanGeneratorModel, imageManifest, mulberry32, tempModelsDir, writeModel } from '../tests/helpers/image-models.ts';
-import { InferencePool } from '../server/inference/pool.ts';
+import { InferencePool, type Inference } from '../server/inference/pool.ts';
 import { BenchClient } from './bench/http-client.ts';
 import { percentile } from './bench/stats.ts';
 
@@ -36,7 +41,7 @@ const CONCURRENCY = [4, 8];
 /** Requests per (size, concurrency): enough for a p50/p95 without running for minutes. */
 const REQUESTS: Record<number, Record<number, number>> = { 512: { 4: 12, 8: 16 }, 1024: { 4: 8, 8: 8 } };
 /** Raw-run / server-request pairs at concurrency 1. */
-const PAIRS: Record<number, number> = { 512: 32, 1024: 4 };
+const PAIRS: Record<number, number> = { 512: Number(process.env.BENCH_PAIRS ?? 48), 1024: 4 };
 const RAW_RUNS: Record<number, number> = { 512: 6, 1024: 3 };
 
 function modelsDirAndManifest(): { modelsDir: string; manifest: ImageToImageManifest; label: string } {
@@ -68,32 +73,39 @@ async function photoJpeg(side: number): Promise<Buffer> {
   return sharp(pixels, { raw: { width: side, height: side, channels: 3 } }).jpeg({ quality: 90 }).toBuffer();
 }
 
-/**
- * Raw onnxruntime: a session of its own in a worker thread (where the server runs its sessions
- * too), fed the same preprocessed tensor as the server; each run's time is session.run alone.
- */
-async function rawSession(onnxPath: string, manifest: ImageToImageManifest, jpeg: Buffer, threads: number): Promise<{ run: () => Promise<number>; release: () => Promise<void> }> {
-  const pool = new InferencePool({ workers: 1, threadsPerWorker: threads, device: 'cpu', queueLimit: 1 });
-  await pool.loadModel('raw', onnxPath);
+/** The model input the server makes of this JPEG: decoded, padded and converted the same way. */
+interface ModelInput {
+  name: string;
+  data: Float32Array;
+  dims: number[];
+}
+
+async function modelInput(manifest: ImageToImageManifest, jpeg: Buffer): Promise<ModelInput> {
   const image = await decodeImage(jpeg, { maxPixels: 40_000_000, maxSide: manifest.input.maxSide });
   const padded = reflectPad({ width: image.width, height: image.height, channels: 3, data: image.rgb }, manifest.input.multipleOf);
   const tensor = toTensor(padded, manifest.input.layout, manifest.input.range, manifest.input.channels);
-  const run = async () => {
-    let runMs = NaN;
-    // The feed is transferred to the worker, so each run gets a copy.
-    await pool.run('raw', { [manifest.input.name]: { type: 'float32', data: tensor.data.slice(), dims: tensor.dims } }, { onTiming: (timing) => (runMs = timing.runMs) });
-    return runMs;
-  };
-  await run(); // warm-up
-  return { run, release: () => pool.close() };
+  return { name: manifest.input.name, ...tensor };
 }
 
-/** Raw runs back to back. */
-async function rawRuns(onnxPath: string, manifest: ImageToImageManifest, jpeg: Buffer, threads: number, runs: number): Promise<number[]> {
-  const raw = await rawSession(onnxPath, manifest, jpeg, threads);
+/** One raw run on `model` in `inference`: session.run's own time, as the worker measures it. */
+async function rawRun(inference: Inference, model: string, input: ModelInput): Promise<number> {
+  let runMs = NaN;
+  // The feed is transferred to the worker, so each run gets a copy.
+  await inference.run(model, { [input.name]: { type: 'float32', data: input.data.slice(), dims: input.dims } }, { onTiming: (timing) => (runMs = timing.runMs) });
+  return runMs;
+}
+
+/**
+ * Raw runs back to back on a session of their own in a one-worker pool (in a worker thread, where
+ * the server runs its sessions too), with `threads` intra-op threads.
+ */
+async function rawRuns(onnxPath: string, input: ModelInput, threads: number, runs: number): Promise<number[]> {
+  const pool = new InferencePool({ workers: 1, threadsPerWorker: threads, device: 'cpu', queueLimit: 1 });
+  await pool.loadModel('raw', onnxPath);
+  await rawRun(pool, 'raw', input); // warm-up
   const times: number[] = [];
-  for (let i = 0; i < runs; i++) times.push(await raw.run());
-  await raw.release();
+  for (let i = 0; i < runs; i++) times.push(await rawRun(pool, 'raw', input));
+  await pool.close();
   return times;
 }
 
@@ -108,19 +120,17 @@ async function translateOnce(client: BenchClient, path: string, body: Buffer): P
 
 /**
  * Concurrency 1: raw runs and server requests alternate, so both see the same machine state
- * (runs of one model vary by tens of ms here, in spells). The raw session lives in a worker
- * thread of its own, so the main thread, where the server's request work happens, is not the
- * one that just ran a model.
+ * (runs of one model vary by tens of ms here, in spells). Both land on the server's first idle
+ * worker, so they run the very same session.
  */
-async function interleaved(client: BenchClient, path: string, body: Buffer, onnxPath: string, manifest: ImageToImageManifest, threads: number, pairs: number) {
-  const raw = await rawSession(onnxPath, manifest, body, threads);
+async function interleaved(client: BenchClient, path: string, body: Buffer, inference: Inference, poolKey: string, input: ModelInput, pairs: number) {
   const rawTimes: number[] = [];
   const latencies: number[] = [];
   const overheads: number[] = [];
   /** Each Server-Timing stage outside inference, plus what no stage covers (HTTP, thread hops). */
   const stages: Record<string, number[]> = {};
   for (let i = 0; i < pairs; i++) {
-    rawTimes.push(await raw.run());
+    rawTimes.push(await rawRun(inference, poolKey, input));
     const answer = await translateOnce(client, path, body);
     latencies.push(answer.latency);
     overheads.push(answer.latency - answer.stages.inference!);
@@ -131,7 +141,6 @@ async function interleaved(client: BenchClient, path: string, body: Buffer, onnx
     }
     (stages.other ??= []).push(answer.latency - covered);
   }
-  await raw.release();
   return { rawTimes, latencies, overheads, stages };
 }
 
@@ -194,8 +203,9 @@ async function main(): Promise<void> {
       const translatePath = `/v1/models/${manifest.name}/translate?format=jpeg&quality=90`;
       await load(client, translatePath, jpeg, config.workers, config.workers); // warm every worker at this size
 
-      const single = await interleaved(client, translatePath, jpeg, entry.onnxPath!, manifest, config.threadsPerWorker, PAIRS[side]!);
-      const rawAllThreads = totalThreads === config.threadsPerWorker ? single.rawTimes : await rawRuns(entry.onnxPath!, manifest, jpeg, totalThreads, RAW_RUNS[side]!);
+      const input = await modelInput(manifest, jpeg);
+      const single = await interleaved(client, translatePath, jpeg, running.pool, entry.poolKey, input, PAIRS[side]!);
+      const rawAllThreads = totalThreads === config.threadsPerWorker ? single.rawTimes : await rawRuns(entry.onnxPath!, input, totalThreads, RAW_RUNS[side]!);
       const rawP50 = percentile(single.rawTimes, 0.5);
       const rawThroughput = 1000 / (rawAllThreads.reduce((a, b) => a + b, 0) / rawAllThreads.length);
       const p50 = percentile(single.latencies, 0.5);
