@@ -31,6 +31,9 @@ const RECIPES: Record<string, () => Promise<Recipe>> = {
 /** Usage error: printed with the usage text, exit code 2. */
 class UsageError extends Error {}
 
+/** Signals that stop a training run after its current step; exit codes by the shell's 128 + n. */
+const STOP_EXIT_CODES = { SIGINT: 130, SIGTERM: 143 } as const;
+type StopSignal = keyof typeof STOP_EXIT_CODES;
 const HARNESS_FLAGS = new Set(['epochs', 'steps', 'batch-size', 'out', 'resume', 'seed', 'backend', 'checkpoint-every', 'sample-every', 'log-every', 'progress']);
 
 interface ParsedArgs {
@@ -130,13 +133,18 @@ async function trainCommand(args: ParsedArgs): Promise<number> {
   const backend = await selectBackend(backendFlag);
   const { train } = await import('./harness.ts');
 
+  // Ctrl-C, or SIGTERM (docker stop, systemd, a batch scheduler): finish the step, checkpoint and
+  // exit 130 / 143, so `--resume` loses nothing; the same signal again quits at once.
   const stop = new AbortController();
-  const onSigint = () => {
-    if (stop.signal.aborted) process.exit(130);
-    console.error('\n[train] stopping after this step with a checkpoint (Ctrl-C again to quit now)');
+  let stoppedBy: StopSignal = 'SIGINT';
+  const onSignal = (signal: StopSignal) => {
+    if (stop.signal.aborted) process.exit(STOP_EXIT_CODES[signal]);
+    stoppedBy = signal;
+    console.error(`\n[train] stopping after this step with a checkpoint (${signal === 'SIGINT' ? 'Ctrl-C' : signal} again to quit now)`);
     stop.abort();
   };
-  process.on('SIGINT', onSigint);
+  const stopSignals = Object.keys(STOP_EXIT_CODES) as StopSignal[];
+  for (const signal of stopSignals) process.on(signal, onSignal);
   try {
     const result = await train({
       recipe,
@@ -157,13 +165,13 @@ async function trainCommand(args: ParsedArgs): Promise<number> {
     for (const model of Object.values(result.models)) model.dispose();
     if (result.interrupted) {
       console.log(`[train] stopped at step ${result.step}/${result.totalSteps}; continue with: npm run train -- ${recipe.name} --resume ${result.outDir}`);
-      return 130;
+      return STOP_EXIT_CODES[stoppedBy];
     }
     console.log(`[train] done: ${result.step} steps in ${result.outDir}`);
     if (result.exportDir) console.log(`[train] exported ${result.exportDir} (copy it into models/ to serve it)`);
     return 0;
   } finally {
-    process.off('SIGINT', onSigint);
+    for (const signal of stopSignals) process.off(signal, onSignal);
   }
 }
 

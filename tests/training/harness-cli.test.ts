@@ -1,6 +1,6 @@
 /** `npm run train` as users run it: a real child process of training/cli.ts. */
-import { execFile } from 'node:child_process';
-import { access, mkdtemp, rm } from 'node:fs/promises';
+import { execFile, spawn } from 'node:child_process';
+import { access, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -36,6 +36,26 @@ describe('train CLI', () => {
     expect(stdout).toMatch(/^step 2\/4 epoch [\d.]+ discriminator=[\d.]+ generator=[\d.]+ [\d.]+ img\/s$/m);
     expect(stdout).toContain(`exported ${join(out, 'export', 'smoke')}`);
     await access(join(out, 'export', 'smoke', 'model.onnx'));
+  }, 60_000);
+
+  it('stops after the current step with a checkpoint on SIGTERM (docker stop), exit code 143', async () => {
+    const out = join(root, 'terminated');
+    const child = spawn(process.execPath, ['--import', 'tsx', 'training/cli.ts', 'train', 'smoke', '--steps', '100000', '--backend', 'cpu', '--out', out, '--log-every', '1'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    await new Promise<void>((resolve) =>
+      child.stdout.on('data', (chunk: Buffer) => {
+        stdout += chunk.toString();
+        if (/^step \d+\/100000/m.test(stdout)) resolve();
+      }),
+    );
+    child.kill('SIGTERM');
+    expect(await exited).toBe(143);
+    const step = Number(/stopped at step (\d+)\/100000; continue with: npm run train -- smoke --resume /.exec(stdout)?.[1]);
+    expect(step).toBeGreaterThan(0);
+    expect(await readdir(join(out, 'checkpoints'))).toContain(`step-${String(step).padStart(8, '0')}`);
   }, 60_000);
 
   it('rejects unknown recipes and options with the usage text and exit code 2', async () => {
