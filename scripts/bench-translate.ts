@@ -126,13 +126,18 @@ async function translateOnce(client: BenchClient, path: string, body: Buffer): P
 async function interleaved(client: BenchClient, path: string, body: Buffer, inference: Inference, poolKey: string, input: ModelInput, pairs: number) {
   const rawTimes: number[] = [];
   const latencies: number[] = [];
+  /** onnxruntime's run inside each request, as its Server-Timing says. */
+  const inferences: number[] = [];
   const overheads: number[] = [];
   /** Each Server-Timing stage outside inference, plus what no stage covers (HTTP, thread hops). */
   const stages: Record<string, number[]> = {};
   for (let i = 0; i < pairs; i++) {
-    rawTimes.push(await rawRun(inference, poolKey, input));
+    // Which goes first alternates, so neither always follows the other.
+    if (i % 2 === 0) rawTimes.push(await rawRun(inference, poolKey, input));
     const answer = await translateOnce(client, path, body);
+    if (i % 2 === 1) rawTimes.push(await rawRun(inference, poolKey, input));
     latencies.push(answer.latency);
+    inferences.push(answer.stages.inference!);
     overheads.push(answer.latency - answer.stages.inference!);
     let covered = 0;
     for (const [stage, ms] of Object.entries(answer.stages)) {
@@ -141,7 +146,7 @@ async function interleaved(client: BenchClient, path: string, body: Buffer, infe
     }
     (stages.other ??= []).push(answer.latency - covered);
   }
-  return { rawTimes, latencies, overheads, stages };
+  return { rawTimes, latencies, inferences, overheads, stages };
 }
 
 async function load(client: BenchClient, path: string, body: Buffer, concurrency: number, total: number): Promise<{ latencies: number[]; seconds: number }> {
@@ -217,7 +222,14 @@ async function main(): Promise<void> {
       );
       rows.push(`         overhead p50 by stage: ${Object.entries(single.stages).map(([stage, ms]) => `${stage} ${percentile(ms, 0.5).toFixed(1)}`).join(', ')} ms`);
       if (side === 512) {
-        checks.push({ name: 'c=1 512²: server p50 − raw p50 ≤ 15 ms', value: `${(p50 - rawP50).toFixed(1)} ms (per-request overhead p50 ${overheadP50.toFixed(1)} ms)`, pass: p50 - rawP50 <= 15 });
+        // The same session's runs inside requests and alone differ only by chance; this shows how
+        // much of the metric that chance is.
+        const runDrift = percentile(single.inferences, 0.5) - rawP50;
+        checks.push({
+          name: 'c=1 512²: server p50 − raw p50 ≤ 15 ms',
+          value: `${(p50 - rawP50).toFixed(1)} ms (per-request overhead p50 ${overheadP50.toFixed(1)} ms; runs inside requests p50 ${runDrift >= 0 ? '+' : '−'}${Math.abs(runDrift).toFixed(1)} ms against raw)`,
+          pass: p50 - rawP50 <= 15,
+        });
       }
 
       for (const concurrency of CONCURRENCY) {
