@@ -41,18 +41,23 @@ describe('train CLI', () => {
   it('stops after the current step with a checkpoint on SIGTERM (docker stop), exit code 143', async () => {
     const out = join(root, 'terminated');
     const child = spawn(process.execPath, ['--import', 'tsx', 'training/cli.ts', 'train', 'smoke', '--steps', '100000', '--backend', 'cpu', '--out', out, '--log-every', '1'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: ['ignore', 'pipe', 'ignore'],
     });
     let stdout = '';
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-    await new Promise<void>((resolve) =>
-      child.stdout.on('data', (chunk: Buffer) => {
-        stdout += chunk.toString();
-        if (/^step \d+\/100000/m.test(stdout)) resolve();
-      }),
-    );
-    child.kill('SIGTERM');
-    expect(await exited).toBe(143);
+    try {
+      await new Promise<void>((resolve, reject) => {
+        child.stdout.on('data', (chunk: Buffer) => {
+          stdout += chunk.toString();
+          if (/^step \d+\/100000/m.test(stdout)) resolve();
+        });
+        void exited.then((code) => reject(new Error(`training exited (${code}) before its first step:\n${stdout}`)));
+      });
+      child.kill('SIGTERM');
+      expect(await exited).toBe(143);
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
     const step = Number(/stopped at step (\d+)\/100000; continue with: npm run train -- smoke --resume /.exec(stdout)?.[1]);
     expect(step).toBeGreaterThan(0);
     expect(await readdir(join(out, 'checkpoints'))).toContain(`step-${String(step).padStart(8, '0')}`);
