@@ -76,7 +76,6 @@ export async function translateImage(bytes: Buffer, model: TranslateModel, infer
   } else {
     padded = reflectPad(decoded, input.multipleOf);
   }
-  const { width: paddedWidth, height: paddedHeight } = padded;
   timings.preprocess = lap();
 
   const pixels = await inference.translate(
@@ -94,8 +93,9 @@ export async function translateImage(bytes: Buffer, model: TranslateModel, infer
     },
   );
   lap();
-  if (pixels.width !== paddedWidth || pixels.height !== paddedHeight) {
-    throw new Error(`model "${model.name}" returned ${pixels.width}×${pixels.height} for a ${paddedWidth}×${paddedHeight} input`);
+  // padded's pixel buffer may have been transferred to the worker; its size is still on the object.
+  if (pixels.width !== padded.width || pixels.height !== padded.height) {
+    throw new Error(`model "${model.name}" returned ${pixels.width}×${pixels.height} for a ${padded.width}×${padded.height} input`);
   }
   const cropped = await resizeTo(cropTopLeft(pixels, fitted.width, fitted.height), image.width, image.height);
   timings.postprocess += lap();
