@@ -1,12 +1,11 @@
 /**
- * Image bytes → 8-bit sRGB pixels (HWC, 3 channels) plus a separate alpha plane. The header is read
- * first so a decompression bomb is refused before any pixel is decoded; then EXIF orientation is
- * applied, the image is scaled down to fit `maxSide`, and every colour model (grey, palette, CMYK,
- * 16-bit) lands as plain RGB.
+ * Image bytes → 8-bit sRGB pixels (HWC, 3 channels) plus a separate alpha plane. The pixel count
+ * is checked from the header, so a decompression bomb is refused before any pixel is decoded; then
+ * EXIF orientation is applied, the image is scaled down to fit `maxSide`, and every colour model
+ * (grey, palette, CMYK, 16-bit) lands as plain RGB.
  */
 import sharp, { type Metadata } from 'sharp';
-import { problems } from '../http/problem.ts';
-import { fitInside } from './resize.ts';
+import { problems, type ProblemError } from '../http/problem.ts';
 
 /**
  * Accepted input formats by their leading bytes. Sniffing the signature ourselves tells "not an
@@ -44,43 +43,38 @@ export interface DecodeLimits {
   maxSide?: number;
 }
 
-/** Size after scaling the longer side down to maxSide (never up), rounded, at least 1 px. */
-export function fitWithin(width: number, height: number, maxSide: number | undefined): { width: number; height: number } {
-  if (maxSide === undefined || Math.max(width, height) <= maxSide) return { width, height };
-  return fitInside(width, height, { width: maxSide, height: maxSide });
-}
-
 /** Decodes, or throws 415 (not an image / unsupported format) or 422 (corrupt, truncated, too many pixels). */
 export async function decodeImage(bytes: Buffer, limits: DecodeLimits): Promise<RgbImage> {
   if (sniffFormat(bytes) === null) {
     throw problems.unsupportedMediaType('the body is not an image in a supported format (jpeg, png, webp, gif, tiff, avif, heif)');
   }
-  let metadata: Metadata;
-  try {
-    metadata = await sharp(bytes, { limitInputPixels: false }).metadata();
-  } catch (err) {
-    throw problems.unprocessableImage(`the image header cannot be read (corrupt or truncated?): ${firstLine(err)}`);
-  }
-  const width = metadata.width ?? 0;
-  const height = metadata.pageHeight ?? metadata.height ?? 0;
-  if (width < 1 || height < 1) throw problems.unprocessableImage('the image header has no valid size');
-  if (width * height > limits.maxPixels) {
-    throw problems.unprocessableImage(`the image has ${width}×${height} pixels, over the ${limits.maxPixels}-pixel limit`);
-  }
-  // Orientations 5–8 swap the sides.
-  const oriented = (metadata.orientation ?? 1) >= 5 ? { width: height, height: width } : { width, height };
-  const target = fitWithin(oriented.width, oriented.height, limits.maxSide);
-
+  // One sharp call: it checks the pixel limit from the header before decoding anything, and
+  // sizes the scale-down after EXIF orientation. Why a call failed is worked out only then.
   try {
     let pipeline = sharp(bytes, { limitInputPixels: limits.maxPixels, failOn: 'warning', pages: 1 }).rotate();
-    if (target.width !== oriented.width || target.height !== oriented.height) {
-      pipeline = pipeline.resize(target.width, target.height, { fit: 'fill' });
-    }
+    if (limits.maxSide !== undefined) pipeline = pipeline.resize(limits.maxSide, limits.maxSide, { fit: 'inside', withoutEnlargement: true });
     const { data, info } = await pipeline.toColourspace('srgb').raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
     return splitChannels(data, info.width, info.height, info.channels);
   } catch (err) {
-    throw problems.unprocessableImage(`the image could not be decoded (corrupt or truncated?): ${firstLine(err)}`);
+    throw await decodeProblem(bytes, limits, err);
   }
+}
+
+/** The 422 for a failed decode: a header that cannot be read, too many pixels, or bad image data. */
+async function decodeProblem(bytes: Buffer, limits: DecodeLimits, err: unknown): Promise<ProblemError> {
+  let metadata: Metadata;
+  try {
+    metadata = await sharp(bytes, { limitInputPixels: false }).metadata();
+  } catch (headerErr) {
+    return problems.unprocessableImage(`the image header cannot be read (corrupt or truncated?): ${firstLine(headerErr)}`);
+  }
+  const width = metadata.width ?? 0;
+  const height = metadata.pageHeight ?? metadata.height ?? 0;
+  if (width < 1 || height < 1) return problems.unprocessableImage('the image header has no valid size');
+  if (width * height > limits.maxPixels) {
+    return problems.unprocessableImage(`the image has ${width}×${height} pixels, over the ${limits.maxPixels}-pixel limit`);
+  }
+  return problems.unprocessableImage(`the image could not be decoded (corrupt or truncated?): ${firstLine(err)}`);
 }
 
 /** 1–4 interleaved channels (grey, grey+alpha, RGB, RGBA) → RGB plus optional alpha. */

@@ -2,7 +2,7 @@ import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import type { Layout, PixelRange } from '../../server/models/manifest.ts';
 import { ProblemError } from '../../server/http/problem.ts';
-import { decodeImage, fitWithin } from '../../server/imaging/decode.ts';
+import { decodeImage } from '../../server/imaging/decode.ts';
 import { encodeImage } from '../../server/imaging/encode.ts';
 import { cropTopLeft, fromTensor, reflectIndex, reflectPad, toTensor, type HwcImage } from '../../server/imaging/tensor.ts';
 
@@ -122,7 +122,17 @@ describe('decodeImage', () => {
     expect([small.width, small.height]).toEqual([150, 100]);
     const same = await decodeImage(png, { ...LIMITS, maxSide: 1000 });
     expect([same.width, same.height]).toEqual([300, 200]);
-    expect(fitWithin(1000, 3, 100)).toEqual({ width: 100, height: 1 });
+    const thin = await sharp({ create: { width: 1000, height: 3, channels: 3, background: '#808080' } }).png().toBuffer();
+    const line = await decodeImage(thin, { ...LIMITS, maxSide: 100 });
+    expect([line.width, line.height, line.rgb.length]).toEqual([100, 1, 100 * 3]);
+  });
+
+  it('scales the image as shown, after EXIF orientation', async () => {
+    // Stored 400×100; orientation 8 shows it as 100×400, which maxSide 200 scales to 50×200.
+    const raw = Buffer.alloc(400 * 100 * 3, 128);
+    const jpeg = await sharp(raw, { raw: { width: 400, height: 100, channels: 3 } }).jpeg().withMetadata({ orientation: 8 }).toBuffer();
+    const image = await decodeImage(jpeg, { ...LIMITS, maxSide: 200 });
+    expect([image.width, image.height, image.rgb.length]).toEqual([50, 200, 50 * 200 * 3]);
   });
 
   it('refuses too many pixels from the header (422), non-images and unsupported formats (415), truncation (422)', async () => {
