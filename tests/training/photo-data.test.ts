@@ -9,7 +9,7 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { debianPackageFetcher, NoDebianToolsError, summarizeCopyright, type FetchPackage, type UnpackedPackage } from '../../training/data/debian-packages.ts';
 import { ImageFolderDataset, type RgbImage } from '../../training/data/image-folder.ts';
-import { ANIME_TEST, buildPhoto2Anime, DEMO_ANIME_TEST, DEMO_PHOTOS, PHOTO_TEST, PHOTO_WALLPAPERS, type SourceRecord } from '../../training/data/photo2anime.ts';
+import { ANIME_TEST, buildPhoto2Anime, PHOTO_TEST, PHOTO_WALLPAPERS, type SourceRecord } from '../../training/data/photo2anime.ts';
 import { seededRandom } from '../../training/data/random.ts';
 
 const WALLPAPER_COPYRIGHT = `Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/
@@ -76,21 +76,9 @@ async function fakeGame(dir: string): Promise<void> {
   await writeFile(join(dir, 'usr/share/doc/renpy-thequestion/copyright'), GAME_COPYRIGHT);
 }
 
-/** A fake renpy-demo tree: photographed backgrounds, illustrations, sprites, and GUI art to skip. */
-async function fakeDemo(dir: string): Promise<void> {
-  const images = join(dir, 'usr/share/games/renpy/demo/game/images');
-  await mkdir(images, { recursive: true });
-  for (const file of [...DEMO_PHOTOS, 'bg pong field.png']) await solidImage(join(images, file), 200, 120, '#446688');
-  for (const n of [1, 2, 3]) await solidImage(join(images, `concert${n}.png`), 240, 152, '#cc4488');
-  for (const sprite of ['eileen happy', 'eileen vhappy', 'lucy happy', 'lucy mad']) await solidImage(join(images, `${sprite}.png`), 60, 120, '#224400', true);
-  await solidImage(join(images, 'button glossy idle.png'), 40, 20, '#ffffff');
-  await mkdir(join(dir, 'usr/share/doc/renpy-demo'), { recursive: true });
-  await writeFile(join(dir, 'usr/share/doc/renpy-demo/copyright'), GAME_COPYRIGHT);
-}
-
 const fakeFetch: FetchPackage = async (name) => {
   fetchCount += 1;
-  const versions: Record<string, string> = { 'plasma-workspace-wallpapers': '4:5.27.5-2', 'renpy-thequestion': '8.0.3+dfsg-1', 'renpy-demo': '8.0.3+dfsg-1' };
+  const versions: Record<string, string> = { 'plasma-workspace-wallpapers': '4:5.27.5-2', 'renpy-thequestion': '8.0.3+dfsg-1' };
   const packageRoot = join(root, 'packages', name);
   const copyright = await readFile(join(packageRoot, 'usr/share/doc', name, 'copyright'), 'utf8');
   const unpacked: UnpackedPackage = { name, version: versions[name]!, root: packageRoot, copyright, cleanup: async () => {} };
@@ -101,7 +89,6 @@ beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), 'photo-data-'));
   await fakeWallpapers(join(root, 'packages/plasma-workspace-wallpapers'));
   await fakeGame(join(root, 'packages/renpy-thequestion'));
-  await fakeDemo(join(root, 'packages/renpy-demo'));
 });
 
 afterAll(async () => {
@@ -142,17 +129,11 @@ describe('buildPhoto2Anime from (fake) Debian packages', () => {
   it('writes the CycleGAN layout, holding out whole images by name', async () => {
     const listing = async (split: string) => (await readdir(join(outDir, split))).sort();
     expect(await listing('testA')).toEqual([...PHOTO_TEST].map((n) => `${n}.jpg`).sort());
-    // The wallpapers' photos, then the demo's photographed backgrounds; no abstract wallpaper, no GUI art.
-    expect(await listing('trainA')).toHaveLength(PHOTO_WALLPAPERS.length - PHOTO_TEST.length + DEMO_PHOTOS.length);
-    expect(await listing('trainA')).toContain('bg-washington.jpg');
+    expect(await listing('trainA')).toHaveLength(PHOTO_WALLPAPERS.length - PHOTO_TEST.length);
     expect(await listing('trainA')).not.toContain('Altai.jpg');
-    expect(await listing('trainA')).not.toContain('bg-pong-field.jpg');
-    expect(await listing('testB')).toEqual(['bg-club.jpg', 'lucy-mad.jpg', 'sylvie-blue-giggle.jpg', 'sylvie-green-surprised.jpg']);
-    // 12 images of the game and 7 of the demo (3 illustrations, 4 sprites), less those held out.
-    expect(await listing('trainB')).toHaveLength(12 + 7 - ANIME_TEST.length - DEMO_ANIME_TEST.length);
-    expect(await listing('trainB')).toEqual(expect.arrayContaining(['concert1.jpg', 'eileen-happy.jpg']));
+    expect(await listing('testB')).toEqual(['bg-club.jpg', 'sylvie-blue-giggle.jpg', 'sylvie-green-surprised.jpg']);
+    expect(await listing('trainB')).toHaveLength(12 - ANIME_TEST.length);
     expect(await listing('trainB')).not.toContain('frame.jpg');
-    expect(await listing('trainB')).not.toContain('button-glossy-idle.jpg');
   });
 
   it('stores images downscaled to maxSide, sprites flattened onto white', async () => {
@@ -166,13 +147,11 @@ describe('buildPhoto2Anime from (fake) Debian packages', () => {
 
   it('records packages, versions and licences in SOURCES.json', async () => {
     const sources = JSON.parse(await readFile(join(outDir, 'SOURCES.json'), 'utf8')) as { sources: SourceRecord[]; counts: Record<string, number> };
-    expect(sources.counts).toEqual({ trainA: 11, testA: 3, trainB: 15, testB: 4 });
+    expect(sources.counts).toEqual({ trainA: 8, testA: 3, trainB: 9, testB: 3 });
     expect(sources.sources.map((s) => [s.package, s.version, s.license])).toEqual([
       ['plasma-workspace-wallpapers', '4:5.27.5-2', 'GPL-2+'],
       ['renpy-thequestion', '8.0.3+dfsg-1', 'Expat'],
-      ['renpy-demo', '8.0.3+dfsg-1', 'Expat'],
     ]);
-    expect(sources.sources[2]!.files.map((f) => f.path)).toContain('usr/share/games/renpy/demo/game/images/concert2.png');
     expect(sources.sources[0]!.files[0]).toEqual({ path: 'usr/share/wallpapers/BytheWater/contents/images/2560x1600.jpg', author: 'Author of BytheWater', license: 'LGPLv3' });
     expect(sources.sources[1]!.files.map((f) => f.path)).toContain('usr/share/games/renpy/the_question/game/images/bg club.jpg');
   });

