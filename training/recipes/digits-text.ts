@@ -15,6 +15,10 @@
  * non-saturating BCE with one-sided label smoothing (real target 0.9), Adam 2e-4 with β₁ 0.5,
  * minibatch standard deviation in the discriminator, and the mode-seeking term (MSGAN) over pairs
  * of fakes that share a caption, so a caption with only a digit still yields varied styles.
+ * `--loss wgan-gp` makes the discriminator a Wasserstein critic with a gradient penalty, as in the
+ * label recipe: the mismatched real pairs join the fakes' side of the critic loss, the critic's
+ * fakes are drawn for the real rows' captions (so each penalty interpolate lies between a real and
+ * a fake image of one caption, scored under that caption), and Adam takes β (0, 0.9).
  *
  * Captions are drawn afresh for every use from the step's seeded random, so the run is
  * deterministic and resumable. Each style word the digit has is kept with probability
@@ -24,7 +28,14 @@ import * as tf from '@tensorflow/tfjs';
 import { type DigitSet, MNIST_CLASSES, MNIST_PIXELS, MNIST_SIDE, splitMnist, subsetOf } from '../data/mnist.ts';
 import { caption, captionTokens, captionVocabulary, type DigitStyle, digitStyles, mismatchedStyle } from '../data/captions.ts';
 import { EpochSampler, gatherRows, stepSeed } from '../harness.ts';
-import { modeSeekingPenalty, nonSaturatingDiscriminatorLoss, nonSaturatingGeneratorLoss } from '../losses.ts';
+import {
+  gradientPenalty,
+  modeSeekingPenalty,
+  nonSaturatingDiscriminatorLoss,
+  nonSaturatingGeneratorLoss,
+  wassersteinCriticLoss,
+  wassersteinGeneratorLoss,
+} from '../losses.ts';
 import { buildTextDiscriminator, buildTextGenerator } from '../nets/text-cgan.ts';
 import { withScaledNoise } from '../nets/truncation.ts';
 import { noiseBatch } from '../../server/generation/noise.ts';
@@ -46,6 +57,9 @@ const digitsTextOptions = {
   learningRate: 2e-4,
   beta1: 0.5,
   realTarget: 0.9,
+  /** 'bce' (non-saturating, GAN-CLS as published) or 'wgan-gp'. */
+  loss: 'bce',
+  gradientPenaltyWeight: 10,
   /**
    * Truncation τ baked into the export, as in the digits recipe: the exported generator computes
    * G(τ·z, text) while the server keeps feeding z ~ N(0, 1); τ < 1 trades surplus variety for more
@@ -75,6 +89,8 @@ export const digitsTextRecipe: Recipe<DigitsTextOptions> = {
   options: digitsTextOptions,
   setup({ seed, batchSize, options }): RecipeSession {
     if (batchSize % 2 !== 0) throw new Error(`digits-text pairs its fakes: --batch-size must be even, got ${batchSize}`);
+    if (options.loss !== 'bce' && options.loss !== 'wgan-gp') throw new Error(`--loss must be bce or wgan-gp, got ${options.loss}`);
+    const wasserstein = options.loss === 'wgan-gp';
     const { train: allTraining } = splitMnist();
     const data: DigitSet =
       options.subset > 0 ? subsetOf(allTraining, Array.from({ length: Math.min(options.subset, allTraining.count) }, (_, i) => i)) : allTraining;
@@ -93,7 +109,7 @@ export const digitsTextRecipe: Recipe<DigitsTextOptions> = {
     };
     const generator = buildTextGenerator(config);
     const discriminator = buildTextDiscriminator(config);
-    const adam = () => tf.train.adam(options.learningRate, options.beta1, 0.999);
+    const adam = () => (wasserstein ? tf.train.adam(options.learningRate, 0, 0.9) : tf.train.adam(options.learningRate, options.beta1, 0.999));
     const generatorOptimizer = adam();
     const discriminatorOptimizer = adam();
     const generatorVariables = generator.trainableWeights.map((w) => w.read() as tf.Variable);
@@ -134,20 +150,25 @@ export const digitsTextRecipe: Recipe<DigitsTextOptions> = {
         // Fakes get captions of random training digits, in pairs (rows i and i + half share one).
         const pairCaptions = Array.from({ length: half }, () => caption(styles[Math.floor(random() * data.count)]!, random, keep));
         const fakeCaptions = Array.from({ length: batchSize }, (_, i) => pairCaptions[i % half]!);
+        // Drawn only under WGAN-GP, so a BCE run's random stream is the published recipe's.
+        const mixing = wasserstein ? Float32Array.from({ length: batchSize }, () => random()) : null;
         return tf.tidy(() => {
           const real = tf.tensor4d(gatherRows(data.images, MNIST_PIXELS, indices), [batchSize, MNIST_SIDE, MNIST_SIDE, 1]);
           const realTokens = tokenTensor(realCaptions);
           const wrongTokens = tokenTensor(wrongCaptions);
           const fakeTokens = tokenTensor(fakeCaptions);
           const noise = tf.tensor2d(noiseBatch(noiseSeed, batchSize, options.noiseDim, 'normal'), [batchSize, options.noiseDim]);
-          const fake = generate(noise, fakeTokens, true);
+          const criticFakeTokens = wasserstein ? realTokens : fakeTokens;
+          const fake = generate(noise, criticFakeTokens, true);
 
           const discriminatorLoss = discriminatorOptimizer.minimize(
             () => {
               const realScores = judge(real, realTokens);
               // Fakes and mismatched real pairs share the "fake" half of the loss, as in GAN-CLS.
-              const fakeScores = tf.concat([judge(fake, fakeTokens), judge(real, wrongTokens)]);
-              return nonSaturatingDiscriminatorLoss(realScores, fakeScores, { realTarget: options.realTarget });
+              const fakeScores = tf.concat([judge(fake, criticFakeTokens), judge(real, wrongTokens)]);
+              if (!mixing) return nonSaturatingDiscriminatorLoss(realScores, fakeScores, { realTarget: options.realTarget });
+              const penalty = gradientPenalty((x) => judge(x, realTokens), real, fake, tf.tensor1d(mixing));
+              return tf.add(wassersteinCriticLoss(realScores, fakeScores), tf.mul(options.gradientPenaltyWeight, penalty)) as tf.Scalar;
             },
             true,
             discriminatorVariables,
@@ -155,7 +176,8 @@ export const digitsTextRecipe: Recipe<DigitsTextOptions> = {
           const generatorLoss = generatorOptimizer.minimize(
             () => {
               const images = generate(noise, fakeTokens, true);
-              const adversarial = nonSaturatingGeneratorLoss(judge(images, fakeTokens));
+              const scores = judge(images, fakeTokens);
+              const adversarial = wasserstein ? wassersteinGeneratorLoss(scores) : nonSaturatingGeneratorLoss(scores);
               return options.modeSeekingWeight > 0 ? (tf.add(adversarial, modeSeekingPenalty(images, noise, options.modeSeekingWeight)) as tf.Scalar) : adversarial;
             },
             true,
@@ -174,6 +196,7 @@ export const digitsTextRecipe: Recipe<DigitsTextOptions> = {
           task: 'conditional-generation',
           description:
             'MNIST-style handwritten digit (28×28, white on black) from a prompt: the digit as numeral or word, optional stroke weight (thick/bold, thin/light) and slant (slanted/italic, upright/straight); GAN-CLS' +
+            (wasserstein ? ' with a WGAN-GP critic' : '') +
             (options.noiseScale === 1 ? '' : `, noise truncation τ = ${options.noiseScale} built in`),
           noise: { name: 'noise', dim: options.noiseDim, distribution: 'normal' },
           text: { name: 'text', maxTokens, vocab: 'vocab.json' },

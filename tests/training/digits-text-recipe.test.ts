@@ -1,0 +1,89 @@
+/**
+ * The digits-text recipe's two losses: which captions each discriminator call of one step scores,
+ * and a few WGAN-GP steps that train and export.
+ */
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type * as tf from '@tensorflow/tfjs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { selectBackend } from '../../training/backend/select.ts';
+import { train } from '../../training/harness.ts';
+import { digitsTextRecipe, type DigitsTextOptions } from '../../training/recipes/digits-text.ts';
+import type { Recipe } from '../../training/recipes/recipe.ts';
+import { mulberry32 } from '../helpers/image-models.ts';
+
+const SMALL_NETS = { generatorWidth: 8, discriminatorWidth: 8 };
+
+let root: string;
+
+beforeAll(async () => {
+  await selectBackend('wasm-ort', { log: () => {} });
+  root = await mkdtemp(join(tmpdir(), 'digits-text-recipe-'));
+});
+
+afterAll(async () => {
+  await rm(root, { recursive: true, force: true });
+});
+
+/** The token rows of every discriminator call in one step, in order, as strings. */
+async function judgedTokens(loss: 'bce' | 'wgan-gp'): Promise<string[][]> {
+  const options: DigitsTextOptions = { ...digitsTextRecipe.options, ...SMALL_NETS, subset: 64, noiseScale: 1, loss };
+  const session = await digitsTextRecipe.setup({ seed: 3, batchSize: 8, options });
+  const discriminator = session.models.discriminator!;
+  const apply = discriminator.apply.bind(discriminator);
+  const calls: string[][] = [];
+  discriminator.apply = ((inputs, kwargs) => {
+    const tokens = (inputs as tf.Tensor[])[1]!;
+    const rows = tokens.arraySync() as number[][];
+    calls.push(rows.map((row) => row.join(' ')));
+    return apply(inputs, kwargs);
+  }) as typeof discriminator.apply;
+  session.trainStep(0, mulberry32(5));
+  session.dispose?.();
+  for (const model of Object.values(session.models)) model.dispose();
+  return calls;
+}
+
+const paired = (rows: string[]) => rows.every((row, i) => row === rows[(i + rows.length / 2) % rows.length]);
+
+describe('digits-text recipe losses', () => {
+  it('scores WGAN-GP fakes and penalty interpolates under the real captions; BCE fakes come in same-caption pairs', async () => {
+    const [real, fake, wrong, ...rest] = await judgedTokens('wgan-gp');
+    const generatorCall = rest.pop()!;
+    expect(rest.length).toBeGreaterThan(0); // the penalty's critic call(s)
+    for (const rows of [fake, ...rest]) expect(rows).toEqual(real);
+    expect(wrong!.some((row, i) => row !== real![i])).toBe(true); // mismatched captions
+    expect(paired(generatorCall)).toBe(true); // the mode-seeking pairs
+
+    const [bceReal, bceFake, bceWrong, bceGenerator, ...none] = await judgedTokens('bce');
+    expect(none).toEqual([]);
+    expect(paired(bceFake!)).toBe(true);
+    expect(bceGenerator).toEqual(bceFake);
+    expect(bceFake).not.toEqual(bceReal);
+    expect(bceWrong!.some((row, i) => row !== bceReal![i])).toBe(true);
+  }, 60_000);
+
+  it('trains a few WGAN-GP steps to finite losses and records the loss in the export', async () => {
+    const result = await train({
+      recipe: digitsTextRecipe as unknown as Recipe,
+      outDir: join(root, 'wgan-gp'),
+      steps: 2,
+      batchSize: 8,
+      recipeOptions: { ...SMALL_NETS, subset: 64, loss: 'wgan-gp' },
+      progress: 'silent',
+      backend: 'wasm-ort',
+    });
+    for (const model of Object.values(result.models)) model.dispose();
+    expect(result.step).toBe(2);
+    for (const value of Object.values(result.lastLosses)) expect(Number.isFinite(value)).toBe(true);
+    const manifest = JSON.parse(await readFile(join(result.exportDir!, 'model.json'), 'utf8'));
+    expect(manifest.description).toContain('WGAN-GP');
+    expect(manifest.provenance.options).toMatchObject({ loss: 'wgan-gp', gradientPenaltyWeight: 10 });
+  }, 90_000);
+
+  it('refuses an unknown loss', () => {
+    const options = { ...digitsTextRecipe.options, ...SMALL_NETS, subset: 64, loss: 'hinge' };
+    expect(() => digitsTextRecipe.setup({ seed: 1, batchSize: 8, options })).toThrow(/--loss must be bce or wgan-gp/);
+  });
+});
