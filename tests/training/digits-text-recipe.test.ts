@@ -48,12 +48,11 @@ async function judgedTokens(loss: 'bce' | 'wgan-gp'): Promise<string[][]> {
 const paired = (rows: string[]) => rows.every((row, i) => row === rows[(i + rows.length / 2) % rows.length]);
 
 describe('digits-text recipe losses', () => {
-  it('scores WGAN-GP fakes and penalty interpolates under the real captions; BCE fakes come in same-caption pairs', async () => {
-    const [real, fake, wrong, ...rest] = await judgedTokens('wgan-gp');
+  it('scores WGAN-GP fakes and penalty interpolates under the real captions, with no mismatched pairs; BCE fakes come in same-caption pairs', async () => {
+    const [real, fake, ...rest] = await judgedTokens('wgan-gp');
     const generatorCall = rest.pop()!;
     expect(rest.length).toBeGreaterThan(0); // the penalty's critic call(s)
     for (const rows of [fake, ...rest]) expect(rows).toEqual(real);
-    expect(wrong!.some((row, i) => row !== real![i])).toBe(true); // mismatched captions
     expect(paired(generatorCall)).toBe(true); // the mode-seeking pairs
 
     const [bceReal, bceFake, bceWrong, bceGenerator, ...none] = await judgedTokens('bce');
