@@ -7,14 +7,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import sharp from 'sharp';
-import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseManifest } from '../../server/models/manifest.ts';
 import { selectBackend } from '../../training/backend/select.ts';
 import { train } from '../../training/harness.ts';
 import { digitsRecipe, type DigitsOptions } from '../../training/recipes/digits.ts';
 import type { Recipe } from '../../training/recipes/recipe.ts';
-import { mulberry32 } from '../helpers/image-models.ts';
+import { inPairs, judgedConditions } from './discriminator-calls.ts';
 
 let root: string;
 
@@ -111,39 +110,21 @@ describe('digits recipe', () => {
     expect(manifest.provenance).toMatchObject({ steps: 2, epochs: 1 });
   }, 90_000);
 
-  /**
-   * The labels of every discriminator call in one step, in order: the critic update's real, fake
-   * (and, under WGAN-GP, interpolated) batches, then the generator update's fakes.
-   */
-  async function judgedLabels(loss: 'bce' | 'wgan-gp'): Promise<number[][]> {
-    // All 8,500 digits, so a batch mixes classes.
-    const options: DigitsOptions = { ...digitsRecipe.options, subset: 0, noiseScale: 1, loss };
-    const session = await digitsRecipe.setup({ seed: 3, batchSize: 8, options });
-    const discriminator = session.models.discriminator!;
-    const apply = discriminator.apply.bind(discriminator);
-    const calls: number[][] = [];
-    discriminator.apply = ((inputs, kwargs) => {
-      calls.push(Array.from((inputs as tf.Tensor[])[1]!.dataSync()));
-      return apply(inputs, kwargs);
-    }) as typeof discriminator.apply;
-    session.trainStep(0, mulberry32(5));
-    session.dispose?.();
-    for (const model of Object.values(session.models)) model.dispose();
-    return calls;
-  }
+  /** Under all 8,500 digits, so a batch mixes classes. */
+  const judgedLabels = (loss: 'bce' | 'wgan-gp') =>
+    judgedConditions(digitsRecipe, { ...digitsRecipe.options, subset: 0, noiseScale: 1, loss } satisfies DigitsOptions, 8);
 
   it('scores WGAN-GP fakes and penalty interpolates under the real labels; BCE fakes come in same-label pairs', async () => {
-    const paired = (labels: number[]) => labels.every((label, i) => label === labels[(i + labels.length / 2) % labels.length]);
     const [real, fake, ...rest] = await judgedLabels('wgan-gp');
     expect(new Set(real).size).toBeGreaterThan(1);
     const generatorCall = rest.pop()!;
     expect(rest.length).toBeGreaterThan(0); // the penalty's critic call(s)
     for (const labels of [fake, ...rest]) expect(labels).toEqual(real);
-    expect(paired(generatorCall)).toBe(true); // the mode-seeking pairs
+    expect(inPairs(generatorCall)).toBe(true); // the mode-seeking pairs
 
     const [bceReal, bceFake, bceGenerator, ...none] = await judgedLabels('bce');
     expect(none).toEqual([]);
-    expect(paired(bceFake!)).toBe(true);
+    expect(inPairs(bceFake!)).toBe(true);
     expect(bceGenerator).toEqual(bceFake);
     expect(bceFake).not.toEqual(bceReal);
   });

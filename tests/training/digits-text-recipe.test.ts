@@ -5,13 +5,12 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { selectBackend } from '../../training/backend/select.ts';
 import { train } from '../../training/harness.ts';
 import { digitsTextRecipe, type DigitsTextOptions } from '../../training/recipes/digits-text.ts';
 import type { Recipe } from '../../training/recipes/recipe.ts';
-import { mulberry32 } from '../helpers/image-models.ts';
+import { inPairs, judgedConditions } from './discriminator-calls.ts';
 
 const SMALL_NETS = { generatorWidth: 8, discriminatorWidth: 8 };
 
@@ -26,26 +25,8 @@ afterAll(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
-/** The token rows of every discriminator call in one step, in order, as strings. */
-async function judgedTokens(loss: 'bce' | 'wgan-gp'): Promise<string[][]> {
-  const options: DigitsTextOptions = { ...digitsTextRecipe.options, ...SMALL_NETS, subset: 64, noiseScale: 1, loss };
-  const session = await digitsTextRecipe.setup({ seed: 3, batchSize: 8, options });
-  const discriminator = session.models.discriminator!;
-  const apply = discriminator.apply.bind(discriminator);
-  const calls: string[][] = [];
-  discriminator.apply = ((inputs, kwargs) => {
-    const tokens = (inputs as tf.Tensor[])[1]!;
-    const rows = tokens.arraySync() as number[][];
-    calls.push(rows.map((row) => row.join(' ')));
-    return apply(inputs, kwargs);
-  }) as typeof discriminator.apply;
-  session.trainStep(0, mulberry32(5));
-  session.dispose?.();
-  for (const model of Object.values(session.models)) model.dispose();
-  return calls;
-}
-
-const paired = (rows: string[]) => rows.every((row, i) => row === rows[(i + rows.length / 2) % rows.length]);
+const judgedTokens = (loss: 'bce' | 'wgan-gp') =>
+  judgedConditions(digitsTextRecipe, { ...digitsTextRecipe.options, ...SMALL_NETS, subset: 64, noiseScale: 1, loss } satisfies DigitsTextOptions, 8);
 
 describe('digits-text recipe losses', () => {
   it('scores WGAN-GP fakes and penalty interpolates under the real captions, with no mismatched pairs; BCE fakes come in same-caption pairs', async () => {
@@ -53,11 +34,11 @@ describe('digits-text recipe losses', () => {
     const generatorCall = rest.pop()!;
     expect(rest.length).toBeGreaterThan(0); // the penalty's critic call(s)
     for (const rows of [fake, ...rest]) expect(rows).toEqual(real);
-    expect(paired(generatorCall)).toBe(true); // the mode-seeking pairs
+    expect(inPairs(generatorCall)).toBe(true); // the mode-seeking pairs
 
     const [bceReal, bceFake, bceWrong, bceGenerator, ...none] = await judgedTokens('bce');
     expect(none).toEqual([]);
-    expect(paired(bceFake!)).toBe(true);
+    expect(inPairs(bceFake!)).toBe(true);
     expect(bceGenerator).toEqual(bceFake);
     expect(bceFake).not.toEqual(bceReal);
     expect(bceWrong!.some((row, i) => row !== bceReal![i])).toBe(true);
