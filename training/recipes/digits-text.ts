@@ -200,8 +200,8 @@ export const digitsTextRecipe: Recipe<DigitsTextOptions> = {
           name: options.modelName,
           task: 'conditional-generation',
           description:
-            'MNIST-style handwritten digit (28×28, white on black) from a prompt: the digit as numeral or word, optional stroke weight (thick/bold, thin/light) and slant (slanted/italic, upright/straight); GAN-CLS' +
-            (wasserstein ? ' with a WGAN-GP critic' : '') +
+            'MNIST-style handwritten digit (28×28, white on black) from a prompt: the digit as numeral or word, optional stroke weight (thick/bold, thin/light) and slant (slanted/italic, upright/straight); ' +
+            (wasserstein ? 'conditional WGAN-GP' : 'GAN-CLS') +
             (options.noiseScale === 1 ? '' : `, noise truncation τ = ${options.noiseScale} built in`),
           noise: { name: 'noise', dim: options.noiseDim, distribution: 'normal' },
           text: { name: 'text', maxTokens, vocab: 'vocab.json' },
