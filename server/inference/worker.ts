@@ -6,17 +6,16 @@
  */
 import { parentPort } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
-import { fromTensor, toTensor } from '../imaging/tensor.ts';
+import { PixelKernels } from '../imaging/pixel-kernels.ts';
 import { lapTimer } from '../observability/laps.ts';
-import { ScratchFloats } from './buffers.ts';
 import { probeModel, providerCandidates, sessionOptions } from './device.ts';
 import type { InputTensor, OutputTensor, SessionInfo, SessionSettings, WorkerReply, WorkerRequest } from './protocol.ts';
 
 if (!parentPort) throw new Error('server/inference/worker.ts must run in a worker thread');
 const port = parentPort;
 const sessions = new Map<string, ort.InferenceSession>();
-/** Where image input tensors are written, run after run. */
-const scratch = new ScratchFloats();
+/** The pixel ↔ tensor conversions; their memory holds the current image, run after run. */
+const kernels = await PixelKernels.load();
 /** Why CUDA failed in this worker, so DEVICE=auto tries it once rather than for every model. */
 let cudaFailure: string | undefined;
 
@@ -92,7 +91,7 @@ async function handle(request: WorkerRequest): Promise<{ reply: WorkerReply; tra
       const session = loadedSession(request.model);
       const { image, input, output } = request;
       const lap = lapTimer();
-      const tensor = toTensor(image, input.layout, input.range, input.channels, (length) => scratch.take(length));
+      const tensor = kernels.toTensor(image, input.layout, input.range, input.channels);
       const toTensorMs = lap();
       const feed = new ort.Tensor('float32', tensor.data, tensor.dims);
       let produced: ort.Tensor | undefined;
@@ -106,7 +105,7 @@ async function handle(request: WorkerRequest): Promise<{ reply: WorkerReply; tra
       let pixels;
       try {
         // Other numeric outputs (a graph that ends in uint8, say) are read as float32 first.
-        pixels = fromTensor(toOutput(produced), output.layout, output.range);
+        pixels = kernels.fromTensor(toOutput(produced), output.layout, output.range);
       } catch (err) {
         throw new Error(`the model returned an unusable output: ${(err as Error).message}`);
       }

@@ -1,0 +1,259 @@
+/**
+ * WebAssembly SIMD versions of toTensor and fromTensor (tensor.ts) for three-channel images, the
+ * translate hot path. V8 runs those JavaScript loops at 2–4 ns a value, about 3 + 4 ms per 512²
+ * image in every request; these kernels take about 1 + 2 ms, copies into and out of their memory
+ * included. The arithmetic is the JavaScript one, in f64 (byte × scale + offset, rounded to f32;
+ * (value − offset) / scale, rounded half to even and clamped, NaN → 0), so the results are equal
+ * bit for bit; tests compare both on every layout, range and awkward value.
+ *
+ * The module is written as WebAssembly text here and compiled by wabt when a worker starts
+ * (≈ 0.1 s), so no binary of unknown origin is committed. Each worker owns one instance: its
+ * memory holds the current image and only grows, like a scratch buffer.
+ */
+import wabt from 'wabt';
+import type { Layout, PixelRange } from '../models/manifest.ts';
+import { fromTensor, rangeToAffine, toTensor, type FloatTensor, type HwcImage } from './tensor.ts';
+
+const lanes = (count: number, lane: (i: number) => number) => Array.from({ length: count }, (_, i) => lane(i));
+const shuffle = (laneIndices: number[], a: string, b: string) => `(i8x16.shuffle ${laneIndices.join(' ')} ${a} ${b})`;
+/** Moves lanes 2–3 of a 4 × 32-bit vector to lanes 0–1 (the f64x2 conversions read lanes 0–1). */
+const HIGH_PAIR_DOWN = [...lanes(8, (i) => 8 + i), ...lanes(8, (i) => 8 + i)];
+/** Lanes 0–1 of a, then lanes 0–1 of b. */
+const LOW_PAIRS_JOINED = [...lanes(8, (i) => i), ...lanes(8, (i) => 16 + i)];
+
+/**
+ * Byte lanes that gather channel c of 16 RGB pixels (48 bytes in v0, v1, v2): a first shuffle of
+ * v0 and v1 takes the bytes below 32, a second one adds those from v2.
+ */
+function planeLanes(c: number): { first: number[]; second: number[] } {
+  const source = (j: number) => 3 * j + c;
+  return {
+    first: lanes(16, (j) => (source(j) < 32 ? source(j) : 0)),
+    second: lanes(16, (j) => (source(j) < 32 ? j : 16 + source(j) - 32)),
+  };
+}
+
+/** Byte lanes of output vector m (bytes 16m…16m+15) of 16 interleaved pixels from planes r, g, b. */
+function pixelLanes(m: number): { first: number[]; second: number[] } {
+  const channel = (l: number) => (16 * m + l) % 3;
+  const pixel = (l: number) => Math.floor((16 * m + l) / 3);
+  return {
+    first: lanes(16, (l) => [pixel(l), 16 + pixel(l), 0][channel(l)]!),
+    second: lanes(16, (l) => (channel(l) === 2 ? 16 + pixel(l) : l)),
+  };
+}
+
+/** A loop over i = 0, step, 2·step… below `end`; then over the rest one at a time. */
+function loops(index: string, end: string, count: string, step: number, body: string, tail: string): string {
+  return `(local.set ${end} (i32.and (local.get ${count}) (i32.const ${-step})))
+  (block $vector_done (loop $vector
+   (br_if $vector_done (i32.ge_u (local.get ${index}) (local.get ${end})))
+   ${body}
+   (local.set ${index} (i32.add (local.get ${index}) (i32.const ${step})))
+   (br $vector)))
+  (block $tail_done (loop $tail
+   (br_if $tail_done (i32.ge_u (local.get ${index}) (local.get ${count})))
+   ${tail}
+   (local.set ${index} (i32.add (local.get ${index}) (i32.const 1)))
+   (br $tail)))`;
+}
+
+const floatAt = (base: string, index: string) => `(i32.add (local.get ${base}) (i32.shl (local.get ${index}) (i32.const 2)))`;
+const byteAt = (base: string, index: string) => `(i32.add (local.get ${base}) (local.get ${index}))`;
+
+/** 4 byte values (u32 lanes of $q) → 4 floats: value × scale + offset in f64, stored as f32. */
+const affineQuad = (offset: number) => `
+   (v128.store offset=${offset} ${floatAt('$dst', '$i')} ${shuffle(
+     LOW_PAIRS_JOINED,
+     '(f32x4.demote_f64x2_zero (f64x2.add (f64x2.mul (f64x2.convert_low_i32x4_u (local.get $q)) (local.get $scales)) (local.get $offsets)))',
+     `(f32x4.demote_f64x2_zero (f64x2.add (f64x2.mul (f64x2.convert_low_i32x4_u ${shuffle(HIGH_PAIR_DOWN, '(local.get $q)', '(local.get $q)')}) (local.get $scales)) (local.get $offsets)))`,
+   )})`;
+
+/** 2 floats (lanes 0–1 of `floats`) → 2 bytes in u32 lanes 0–1: the JavaScript Uint8ClampedArray store, in f64. */
+const toBytePair = (floats: string) =>
+  `(i32x4.trunc_sat_f64x2_u_zero (f64x2.pmin (local.get $max) (f64x2.pmax (local.get $zero) (f64x2.nearest (f64x2.mul (f64x2.sub (f64x2.promote_low_f32x4 ${floats}) (local.get $offsets)) (local.get $inverses))))))`;
+
+const WAT = `(module
+ (memory (export "memory") 1)
+
+ (func (export "bytesToFloats") (param $src i32) (param $dst i32) (param $n i32) (param $scale f64) (param $offset f64)
+  (local $i i32) (local $end i32) (local $v v128) (local $w v128) (local $q v128) (local $scales v128) (local $offsets v128)
+  (local.set $scales (f64x2.splat (local.get $scale)))
+  (local.set $offsets (f64x2.splat (local.get $offset)))
+  ${loops(
+    '$i',
+    '$end',
+    '$n',
+    16,
+    `(local.set $v (v128.load ${byteAt('$src', '$i')}))
+   (local.set $w (i16x8.extend_low_i8x16_u (local.get $v)))
+   (local.set $q (i32x4.extend_low_i16x8_u (local.get $w))) ${affineQuad(0)}
+   (local.set $q (i32x4.extend_high_i16x8_u (local.get $w))) ${affineQuad(16)}
+   (local.set $w (i16x8.extend_high_i8x16_u (local.get $v)))
+   (local.set $q (i32x4.extend_low_i16x8_u (local.get $w))) ${affineQuad(32)}
+   (local.set $q (i32x4.extend_high_i16x8_u (local.get $w))) ${affineQuad(48)}`,
+    `(f32.store ${floatAt('$dst', '$i')} (f32.demote_f64 (f64.add (f64.mul (f64.convert_i32_u (i32.load8_u ${byteAt('$src', '$i')})) (local.get $scale)) (local.get $offset))))`,
+  )})
+
+ (func (export "floatsToBytes") (param $src i32) (param $dst i32) (param $n i32) (param $offset f64) (param $inverse f64)
+  (local $i i32) (local $end i32) (local $f v128) (local $offsets v128) (local $inverses v128) (local $zero v128) (local $max v128)
+  (local $q0 v128) (local $q1 v128) (local $q2 v128) (local $q3 v128) (local $x f64)
+  (local.set $offsets (f64x2.splat (local.get $offset)))
+  (local.set $inverses (f64x2.splat (local.get $inverse)))
+  (local.set $max (f64x2.splat (f64.const 255)))
+  ${loops(
+    '$i',
+    '$end',
+    '$n',
+    16,
+    `${[0, 1, 2, 3]
+      .map(
+        (k) => `(local.set $f (v128.load offset=${16 * k} ${floatAt('$src', '$i')}))
+   (local.set $q${k} ${shuffle(LOW_PAIRS_JOINED, toBytePair('(local.get $f)'), toBytePair(shuffle(HIGH_PAIR_DOWN, '(local.get $f)', '(local.get $f)')))})`,
+      )
+      .join('\n   ')}
+   (v128.store ${byteAt('$dst', '$i')} (i8x16.narrow_i16x8_u (i16x8.narrow_i32x4_u (local.get $q0) (local.get $q1)) (i16x8.narrow_i32x4_u (local.get $q2) (local.get $q3))))`,
+    `(local.set $x (f64.mul (f64.sub (f64.promote_f32 (f32.load ${floatAt('$src', '$i')})) (local.get $offset)) (local.get $inverse)))
+   (i32.store8 ${byteAt('$dst', '$i')} (if (result i32) (f64.gt (local.get $x) (f64.const 0))
+     (then (i32.trunc_f64_u (f64.min (f64.nearest (local.get $x)) (f64.const 255))))
+     (else (i32.const 0))))`,
+  )})
+
+ (func (export "pixelsToPlanes") (param $src i32) (param $dst i32) (param $pixels i32)
+  (local $p i32) (local $end i32) (local $s i32) (local $v0 v128) (local $v1 v128) (local $v2 v128)
+  ${loops(
+    '$p',
+    '$end',
+    '$pixels',
+    16,
+    `(local.set $s (i32.add (local.get $src) (i32.mul (local.get $p) (i32.const 3))))
+   (local.set $v0 (v128.load (local.get $s)))
+   (local.set $v1 (v128.load offset=16 (local.get $s)))
+   (local.set $v2 (v128.load offset=32 (local.get $s)))
+   ${[0, 1, 2]
+     .map((c) => {
+       const { first, second } = planeLanes(c);
+       return `(v128.store (i32.add ${byteAt('$dst', '$p')} (i32.mul (local.get $pixels) (i32.const ${c}))) ${shuffle(second, shuffle(first, '(local.get $v0)', '(local.get $v1)'), '(local.get $v2)')})`;
+     })
+     .join('\n   ')}`,
+    `(local.set $s (i32.add (local.get $src) (i32.mul (local.get $p) (i32.const 3))))
+   ${[0, 1, 2].map((c) => `(i32.store8 (i32.add ${byteAt('$dst', '$p')} (i32.mul (local.get $pixels) (i32.const ${c}))) (i32.load8_u offset=${c} (local.get $s)))`).join('\n   ')}`,
+  )})
+
+ (func (export "planesToPixels") (param $src i32) (param $dst i32) (param $pixels i32)
+  (local $p i32) (local $end i32) (local $d i32) (local $r v128) (local $g v128) (local $b v128)
+  ${loops(
+    '$p',
+    '$end',
+    '$pixels',
+    16,
+    `(local.set $r (v128.load ${byteAt('$src', '$p')}))
+   (local.set $g (v128.load (i32.add ${byteAt('$src', '$p')} (local.get $pixels))))
+   (local.set $b (v128.load (i32.add ${byteAt('$src', '$p')} (i32.shl (local.get $pixels) (i32.const 1)))))
+   (local.set $d (i32.add (local.get $dst) (i32.mul (local.get $p) (i32.const 3))))
+   ${[0, 1, 2]
+     .map((m) => {
+       const { first, second } = pixelLanes(m);
+       return `(v128.store offset=${16 * m} (local.get $d) ${shuffle(second, shuffle(first, '(local.get $r)', '(local.get $g)'), '(local.get $b)')})`;
+     })
+     .join('\n   ')}`,
+    `(local.set $d (i32.add (local.get $dst) (i32.mul (local.get $p) (i32.const 3))))
+   ${[0, 1, 2].map((c) => `(i32.store8 offset=${c} (local.get $d) (i32.load8_u (i32.add ${byteAt('$src', '$p')} (i32.mul (local.get $pixels) (i32.const ${c})))))`).join('\n   ')}`,
+  )})
+)`;
+
+interface KernelExports {
+  memory: WebAssembly.Memory;
+  /** n bytes → n floats: byte × scale + offset. */
+  bytesToFloats(src: number, dst: number, n: number, scale: number, offset: number): void;
+  /** n floats → n bytes: (value − offset) × inverse, rounded half to even, clamped, NaN → 0. */
+  floatsToBytes(src: number, dst: number, n: number, offset: number, inverse: number): void;
+  /** pixels × RGB → three planes of pixels bytes. */
+  pixelsToPlanes(src: number, dst: number, pixels: number): void;
+  /** Three planes of pixels bytes → pixels × RGB. */
+  planesToPixels(src: number, dst: number, pixels: number): void;
+}
+
+const PAGE = 65_536;
+const align16 = (bytes: number) => Math.ceil(bytes / 16) * 16;
+
+export class PixelKernels {
+  private constructor(private readonly kernels: KernelExports) {}
+
+  /** Compiles and instantiates the kernels (one instance per thread that converts images). */
+  static async load(): Promise<PixelKernels> {
+    const module = (await wabt()).parseWat('pixel-kernels.wat', WAT, { simd: true });
+    try {
+      module.validate();
+      const instance = new WebAssembly.Instance(new WebAssembly.Module(new Uint8Array(module.toBinary({}).buffer)));
+      return new PixelKernels(instance.exports as unknown as KernelExports);
+    } finally {
+      module.destroy();
+    }
+  }
+
+  /**
+   * toTensor(image, layout, range, channels) with the same values. The tensor is a view of this
+   * object's memory, valid until its next call.
+   */
+  toTensor(image: HwcImage, layout: Layout, range: PixelRange, channels: 1 | 3): FloatTensor {
+    const values = image.width * image.height * channels;
+    // Regions: input bytes, planar bytes, floats.
+    const planes = align16(image.data.length);
+    const floats = planes + align16(values);
+    this.reserve(floats + values * 4);
+    if (image.channels !== 3 || channels !== 3) {
+      return toTensor(image, layout, range, channels, (length) => new Float32Array(this.kernels.memory.buffer, floats, length));
+    }
+    const { scale, offset } = rangeToAffine(range);
+    this.bytes(0, image.data.length).set(image.data);
+    if (layout === 'NCHW') {
+      this.kernels.pixelsToPlanes(0, planes, image.width * image.height);
+      this.kernels.bytesToFloats(planes, floats, values, scale, offset);
+    } else {
+      this.kernels.bytesToFloats(0, floats, values, scale, offset);
+    }
+    const dims = layout === 'NCHW' ? [1, 3, image.height, image.width] : [1, image.height, image.width, 3];
+    return { data: new Float32Array(this.kernels.memory.buffer, floats, values), dims };
+  }
+
+  /** fromTensor(tensor, layout, range) with the same bytes, in a fresh buffer of its own. */
+  fromTensor(tensor: FloatTensor, layout: Layout, range: PixelRange): HwcImage {
+    const channels = tensor.dims[layout === 'NCHW' ? 1 : 3];
+    if (tensor.dims.length !== 4 || channels !== 3 || tensor.data.length < tensor.dims.reduce((a, b) => a * b, 1)) {
+      // Other shapes, and the errors for bad ones, are the JavaScript version's.
+      return fromTensor(tensor, layout, range);
+    }
+    const [height, width] = layout === 'NCHW' ? tensor.dims.slice(2) : tensor.dims.slice(1, 3);
+    const pixels = width! * height!;
+    const values = pixels * 3;
+    // Regions: floats, planar bytes, interleaved bytes.
+    const planes = align16(values * 4);
+    const interleaved = planes + align16(values);
+    this.reserve(interleaved + values);
+    const { scale, offset } = rangeToAffine(range);
+    new Float32Array(this.kernels.memory.buffer, 0, values).set(tensor.data.subarray(0, values));
+    if (layout === 'NCHW') {
+      this.kernels.floatsToBytes(0, planes, values, offset, 1 / scale);
+      this.kernels.planesToPixels(planes, interleaved, pixels);
+    } else {
+      this.kernels.floatsToBytes(0, interleaved, values, offset, 1 / scale);
+    }
+    return { width: width!, height: height!, channels: 3, data: this.bytes(interleaved, values).slice() };
+  }
+
+  /** Bytes of memory held, for tests. */
+  get byteLength(): number {
+    return this.kernels.memory.buffer.byteLength;
+  }
+
+  private bytes(start: number, length: number): Uint8Array {
+    return new Uint8Array(this.kernels.memory.buffer, start, length);
+  }
+
+  private reserve(bytes: number): void {
+    const { memory } = this.kernels;
+    const missing = bytes - memory.buffer.byteLength;
+    if (missing > 0) memory.grow(Math.ceil(missing / PAGE));
+  }
+}
