@@ -239,7 +239,10 @@ export class PixelKernels {
     } else {
       this.kernels.floatsToBytes(0, interleaved, values, offset, 1 / scale);
     }
-    return { width: width!, height: height!, channels: 3, data: this.bytes(interleaved, values).slice() };
+    // Not zero-filled first (slice() would be): every byte is overwritten at once.
+    const data = Buffer.allocUnsafeSlow(values);
+    data.set(this.bytes(interleaved, values));
+    return { width: width!, height: height!, channels: 3, data };
   }
 
   /** Bytes of memory held, for tests. */
