@@ -8,7 +8,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { loadConfig, type Config } from '../../server/config.ts';
 import { Generator } from '../../server/generation/generator.ts';
-import { encodeRaw } from '../../server/generation/render.ts';
+import { encodeGenerated } from '../../server/generation/render.ts';
 import { tokenize, Vocabulary } from '../../server/generation/tokenizer.ts';
 import { ProblemError } from '../../server/http/problem.ts';
 import { servableModel } from '../../server/http/routes/models.ts';
@@ -110,7 +110,8 @@ export class LocalConverter implements Converter {
         return new LocalConverter(config, pool, command, { name: servable.name, manifest: servable.manifest }, null);
       }
       const batching = resolveBatching(servable.name, servable.manifest.batching, env, { ...DEFAULT_BATCHING, maxQueue: Number.MAX_SAFE_INTEGER });
-      const batcher = new DynamicBatcher(pool, servable.name, servable.manifest.output.name, batching);
+      const { output } = servable.manifest;
+      const batcher = new DynamicBatcher(pool, servable.name, { name: output.name, pixels: { layout: output.layout, range: output.range } }, batching);
       const generator = await Generator.create(servable.manifest, servable.dir, batcher);
       return new LocalConverter(config, pool, command, null, generator);
     } catch (err) {
@@ -142,8 +143,8 @@ export class LocalConverter implements Converter {
     }
     const conditioning =
       'label' in task.conditioning ? { kind: 'labels' as const, labels: [task.conditioning.label] } : { kind: 'prompt' as const, prompt: task.conditioning.prompt };
-    const generation = await this.generator!.generate(conditioning, 1, task.seed);
-    return { body: await encodeRaw(generation.images[0]!.image, 'png') };
+    const generation = await this.generator!.generate(conditioning, 1, task.seed, { pngScale: 1 });
+    return { body: await encodeGenerated(generation.images[0]!, 'png', 1) };
   }
 
   close(): Promise<void> {

@@ -15,17 +15,27 @@ import { ProblemError, problems } from '../http/problem.ts';
 import { imageSeed, noiseBatch } from './noise.ts';
 import { tokenize, Vocabulary } from './tokenizer.ts';
 import type { Conditioning, LabelValue } from './request.ts';
-import { outputToImages } from './render.ts';
+import { outputRowToImage } from '../imaging/rows.ts';
 
 /** How many vocabulary words a 422 lists as a hint. */
 const VOCABULARY_HINT_SIZE = 40;
 
-export interface GeneratedImage {
-  image: RawImage;
+/** One generated image: its pixels, or, when the worker encoded it (see GenerateOptions.pngScale), its PNG. */
+export type GeneratedImage = ({ image: RawImage; png?: undefined } | { image?: undefined; png: Buffer }) & {
   seed: number;
   /** Class index and name, for label-conditioned images. */
   label?: number;
   className?: string;
+};
+
+export interface GenerateOptions {
+  /** Aborting drops the work if the client leaves before it runs. */
+  signal?: AbortSignal;
+  /**
+   * Ask the inference worker for each image as a PNG upscaled by this factor (off the event loop).
+   * Images come back as `png` where the worker made one, as pixels otherwise.
+   */
+  pngScale?: number;
 }
 
 export interface Generation {
@@ -51,8 +61,8 @@ export class Generator {
     return new Generator(manifest, vocabulary, batcher);
   }
 
-  /** Generates `count` images seeded s, s + 1, …; `signal` drops the work if the client leaves first. */
-  async generate(conditioning: Conditioning, count: number, seed: number, signal?: AbortSignal): Promise<Generation> {
+  /** Generates `count` images seeded s, s + 1, …. */
+  async generate(conditioning: Conditioning, count: number, seed: number, { signal, pngScale }: GenerateOptions = {}): Promise<Generation> {
     const { manifest } = this;
     const feeds: Record<string, InputTensor> = {
       [manifest.noise.name]: { type: 'float32', data: noiseBatch(seed, count, manifest.noise.dim, manifest.noise.distribution), dims: [count, manifest.noise.dim] },
@@ -83,12 +93,15 @@ export class Generator {
       for (let i = 0; i < count; i += 1) tokens.set(tokenized.ids, i * manifest.text.maxTokens);
       feeds[manifest.text.name] = { type: 'int64', data: tokens, dims: [count, manifest.text.maxTokens] };
     }
-    const output = await this.batcher.run(feeds, signal);
-    const images = outputToImages(output, manifest.output.layout, manifest.output.range).map((image, i): GeneratedImage => ({
-      image,
-      seed: imageSeed(seed, i),
-      ...(labels === undefined ? {} : { label: labels[i], className: manifest.label!.classes[labels[i]!] }),
-    }));
+    const output = await this.batcher.run(feeds, { signal, ...(pngScale === undefined ? {} : { pngScale }) });
+    const images = Array.from({ length: count }, (_, i): GeneratedImage => {
+      const png = output.pngs?.[i];
+      return {
+        ...(png ? { png } : { image: outputRowToImage(output, i, manifest.output.layout, manifest.output.range) }),
+        seed: imageSeed(seed, i),
+        ...(labels === undefined ? {} : { label: labels[i], className: manifest.label!.classes[labels[i]!] }),
+      };
+    });
     const { timing } = output;
     return words === undefined ? { images, timing } : { images, timing, ignoredWords: words.ignored, truncatedWords: words.truncated };
   }

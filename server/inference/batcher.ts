@@ -12,8 +12,13 @@
  *
  * The queue is bounded (`maxQueue` waiting requests); past it, requests are refused at once with
  * a QueueFullError (503 + Retry-After), never queued without bound.
+ *
+ * A request may ask for its rows as PNG images (`pngScale`): the batch then asks the worker to
+ * encode those rows after the run, so neither the byte conversion nor the deflate of each image
+ * lands on the event loop. Rows an Inference did not encode come back as floats only.
  */
-import { abortError, QueueFullError, type Inference, type InputTensor, type OutputTensor, type RunTiming } from './pool.ts';
+import type { Layout, PixelRange } from '../models/manifest.ts';
+import { abortError, QueueFullError, type Inference, type InputTensor, type OutputTensor, type RunOptions, type RunTiming } from './pool.ts';
 
 export interface BatchingSettings {
   /** Most rows in one run; 1 turns batching off. */
@@ -88,9 +93,27 @@ function definedOnly(partial: Partial<BatchingSettings>): Partial<BatchingSettin
   return Object.fromEntries(Object.entries(partial).filter(([, v]) => v !== undefined));
 }
 
+/** The output a batcher fetches and splits back into requests. */
+export interface BatchOutput {
+  name: string;
+  /** How the output's values map to pixels; needed for rows to be encoded as PNG in the worker. */
+  pixels?: { layout: Layout; range: PixelRange };
+}
+
+export interface BatchRunOptions {
+  /** Aborting (the client went away) drops the request if none of its rows has been dispatched yet. */
+  signal?: AbortSignal;
+  /** Also encode each row as a PNG, upscaled by this integer factor, in the worker. */
+  pngScale?: number;
+}
+
 interface PendingRequest {
   feeds: Record<string, InputTensor>;
   rows: number;
+  /** 0, or the upscale factor of the PNGs asked for. */
+  pngScale: number;
+  /** Per row, the PNG the worker made, once one has arrived. */
+  pngs: Array<Buffer | null> | null;
   /** Rows already handed to a batch. */
   dispatched: number;
   /** Rows whose output has arrived. */
@@ -120,6 +143,8 @@ export interface BatchTiming {
 /** One request's rows of the output, and how they were computed. */
 export interface BatchedOutput extends OutputTensor {
   timing: BatchTiming;
+  /** With `pngScale`: per row, its PNG, or null where the Inference did not encode it. */
+  pngs?: Array<Buffer | null>;
 }
 
 /** Rows [offset, offset + rows) of one request inside a batch. */
@@ -141,17 +166,15 @@ export class DynamicBatcher {
   constructor(
     private readonly inference: Inference,
     private readonly model: string,
-    /** The output to fetch and split back into requests. */
-    private readonly outputName: string,
+    private readonly output: BatchOutput,
     readonly settings: BatchingSettings,
   ) {}
 
   /**
    * Runs the model on `feeds` (every tensor's first dimension = this request's rows) as part of
-   * whatever batch forms, and resolves with this request's rows of the output. Aborting `signal`
-   * (the client went away) drops the request if none of its rows has been dispatched yet.
+   * whatever batch forms, and resolves with this request's rows of the output.
    */
-  run(feeds: Record<string, InputTensor>, signal?: AbortSignal): Promise<BatchedOutput> {
+  run(feeds: Record<string, InputTensor>, { signal, pngScale = 0 }: BatchRunOptions = {}): Promise<BatchedOutput> {
     const rows = rowCountOf(feeds);
     if (signal?.aborted) return Promise.reject(abortError(signal));
     if (this.queue.length >= this.settings.maxQueue) {
@@ -161,6 +184,8 @@ export class DynamicBatcher {
       const request: PendingRequest = {
         feeds,
         rows,
+        pngScale: this.output.pixels ? pngScale : 0,
+        pngs: null,
         dispatched: 0,
         completed: 0,
         output: null,
@@ -252,13 +277,20 @@ export class DynamicBatcher {
     }
     // An Inference that does not report timings is timed from here, thread hops included.
     let timing: RunTiming | undefined;
+    let encoded: Array<Buffer | null> | undefined;
+    const options: RunOptions = { outputs: [this.output.name], onTiming: (reported) => (timing = reported) };
+    if (this.output.pixels && parts.some((part) => part.request.pngScale > 0)) {
+      const scales = parts.flatMap((part) => Array<number>(part.rows).fill(part.request.pngScale));
+      options.encodeRows = { output: this.output.name, ...this.output.pixels, scales };
+      options.onEncoded = (rows) => (encoded = rows);
+    }
     this.inference
-      .run(this.model, feeds, { outputs: [this.outputName], onTiming: (reported) => (timing = reported) })
+      .run(this.model, feeds, options)
       .then(
         (outputs) => {
-          const output = outputs[this.outputName];
-          if (output === undefined) throw new Error(`model "${this.model}" returned no output "${this.outputName}"`);
-          this.deliver(parts, output, started, timing ?? { queueMs: 0, runMs: performance.now() - started });
+          const output = outputs[this.output.name];
+          if (output === undefined) throw new Error(`model "${this.model}" returned no output "${this.output.name}"`);
+          this.deliver(parts, output, encoded, started, timing ?? { queueMs: 0, runMs: performance.now() - started });
         },
         (error: Error) => {
           for (const part of parts) this.fail(part.request, error);
@@ -274,8 +306,8 @@ export class DynamicBatcher {
       });
   }
 
-  /** Copies each part's rows of the batch output into its request, resolving completed requests. */
-  private deliver(parts: Part[], output: OutputTensor, started: number, run: RunTiming): void {
+  /** Copies each part's rows of the batch output (and PNGs) into its request, resolving completed requests. */
+  private deliver(parts: Part[], output: OutputTensor, encoded: Array<Buffer | null> | undefined, started: number, run: RunTiming): void {
     const batchRows = output.dims[0];
     const totalRows = parts.reduce((sum, part) => sum + part.rows, 0);
     if (batchRows !== totalRows) throw new Error(`model "${this.model}" returned ${batchRows} rows for a batch of ${totalRows}`);
@@ -294,10 +326,15 @@ export class DynamicBatcher {
         request.output ??= new Float32Array(request.rows * rowSize);
         request.rowDims = rowDims;
         request.output.set(output.data.subarray(batchOffset * rowSize, (batchOffset + rows) * rowSize), offset * rowSize);
+        if (encoded && request.pngScale > 0) {
+          request.pngs ??= Array<Buffer | null>(request.rows).fill(null);
+          for (let row = 0; row < rows; row += 1) request.pngs[offset + row] = encoded[batchOffset + row] ?? null;
+        }
         request.completed += rows;
         if (request.completed === request.rows) {
           request.settled = true;
-          request.resolve({ data: request.output, dims: [request.rows, ...rowDims], timing });
+          const pngs = request.pngScale > 0 ? { pngs: request.pngs ?? Array<Buffer | null>(request.rows).fill(null) } : {};
+          request.resolve({ data: request.output, dims: [request.rows, ...rowDims], timing, ...pngs });
         }
       }
       batchOffset += rows;

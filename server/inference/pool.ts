@@ -9,9 +9,9 @@ import type { Device, DeviceSetting } from '../config.ts';
 import type { HwcImage } from '../imaging/tensor.ts';
 import { DeviceUnavailableError } from './device.ts';
 import type { RunObserver } from '../observability/metrics.ts';
-import type { ImageInputSpec, ImageOutputSpec, InputTensor, OutputTensor, SessionInfo, SessionSettings, WorkerReply, WorkerRequest } from './protocol.ts';
+import type { EncodedRows, ImageInputSpec, ImageOutputSpec, InputTensor, OutputTensor, RowEncoding, SessionInfo, SessionSettings, WorkerReply, WorkerRequest } from './protocol.ts';
 
-export type { ImageInputSpec, ImageOutputSpec, InputTensor, OutputTensor, SessionInfo } from './protocol.ts';
+export type { ImageInputSpec, ImageOutputSpec, InputTensor, OutputTensor, RowEncoding, SessionInfo } from './protocol.ts';
 
 export interface PoolOptions {
   workers: number;
@@ -40,6 +40,10 @@ export interface RunOptions {
   signal?: AbortSignal;
   /** Told, on success, how long the request queued and how long onnxruntime itself ran. */
   onTiming?: (timing: RunTiming) => void;
+  /** Rows of an image output to encode as PNG in the worker. */
+  encodeRows?: RowEncoding;
+  /** Told, on success, the PNG of each row asked for in `encodeRows` (null for the others). */
+  onEncoded?: (rows: Array<Buffer | null>) => void;
 }
 
 export interface RunTiming {
@@ -278,12 +282,13 @@ export class InferencePool implements Inference, ImageInference {
 
   run(model: string, feeds: Record<string, InputTensor>, options: RunOptions = {}): Promise<Record<string, OutputTensor>> {
     return this.enqueue<Record<string, OutputTensor>>(model, options.signal, (resolved, resolve) => ({
-      message: { kind: 'run', model: resolved, feeds, outputs: options.outputs },
+      message: { kind: 'run', model: resolved, feeds, outputs: options.outputs, ...(options.encodeRows ? { encodeRows: options.encodeRows } : {}) },
       transfer: transferListOf(feeds),
       rows: Object.values(feeds)[0]?.dims[0] ?? 1,
       settle: (reply, queueMs) => {
         if (reply.kind !== 'result') return false;
         options.onTiming?.({ queueMs, runMs: reply.runMs });
+        if (reply.encoded) options.onEncoded?.(splitRows(reply.encoded));
         resolve(reply.outputs);
         return true;
       },
@@ -489,6 +494,14 @@ export class InferencePool implements Inference, ImageInference {
 }
 
 /** The distinct whole buffers behind the feeds; views on part of a buffer are copied first. */
+/** Views of each encoded row on the one transferred buffer (null where none was asked for). */
+function splitRows({ data, ends }: EncodedRows): Array<Buffer | null> {
+  return ends.map((end, i) => {
+    const start = i === 0 ? 0 : ends[i - 1]!;
+    return end > start ? Buffer.from(data.buffer, data.byteOffset + start, end - start) : null;
+  });
+}
+
 function transferListOf(feeds: Record<string, InputTensor>): ArrayBuffer[] {
   const buffers = new Set<ArrayBuffer>();
   for (const [name, tensor] of Object.entries(feeds)) {

@@ -30,6 +30,24 @@ export interface ImageOutputSpec {
   range: PixelRange;
 }
 
+/**
+ * Rows of a generator's image output for the worker to encode as PNG itself, so neither the byte
+ * conversion nor the deflate runs on the event loop. `scales[i]` is row i's nearest-neighbour
+ * upscale factor, or 0 to leave that row to the caller.
+ */
+export interface RowEncoding {
+  output: string;
+  layout: Layout;
+  range: PixelRange;
+  scales: number[];
+}
+
+/** The encoded rows, back to back in one buffer; row i is bytes [ends[i − 1] (or 0), ends[i]), empty when not asked for. */
+export interface EncodedRows {
+  data: Uint8Array;
+  ends: number[];
+}
+
 export interface SessionSettings {
   intraOpThreads: number;
   device: DeviceSetting;
@@ -49,7 +67,7 @@ export interface SessionInfo {
 
 export type WorkerRequest =
   | { kind: 'load'; id: number; model: string; onnxPath: string; settings: SessionSettings }
-  | { kind: 'run'; id: number; model: string; feeds: Record<string, InputTensor>; outputs?: string[] }
+  | { kind: 'run'; id: number; model: string; feeds: Record<string, InputTensor>; outputs?: string[]; encodeRows?: RowEncoding }
   /** Pixels in, pixels out: the worker converts to and from tensors itself (off the event loop). */
   | { kind: 'translate'; id: number; model: string; image: HwcImage; input: ImageInputSpec; output: ImageOutputSpec }
   | { kind: 'unload'; id: number; model: string }
@@ -58,7 +76,7 @@ export type WorkerRequest =
 export type WorkerReply =
   | { kind: 'loaded'; id: number; info: SessionInfo }
   /** runMs: session.run's own time in the worker, without the thread hops. */
-  | { kind: 'result'; id: number; outputs: Record<string, OutputTensor>; runMs: number }
+  | { kind: 'result'; id: number; outputs: Record<string, OutputTensor>; runMs: number; encoded?: EncodedRows }
   /** RGB bytes of the model's output; toTensorMs and fromTensorMs: the conversions around the run. */
   | { kind: 'translated'; id: number; image: HwcImage; toTensorMs: number; runMs: number; fromTensorMs: number }
   | { kind: 'unloaded'; id: number }

@@ -2,14 +2,18 @@
  * One inference worker thread: it owns one onnxruntime session per loaded model and runs them
  * synchronously here, off the main event loop (onnxruntime-node's session.run blocks its thread).
  * Image models get pixels and give pixels back: the float conversions, milliseconds per image,
- * run here too, so they never hold up the event loop.
+ * run here too, so they never hold up the event loop. Likewise, generators can have their output
+ * rows encoded as PNG here (see RowEncoding).
  */
 import { parentPort } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
+import { upscaleNearest } from '../imaging/grid.ts';
 import { PixelKernels } from '../imaging/pixel-kernels.ts';
+import { encodePng } from '../imaging/png.ts';
+import { outputRowToImage } from '../imaging/rows.ts';
 import { lapTimer } from '../observability/laps.ts';
 import { probeModel, providerCandidates, sessionOptions } from './device.ts';
-import type { InputTensor, OutputTensor, SessionInfo, SessionSettings, WorkerReply, WorkerRequest } from './protocol.ts';
+import type { EncodedRows, InputTensor, OutputTensor, RowEncoding, SessionInfo, SessionSettings, WorkerReply, WorkerRequest } from './protocol.ts';
 
 if (!parentPort) throw new Error('server/inference/worker.ts must run in a worker thread');
 const port = parentPort;
@@ -60,6 +64,25 @@ function loadedSession(model: string): ort.InferenceSession {
   return session;
 }
 
+/** PNGs of the rows asked for (see RowEncoding), in one buffer of their own. */
+async function encodeRows(outputs: Record<string, OutputTensor>, encoding: RowEncoding): Promise<EncodedRows> {
+  const output = outputs[encoding.output];
+  if (output === undefined) throw new Error(`the model returned no output "${encoding.output}"`);
+  if (encoding.scales.length !== output.dims[0]) throw new Error(`${encoding.scales.length} row scales for ${output.dims[0]} rows`);
+  const pngs = await Promise.all(
+    encoding.scales.map((scale, row) => (scale > 0 ? encodePng(upscaleNearest(outputRowToImage(output, row, encoding.layout, encoding.range), scale)) : null)),
+  );
+  const data = new Uint8Array(pngs.reduce((sum, png) => sum + (png?.length ?? 0), 0));
+  const ends: number[] = [];
+  let end = 0;
+  for (const png of pngs) {
+    if (png) data.set(png, end);
+    end += png?.length ?? 0;
+    ends.push(end);
+  }
+  return { data, ends };
+}
+
 async function handle(request: WorkerRequest): Promise<{ reply: WorkerReply; transfer: ArrayBuffer[] }> {
   switch (request.kind) {
     case 'load': {
@@ -84,8 +107,10 @@ async function handle(request: WorkerRequest): Promise<{ reply: WorkerReply; tra
       const outputs: Record<string, OutputTensor> = {};
       for (const [name, tensor] of Object.entries(results)) outputs[name] = toOutput(tensor);
       for (const tensor of Object.values(feeds)) tensor.dispose();
+      const encoded = request.encodeRows ? await encodeRows(outputs, request.encodeRows) : undefined;
       const transfer = [...new Set(Object.values(outputs).map((o) => o.data.buffer as ArrayBuffer))];
-      return { reply: { kind: 'result', id: request.id, outputs, runMs }, transfer };
+      if (encoded) transfer.push(encoded.data.buffer as ArrayBuffer);
+      return { reply: { kind: 'result', id: request.id, outputs, runMs, ...(encoded ? { encoded } : {}) }, transfer };
     }
     case 'translate': {
       const session = loadedSession(request.model);

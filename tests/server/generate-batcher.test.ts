@@ -1,10 +1,15 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkBatchingEnv, DynamicBatcher, resolveBatching, type BatchingSettings } from '../../server/inference/batcher.ts';
 import { InferencePool, QueueFullError, type Inference, type InputTensor, type OutputTensor } from '../../server/inference/pool.ts';
 import { noiseBatch } from '../../server/generation/noise.ts';
+import { upscaleNearest } from '../../server/imaging/grid.ts';
+import { encodePng } from '../../server/imaging/png.ts';
+import { outputRowToImage } from '../../server/imaging/rows.ts';
+import type { Layout, PixelRange } from '../../server/models/manifest.ts';
 import { convLabelGenerator } from '../helpers/generator-models.ts';
 
 /**
@@ -62,7 +67,7 @@ const settings = (partial: Partial<BatchingSettings>): BatchingSettings => ({ ma
 describe('DynamicBatcher', () => {
   it('merges concurrent requests arriving within maxWaitMs into one run and gives each its own rows', async () => {
     const inference = new FakeInference();
-    const batcher = new DynamicBatcher(inference, 'm', 'image', settings({ maxWaitMs: 20 }));
+    const batcher = new DynamicBatcher(inference, 'm', { name: 'image' }, settings({ maxWaitMs: 20 }));
     const results = [batcher.run(feeds(1, 1, 0)), batcher.run(feeds(2, 2, 10)), batcher.run(feeds(1, 3, 20))];
     await new Promise((resolve) => setTimeout(resolve, 40));
     expect(inference.batches).toEqual([4]);
@@ -82,7 +87,7 @@ describe('DynamicBatcher', () => {
 
   it('with maxWaitMs 0, sends what arrived in one event-loop turn as one batch, and a lone later request at once', async () => {
     const inference = new FakeInference(2);
-    const batcher = new DynamicBatcher(inference, 'm', 'image', settings({ maxBatch: 16, maxWaitMs: 0 }));
+    const batcher = new DynamicBatcher(inference, 'm', { name: 'image' }, settings({ maxBatch: 16, maxWaitMs: 0 }));
     const together = [batcher.run(feeds(1, 0, 0)), batcher.run(feeds(2, 0, 1)), batcher.run(feeds(1, 0, 2))];
     expect(inference.batches).toEqual([]);
     await new Promise((resolve) => setImmediate(resolve));
@@ -96,7 +101,7 @@ describe('DynamicBatcher', () => {
 
   it('dispatches a full batch at once, without waiting for maxWaitMs', async () => {
     const inference = new FakeInference();
-    const batcher = new DynamicBatcher(inference, 'm', 'image', settings({ maxBatch: 2, maxWaitMs: 10_000 }));
+    const batcher = new DynamicBatcher(inference, 'm', { name: 'image' }, settings({ maxBatch: 2, maxWaitMs: 10_000 }));
     const results = [batcher.run(feeds(1, 0, 0)), batcher.run(feeds(1, 0, 0))];
     await tick();
     expect(inference.batches).toEqual([2]);
@@ -106,7 +111,7 @@ describe('DynamicBatcher', () => {
 
   it('keeps accumulating while every worker is busy, then sends the backlog as one batch', async () => {
     const inference = new FakeInference(1);
-    const batcher = new DynamicBatcher(inference, 'm', 'image', settings({ maxBatch: 16 }));
+    const batcher = new DynamicBatcher(inference, 'm', { name: 'image' }, settings({ maxBatch: 16 }));
     const first = batcher.run(feeds(1, 0, 0));
     await tick();
     const later = Array.from({ length: 5 }, (_, i) => batcher.run(feeds(1, 0, i)));
@@ -123,7 +128,7 @@ describe('DynamicBatcher', () => {
 
   it('splits a request larger than maxBatch across runs and reassembles it in order', async () => {
     const inference = new FakeInference(2);
-    const batcher = new DynamicBatcher(inference, 'm', 'image', settings({ maxBatch: 4 }));
+    const batcher = new DynamicBatcher(inference, 'm', { name: 'image' }, settings({ maxBatch: 4 }));
     const big = batcher.run(feeds(10, 1, 0));
     await tick();
     expect(inference.batches).toEqual([4, 4]);
@@ -138,7 +143,7 @@ describe('DynamicBatcher', () => {
 
   it('runs each request alone when maxBatch is 1 (batching off)', async () => {
     const inference = new FakeInference(1);
-    const batcher = new DynamicBatcher(inference, 'm', 'image', settings({ maxBatch: 1 }));
+    const batcher = new DynamicBatcher(inference, 'm', { name: 'image' }, settings({ maxBatch: 1 }));
     const results = Array.from({ length: 3 }, () => batcher.run(feeds(1, 0, 0)));
     for (let i = 0; i < 3; i++) {
       await tick();
@@ -150,7 +155,7 @@ describe('DynamicBatcher', () => {
 
   it('refuses requests beyond maxQueue with a QueueFullError carrying Retry-After', async () => {
     const inference = new FakeInference(1);
-    const batcher = new DynamicBatcher(inference, 'm', 'image', settings({ maxBatch: 1, maxQueue: 2 }));
+    const batcher = new DynamicBatcher(inference, 'm', { name: 'image' }, settings({ maxBatch: 1, maxQueue: 2 }));
     const accepted = [batcher.run(feeds(1, 0, 0)), batcher.run(feeds(1, 0, 0)), batcher.run(feeds(1, 0, 0))];
     const refused = batcher.run(feeds(1, 0, 0));
     await expect(refused).rejects.toBeInstanceOf(QueueFullError);
@@ -164,11 +169,11 @@ describe('DynamicBatcher', () => {
 
   it('drops a request whose client went away before any of its rows was dispatched', async () => {
     const inference = new FakeInference(1);
-    const batcher = new DynamicBatcher(inference, 'm', 'image', settings({ maxBatch: 4 }));
+    const batcher = new DynamicBatcher(inference, 'm', { name: 'image' }, settings({ maxBatch: 4 }));
     const running = batcher.run(feeds(1, 0, 0));
     await tick();
     const controller = new AbortController();
-    const abandoned = batcher.run(feeds(1, 0, 0), controller.signal);
+    const abandoned = batcher.run(feeds(1, 0, 0), { signal: controller.signal });
     const kept = batcher.run(feeds(1, 0, 0));
     await tick();
     controller.abort(new Error('client disconnected'));
@@ -183,7 +188,7 @@ describe('DynamicBatcher', () => {
 
   it('fails every request of a failed run and keeps serving the next ones', async () => {
     const inference = new FakeInference(1);
-    const batcher = new DynamicBatcher(inference, 'm', 'image', settings({ maxWaitMs: 5 }));
+    const batcher = new DynamicBatcher(inference, 'm', { name: 'image' }, settings({ maxWaitMs: 5 }));
     inference.failNext = true;
     const doomed = [batcher.run(feeds(1, 0, 0)), batcher.run(feeds(1, 0, 0))];
     await new Promise((resolve) => setTimeout(resolve, 20));
@@ -247,7 +252,7 @@ describe('batched runs on onnxruntime', () => {
     const alone: Float32Array[] = [];
     for (let i = 0; i < 12; i++) alone.push((await pool.run('conv', rowFeeds(i, 1))).image!.data);
     for (const maxBatch of [3, 5, 12]) {
-      const batcher = new DynamicBatcher(pool, 'conv', 'image', settings({ maxBatch, maxWaitMs: 5 }));
+      const batcher = new DynamicBatcher(pool, 'conv', { name: 'image' }, settings({ maxBatch, maxWaitMs: 5 }));
       // Requests of 1, 2 and 3 rows, all in flight at once.
       const spans = [[0, 1], [1, 2], [3, 3], [6, 1], [7, 2], [9, 3]] as const;
       const outputs = await Promise.all(spans.map(([first, rows]) => batcher.run(rowFeeds(first, rows))));
@@ -257,5 +262,41 @@ describe('batched runs on onnxruntime', () => {
         }
       });
     }
+  });
+
+  it('has the worker encode the rows of requests that ask for PNGs, byte for byte as the main thread would', async () => {
+    const pixels: { layout: Layout; range: PixelRange } = { layout: 'NCHW', range: [-1, 1] };
+    // maxBatch 3 splits the 4-row request across runs; requests without pngScale share batches with the others.
+    const batcher = new DynamicBatcher(pool, 'conv', { name: 'image', pixels }, settings({ maxBatch: 3, maxWaitMs: 5 }));
+    const asks = [
+      { first: 0, rows: 1, pngScale: 1 },
+      { first: 1, rows: 2, pngScale: 0 },
+      { first: 3, rows: 4, pngScale: 3 },
+      { first: 7, rows: 1, pngScale: 2 },
+    ];
+    const outputs = await Promise.all(asks.map(({ first, rows, pngScale }) => batcher.run(rowFeeds(first, rows), pngScale ? { pngScale } : {})));
+    for (const [k, { rows, pngScale }] of asks.entries()) {
+      const output = outputs[k]!;
+      if (pngScale === 0) {
+        expect(output.pngs).toBeUndefined();
+        continue;
+      }
+      expect(output.pngs).toHaveLength(rows);
+      for (let r = 0; r < rows; r++) {
+        const expected = await encodePng(upscaleNearest(outputRowToImage(output, r, pixels.layout, pixels.range), pngScale));
+        expect(output.pngs![r]).toEqual(expected);
+      }
+    }
+    const decoded = await sharp(outputs[2]!.pngs![0]!).metadata();
+    expect([decoded.width, decoded.height, decoded.channels]).toEqual([84, 84, 1]);
+  });
+
+  it('leaves the encoding to the caller when the Inference does not report PNGs', async () => {
+    const inference = new FakeInference();
+    const batcher = new DynamicBatcher(inference, 'm', { name: 'image', pixels: { layout: 'NCHW', range: [-1, 1] } }, settings({}));
+    const result = batcher.run(feeds(2, 0, 0), { pngScale: 2 });
+    await tick();
+    inference.finishAll();
+    expect((await result).pngs).toEqual([null, null]);
   });
 });

@@ -16,7 +16,7 @@ import { composeGrid, upscaleNearest } from '../../imaging/grid.ts';
 import { Generator, type Generation } from '../../generation/generator.ts';
 import { MAX_SEED } from '../../generation/noise.ts';
 import { parseGenerateBody, parseGenerateQuery, type GenerateRequest, type ParseResult } from '../../generation/request.ts';
-import { encodeRaw, MIME_TYPES } from '../../generation/render.ts';
+import { encodeGenerated, encodeRaw, MIME_TYPES } from '../../generation/render.ts';
 import { problems } from '../problem.ts';
 import { disconnectSignal, serverTiming } from '../request-life.ts';
 import type { ServerMetrics } from '../../observability/metrics.ts';
@@ -48,11 +48,13 @@ async function respond(
   metrics: ServerMetrics,
 ): Promise<void> {
   const seed = request.seed ?? randomInt(0, MAX_SEED + 1);
-  const generation = await generator.generate(request.conditioning, request.count, seed, disconnectSignal(res));
-  const model = generator.manifest.name;
-  metrics.batchWaitDuration.observe({ model }, generation.timing.batchWaitMs / 1000);
   const mime = MIME_TYPES[request.format];
   const wantsJson = req.accepts([mime, 'application/json']) === 'application/json';
+  // Every image its own PNG (not a grid): the inference worker encodes them.
+  const pngScale = request.format === 'png' && (wantsJson || request.count === 1) ? request.scale : undefined;
+  const generation = await generator.generate(request.conditioning, request.count, seed, { signal: disconnectSignal(res), pngScale });
+  const model = generator.manifest.name;
+  metrics.batchWaitDuration.observe({ model }, generation.timing.batchWaitMs / 1000);
   res.setHeader('X-Seed', String(seed));
   res.vary('Accept');
   if (generation.ignoredWords && generation.ignoredWords.length > 0) {
@@ -83,11 +85,11 @@ async function respond(
 async function jsonBody(generation: Generation, request: GenerateRequest): Promise<Record<string, unknown>> {
   const mime = MIME_TYPES[request.format];
   const images = await Promise.all(
-    generation.images.map(async ({ image, seed, label, className }) => ({
-      ...(label === undefined ? {} : { label, class: className }),
-      seed,
+    generation.images.map(async (generated) => ({
+      ...(generated.label === undefined ? {} : { label: generated.label, class: generated.className }),
+      seed: generated.seed,
       mime,
-      data: (await encodeRaw(upscaleNearest(image, request.scale), request.format)).toString('base64'),
+      data: (await encodeGenerated(generated, request.format, request.scale)).toString('base64'),
     })),
   );
   return {
@@ -99,9 +101,10 @@ async function jsonBody(generation: Generation, request: GenerateRequest): Promi
 
 /** One image as is, or all of them in a grid; then scaled. */
 async function pictureBody(generation: Generation, request: GenerateRequest): Promise<Buffer> {
-  const raws = generation.images.map((g) => g.image);
-  const picture = raws.length === 1 ? raws[0]! : composeGrid(raws);
-  return encodeRaw(upscaleNearest(picture, request.scale), request.format);
+  if (generation.images.length === 1) return encodeGenerated(generation.images[0]!, request.format, request.scale);
+  // A grid is generated without pngScale, so every image came back as pixels.
+  const grid = composeGrid(generation.images.map((generated) => generated.image!));
+  return encodeRaw(upscaleNearest(grid, request.scale), request.format);
 }
 
 /**
@@ -125,7 +128,8 @@ class GeneratorCache {
     const cached = this.cache.get(name);
     if (cached && cached.entry === entry && cached.manifest === manifest) return cached.generator;
     const settings = resolveBatching(name, manifest.batching, this.env, this.batchingDefaults);
-    const batcher = new DynamicBatcher(this.inference, entry.poolKey, manifest.output.name, settings);
+    const { output } = manifest;
+    const batcher = new DynamicBatcher(this.inference, entry.poolKey, { name: output.name, pixels: { layout: output.layout, range: output.range } }, settings);
     const generator = Generator.create(manifest, entry.dir, batcher).catch((error: Error) => {
       this.cache.delete(name);
       throw problems.unavailable(`model "${name}" is unavailable: ${error.message}`);
