@@ -5,6 +5,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../server/config.ts';
 import { matchesKey } from '../../server/http/auth.ts';
+import { createLogger } from '../../server/log.ts';
 import { colourMixModel, imageManifest, rotateAndInvert, tempModelsDir, writeModel } from '../helpers/image-models.ts';
 import { startTestServer, type TestServer } from './harness.ts';
 
@@ -52,6 +53,22 @@ describe('API keys', () => {
     for (const probe of ['/healthz', '/readyz', '/metrics']) expect((await fetch(`${server.url}${probe}`)).status, probe).toBe(200);
     const metrics = await (await fetch(`${server.url}/metrics`)).text();
     expect(metrics).toMatch(/ganserve_inference_request_total\{model="",endpoint="models",status="401"\} [1-9]/);
+  });
+
+  it('keeps keys and cookies out of the request log', async () => {
+    const lines: string[] = [];
+    const logger = createLogger('info', { write: (line: string) => void lines.push(line) });
+    const logged = await startTestServer(modelsDir(), { API_KEYS: 'secret-key-123' }, logger);
+    try {
+      expect((await fetch(`${logged.url}/v1/models`, { headers: { Authorization: 'Bearer secret-key-123', Cookie: 'session=abc' } })).status).toBe(200);
+      expect((await fetch(`${logged.url}/v1/models`, { headers: { Authorization: 'Bearer wrong-key-456' } })).status).toBe(401);
+    } finally {
+      await logged.close();
+    }
+    const requests = lines.map((line) => JSON.parse(line) as { req?: { url: string; headers: Record<string, string> } }).filter((entry) => entry.req?.url === '/v1/models');
+    expect(requests).toHaveLength(2);
+    for (const { req } of requests) expect(req!.headers.authorization).toBe('[Redacted]');
+    expect(lines.join('')).not.toMatch(/secret-key-123|wrong-key-456|session=abc/);
   });
 
   it('compares keys by digest, whatever their lengths', () => {
