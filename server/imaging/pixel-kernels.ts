@@ -43,13 +43,16 @@ function pixelLanes(m: number): { first: number[]; second: number[] } {
   };
 }
 
-/** A loop over i = 0, step, 2·step… below `end`; then over the rest one at a time. */
-function loops(index: string, end: string, count: string, step: number, body: string, tail: string): string {
-  return `(local.set ${end} (i32.and (local.get ${count}) (i32.const ${-step})))
+/**
+ * A loop over `index` = 0, 16, 32… while 16 more items fit below `count` (SIMD body), then over
+ * the rest one at a time (scalar tail). Needs an i32 local $end.
+ */
+function loops(index: string, count: string, body: string, tail: string): string {
+  return `(local.set $end (i32.and (local.get ${count}) (i32.const -16)))
   (block $vector_done (loop $vector
-   (br_if $vector_done (i32.ge_u (local.get ${index}) (local.get ${end})))
+   (br_if $vector_done (i32.ge_u (local.get ${index}) (local.get $end)))
    ${body}
-   (local.set ${index} (i32.add (local.get ${index}) (i32.const ${step})))
+   (local.set ${index} (i32.add (local.get ${index}) (i32.const 16)))
    (br $vector)))
   (block $tail_done (loop $tail
    (br_if $tail_done (i32.ge_u (local.get ${index}) (local.get ${count})))
@@ -80,12 +83,7 @@ const WAT = `(module
   (local $i i32) (local $end i32) (local $v v128) (local $w v128) (local $q v128) (local $scales v128) (local $offsets v128)
   (local.set $scales (f64x2.splat (local.get $scale)))
   (local.set $offsets (f64x2.splat (local.get $offset)))
-  ${loops(
-    '$i',
-    '$end',
-    '$n',
-    16,
-    `(local.set $v (v128.load ${byteAt('$src', '$i')}))
+  ${loops('$i', '$n', `(local.set $v (v128.load ${byteAt('$src', '$i')}))
    (local.set $w (i16x8.extend_low_i8x16_u (local.get $v)))
    (local.set $q (i32x4.extend_low_i16x8_u (local.get $w))) ${affineQuad(0)}
    (local.set $q (i32x4.extend_high_i16x8_u (local.get $w))) ${affineQuad(16)}
@@ -101,12 +99,7 @@ const WAT = `(module
   (local.set $offsets (f64x2.splat (local.get $offset)))
   (local.set $inverses (f64x2.splat (local.get $inverse)))
   (local.set $max (f64x2.splat (f64.const 255)))
-  ${loops(
-    '$i',
-    '$end',
-    '$n',
-    16,
-    `${[0, 1, 2, 3]
+  ${loops('$i', '$n', `${[0, 1, 2, 3]
       .map(
         (k) => `(local.set $f (v128.load offset=${16 * k} ${floatAt('$src', '$i')}))
    (local.set $q${k} ${shuffle(LOW_PAIRS_JOINED, toBytePair('(local.get $f)'), toBytePair(shuffle(HIGH_PAIR_DOWN, '(local.get $f)', '(local.get $f)')))})`,
@@ -121,12 +114,7 @@ const WAT = `(module
 
  (func (export "pixelsToPlanes") (param $src i32) (param $dst i32) (param $pixels i32)
   (local $p i32) (local $end i32) (local $s i32) (local $v0 v128) (local $v1 v128) (local $v2 v128)
-  ${loops(
-    '$p',
-    '$end',
-    '$pixels',
-    16,
-    `(local.set $s (i32.add (local.get $src) (i32.mul (local.get $p) (i32.const 3))))
+  ${loops('$p', '$pixels', `(local.set $s (i32.add (local.get $src) (i32.mul (local.get $p) (i32.const 3))))
    (local.set $v0 (v128.load (local.get $s)))
    (local.set $v1 (v128.load offset=16 (local.get $s)))
    (local.set $v2 (v128.load offset=32 (local.get $s)))
@@ -142,12 +130,7 @@ const WAT = `(module
 
  (func (export "planesToPixels") (param $src i32) (param $dst i32) (param $pixels i32)
   (local $p i32) (local $end i32) (local $d i32) (local $r v128) (local $g v128) (local $b v128)
-  ${loops(
-    '$p',
-    '$end',
-    '$pixels',
-    16,
-    `(local.set $r (v128.load ${byteAt('$src', '$p')}))
+  ${loops('$p', '$pixels', `(local.set $r (v128.load ${byteAt('$src', '$p')}))
    (local.set $g (v128.load (i32.add ${byteAt('$src', '$p')} (local.get $pixels))))
    (local.set $b (v128.load (i32.add ${byteAt('$src', '$p')} (i32.shl (local.get $pixels) (i32.const 1)))))
    (local.set $d (i32.add (local.get $dst) (i32.mul (local.get $p) (i32.const 3))))
