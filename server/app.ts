@@ -2,9 +2,7 @@
  * Express wiring only: logging, the routers, problem+json errors. Endpoints live in
  * server/http/routes/, one router factory each; add a factory to ROUTES to mount a new one.
  */
-import { randomUUID } from 'node:crypto';
 import express, { type Express, type Router } from 'express';
-import { pinoHttp } from 'pino-http';
 import type { Config } from './config.ts';
 import { healthRoutes } from './http/routes/health.ts';
 import { metricsRoutes } from './http/routes/metrics.ts';
@@ -16,6 +14,7 @@ import { translateRoutes } from './http/routes/translate.ts';
 import { docsRoutes } from './http/routes/docs.ts';
 import { demoRoutes } from './http/routes/demo.ts';
 import { notFoundHandler, problemHandler } from './http/problem.ts';
+import { requestLog } from './http/request-log.ts';
 import type { ImageInference, Inference } from './inference/pool.ts';
 import type { Logger } from './log.ts';
 import type { ModelRepository, VersionedLoader } from './models/repository.ts';
@@ -41,27 +40,13 @@ export type RouteFactory = (deps: AppDeps) => Router;
  */
 export const ROUTES: RouteFactory[] = [metricsRoutes, corsRoutes, authRoutes, healthRoutes, modelsRoutes, translateRoutes, generateRoutes, docsRoutes, demoRoutes];
 
-const QUIET_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
-
 export function createApp(deps: AppDeps, routes: RouteFactory[] = ROUTES): Express {
   const app = express();
   app.disable('x-powered-by');
   // No automatic weak ETag: hashing every POST answer (translated images, generated digits) buys
   // nothing; seeded GET generate responses set their own strong ETag.
   app.set('etag', false);
-  app.use(
-    pinoHttp({
-      logger: deps.logger,
-      genReqId: (req, res) => {
-        const given = req.headers['x-request-id'];
-        const id = typeof given === 'string' && /^[\w.-]{1,128}$/.test(given) ? given : randomUUID();
-        res.setHeader('X-Request-Id', id);
-        return id;
-      },
-      autoLogging: { ignore: (req) => QUIET_PATHS.has(req.url ?? '') },
-      customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info'),
-    }),
-  );
+  app.use(requestLog(deps.logger));
   app.use((_req, res, next) => {
     // While draining, keep-alive clients are told to reconnect (to another replica).
     if (deps.lifecycle.draining) res.setHeader('Connection', 'close');

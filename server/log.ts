@@ -3,13 +3,7 @@ import { pino, type DestinationStream, type Logger } from 'pino';
 
 export type { Logger } from 'pino';
 
-/** Request headers that carry credentials (API keys arrive as `Authorization: Bearer …`): logged as [Redacted]. */
-const SECRET_HEADERS = ['authorization', 'proxy-authorization', 'cookie', 'x-api-key'];
-
-/** Writes JSON lines to stdout, or to `destination` (tests). */
+/** Writes JSON lines to stdout, or to `destination` (tests). Requests are logged by http/request-log.ts. */
 export function createLogger(level: string, destination?: DestinationStream): Logger {
-  return pino(
-    { level, base: { service: 'ganserve' }, redact: { paths: SECRET_HEADERS.map((header) => `req.headers["${header}"]`), censor: '[Redacted]' } },
-    destination ?? pino.destination(1),
-  );
+  return pino({ level, base: { service: 'ganserve' } }, destination ?? pino.destination(1));
 }
