@@ -26,12 +26,6 @@ export function outputRowToImage(output: OutputTensor, n: number, layout: Layout
   return { data, width, height, channels };
 }
 
-/** Every row of the output as uint8 images (see outputRowToImage). */
-export function outputToImages(output: OutputTensor, layout: Layout, range: PixelRange): RawImage[] {
-  const { count } = rowShape(output, layout);
-  return Array.from({ length: count }, (_, n) => outputRowToImage(output, n, layout, range));
-}
-
 function rowShape(output: OutputTensor, layout: Layout): { count: number; channels: number; height: number; width: number } {
   if (output.dims.length !== 4) throw new Error(`expected a 4-D image output, got dims [${output.dims.join(', ')}]`);
   const [count, d1, d2, d3] = output.dims as [number, number, number, number];
