@@ -3,8 +3,8 @@
  * translate hot path. V8 runs those JavaScript loops at 2–4 ns a value, about 3 + 4 ms per 512²
  * image in every request; these kernels take about 1 + 2 ms, copies into and out of their memory
  * included. The arithmetic is the JavaScript one, in f64 (byte × scale + offset, rounded to f32;
- * (value − offset) / scale, rounded half to even and clamped, NaN → 0), so the results are equal
- * bit for bit; tests compare both on every layout, range and awkward value.
+ * (value − offset) × (1 / scale), rounded half to even and clamped, NaN → 0), so the results are
+ * equal bit for bit; tests compare both on every layout, range and awkward value.
  *
  * The module is written as WebAssembly text here and compiled by wabt when a worker starts
  * (≈ 0.1 s), so no binary of unknown origin is committed. Each worker owns one instance: its
