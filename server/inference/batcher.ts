@@ -138,6 +138,8 @@ export interface BatchTiming {
   inferenceMs: number;
   /** Rows in the largest batch it ran in. */
   batchRows: number;
+  /** The worker's time encoding this request's PNGs (its rows' share of each batch's encoding). */
+  encodeMs: number;
 }
 
 /** One request's rows of the output, and how they were computed. */
@@ -191,7 +193,7 @@ export class DynamicBatcher {
         output: null,
         rowDims: [],
         enqueuedAt: performance.now(),
-        timing: { queueMs: -1, batchWaitMs: 0, inferenceMs: 0, batchRows: 0 },
+        timing: { queueMs: -1, batchWaitMs: 0, inferenceMs: 0, batchRows: 0, encodeMs: 0 },
         settled: false,
         resolve,
         reject,
@@ -277,12 +279,12 @@ export class DynamicBatcher {
     }
     // An Inference that does not report timings is timed from here, thread hops included.
     let timing: RunTiming | undefined;
-    let encoded: Array<Buffer | null> | undefined;
+    let encoded: { rows: Array<Buffer | null>; encodeMs: number } | undefined;
     const options: RunOptions = { outputs: [this.output.name], onTiming: (reported) => (timing = reported) };
     if (this.output.pixels && parts.some((part) => part.request.pngScale > 0)) {
       const scales = parts.flatMap((part) => Array<number>(part.rows).fill(part.request.pngScale));
       options.encodeRows = { output: this.output.name, ...this.output.pixels, scales };
-      options.onEncoded = (rows) => (encoded = rows);
+      options.onEncoded = (rows, encodeMs) => (encoded = { rows, encodeMs });
     }
     this.inference
       .run(this.model, feeds, options)
@@ -307,12 +309,14 @@ export class DynamicBatcher {
   }
 
   /** Copies each part's rows of the batch output (and PNGs) into its request, resolving completed requests. */
-  private deliver(parts: Part[], output: OutputTensor, encoded: Array<Buffer | null> | undefined, started: number, run: RunTiming): void {
+  private deliver(parts: Part[], output: OutputTensor, encoded: { rows: Array<Buffer | null>; encodeMs: number } | undefined, started: number, run: RunTiming): void {
     const batchRows = output.dims[0];
     const totalRows = parts.reduce((sum, part) => sum + part.rows, 0);
     if (batchRows !== totalRows) throw new Error(`model "${this.model}" returned ${batchRows} rows for a batch of ${totalRows}`);
     const rowDims = output.dims.slice(1);
     const rowSize = rowDims.reduce((a, b) => a * b, 1);
+    /** Rows the worker encoded: its encoding time is shared among them. */
+    const encodedRows = parts.reduce((sum, part) => sum + (part.request.pngScale > 0 ? part.rows : 0), 0);
     let batchOffset = 0;
     for (const { request, offset, rows } of parts) {
       if (!request.settled) {
@@ -328,7 +332,8 @@ export class DynamicBatcher {
         request.output.set(output.data.subarray(batchOffset * rowSize, (batchOffset + rows) * rowSize), offset * rowSize);
         if (encoded && request.pngScale > 0) {
           request.pngs ??= Array<Buffer | null>(request.rows).fill(null);
-          for (let row = 0; row < rows; row += 1) request.pngs[offset + row] = encoded[batchOffset + row] ?? null;
+          for (let row = 0; row < rows; row += 1) request.pngs[offset + row] = encoded.rows[batchOffset + row] ?? null;
+          timing.encodeMs += (encoded.encodeMs * rows) / encodedRows;
         }
         request.completed += rows;
         if (request.completed === request.rows) {

@@ -42,8 +42,8 @@ export interface RunOptions {
   onTiming?: (timing: RunTiming) => void;
   /** Rows of an image output to encode as PNG in the worker. */
   encodeRows?: RowEncoding;
-  /** Told, on success, the PNG of each row asked for in `encodeRows` (null for the others). */
-  onEncoded?: (rows: Array<Buffer | null>) => void;
+  /** Told, on success, the PNG of each row asked for in `encodeRows` (null for the others), and the worker's time making them. */
+  onEncoded?: (rows: Array<Buffer | null>, encodeMs: number) => void;
 }
 
 export interface RunTiming {
@@ -288,7 +288,7 @@ export class InferencePool implements Inference, ImageInference {
       settle: (reply, queueMs) => {
         if (reply.kind !== 'result') return false;
         options.onTiming?.({ queueMs, runMs: reply.runMs });
-        if (reply.encoded) options.onEncoded?.(splitRows(reply.encoded));
+        if (reply.encoded) options.onEncoded?.(splitRows(reply.encoded), reply.encoded.encodeMs);
         resolve(reply.outputs);
         return true;
       },

@@ -46,6 +46,8 @@ export interface RowEncoding {
 export interface EncodedRows {
   data: Uint8Array;
   ends: number[];
+  /** The worker's time making them. */
+  encodeMs: number;
 }
 
 export interface SessionSettings {

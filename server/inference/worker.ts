@@ -69,6 +69,7 @@ async function encodeRows(outputs: Record<string, OutputTensor>, encoding: RowEn
   const output = outputs[encoding.output];
   if (output === undefined) throw new Error(`the model returned no output "${encoding.output}"`);
   if (encoding.scales.length !== output.dims[0]) throw new Error(`${encoding.scales.length} row scales for ${output.dims[0]} rows`);
+  const started = performance.now();
   const pngs = await Promise.all(
     encoding.scales.map((scale, row) => (scale > 0 ? encodePng(upscaleNearest(outputRowToImage(output, row, encoding.layout, encoding.range), scale)) : null)),
   );
@@ -80,7 +81,7 @@ async function encodeRows(outputs: Record<string, OutputTensor>, encoding: RowEn
     end += png?.length ?? 0;
     ends.push(end);
   }
-  return { data, ends };
+  return { data, ends, encodeMs: performance.now() - started };
 }
 
 async function handle(request: WorkerRequest): Promise<{ reply: WorkerReply; transfer: ArrayBuffer[] }> {

@@ -124,14 +124,4 @@ export class ServerMetrics implements RunObserver {
     this.inferenceDuration.observe(labels, run.inferenceSeconds);
     this.batchSize.observe(labels, run.rows);
   }
-
-  /** Times `encode` into the encode histogram of `model`. */
-  async timeEncode<T>(model: string, encode: () => Promise<T>): Promise<T> {
-    const end = this.encodeDuration.startTimer({ model });
-    try {
-      return await encode();
-    } finally {
-      end();
-    }
-  }
 }

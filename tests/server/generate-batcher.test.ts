@@ -279,9 +279,11 @@ describe('batched runs on onnxruntime', () => {
       const output = outputs[k]!;
       if (pngScale === 0) {
         expect(output.pngs).toBeUndefined();
+        expect(output.timing.encodeMs).toBe(0);
         continue;
       }
       expect(output.pngs).toHaveLength(rows);
+      expect(output.timing.encodeMs).toBeGreaterThan(0);
       for (let r = 0; r < rows; r++) {
         const expected = await encodePng(upscaleNearest(outputRowToImage(output, r, pixels.layout, pixels.range), pngScale));
         expect(output.pngs![r]).toEqual(expected);
