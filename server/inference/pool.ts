@@ -493,7 +493,6 @@ export class InferencePool implements Inference, ImageInference {
   }
 }
 
-/** The distinct whole buffers behind the feeds; views on part of a buffer are copied first. */
 /** Views of each encoded row on the one transferred buffer (null where none was asked for). */
 function splitRows({ data, ends }: EncodedRows): Array<Buffer | null> {
   return ends.map((end, i) => {
@@ -502,6 +501,7 @@ function splitRows({ data, ends }: EncodedRows): Array<Buffer | null> {
   });
 }
 
+/** The distinct whole buffers behind the feeds; views on part of a buffer are copied first. */
 function transferListOf(feeds: Record<string, InputTensor>): ArrayBuffer[] {
   const buffers = new Set<ArrayBuffer>();
   for (const [name, tensor] of Object.entries(feeds)) {
