@@ -12,7 +12,7 @@ import { pinoHttp } from 'pino-http';
 import type { Logger } from '../log.ts';
 
 /** Request headers worth a line in the log; every other header is left out. */
-export const LOGGED_HEADERS = ['host', 'user-agent', 'accept', 'content-type', 'content-length', 'x-forwarded-for', 'referer'] as const;
+const LOGGED_HEADERS = ['host', 'user-agent', 'accept', 'content-type', 'content-length', 'x-forwarded-for', 'referer'] as const;
 
 /** Probes polled by orchestrators: not logged unless they fail. */
 const QUIET_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
