@@ -22,6 +22,7 @@ BUNDLE_DIR=${BUNDLE_DIR:-/tmp/ganserve-bundle}
 ORT_DIR=node_modules/onnxruntime-node/bin/napi-v6/linux/x64
 T0=$(date +%s)
 SERVER_PID=
+MOVED_NODE_MODULES=
 declare -a SUMMARY=()
 
 note() { SUMMARY+=("$*"); echo ">> $*"; }
@@ -36,6 +37,14 @@ cleanup() {
     kill -KILL -- "-$SERVER_PID" 2>/dev/null
   fi
   SERVER_PID=
+}
+
+# At exit: puts back a node_modules that the bundle's link replaced (a dev machine's own install).
+restore_node_modules() {
+  if [ -n "$MOVED_NODE_MODULES" ] && [ -d "$MOVED_NODE_MODULES" ]; then
+    rm -f "$ROOT/node_modules" && mv "$MOVED_NODE_MODULES" "$ROOT/node_modules" && echo "node_modules moved back from $MOVED_NODE_MODULES"
+  fi
+  MOVED_NODE_MODULES=
 }
 
 # start_server DEVICE LOGFILE → sets SERVER_PID, BASE
@@ -126,8 +135,8 @@ measure_and_stop() {
 }
 
 main() {
-  trap cleanup EXIT
-  trap 'cleanup; exit 130' INT TERM
+  trap 'cleanup; restore_node_modules' EXIT
+  trap 'cleanup; restore_node_modules; exit 130' INT TERM
 
   section "a. machine"
   echo "date: $(date -u +%FT%TZ)  repo: $ROOT  OUT: $OUT"
@@ -175,7 +184,8 @@ main() {
   note "node used: $NODE_USED (system node: $sysnode)"
   if [ -L node_modules ]; then rm -f node_modules
   elif [ -e node_modules ]; then
-    echo "moving the existing node_modules aside to /tmp/node_modules.prev.$$"; mv node_modules "/tmp/node_modules.prev.$$"
+    echo "moving the existing node_modules aside to /tmp/node_modules.prev.$$ (moved back at exit)"
+    mv node_modules "/tmp/node_modules.prev.$$" && MOVED_NODE_MODULES=/tmp/node_modules.prev.$$
   fi
   ln -s "$BUNDLE_DIR/node_modules" node_modules
   # A fresh start for the provider libraries (a reused bundle may hold copies from an earlier run).
