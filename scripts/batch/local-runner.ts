@@ -110,8 +110,7 @@ export class LocalConverter implements Converter {
         return new LocalConverter(config, pool, command, { name: servable.name, manifest: servable.manifest }, null);
       }
       const batching = resolveBatching(servable.name, servable.manifest.batching, env, { ...DEFAULT_BATCHING, maxQueue: Number.MAX_SAFE_INTEGER });
-      const { output } = servable.manifest;
-      const batcher = new DynamicBatcher(pool, servable.name, { name: output.name, pixels: { layout: output.layout, range: output.range } }, batching);
+      const batcher = new DynamicBatcher(pool, servable.name, servable.manifest.output, batching);
       const generator = await Generator.create(servable.manifest, servable.dir, batcher);
       return new LocalConverter(config, pool, command, null, generator);
     } catch (err) {

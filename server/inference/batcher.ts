@@ -93,11 +93,12 @@ function definedOnly(partial: Partial<BatchingSettings>): Partial<BatchingSettin
   return Object.fromEntries(Object.entries(partial).filter(([, v]) => v !== undefined));
 }
 
-/** The output a batcher fetches and splits back into requests. */
+/** The output a batcher fetches and splits back into requests (a manifest's `output` will do). */
 export interface BatchOutput {
   name: string;
-  /** How the output's values map to pixels; needed for rows to be encoded as PNG in the worker. */
-  pixels?: { layout: Layout; range: PixelRange };
+  /** How the output's values map to pixels; both needed for rows to be encoded as PNG in the worker. */
+  layout?: Layout;
+  range?: PixelRange;
 }
 
 export interface BatchRunOptions {
@@ -164,13 +165,18 @@ export class DynamicBatcher {
   private flush: NodeJS.Immediate | null = null;
   /** Moving average of one run's duration, for Retry-After. */
   private averageRunMs = 20;
+  /** The output's pixel mapping, when it has one. */
+  private readonly pixels: { layout: Layout; range: PixelRange } | undefined;
 
   constructor(
     private readonly inference: Inference,
     private readonly model: string,
     private readonly output: BatchOutput,
     readonly settings: BatchingSettings,
-  ) {}
+  ) {
+    const { layout, range } = output;
+    this.pixels = layout && range ? { layout, range } : undefined;
+  }
 
   /**
    * Runs the model on `feeds` (every tensor's first dimension = this request's rows) as part of
@@ -186,7 +192,7 @@ export class DynamicBatcher {
       const request: PendingRequest = {
         feeds,
         rows,
-        pngScale: this.output.pixels ? pngScale : 0,
+        pngScale: this.pixels ? pngScale : 0,
         pngs: null,
         dispatched: 0,
         completed: 0,
@@ -281,9 +287,9 @@ export class DynamicBatcher {
     let timing: RunTiming | undefined;
     let encoded: { rows: Array<Buffer | null>; encodeMs: number } | undefined;
     const options: RunOptions = { outputs: [this.output.name], onTiming: (reported) => (timing = reported) };
-    if (this.output.pixels && parts.some((part) => part.request.pngScale > 0)) {
+    if (this.pixels && parts.some((part) => part.request.pngScale > 0)) {
       const scales = parts.flatMap((part) => Array<number>(part.rows).fill(part.request.pngScale));
-      options.encodeRows = { output: this.output.name, ...this.output.pixels, scales };
+      options.encodeRows = { output: this.output.name, ...this.pixels, scales };
       options.onEncoded = (rows, encodeMs) => (encoded = { rows, encodeMs });
     }
     this.inference

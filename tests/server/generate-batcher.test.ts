@@ -267,7 +267,7 @@ describe('batched runs on onnxruntime', () => {
   it('has the worker encode the rows of requests that ask for PNGs, byte for byte as the main thread would', async () => {
     const pixels: { layout: Layout; range: PixelRange } = { layout: 'NCHW', range: [-1, 1] };
     // maxBatch 3 splits the 4-row request across runs; requests without pngScale share batches with the others.
-    const batcher = new DynamicBatcher(pool, 'conv', { name: 'image', pixels }, settings({ maxBatch: 3, maxWaitMs: 5 }));
+    const batcher = new DynamicBatcher(pool, 'conv', { name: 'image', ...pixels }, settings({ maxBatch: 3, maxWaitMs: 5 }));
     const asks = [
       { first: 0, rows: 1, pngScale: 1 },
       { first: 1, rows: 2, pngScale: 0 },
@@ -295,7 +295,7 @@ describe('batched runs on onnxruntime', () => {
 
   it('leaves the encoding to the caller when the Inference does not report PNGs', async () => {
     const inference = new FakeInference();
-    const batcher = new DynamicBatcher(inference, 'm', { name: 'image', pixels: { layout: 'NCHW', range: [-1, 1] } }, settings({}));
+    const batcher = new DynamicBatcher(inference, 'm', { name: 'image', layout: 'NCHW', range: [-1, 1] }, settings({}));
     const result = batcher.run(feeds(2, 0, 0), { pngScale: 2 });
     await tick();
     inference.finishAll();

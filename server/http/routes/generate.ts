@@ -128,8 +128,7 @@ class GeneratorCache {
     const cached = this.cache.get(name);
     if (cached && cached.entry === entry && cached.manifest === manifest) return cached.generator;
     const settings = resolveBatching(name, manifest.batching, this.env, this.batchingDefaults);
-    const { output } = manifest;
-    const batcher = new DynamicBatcher(this.inference, entry.poolKey, { name: output.name, pixels: { layout: output.layout, range: output.range } }, settings);
+    const batcher = new DynamicBatcher(this.inference, entry.poolKey, manifest.output, settings);
     const generator = Generator.create(manifest, entry.dir, batcher).catch((error: Error) => {
       this.cache.delete(name);
       throw problems.unavailable(`model "${name}" is unavailable: ${error.message}`);
