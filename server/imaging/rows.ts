@@ -9,7 +9,10 @@ import type { RawImage } from './grid.ts';
 
 /** Row `n` of the output as uint8: value v → round((v − low) / (high − low) × 255), clamped to 0..255 (NaN → 0). */
 export function outputRowToImage(output: OutputTensor, n: number, layout: Layout, range: PixelRange): RawImage {
-  const { count, channels, height, width } = rowShape(output, layout);
+  if (output.dims.length !== 4) throw new Error(`expected a 4-D image output, got dims [${output.dims.join(', ')}]`);
+  const [count, d1, d2, d3] = output.dims as [number, number, number, number];
+  const [channels, height, width] = layout === 'NCHW' ? [d1, d2, d3] : [d3, d1, d2];
+  if (channels !== 1 && channels !== 3) throw new Error(`expected 1 or 3 output channels, got ${channels}`);
   if (!Number.isInteger(n) || n < 0 || n >= count) throw new RangeError(`row ${n} is outside the output's ${count} rows`);
   const [low, high] = range;
   const pixels = width * height;
@@ -24,12 +27,4 @@ export function outputRowToImage(output: OutputTensor, n: number, layout: Layout
     }
   }
   return { data, width, height, channels };
-}
-
-function rowShape(output: OutputTensor, layout: Layout): { count: number; channels: number; height: number; width: number } {
-  if (output.dims.length !== 4) throw new Error(`expected a 4-D image output, got dims [${output.dims.join(', ')}]`);
-  const [count, d1, d2, d3] = output.dims as [number, number, number, number];
-  const [channels, height, width] = layout === 'NCHW' ? [d1, d2, d3] : [d3, d1, d2];
-  if (channels !== 1 && channels !== 3) throw new Error(`expected 1 or 3 output channels, got ${channels}`);
-  return { count, channels, height, width };
 }
