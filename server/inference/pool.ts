@@ -11,7 +11,7 @@ import { DeviceUnavailableError } from './device.ts';
 import type { RunObserver } from '../observability/metrics.ts';
 import type { EncodedRows, ImageInputSpec, ImageOutputSpec, InputTensor, OutputTensor, RowEncoding, SessionInfo, SessionSettings, WorkerReply, WorkerRequest } from './protocol.ts';
 
-export type { ImageInputSpec, ImageOutputSpec, InputTensor, OutputTensor, RowEncoding, SessionInfo } from './protocol.ts';
+export type { ImageInputSpec, ImageOutputSpec, InputTensor, OutputTensor, SessionInfo } from './protocol.ts';
 
 export interface PoolOptions {
   workers: number;
