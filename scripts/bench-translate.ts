@@ -26,7 +26,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { pino } from 'pino';
 import sharp from 'sharp';
-import { loadConfig } from '../server/config.ts';
+import { loadConfig, type Device } from '../server/config.ts';
 import { decodeImage } from '../server/imaging/decode.ts';
 import { reflectPad, toTensor } from '../server/imaging/tensor.ts';
 import { parseManifest, type ImageToImageManifest } from '../server/models/manifest.ts';
@@ -99,8 +99,8 @@ async function rawRun(inference: Inference, model: string, input: ModelInput): P
  * Raw runs back to back on a session of their own in a one-worker pool (in a worker thread, where
  * the server runs its sessions too), with `threads` intra-op threads.
  */
-async function rawRuns(onnxPath: string, input: ModelInput, threads: number, runs: number): Promise<number[]> {
-  const pool = new InferencePool({ workers: 1, threadsPerWorker: threads, device: 'cpu', queueLimit: 1 });
+async function rawRuns(onnxPath: string, input: ModelInput, threads: number, runs: number, device: Device): Promise<number[]> {
+  const pool = new InferencePool({ workers: 1, threadsPerWorker: threads, device, queueLimit: 1 });
   await pool.loadModel('raw', onnxPath);
   await rawRun(pool, 'raw', input); // warm-up
   const times: number[] = [];
@@ -191,11 +191,14 @@ const fmt = (ms: number) => ms.toFixed(1).padStart(8);
 async function main(): Promise<void> {
   const { modelsDir, manifest, label } = modelsDirAndManifest();
   const config = loadConfig({ ...process.env, PORT: '0', HOST: '127.0.0.1', MODELS_DIR: modelsDir, LOG_LEVEL: 'silent', QUEUE_LIMIT: '64' });
-  const totalThreads = config.workers * config.threadsPerWorker;
   console.log(`model: ${label}`);
-  console.log(`pool: ${config.workers} workers × ${config.threadsPerWorker} intra-op threads (${totalThreads} total) on ${(await import('node:os')).availableParallelism()} cores`);
   const running = await startServer(config, pino({ level: 'silent' }));
   await running.loaded;
+  // The provider the server settled on (DEVICE), and its worker count (one on WebGPU).
+  const { device } = await running.pool.resolveDevice();
+  const workers = running.pool.concurrency;
+  const totalThreads = workers * config.threadsPerWorker;
+  console.log(`pool: ${workers} workers × ${config.threadsPerWorker} intra-op threads (${totalThreads} total) on ${(await import('node:os')).availableParallelism()} cores; provider ${device}`);
   const entry = running.repository.get(manifest.name)!;
   if (entry.status !== 'ready') throw new Error(`model not ready: ${entry.reason}`);
   const client = new BenchClient(running.port, 8);
@@ -206,11 +209,11 @@ async function main(): Promise<void> {
     for (const side of SIZES) {
       const jpeg = await photoJpeg(side);
       const translatePath = `/v1/models/${manifest.name}/translate?format=jpeg&quality=90`;
-      await load(client, translatePath, jpeg, config.workers, config.workers); // warm every worker at this size
+      await load(client, translatePath, jpeg, workers, workers); // warm every worker at this size
 
       const input = await modelInput(manifest, jpeg);
       const single = await interleaved(client, translatePath, jpeg, running.pool, entry.poolKey, input, PAIRS[side]!);
-      const rawAllThreads = totalThreads === config.threadsPerWorker ? single.rawTimes : await rawRuns(entry.onnxPath!, input, totalThreads, RAW_RUNS[side]!);
+      const rawAllThreads = totalThreads === config.threadsPerWorker ? single.rawTimes : await rawRuns(entry.onnxPath!, input, totalThreads, RAW_RUNS[side]!, device);
       const rawP50 = percentile(single.rawTimes, 0.5);
       const rawThroughput = 1000 / (rawAllThreads.reduce((a, b) => a + b, 0) / rawAllThreads.length);
       const p50 = percentile(single.latencies, 0.5);

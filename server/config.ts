@@ -8,11 +8,17 @@ import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 
-/** An execution provider a session can run on. */
-export const Device = z.enum(['cpu', 'cuda']);
+/**
+ * An execution provider a session can run on. 'webgpu' is onnxruntime-node's bundled WebGPU
+ * provider (Dawn, over Vulkan on Linux): a GPU path that needs no extra download, unlike CUDA's.
+ */
+export const Device = z.enum(['cpu', 'cuda', 'webgpu']);
 export type Device = z.infer<typeof Device>;
-/** DEVICE: a provider, or 'auto' (CUDA where an NVIDIA driver is and the provider loads, else CPU). */
-export const DeviceSetting = z.enum(['auto', 'cpu', 'cuda']);
+/**
+ * DEVICE: a provider, or 'auto': where an NVIDIA driver is, CUDA if its provider loads, else
+ * WebGPU if a GPU adapter is found, else the CPU; without a driver, the CPU.
+ */
+export const DeviceSetting = z.enum(['auto', 'cpu', 'cuda', 'webgpu']);
 export type DeviceSetting = z.infer<typeof DeviceSetting>;
 
 const positiveInt = z.coerce.number().int().positive();

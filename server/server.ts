@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { createApp, type RouteFactory } from './app.ts';
 import type { Config } from './config.ts';
-import { settleDeviceSetting } from './inference/device.ts';
+import { DEVICE_LABELS, settleDeviceSetting } from './inference/device.ts';
 import { InferencePool } from './inference/pool.ts';
 import type { Logger } from './log.ts';
 import { ModelRepository } from './models/repository.ts';
@@ -51,10 +51,15 @@ export async function startServer(config: Config, logger: Logger, routes?: Route
   });
   try {
     const resolved = await pool.resolveDevice();
-    if (resolved.fallbackReason !== undefined) {
-      logger.warn({ device: config.device, reason: resolved.fallbackReason }, 'DEVICE=auto: the CUDA execution provider cannot be loaded; running every model on the CPU');
+    if (resolved.skipped.length > 0) {
+      const names = resolved.skipped.map((s) => DEVICE_LABELS[s.provider]);
+      const reason = resolved.skipped.map((s) => `${s.provider}: ${s.reason}`).join('; ');
+      logger.warn(
+        { device: config.device, reason, workers: pool.concurrency },
+        `DEVICE=auto: the ${names.join(' and ')} execution provider${names.length > 1 ? 's' : ''} cannot be loaded; running every model on ${DEVICE_LABELS[resolved.device]}`,
+      );
     } else {
-      logger.info({ device: resolved.device }, 'execution provider');
+      logger.info({ device: resolved.device, workers: pool.concurrency }, 'execution provider');
     }
   } catch (err) {
     await pool.close();
@@ -67,7 +72,7 @@ export async function startServer(config: Config, logger: Logger, routes?: Route
     server.once('error', reject);
   });
   const port = (server.address() as AddressInfo).port;
-  logger.info({ host: config.host, port, modelsDir: config.modelsDir, workers: config.workers, threadsPerWorker: config.threadsPerWorker }, 'listening');
+  logger.info({ host: config.host, port, modelsDir: config.modelsDir, workers: pool.concurrency, threadsPerWorker: config.threadsPerWorker }, 'listening');
 
   const loaded = repository.loadAll(pool, (entry) => {
     if (entry.status === 'ready') logger.info({ model: entry.name, provider: entry.provider }, 'model ready');

@@ -1,9 +1,10 @@
 /**
- * Execution-provider choice for onnxruntime sessions. DEVICE=cpu and DEVICE=cuda ask for one
- * provider; DEVICE=auto tries CUDA and falls back to CPU. onnxruntime-node 1.30 takes only the
- * device id for CUDA, and a session asked for ['cuda', 'cpu'] does not fall back by itself when
+ * Execution-provider choice for onnxruntime sessions. DEVICE=cpu, cuda and webgpu ask for one
+ * provider; DEVICE=auto tries CUDA, then WebGPU, then the CPU. onnxruntime-node 1.30 takes only
+ * the device id for CUDA, and a session asked for ['cuda', 'cpu'] does not fall back by itself when
  * the CUDA provider library cannot load (it throws "OrtSessionOptionsAppendExecutionProvider_Cuda:
- * Failed to load shared library"), so the fallback is done here, by retrying on CPU.
+ * Failed to load shared library"); WebGPU without an adapter throws "Failed to get a WebGPU
+ * adapter". So the fallback is done here, by retrying on the next provider.
  */
 import { existsSync } from 'node:fs';
 import onnxProto from 'onnx-proto';
@@ -14,7 +15,18 @@ const { onnx } = onnxProto;
 
 /** The session's executionProviders for one concrete provider. */
 export function executionProviders(device: Device, deviceId: number): ort.InferenceSession.SessionOptions['executionProviders'] {
-  return device === 'cuda' ? [{ name: 'cuda', deviceId }] : ['cpu'];
+  if (device === 'cuda') return [{ name: 'cuda', deviceId }];
+  return [device];
+}
+
+/**
+ * The most worker threads a pool may run on a provider. onnxruntime's WebGPU provider keeps one
+ * GPU device per process, shared by the sessions of every thread, and runs from two threads at
+ * once break it (seen on an H100: "CommandEncoder is already finished", then a segfault), so
+ * WebGPU gets one worker; a GPU run is short enough that one worker keeps it busy.
+ */
+export function maxWorkersFor(device: Device): number {
+  return device === 'webgpu' ? 1 : Number.POSITIVE_INFINITY;
 }
 
 /**
@@ -24,6 +36,8 @@ export function executionProviders(device: Device, deviceId: number): ort.Infere
 export function sessionOptions(intraOpThreads: number, device: Device = 'cpu', cudaDeviceId = 0): ort.InferenceSession.SessionOptions {
   return {
     executionProviders: executionProviders(device, cudaDeviceId),
+    // On WebGPU, onnxruntime warns at every session that shape ops stay on the CPU, by design.
+    ...(device === 'webgpu' ? { logSeverityLevel: 3 as const } : {}),
     intraOpNumThreads: intraOpThreads,
     interOpNumThreads: 1,
     executionMode: 'sequential',
@@ -50,16 +64,23 @@ export function settleDeviceSetting(setting: DeviceSetting, driverPresent: boole
 
 /** The providers to try, in order, for a DEVICE setting. */
 export function providerCandidates(setting: DeviceSetting): Device[] {
-  return setting === 'auto' ? ['cuda', 'cpu'] : [setting];
+  return setting === 'auto' ? ['cuda', 'webgpu', 'cpu'] : [setting];
 }
 
-/** DEVICE=cuda, and the CUDA provider cannot load: the server must not start on CPU silently. */
+/** Names for log lines: 'CUDA', 'WebGPU', 'the CPU'. */
+export const DEVICE_LABELS: Record<Device, string> = { cuda: 'CUDA', webgpu: 'WebGPU', cpu: 'the CPU' };
+
+const REQUIREMENTS: Record<Exclude<Device, 'cpu'>, string> = {
+  cuda: 'It needs an NVIDIA GPU, CUDA 12 + cuDNN 9, and onnxruntime-node installed with ONNXRUNTIME_NODE_INSTALL=cuda12',
+  webgpu: 'It needs a GPU with a Vulkan driver: on Linux the Vulkan loader (libvulkan1) and the vendor\'s Vulkan ICD',
+};
+
+/** DEVICE=cuda or webgpu, and that provider cannot load: the server must not start on the CPU silently. */
 export class DeviceUnavailableError extends Error {
-  constructor(reason: string) {
+  constructor(device: Exclude<Device, 'cpu'>, reason: string) {
     super(
-      `DEVICE=cuda, but onnxruntime's CUDA execution provider cannot be loaded: ${reason}. ` +
-        'It needs an NVIDIA GPU, CUDA 12 + cuDNN 9, and onnxruntime-node installed with ONNXRUNTIME_NODE_INSTALL=cuda12; ' +
-        'set DEVICE=auto to fall back to the CPU, or DEVICE=cpu.',
+      `DEVICE=${device}, but onnxruntime's ${DEVICE_LABELS[device]} execution provider cannot be loaded: ${reason.trim()}. ` +
+        `${REQUIREMENTS[device]}; set DEVICE=auto to fall back to the CPU, or DEVICE=cpu.`,
     );
     this.name = 'DeviceUnavailableError';
   }

@@ -7,16 +7,16 @@
 import { Worker } from 'node:worker_threads';
 import type { Device, DeviceSetting } from '../config.ts';
 import type { HwcImage } from '../imaging/tensor.ts';
-import { DeviceUnavailableError } from './device.ts';
+import { DeviceUnavailableError, maxWorkersFor } from './device.ts';
 import type { RunObserver } from '../observability/metrics.ts';
-import type { EncodedRows, ImageInputSpec, ImageOutputSpec, InputTensor, OutputTensor, RowEncoding, SessionInfo, SessionSettings, WorkerReply, WorkerRequest } from './protocol.ts';
+import type { EncodedRows, ImageInputSpec, ImageOutputSpec, InputTensor, OutputTensor, RowEncoding, SessionInfo, SessionSettings, SkippedProvider, WorkerReply, WorkerRequest } from './protocol.ts';
 
 export type { ImageInputSpec, ImageOutputSpec, InputTensor, OutputTensor, SessionInfo } from './protocol.ts';
 
 export interface PoolOptions {
   workers: number;
   threadsPerWorker: number;
-  /** 'auto' tries CUDA, then CPU; resolveDevice() settles it once for every worker. */
+  /** 'auto' tries CUDA, then WebGPU, then the CPU; resolveDevice() settles it once for every worker. */
   device: DeviceSetting;
   /** The GPU for the CUDA provider (default 0). */
   cudaDeviceId?: number;
@@ -26,6 +26,12 @@ export interface PoolOptions {
   onWorkerError?: (error: Error) => void;
   /** Told of every finished run (queue and run time, rows), for metrics. */
   observer?: RunObserver;
+}
+
+/** The provider a pool's sessions run on, and (DEVICE=auto) the ones skipped before it. */
+export interface ResolvedDevice {
+  device: Device;
+  skipped: SkippedProvider[];
 }
 
 export interface LoadOptions {
@@ -221,6 +227,8 @@ export class InferencePool implements Inference, ImageInference {
   private cursor = 0;
   /** Workers that died young in a row; respawns back off so a broken setup cannot spin. */
   private quickDeaths = 0;
+  /** The provider check, made once (see resolveDevice). */
+  private resolution: Promise<ResolvedDevice> | undefined;
 
   constructor(private readonly options: PoolOptions) {
     for (let i = 0; i < options.workers; i++) this.slots.push(this.spawn());
@@ -231,30 +239,45 @@ export class InferencePool implements Inference, ImageInference {
   }
 
   /**
-   * Checks at start which provider sessions will get, with a one-node model in one worker, and
-   * pins the pool to it: DEVICE=auto becomes 'cuda' or 'cpu' (with the reason CUDA failed), so
-   * workers do not retry a provider that cannot load. DEVICE=cuda that cannot load throws
-   * DeviceUnavailableError.
+   * Settles, once, which provider sessions get, with a one-node model in one worker, and pins the
+   * pool to it: DEVICE=auto becomes 'cuda', 'webgpu' or 'cpu' (with the providers skipped and
+   * why), so workers do not retry a provider that cannot load. A provider that allows fewer
+   * workers (WebGPU: one) ends the others. DEVICE=cuda or webgpu that cannot load rejects with
+   * DeviceUnavailableError. loadModel waits for it, so no session is made before.
    */
-  async resolveDevice(): Promise<{ device: Device; fallbackReason?: string }> {
+  resolveDevice(): Promise<ResolvedDevice> {
+    this.resolution ??= this.probeDevice();
+    return this.resolution;
+  }
+
+  private async probeDevice(): Promise<ResolvedDevice> {
     const slot = this.slots.find((s) => !s.dead);
     if (!slot) throw new InferenceError('no inference worker is running');
+    const asked = this.options.device;
     let reply: WorkerReply;
     try {
       reply = await slot.request({ kind: 'probe', settings: this.sessionSettings() });
     } catch (err) {
-      if (this.options.device === 'cuda') throw new DeviceUnavailableError((err as Error).message);
+      if (asked === 'cuda' || asked === 'webgpu') throw new DeviceUnavailableError(asked, (err as Error).message);
       throw err;
     }
     if (reply.kind !== 'probed') throw new InferenceError(`unexpected worker reply "${reply.kind}" to probe`);
     const device = reply.info.provider as Device;
     this.options.device = device;
-    return { device, ...(reply.info.fallbackReason === undefined ? {} : { fallbackReason: reply.info.fallbackReason }) };
+    const extra = this.slots.filter((s) => s !== slot).slice(0, Math.max(0, this.slots.length - maxWorkersFor(device)));
+    if (extra.length > 0) {
+      // Out of the slots first, so their exit is not taken for a death to replace.
+      this.slots.splice(0, this.slots.length, ...this.slots.filter((s) => !extra.includes(s)));
+      this.options.workers = this.slots.length;
+      await Promise.all(extra.map((s) => s.worker.terminate()));
+    }
+    return { device, skipped: reply.info.skipped ?? [] };
   }
 
   /** Loads (or reloads) a model's session in every worker; rejects with the ONNX error if it cannot load. */
   async loadModel(model: string, onnxPath: string, options: LoadOptions = {}): Promise<SessionInfo> {
     if (this.closing) throw new PoolClosedError();
+    await this.resolveDevice();
     // A dead worker waiting for its replacement is skipped: the replacement loads every model.
     const live = this.slots.filter((slot) => !slot.dead);
     if (live.length === 0) throw new InferenceError('no inference worker is running');

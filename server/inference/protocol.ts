@@ -2,7 +2,7 @@
  * Messages between the pool (main thread) and its inference workers. Tensor and pixel buffers
  * travel in transfer lists, so a request's data is moved, not copied, across the thread boundary.
  */
-import type { DeviceSetting } from '../config.ts';
+import type { Device, DeviceSetting } from '../config.ts';
 import type { HwcImage } from '../imaging/tensor.ts';
 import type { Layout, PixelRange } from '../models/manifest.ts';
 
@@ -50,6 +50,11 @@ export interface EncodedRows {
   encodeMs: number;
 }
 
+export interface SkippedProvider {
+  provider: Device;
+  reason: string;
+}
+
 export interface SessionSettings {
   intraOpThreads: number;
   device: DeviceSetting;
@@ -63,8 +68,8 @@ export interface SessionInfo {
   inputShapes: Record<string, Array<number | string>>;
   /** The execution provider the session runs on, e.g. 'cpu'. */
   provider: string;
-  /** With DEVICE=auto: why CUDA was not used. */
-  fallbackReason?: string;
+  /** With DEVICE=auto: the providers tried before this one, and why each could not be used. */
+  skipped?: SkippedProvider[];
 }
 
 export type WorkerRequest =

@@ -13,15 +13,19 @@ import { encodePng } from '../imaging/png.ts';
 import { outputRowToImage } from '../imaging/rows.ts';
 import { lapTimer } from '../observability/laps.ts';
 import { probeModel, providerCandidates, sessionOptions } from './device.ts';
-import type { EncodedRows, InputTensor, OutputTensor, RowEncoding, SessionInfo, SessionSettings, WorkerReply, WorkerRequest } from './protocol.ts';
+import type { Device } from '../config.ts';
+import type { EncodedRows, InputTensor, OutputTensor, RowEncoding, SessionInfo, SessionSettings, SkippedProvider, WorkerReply, WorkerRequest } from './protocol.ts';
 
 if (!parentPort) throw new Error('server/inference/worker.ts must run in a worker thread');
 const port = parentPort;
 const sessions = new Map<string, ort.InferenceSession>();
 /** The pixel ↔ tensor conversions; their memory holds the current image, run after run. */
 const kernels = await PixelKernels.load();
-/** Why CUDA failed in this worker, so DEVICE=auto tries it once rather than for every model. */
-let cudaFailure: string | undefined;
+/**
+ * With DEVICE=auto: the providers that could not be used in this worker, and why, so each is
+ * tried once rather than for every model.
+ */
+const unusable: SkippedProvider[] = [];
 
 function feedsOf(tensors: Record<string, InputTensor>): Record<string, ort.Tensor> {
   return Object.fromEntries(Object.entries(tensors).map(([name, t]) => [name, new ort.Tensor(t.type, t.data, t.dims)]));
@@ -41,18 +45,20 @@ function toOutput(tensor: ort.Tensor): OutputTensor {
 }
 
 /**
- * Creates the session on the first provider of the setting that loads. With DEVICE=auto a CUDA
- * failure falls back to CPU and is reported in `fallbackReason`; with DEVICE=cuda it is thrown.
+ * Creates the session on the first provider of the setting that loads. With DEVICE=auto a failure
+ * moves on to the next provider (CUDA → WebGPU → CPU), and the session reports the ones skipped;
+ * with a single provider asked for, the failure is thrown.
  */
-async function createSession(model: string | Uint8Array, settings: SessionSettings): Promise<{ session: ort.InferenceSession; provider: string; fallbackReason?: string }> {
-  const candidates = providerCandidates(settings.device).filter((d) => !(settings.device === 'auto' && d === 'cuda' && cudaFailure));
+async function createSession(model: string | Uint8Array, settings: SessionSettings): Promise<{ session: ort.InferenceSession; provider: Device; skipped: SkippedProvider[] }> {
+  const auto = settings.device === 'auto';
+  const candidates = providerCandidates(settings.device).filter((device) => !(auto && unusable.some((u) => u.provider === device)));
   for (const device of candidates) {
     try {
       const session = await ort.InferenceSession.create(model as Uint8Array, sessionOptions(settings.intraOpThreads, device, settings.cudaDeviceId));
-      return { session, provider: device, ...(device === 'cpu' && cudaFailure && settings.device === 'auto' ? { fallbackReason: cudaFailure } : {}) };
+      return { session, provider: device, skipped: auto ? [...unusable] : [] };
     } catch (err) {
-      if (device !== 'cuda' || settings.device !== 'auto') throw err;
-      cudaFailure = err instanceof Error ? err.message : String(err);
+      if (!auto || device === 'cpu') throw err;
+      unusable.push({ provider: device, reason: (err instanceof Error ? err.message : String(err)).trim() });
     }
   }
   throw new Error(`no execution provider could be loaded for DEVICE=${settings.device}`);
@@ -87,7 +93,7 @@ async function encodeRows(outputs: Record<string, OutputTensor>, encoding: RowEn
 async function handle(request: WorkerRequest): Promise<{ reply: WorkerReply; transfer: ArrayBuffer[] }> {
   switch (request.kind) {
     case 'load': {
-      const { session, provider, fallbackReason } = await createSession(request.onnxPath, request.settings);
+      const { session, provider, skipped } = await createSession(request.onnxPath, request.settings);
       await sessions.get(request.model)?.release();
       sessions.set(request.model, session);
       const info: SessionInfo = {
@@ -95,7 +101,7 @@ async function handle(request: WorkerRequest): Promise<{ reply: WorkerReply; tra
         inputShapes: Object.fromEntries(session.inputMetadata.map((input) => [input.name, input.isTensor ? [...input.shape] : []])),
         outputNames: [...session.outputNames],
         provider,
-        ...(fallbackReason === undefined ? {} : { fallbackReason }),
+        ...(skipped.length > 0 ? { skipped } : {}),
       };
       return { reply: { kind: 'loaded', id: request.id, info }, transfer: [] };
     }
@@ -140,9 +146,9 @@ async function handle(request: WorkerRequest): Promise<{ reply: WorkerReply; tra
       return { reply, transfer: [pixels.data.buffer as ArrayBuffer] };
     }
     case 'probe': {
-      const { session, provider, fallbackReason } = await createSession(probeModel(), request.settings);
+      const { session, provider, skipped } = await createSession(probeModel(), request.settings);
       await session.release();
-      const info: SessionInfo = { inputNames: [], inputShapes: {}, outputNames: [], provider, ...(fallbackReason === undefined ? {} : { fallbackReason }) };
+      const info: SessionInfo = { inputNames: [], inputShapes: {}, outputNames: [], provider, ...(skipped.length > 0 ? { skipped } : {}) };
       return { reply: { kind: 'probed', id: request.id, info }, transfer: [] };
     }
     case 'unload': {

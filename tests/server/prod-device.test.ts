@@ -5,7 +5,7 @@ import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../server/config.ts';
 import { startServer } from '../../server/server.ts';
-import { nvidiaDriverPresent, settleDeviceSetting } from '../../server/inference/device.ts';
+import { DeviceUnavailableError, maxWorkersFor, nvidiaDriverPresent, providerCandidates, settleDeviceSetting } from '../../server/inference/device.ts';
 import { InferencePool } from '../../server/inference/pool.ts';
 import { colourMixModel, imageManifest, rotateAndInvert, tempModelsDir, writeModel } from '../helpers/image-models.ts';
 
@@ -39,12 +39,51 @@ describe('DEVICE', () => {
     expect(nvidiaDriverPresent([path.join(dir, 'missing'), dir])).toBe(true);
   });
 
-  it('a pool asked for auto falls back to the CPU when the CUDA provider cannot load, and says why', async () => {
-    const pool = new InferencePool({ workers: 1, threadsPerWorker: 1, device: 'auto', queueLimit: 4 });
+  it('auto tries CUDA, then WebGPU, then the CPU; WebGPU allows one worker', () => {
+    expect(providerCandidates('auto')).toEqual(['cuda', 'webgpu', 'cpu']);
+    expect(providerCandidates('webgpu')).toEqual(['webgpu']);
+    expect(maxWorkersFor('webgpu')).toBe(1);
+    expect(maxWorkersFor('cpu')).toBe(Number.POSITIVE_INFINITY);
+    expect(loadConfig({ DEVICE: 'webgpu' }, 2).device).toBe('webgpu');
+  });
+
+  it('a pool asked for auto falls back past the providers that cannot load, and says why', async () => {
+    const pool = new InferencePool({ workers: 2, threadsPerWorker: 1, device: 'auto', queueLimit: 4 });
     try {
       const resolved = await pool.resolveDevice();
-      expect(resolved.device).toBe('cpu');
-      expect(String(resolved.fallbackReason)).toMatch(/Cuda|CUDA|shared library/);
+      expect(resolved.skipped[0]).toEqual({ provider: 'cuda', reason: expect.stringMatching(/Cuda|CUDA|shared library/) });
+      if (resolved.device === 'cpu') {
+        // No GPU adapter either (this machine): WebGPU was tried and skipped too.
+        expect(resolved.skipped.map((s) => s.provider)).toEqual(['cuda', 'webgpu']);
+        expect(resolved.skipped[1]!.reason).toMatch(/adapter/);
+        expect(pool.concurrency).toBe(2);
+      } else {
+        expect(resolved.device).toBe('webgpu');
+        expect(pool.concurrency).toBe(1);
+      }
+      expect(await pool.resolveDevice()).toBe(resolved); // settled once
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it('webgpu without a GPU adapter refuses to start, naming what it needs', async () => {
+    const pool = new InferencePool({ workers: 2, threadsPerWorker: 1, device: 'webgpu', queueLimit: 4 });
+    try {
+      const outcome = await pool.resolveDevice().then(
+        (resolved) => resolved,
+        (err: Error) => err,
+      );
+      if (outcome instanceof Error) {
+        expect(outcome).toBeInstanceOf(DeviceUnavailableError);
+        expect(outcome.message).toMatch(/^DEVICE=webgpu, but onnxruntime's WebGPU execution provider cannot be loaded: .*adapter.*Vulkan.* set DEVICE=auto/);
+        // No model can load on a pool whose provider is unusable.
+        await expect(pool.loadModel('mix', 'missing.onnx')).rejects.toBeInstanceOf(DeviceUnavailableError);
+      } else {
+        // A machine with a GPU adapter: one worker runs every WebGPU session.
+        expect(outcome).toEqual({ device: 'webgpu', skipped: [] });
+        expect(pool.concurrency).toBe(1);
+      }
     } finally {
       await pool.close();
     }
@@ -63,18 +102,22 @@ describe('DEVICE', () => {
     try {
       await running.loaded;
       const warnings = lines.filter((l) => l.level === 40);
+      let provider = 'cpu';
       if (nvidiaDriverPresent()) {
-        // A GPU machine without onnxruntime's CUDA provider: tried, failed, one warning.
+        // A GPU machine without onnxruntime's CUDA provider: tried, failed, one warning; then
+        // WebGPU where a Vulkan adapter is found, else the CPU.
         expect(warnings).toHaveLength(1);
-        expect(warnings[0]!.msg).toMatch(/DEVICE=auto: the CUDA execution provider cannot be loaded; running every model on the CPU/);
-        expect(String(warnings[0]!.reason)).toMatch(/Cuda|CUDA|shared library/);
+        const on = /running every model on (the CPU|WebGPU)$/.exec(String(warnings[0]!.msg))?.[1];
+        expect(warnings[0]!.msg).toMatch(on === 'WebGPU' ? /^DEVICE=auto: the CUDA execution provider cannot be loaded;/ : /^DEVICE=auto: the CUDA and WebGPU execution providers cannot be loaded;/);
+        expect(String(warnings[0]!.reason)).toMatch(/^cuda: .*(Cuda|CUDA|shared library)/);
+        if (on === 'WebGPU') provider = 'webgpu';
       } else {
         // No NVIDIA driver: CUDA is not tried at all, so nothing to warn about.
         expect(warnings).toHaveLength(0);
         expect(lines.filter((l) => l.msg === 'DEVICE=auto: no NVIDIA driver on this machine; running every model on the CPU')).toHaveLength(1);
       }
       const body = (await (await fetch(`http://127.0.0.1:${running.port}/v1/models`)).json()) as { models: Array<{ name: string; status: string; provider: string }> };
-      expect(body.models).toEqual([expect.objectContaining({ name: 'mix', status: 'ready', provider: 'cpu' })]);
+      expect(body.models).toEqual([expect.objectContaining({ name: 'mix', status: 'ready', provider })]);
     } finally {
       await running.close();
     }
