@@ -6,7 +6,9 @@
 # Carry: .gpu/bundle.tar.xz (node + runtime node_modules, see build-bundle.sh) and .gl (the Vulkan
 # loader and libglvnd .debs: apt-get download libvulkan1 libegl1 libglvnd0 libopengl0 libgl1 libglx0
 # libgles2; the NVIDIA Vulkan ICD needs libglvnd). Results: stdout and $OUT (8 files at most).
-# Env: OUT (default /tmp/webgpu-out), CPU_BENCH=0 skips the CPU bench:translate baseline,
+# Env: OUT (default /tmp/webgpu-out), GPU_BENCH_RUNS (default 1) runs of each GPU bench (the logs in
+#   $OUT hold the last), BENCH_SECONDS (bench:generate, default 2), BATCH_BENCH=1 adds bench:batch,
+#   CPU_BENCH=0 skips the CPU bench:translate baseline,
 #   SKIP_BENCH=1 skips every bench (a quick self-test of the script on any machine).
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.." || exit 1
@@ -114,14 +116,20 @@ fi
 cp /tmp/answer-auto-translate.png "$OUT/anime-webgpu.png" 2>/dev/null
 
 [ "${SKIP_BENCH:-0}" = 1 ] && { section "done (SKIP_BENCH=1)"; exit 0; }
-section "bench:translate on the GPU (DEVICE=auto)"
-timeout -k 5 200 node --import tsx scripts/bench-translate.ts >"$OUT/bench-translate-gpu.log" 2>&1
-echo "exit $?"; cat "$OUT/bench-translate-gpu.log"
+for run in $(seq 1 "${GPU_BENCH_RUNS:-1}"); do
+  section "bench:translate on the GPU (DEVICE=auto), run $run"
+  timeout -k 5 200 node --import tsx scripts/bench-translate.ts >"$OUT/bench-translate-gpu.log" 2>&1
+  echo "exit $?"; grep -v 'providers_shared.so\|^.\[m$' "$OUT/bench-translate-gpu.log"
+  section "bench:generate on the GPU (DEVICE=auto, BENCH_SECONDS=${BENCH_SECONDS:-2}), run $run"
+  BENCH_SECONDS=${BENCH_SECONDS:-2} timeout -k 5 150 node --import tsx scripts/bench-generate.ts >"$OUT/bench-generate-gpu.log" 2>&1
+  echo "exit $?"; grep -v 'providers_shared.so\|^.\[m$' "$OUT/bench-generate-gpu.log"
+done
 
-section "bench:generate on the GPU (DEVICE=auto, BENCH_SECONDS=2)"
-BENCH_SECONDS=2 timeout -k 5 150 node --import tsx scripts/bench-generate.ts >"$OUT/bench-generate-gpu.log" 2>&1
-echo "exit $?"; cat "$OUT/bench-generate-gpu.log"
-
+if [ "${BATCH_BENCH:-0}" = 1 ]; then
+  section "bench:batch on the GPU (DEVICE=auto)"
+  timeout -k 5 120 node --import tsx scripts/bench-batch.ts >"$OUT/bench-batch-gpu.log" 2>&1
+  echo "exit $?"; grep -v 'providers_shared.so\|^.\[m$' "$OUT/bench-batch-gpu.log" | tail -n 12
+fi
 if [ "${CPU_BENCH:-1}" = 1 ] && [ "$(elapsed)" -lt 330 ]; then
   section "bench:translate on the 16-core CPU (DEVICE=cpu, BENCH_PAIRS=24)"
   DEVICE=cpu BENCH_PAIRS=24 timeout -k 5 150 node --import tsx scripts/bench-translate.ts >"$OUT/bench-translate-cpu.log" 2>&1

@@ -24,13 +24,13 @@ import * as ort from 'onnxruntime-node';
 import sharp from 'sharp';
 import { main } from './batch/main.ts';
 import type { BatchReport } from './batch/report.ts';
-import { loadConfig } from '../server/config.ts';
+import { loadConfig, type Device } from '../server/config.ts';
 import { decodeImage } from '../server/imaging/decode.ts';
 import { reflectPad, toTensor, type FloatTensor } from '../server/imaging/tensor.ts';
 import { InferencePool } from '../server/inference/pool.ts';
 import { parseManifest, type ImageToImageManifest } from '../server/models/manifest.ts';
 import { cycleGanGeneratorModel, imageManifest, mulberry32, tempModelsDir, writeModel } from '../tests/helpers/image-models.ts';
-import { sessionOptions } from '../server/inference/device.ts';
+import { sessionOptions, settleDeviceSetting } from '../server/inference/device.ts';
 
 const COUNT = positiveEnv('BENCH_COUNT', 200);
 const SIDE = 512;
@@ -81,8 +81,8 @@ async function tensorOf(file: string, manifest: ImageToImageManifest, maxPixels:
   return toTensor(padded, manifest.input.layout, manifest.input.range, manifest.input.channels);
 }
 
-async function rawFilesPerSecond(onnxPath: string, files: string[], manifest: ImageToImageManifest, threads: number, maxPixels: number): Promise<{ filesPerSecond: number; p50Ms: number }> {
-  const session = await ort.InferenceSession.create(onnxPath, sessionOptions(threads));
+async function rawFilesPerSecond(onnxPath: string, files: string[], manifest: ImageToImageManifest, threads: number, maxPixels: number, device: Device): Promise<{ filesPerSecond: number; p50Ms: number }> {
+  const session = await ort.InferenceSession.create(onnxPath, sessionOptions(threads, device));
   const feedsOf = (tensor: FloatTensor) => ({ [manifest.input.name]: new ort.Tensor('float32', tensor.data, tensor.dims) });
   await session.run(feedsOf(await tensorOf(files[0]!, manifest, maxPixels))); // warm-up
   const times: number[] = [];
@@ -97,10 +97,10 @@ async function rawFilesPerSecond(onnxPath: string, files: string[], manifest: Im
   return { filesPerSecond: files.length / (times.reduce((a, b) => a + b, 0) / 1000), p50Ms: sorted[Math.floor(sorted.length / 2)]! };
 }
 
-/** Pre-computed tensors through the worker pool, `concurrency` in flight. */
-async function poolFilesPerSecond(onnxPath: string, name: string, files: string[], manifest: ImageToImageManifest, maxPixels: number): Promise<number> {
+/** Pre-computed tensors through the worker pool, `concurrency` in flight; and the provider the pool settled on. */
+async function poolFilesPerSecond(onnxPath: string, name: string, files: string[], manifest: ImageToImageManifest, maxPixels: number): Promise<{ filesPerSecond: number; device: Device }> {
   const config = loadConfig();
-  const pool = new InferencePool({ workers: config.workers, threadsPerWorker: config.threadsPerWorker, device: config.device, queueLimit: files.length });
+  const pool = new InferencePool({ workers: config.workers, threadsPerWorker: config.threadsPerWorker, device: settleDeviceSetting(config.device), queueLimit: files.length });
   try {
     await pool.loadModel(name, onnxPath);
     const tensors: FloatTensor[] = [];
@@ -115,7 +115,8 @@ async function poolFilesPerSecond(onnxPath: string, name: string, files: string[
         while (next < tensors.length) await run(tensors[next++]!);
       }),
     );
-    return files.length / ((performance.now() - started) / 1000);
+    const filesPerSecond = files.length / ((performance.now() - started) / 1000);
+    return { filesPerSecond, device: (await pool.resolveDevice()).device };
   } finally {
     await pool.close();
   }
@@ -143,11 +144,11 @@ async function benchmark(): Promise<void> {
       files.push(file);
     }
 
-    const raw = await rawFilesPerSecond(onnxPath, files, model.manifest, totalThreads, config.maxInputPixels);
-    console.log(`raw onnxruntime (1 session, ${totalThreads} threads, back to back): ${raw.filesPerSecond.toFixed(2)} files/s (run p50 ${raw.p50Ms.toFixed(0)} ms)`);
-
+    // The pool first: it settles the provider (DEVICE), and the raw session then uses the same one.
     const poolOnly = await poolFilesPerSecond(onnxPath, model.name, files, model.manifest, config.maxInputPixels);
-    console.log(`worker pool only (tensors in and out):               ${poolOnly.toFixed(2)} files/s`);
+    const raw = await rawFilesPerSecond(onnxPath, files, model.manifest, totalThreads, config.maxInputPixels, poolOnly.device);
+    console.log(`raw onnxruntime (1 session, ${totalThreads} threads, back to back, ${poolOnly.device}): ${raw.filesPerSecond.toFixed(2)} files/s (run p50 ${raw.p50Ms.toFixed(0)} ms)`);
+    console.log(`worker pool only (tensors in and out):               ${poolOnly.filesPerSecond.toFixed(2)} files/s`);
 
     const wallStart = performance.now();
     const code = await main(['translate', '--model', model.name, '--input', input, '--output', output], {

@@ -20,16 +20,6 @@ export function executionProviders(device: Device, deviceId: number): ort.Infere
 }
 
 /**
- * The most worker threads a pool may run on a provider. onnxruntime's WebGPU provider keeps one
- * GPU device per process, shared by the sessions of every thread, and runs from two threads at
- * once break it (seen on an H100: "CommandEncoder is already finished", then a segfault), so
- * WebGPU gets one worker; a GPU run is short enough that one worker keeps it busy.
- */
-export function maxWorkersFor(device: Device): number {
-  return device === 'webgpu' ? 1 : Number.POSITIVE_INFINITY;
-}
-
-/**
  * The session options every inference session uses: the workers' and the benchmarks' raw
  * onnxruntime ceilings alike, so a ratio between them compares like with like.
  */

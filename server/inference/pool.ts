@@ -7,9 +7,10 @@
 import { Worker } from 'node:worker_threads';
 import type { Device, DeviceSetting } from '../config.ts';
 import type { HwcImage } from '../imaging/tensor.ts';
-import { DeviceUnavailableError, maxWorkersFor } from './device.ts';
+import { DeviceLock } from './device-lock.ts';
+import { DeviceUnavailableError } from './device.ts';
 import type { RunObserver } from '../observability/metrics.ts';
-import type { EncodedRows, ImageInputSpec, ImageOutputSpec, InputTensor, OutputTensor, RowEncoding, SessionInfo, SessionSettings, SkippedProvider, WorkerReply, WorkerRequest } from './protocol.ts';
+import type { EncodedRows, ImageInputSpec, ImageOutputSpec, InputTensor, OutputTensor, RowEncoding, SessionInfo, SessionSettings, SkippedProvider, WorkerData, WorkerReply, WorkerRequest } from './protocol.ts';
 
 export type { ImageInputSpec, ImageOutputSpec, InputTensor, OutputTensor, SessionInfo } from './protocol.ts';
 
@@ -159,6 +160,8 @@ interface ModelState {
 type Pending = { resolve: (reply: WorkerReply) => void; reject: (error: Error) => void };
 
 const WORKER_URL = new URL('./worker.ts', import.meta.url);
+/** One lock for the whole process, since onnxruntime's WebGPU device is one per process (every pool's workers share it). */
+const DEVICE_LOCK = DeviceLock.createBuffer();
 
 /**
  * Starts the worker thread. Under tsx or vitest the worker is TypeScript, and Node 20 does not
@@ -166,10 +169,11 @@ const WORKER_URL = new URL('./worker.ts', import.meta.url);
  * loader inside the worker first and then imports the real entry.
  */
 function startWorker(url: URL): Worker {
-  if (!url.pathname.endsWith('.ts')) return new Worker(url);
+  const workerData: WorkerData = { deviceLock: DEVICE_LOCK };
+  if (!url.pathname.endsWith('.ts')) return new Worker(url, { workerData });
   const tsxApi = import.meta.resolve('tsx/esm/api');
   const bootstrap = `import(${JSON.stringify(tsxApi)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(url.href)}); })`;
-  return new Worker(bootstrap, { eval: true });
+  return new Worker(bootstrap, { eval: true, workerData });
 }
 
 /** One worker thread and the requests it has in flight. */
@@ -193,7 +197,10 @@ class Slot {
     });
     let failure: Error | null = null;
     this.worker.on('error', (error) => (failure = error));
+    const workerThreadId = this.worker.threadId;
     this.worker.on('exit', (code) => {
+      // A worker that dies during a WebGPU call must not leave the other workers locked out.
+      DeviceLock.releaseHeldBy(DEVICE_LOCK, workerThreadId);
       const error = failure ?? new InferenceError(`inference worker exited with code ${code}`);
       this.dead = true;
       this.models.clear();
@@ -241,8 +248,7 @@ export class InferencePool implements Inference, ImageInference {
   /**
    * Settles, once, which provider sessions get, with a one-node model in one worker, and pins the
    * pool to it: DEVICE=auto becomes 'cuda', 'webgpu' or 'cpu' (with the providers skipped and
-   * why), so workers do not retry a provider that cannot load. A provider that allows fewer
-   * workers (WebGPU: one) ends the others. DEVICE=cuda or webgpu that cannot load rejects with
+   * why), so workers do not retry a provider that cannot load. DEVICE=cuda or webgpu that cannot load rejects with
    * DeviceUnavailableError. loadModel waits for it, so no session is made before.
    */
   resolveDevice(): Promise<ResolvedDevice> {
@@ -264,13 +270,6 @@ export class InferencePool implements Inference, ImageInference {
     if (reply.kind !== 'probed') throw new InferenceError(`unexpected worker reply "${reply.kind}" to probe`);
     const device = reply.info.provider as Device;
     this.options.device = device;
-    const extra = this.slots.filter((s) => s !== slot).slice(0, Math.max(0, this.slots.length - maxWorkersFor(device)));
-    if (extra.length > 0) {
-      // Out of the slots first, so their exit is not taken for a death to replace.
-      this.slots.splice(0, this.slots.length, ...this.slots.filter((s) => !extra.includes(s)));
-      this.options.workers = this.slots.length;
-      await Promise.all(extra.map((s) => s.worker.terminate()));
-    }
     return { device, skipped: reply.info.skipped ?? [] };
   }
 

@@ -50,6 +50,12 @@ export interface EncodedRows {
   encodeMs: number;
 }
 
+/** What every inference worker gets at start. */
+export interface WorkerData {
+  /** The memory of the process's DeviceLock. */
+  deviceLock: SharedArrayBuffer;
+}
+
 export interface SkippedProvider {
   provider: Device;
   reason: string;

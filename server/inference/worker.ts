@@ -5,16 +5,17 @@
  * run here too, so they never hold up the event loop. Likewise, generators can have their output
  * rows encoded as PNG here (see RowEncoding).
  */
-import { parentPort } from 'node:worker_threads';
+import { parentPort, workerData } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
 import { upscaleNearest } from '../imaging/grid.ts';
 import { PixelKernels } from '../imaging/pixel-kernels.ts';
 import { encodePng } from '../imaging/png.ts';
 import { outputRowToImage } from '../imaging/rows.ts';
 import { lapTimer } from '../observability/laps.ts';
+import { DeviceLock } from './device-lock.ts';
 import { probeModel, providerCandidates, sessionOptions } from './device.ts';
 import type { Device } from '../config.ts';
-import type { EncodedRows, InputTensor, OutputTensor, RowEncoding, SessionInfo, SessionSettings, SkippedProvider, WorkerReply, WorkerRequest } from './protocol.ts';
+import type { EncodedRows, InputTensor, OutputTensor, RowEncoding, SessionInfo, SessionSettings, SkippedProvider, WorkerData, WorkerReply, WorkerRequest } from './protocol.ts';
 
 if (!parentPort) throw new Error('server/inference/worker.ts must run in a worker thread');
 const port = parentPort;
@@ -26,6 +27,28 @@ const kernels = await PixelKernels.load();
  * tried once rather than for every model.
  */
 const unusable: SkippedProvider[] = [];
+/** Shared by every inference worker of the process (see DeviceLock). */
+const deviceLock = new DeviceLock((workerData as WorkerData).deviceLock);
+/** Sessions on WebGPU: their create, run and release take the device lock. */
+const webgpuSessions = new WeakSet<ort.InferenceSession>();
+
+/** Runs an onnxruntime call on `session` (or a session being made on `device`), holding the device lock where it needs it. */
+function onDevice<T>(needsLock: boolean, call: () => Promise<T>): Promise<T> {
+  return needsLock ? deviceLock.hold(call) : call();
+}
+
+/** session.run, through the device lock where needed; runMs is onnxruntime's own time, without the wait for the lock. */
+function runSession(session: ort.InferenceSession, feeds: Record<string, ort.Tensor>, outputs: readonly string[]): Promise<{ results: ort.InferenceSession.ReturnType; runMs: number }> {
+  return onDevice(webgpuSessions.has(session), async () => {
+    const started = performance.now();
+    const results = await session.run(feeds, outputs);
+    return { results, runMs: performance.now() - started };
+  });
+}
+
+function release(session: ort.InferenceSession | undefined): Promise<void> {
+  return session ? onDevice(webgpuSessions.has(session), () => session.release()) : Promise.resolve();
+}
 
 function feedsOf(tensors: Record<string, InputTensor>): Record<string, ort.Tensor> {
   return Object.fromEntries(Object.entries(tensors).map(([name, t]) => [name, new ort.Tensor(t.type, t.data, t.dims)]));
@@ -54,7 +77,8 @@ async function createSession(model: string | Uint8Array, settings: SessionSettin
   const candidates = providerCandidates(settings.device).filter((device) => !(auto && unusable.some((u) => u.provider === device)));
   for (const device of candidates) {
     try {
-      const session = await ort.InferenceSession.create(model as Uint8Array, sessionOptions(settings.intraOpThreads, device, settings.cudaDeviceId));
+      const session = await onDevice(device === 'webgpu', () => ort.InferenceSession.create(model as Uint8Array, sessionOptions(settings.intraOpThreads, device, settings.cudaDeviceId)));
+      if (device === 'webgpu') webgpuSessions.add(session);
       return { session, provider: device, skipped: auto ? [...unusable] : [] };
     } catch (err) {
       if (!auto || device === 'cpu') throw err;
@@ -94,7 +118,7 @@ async function handle(request: WorkerRequest): Promise<{ reply: WorkerReply; tra
   switch (request.kind) {
     case 'load': {
       const { session, provider, skipped } = await createSession(request.onnxPath, request.settings);
-      await sessions.get(request.model)?.release();
+      await release(sessions.get(request.model));
       sessions.set(request.model, session);
       const info: SessionInfo = {
         inputNames: [...session.inputNames],
@@ -108,9 +132,7 @@ async function handle(request: WorkerRequest): Promise<{ reply: WorkerReply; tra
     case 'run': {
       const session = loadedSession(request.model);
       const feeds = feedsOf(request.feeds);
-      const started = performance.now();
-      const results = await session.run(feeds, request.outputs ?? session.outputNames);
-      const runMs = performance.now() - started;
+      const { results, runMs } = await runSession(session, feeds, request.outputs ?? session.outputNames);
       const outputs: Record<string, OutputTensor> = {};
       for (const [name, tensor] of Object.entries(results)) outputs[name] = toOutput(tensor);
       for (const tensor of Object.values(feeds)) tensor.dispose();
@@ -127,12 +149,15 @@ async function handle(request: WorkerRequest): Promise<{ reply: WorkerReply; tra
       const toTensorMs = lap();
       const feed = new ort.Tensor('float32', tensor.data, tensor.dims);
       let produced: ort.Tensor | undefined;
+      let runMs: number;
       try {
-        produced = (await session.run({ [input.name]: feed }, [output.name]))[output.name];
+        const run = await runSession(session, { [input.name]: feed }, [output.name]);
+        produced = run.results[output.name];
+        runMs = run.runMs;
       } finally {
         feed.dispose();
       }
-      const runMs = lap();
+      lap(); // from-tensor time starts here
       if (produced === undefined) throw new Error(`the model returned no output "${output.name}"`);
       let pixels;
       try {
@@ -147,12 +172,12 @@ async function handle(request: WorkerRequest): Promise<{ reply: WorkerReply; tra
     }
     case 'probe': {
       const { session, provider, skipped } = await createSession(probeModel(), request.settings);
-      await session.release();
+      await release(session);
       const info: SessionInfo = { inputNames: [], inputShapes: {}, outputNames: [], provider, ...(skipped.length > 0 ? { skipped } : {}) };
       return { reply: { kind: 'probed', id: request.id, info }, transfer: [] };
     }
     case 'unload': {
-      await sessions.get(request.model)?.release();
+      await release(sessions.get(request.model));
       sessions.delete(request.model);
       return { reply: { kind: 'unloaded', id: request.id }, transfer: [] };
     }
