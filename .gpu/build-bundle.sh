@@ -8,7 +8,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 out=${1:-.gpu/bundle.tar.xz}
 stage=$(mktemp -d /tmp/gpubundle-stage.XXXXXX)
 trap 'rm -rf "$stage"' EXIT
-node .gpu/closure.mjs tsx express multer sharp zod pino pino-http prom-client cors protobufjs onnx-proto wabt \
+node .gpu/closure.mjs tsx express multer sharp zod pino pino-http prom-client cors protobufjs onnx-proto wabt cli-progress \
   onnxruntime-node onnxruntime-common | grep -v -e '@types/' -e 'undici-types' >"$stage/closure.txt"
 mkdir -p "$stage/b/bin" && cp "$(command -v node)" "$stage/b/bin/node"
 tar -cf - --exclude='node_modules/onnxruntime-node/bin/napi-v6/darwin' \
