@@ -237,7 +237,7 @@ export const OPENAPI_DOCUMENT = {
           description: { type: 'string' },
           status: { type: 'string', enum: ['loading', 'ready', 'unavailable'] },
           reason: { type: 'string', description: 'Why the model is unavailable.' },
-          provider: { type: ['string', 'null'], description: 'Execution provider in use (cpu, cuda).' },
+          provider: { type: ['string', 'null'], description: 'Execution provider in use (cpu, cuda, webgpu).' },
           endpoint: { type: 'string' },
           input: { type: 'object' },
           output: { type: 'object' },

@@ -15,8 +15,7 @@ const { onnx } = onnxProto;
 
 /** The session's executionProviders for one concrete provider. */
 export function executionProviders(device: Device, deviceId: number): ort.InferenceSession.SessionOptions['executionProviders'] {
-  if (device === 'cuda') return [{ name: 'cuda', deviceId }];
-  return [device];
+  return device === 'cuda' ? [{ name: 'cuda', deviceId }] : [device];
 }
 
 /**

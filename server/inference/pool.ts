@@ -248,8 +248,8 @@ export class InferencePool implements Inference, ImageInference {
   /**
    * Settles, once, which provider sessions get, with a one-node model in one worker, and pins the
    * pool to it: DEVICE=auto becomes 'cuda', 'webgpu' or 'cpu' (with the providers skipped and
-   * why), so workers do not retry a provider that cannot load. DEVICE=cuda or webgpu that cannot load rejects with
-   * DeviceUnavailableError. loadModel waits for it, so no session is made before.
+   * why), so workers do not retry a provider that cannot load. DEVICE=cuda or webgpu that cannot
+   * load rejects with DeviceUnavailableError. loadModel waits for it, so no session is made before.
    */
   resolveDevice(): Promise<ResolvedDevice> {
     this.resolution ??= this.probeDevice();

@@ -32,7 +32,7 @@ const deviceLock = new DeviceLock((workerData as WorkerData).deviceLock);
 /** Sessions on WebGPU: their create, run and release take the device lock. */
 const webgpuSessions = new WeakSet<ort.InferenceSession>();
 
-/** Runs an onnxruntime call on `session` (or a session being made on `device`), holding the device lock where it needs it. */
+/** Runs an onnxruntime call, holding the device lock when it touches a WebGPU session. */
 function onDevice<T>(needsLock: boolean, call: () => Promise<T>): Promise<T> {
   return needsLock ? deviceLock.hold(call) : call();
 }

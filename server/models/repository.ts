@@ -26,7 +26,7 @@ export interface ModelEntry {
   status: ModelStatus;
   /** Why the model is unavailable. */
   reason?: string;
-  /** Execution provider of the loaded sessions ('cpu', 'cuda'), or the DEVICE setting until loaded. */
+  /** Execution provider of the loaded sessions ('cpu', 'cuda', 'webgpu'), or the DEVICE setting until loaded. */
   provider: DeviceSetting | string;
   /** Input and output names of the loaded graph. */
   session?: SessionInfo;
