@@ -2,6 +2,8 @@
 // models on this machine's GPU, with the same results as the CPU provider, and how fast?
 // Usage, from the repo root: node .gpu/webgpu-probe.mjs [runs=10]
 // Prints one PROBE line per (model, batch) with the max |cpu − webgpu| and median run times.
+// `node .gpu/webgpu-probe.mjs sizes` instead times photo2anime's first and second run at each of
+// several image sizes on one WebGPU session: what a size never seen before costs.
 import { readFileSync } from 'node:fs';
 import { Worker, isMainThread, parentPort } from 'node:worker_threads';
 import ort from 'onnxruntime-node';
@@ -71,7 +73,24 @@ async function probe(model, batch, side) {
   await gpu.release();
 }
 
-if (isMainThread) {
+async function sizes() {
+  const session = await ort.InferenceSession.create('models/photo2anime/model.onnx', { executionProviders: ['webgpu'] });
+  for (const [w, h] of [[512, 512], [256, 256], [640, 480], [480, 640], [500, 376], [1024, 768], [512, 512], [640, 480]]) {
+    const r = rng(w * h);
+    const feed = new ort.Tensor('float32', Float32Array.from({ length: 3 * w * h }, () => r() * 2 - 1), [1, 3, h, w]);
+    const times = [];
+    for (let i = 0; i < 3; i++) {
+      const t = performance.now();
+      await session.run({ image: feed });
+      times.push(performance.now() - t);
+    }
+    console.log(`SIZE ${w}x${h}: runs ${times.map((t) => t.toFixed(1)).join(', ')} ms`);
+  }
+}
+
+if (isMainThread && process.argv[2] === 'sizes') {
+  await sizes();
+} else if (isMainThread) {
   console.log('backends', JSON.stringify(ort.listSupportedBackends?.()));
   const cases = [['digits', 1], ['digits', 32], ['digits-text', 32], ['photo2anime', 1, 512], ['photo2anime', 1, 1024]];
   for (const [model, batch, side] of cases) {
