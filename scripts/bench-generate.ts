@@ -153,7 +153,7 @@ async function main(): Promise<void> {
   console.log(`bench:generate — ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? 'unknown'}), node ${process.version}, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
   console.log(`model: ${source}`);
   const { device } = await running.pool.resolveDevice();
-  console.log(`pool: ${running.pool.concurrency} workers × ${config.threadsPerWorker} intra-op threads, provider ${device}; ${SECONDS} s per route and concurrency, in ${ROUNDS} rounds`);
+  console.log(`pool: ${config.workers} workers × ${config.threadsPerWorker} intra-op threads, provider ${device}; ${SECONDS} s per route and concurrency, in ${ROUNDS} rounds`);
   const on = resolveBatching(ON, manifest.batching, process.env);
   console.log(`batching on: maxBatch ${on.maxBatch}, maxWaitMs ${on.maxWaitMs}; batching off: maxBatch 1\n`);
 
@@ -215,7 +215,7 @@ async function main(): Promise<void> {
     return rowsPerSecond(SECONDS * 1000);
   };
   const single = await alone(1, 64);
-  const batched = await alone(on.maxBatch, running.pool.concurrency);
+  const batched = await alone(on.maxBatch, config.workers);
   console.log(`\ninference alone (no HTTP): batch 1 ${single.toFixed(0)} rows/s, batch ${on.maxBatch} ${batched.toFixed(0)} rows/s = ${(batched / single).toFixed(2)}× (the most batching can gain here)`);
 
   const at64 = { on: results.on[64]!, off: results.off[64]!, plain: results.plain[64]! };

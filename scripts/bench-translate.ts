@@ -194,11 +194,10 @@ async function main(): Promise<void> {
   console.log(`model: ${label}`);
   const running = await startServer(config, pino({ level: 'silent' }));
   await running.loaded;
-  // The provider the server settled on (DEVICE), and its worker count (one on WebGPU).
+  // The provider the server settled on (DEVICE); the raw runs use it too.
   const { device } = await running.pool.resolveDevice();
-  const workers = running.pool.concurrency;
-  const totalThreads = workers * config.threadsPerWorker;
-  console.log(`pool: ${workers} workers × ${config.threadsPerWorker} intra-op threads (${totalThreads} total) on ${(await import('node:os')).availableParallelism()} cores; provider ${device}`);
+  const totalThreads = config.workers * config.threadsPerWorker;
+  console.log(`pool: ${config.workers} workers × ${config.threadsPerWorker} intra-op threads (${totalThreads} total) on ${(await import('node:os')).availableParallelism()} cores; provider ${device}`);
   const entry = running.repository.get(manifest.name)!;
   if (entry.status !== 'ready') throw new Error(`model not ready: ${entry.reason}`);
   const client = new BenchClient(running.port, 8);
@@ -209,7 +208,7 @@ async function main(): Promise<void> {
     for (const side of SIZES) {
       const jpeg = await photoJpeg(side);
       const translatePath = `/v1/models/${manifest.name}/translate?format=jpeg&quality=90`;
-      await load(client, translatePath, jpeg, workers, workers); // warm every worker at this size
+      await load(client, translatePath, jpeg, config.workers, config.workers); // warm every worker at this size
 
       const input = await modelInput(manifest, jpeg);
       const single = await interleaved(client, translatePath, jpeg, running.pool, entry.poolKey, input, PAIRS[side]!);

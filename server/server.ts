@@ -55,11 +55,11 @@ export async function startServer(config: Config, logger: Logger, routes?: Route
       const names = resolved.skipped.map((s) => DEVICE_LABELS[s.provider]);
       const reason = resolved.skipped.map((s) => `${s.provider}: ${s.reason}`).join('; ');
       logger.warn(
-        { device: config.device, reason, workers: pool.concurrency },
+        { device: config.device, reason },
         `DEVICE=auto: the ${names.join(' and ')} execution provider${names.length > 1 ? 's' : ''} cannot be loaded; running every model on ${DEVICE_LABELS[resolved.device]}`,
       );
     } else {
-      logger.info({ device: resolved.device, workers: pool.concurrency }, 'execution provider');
+      logger.info({ device: resolved.device }, 'execution provider');
     }
   } catch (err) {
     await pool.close();
@@ -72,7 +72,7 @@ export async function startServer(config: Config, logger: Logger, routes?: Route
     server.once('error', reject);
   });
   const port = (server.address() as AddressInfo).port;
-  logger.info({ host: config.host, port, modelsDir: config.modelsDir, workers: pool.concurrency, threadsPerWorker: config.threadsPerWorker }, 'listening');
+  logger.info({ host: config.host, port, modelsDir: config.modelsDir, workers: config.workers, threadsPerWorker: config.threadsPerWorker }, 'listening');
 
   const loaded = repository.loadAll(pool, (entry) => {
     if (entry.status === 'ready') logger.info({ model: entry.name, provider: entry.provider }, 'model ready');
