@@ -148,15 +148,14 @@ async function handle(request: WorkerRequest): Promise<{ reply: WorkerReply; tra
       const tensor = kernels.toTensor(image, input.layout, input.range, input.channels);
       const toTensorMs = lap();
       const feed = new ort.Tensor('float32', tensor.data, tensor.dims);
-      let produced: ort.Tensor | undefined;
-      let runMs: number;
+      let run;
       try {
-        const run = await runSession(session, { [input.name]: feed }, [output.name]);
-        produced = run.results[output.name];
-        runMs = run.runMs;
+        run = await runSession(session, { [input.name]: feed }, [output.name]);
       } finally {
         feed.dispose();
       }
+      const { runMs } = run;
+      const produced = run.results[output.name];
       lap(); // from-tensor time starts here
       if (produced === undefined) throw new Error(`the model returned no output "${output.name}"`);
       let pixels;
