@@ -108,6 +108,12 @@ export interface BatchRunOptions {
   pngScale?: number;
 }
 
+/** The PNGs the worker made for a batch's rows (null where none was asked for), and its time making them. */
+interface EncodedBatch {
+  rows: Array<Buffer | null>;
+  encodeMs: number;
+}
+
 interface PendingRequest {
   feeds: Record<string, InputTensor>;
   rows: number;
@@ -285,7 +291,7 @@ export class DynamicBatcher {
     }
     // An Inference that does not report timings is timed from here, thread hops included.
     let timing: RunTiming | undefined;
-    let encoded: { rows: Array<Buffer | null>; encodeMs: number } | undefined;
+    let encoded: EncodedBatch | undefined;
     const options: RunOptions = { outputs: [this.output.name], onTiming: (reported) => (timing = reported) };
     if (this.pixels && parts.some((part) => part.request.pngScale > 0)) {
       const scales = parts.flatMap((part) => Array<number>(part.rows).fill(part.request.pngScale));
@@ -315,7 +321,7 @@ export class DynamicBatcher {
   }
 
   /** Copies each part's rows of the batch output (and PNGs) into its request, resolving completed requests. */
-  private deliver(parts: Part[], output: OutputTensor, encoded: { rows: Array<Buffer | null>; encodeMs: number } | undefined, started: number, run: RunTiming): void {
+  private deliver(parts: Part[], output: OutputTensor, encoded: EncodedBatch | undefined, started: number, run: RunTiming): void {
     const batchRows = output.dims[0];
     const totalRows = parts.reduce((sum, part) => sum + part.rows, 0);
     if (batchRows !== totalRows) throw new Error(`model "${this.model}" returned ${batchRows} rows for a batch of ${totalRows}`);
