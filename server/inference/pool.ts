@@ -164,12 +164,11 @@ const WORKER_URL = new URL('./worker.ts', import.meta.url);
 const DEVICE_LOCK = DeviceLock.createBuffer();
 
 /**
- * Starts the worker thread. Under tsx or vitest the worker is TypeScript, and Node 20 does not
+ * Starts a worker thread on `url` with `workerData`. Under tsx or vitest the worker is TypeScript, and Node 20 does not
  * apply `--import tsx` hooks to a worker's entry module, so a tiny bootstrap registers tsx's
  * loader inside the worker first and then imports the real entry.
  */
-function startWorker(url: URL): Worker {
-  const workerData: WorkerData = { deviceLock: DEVICE_LOCK };
+export function startWorker(url: URL, workerData: unknown): Worker {
   if (!url.pathname.endsWith('.ts')) return new Worker(url, { workerData });
   const tsxApi = import.meta.resolve('tsx/esm/api');
   const bootstrap = `import(${JSON.stringify(tsxApi)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(url.href)}); })`;
@@ -187,7 +186,7 @@ class Slot {
   private readonly pending = new Map<number, Pending>();
 
   constructor(onExit: (slot: Slot, error: Error) => void) {
-    this.worker = startWorker(WORKER_URL);
+    this.worker = startWorker(WORKER_URL, { deviceLock: DEVICE_LOCK } satisfies WorkerData);
     this.worker.on('message', (reply: WorkerReply) => {
       const pending = this.pending.get(reply.id);
       if (!pending) return;

@@ -1,15 +1,11 @@
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import { DeviceLock } from '../../server/inference/device-lock.ts';
+import { startWorker } from '../../server/inference/pool.ts';
 
 const HELPER = new URL('../helpers/device-lock-worker.ts', import.meta.url);
 
-/** A worker running the TypeScript helper (tsx registered inside it, as the pool does). */
-function startHelper(workerData: Record<string, unknown>): Worker {
-  const tsxApi = import.meta.resolve('tsx/esm/api');
-  const bootstrap = `import(${JSON.stringify(tsxApi)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(HELPER.href)}); })`;
-  return new Worker(bootstrap, { eval: true, workerData });
-}
+const startHelper = (workerData: Record<string, unknown>): Worker => startWorker(HELPER, workerData);
 
 const message = (worker: Worker) =>
   new Promise<unknown>((resolve, reject) => {
