@@ -164,9 +164,9 @@ const WORKER_URL = new URL('./worker.ts', import.meta.url);
 const DEVICE_LOCK = DeviceLock.createBuffer();
 
 /**
- * Starts a worker thread on `url` with `workerData`. Under tsx or vitest the worker is TypeScript, and Node 20 does not
- * apply `--import tsx` hooks to a worker's entry module, so a tiny bootstrap registers tsx's
- * loader inside the worker first and then imports the real entry.
+ * Starts a worker thread on `url` with `workerData`. Under tsx or vitest the worker is
+ * TypeScript, and Node 20 does not apply `--import tsx` hooks to a worker's entry module, so a
+ * tiny bootstrap registers tsx's loader inside the worker first and then imports the real entry.
  */
 export function startWorker(url: URL, workerData: unknown): Worker {
   if (!url.pathname.endsWith('.ts')) return new Worker(url, { workerData });
