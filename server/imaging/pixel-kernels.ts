@@ -200,8 +200,11 @@ export class PixelKernels {
     return { data: new Float32Array(this.kernels.memory.buffer, floats, values), dims };
   }
 
-  /** fromTensor(tensor, layout, range) with the same bytes, in a fresh buffer of its own. */
-  fromTensor(tensor: FloatTensor, layout: Layout, range: PixelRange): HwcImage {
+  /**
+   * fromTensor(tensor, layout, range) with the same bytes: written at the start of `into` when it
+   * is large enough (a buffer that came with the request), else in a fresh buffer of its own.
+   */
+  fromTensor(tensor: FloatTensor, layout: Layout, range: PixelRange, into?: ArrayBuffer): HwcImage {
     const channels = tensor.dims[layout === 'NCHW' ? 1 : 3];
     if (tensor.dims.length !== 4 || channels !== 3 || tensor.data.length < tensor.dims.reduce((a, b) => a * b, 1)) {
       // Other shapes, and the errors for bad ones, are the JavaScript version's.
@@ -223,7 +226,7 @@ export class PixelKernels {
       this.kernels.floatsToBytes(0, interleaved, values, offset, 1 / scale);
     }
     // Not zero-filled first (slice() would be): every byte is overwritten at once.
-    const data = Buffer.allocUnsafeSlow(values);
+    const data = into !== undefined && into.byteLength >= values ? new Uint8Array(into, 0, values) : Buffer.allocUnsafeSlow(values);
     data.set(this.bytes(interleaved, values));
     return { width: width!, height: height!, channels: 3, data };
   }

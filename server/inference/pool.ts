@@ -9,6 +9,7 @@ import type { Device, DeviceSetting } from '../config.ts';
 import type { HwcImage } from '../imaging/tensor.ts';
 import { DeviceLock } from './device-lock.ts';
 import { DeviceUnavailableError } from './device.ts';
+import { PixelShelf } from './pixel-shelf.ts';
 import type { RunObserver } from '../observability/metrics.ts';
 import type { EncodedRows, ImageInputSpec, ImageOutputSpec, InputTensor, OutputTensor, RowEncoding, SessionInfo, SessionSettings, SkippedProvider, WorkerData, WorkerReply, WorkerRequest } from './protocol.ts';
 
@@ -90,10 +91,11 @@ export interface Inference {
 export interface ImageInference {
   /**
    * Runs an image model on HWC bytes. The worker converts them to the input tensor and the
-   * output tensor back to RGB bytes. The image's buffer is transferred (detached here) when it
-   * can be; Node copies one it cannot detach, such as a buffer sharp allocated.
+   * output tensor back to RGB bytes. The caller's image is copied, never detached.
    */
   translate(model: string, image: HwcImage, io: { input: ImageInputSpec; output: ImageOutputSpec }, options?: TranslateRunOptions): Promise<HwcImage>;
+  /** Hands back a translate's result once it is no longer read, so a later translate reuses its buffer (see PixelShelf). */
+  recycle(pixels: HwcImage): void;
 }
 
 /** The model's queue is full: answer 503 with Retry-After. */
@@ -235,9 +237,12 @@ export class InferencePool implements Inference, ImageInference {
   private quickDeaths = 0;
   /** The provider check, made once (see resolveDevice). */
   private resolution: Promise<ResolvedDevice> | undefined;
+  /** Two buffers per worker: one image in the worker, one being encoded. 16 MiB holds a 2048² RGB image. */
+  private readonly pixelShelf: PixelShelf;
 
   constructor(private readonly options: PoolOptions) {
     for (let i = 0; i < options.workers; i++) this.slots.push(this.spawn());
+    this.pixelShelf = new PixelShelf(2 * options.workers, 16 * 2 ** 20);
   }
 
   get concurrency(): number {
@@ -318,11 +323,13 @@ export class InferencePool implements Inference, ImageInference {
 
   translate(model: string, image: HwcImage, io: { input: ImageInputSpec; output: ImageOutputSpec }, options: TranslateRunOptions = {}): Promise<HwcImage> {
     return this.enqueue<HwcImage>(model, options.signal, (resolved, resolve) => {
-      // A view on part of a buffer (or a pooled Node Buffer) is copied so only its own bytes travel.
-      const data = image.data.byteOffset === 0 && image.data.byteLength === image.data.buffer.byteLength && image.data.buffer instanceof ArrayBuffer ? image.data : image.data.slice();
+      // The worker writes the model's pixels back into this buffer (see PixelShelf).
+      const buffer = this.pixelShelf.take(image.data.length);
+      const data = new Uint8Array(buffer, 0, image.data.length);
+      data.set(image.data);
       return {
         message: { kind: 'translate', model: resolved, image: { ...image, data }, input: io.input, output: io.output },
-        transfer: [data.buffer as ArrayBuffer],
+        transfer: [buffer],
         rows: 1,
         settle: (reply, queueMs) => {
           if (reply.kind !== 'translated') return false;
@@ -373,6 +380,10 @@ export class InferencePool implements Inference, ImageInference {
       }
       state.queue.push(job);
     });
+  }
+
+  recycle(pixels: HwcImage): void {
+    if (pixels.data.buffer instanceof ArrayBuffer) this.pixelShelf.give(pixels.data.buffer);
   }
 
   load(model: string): { queued: number; running: number } {

@@ -161,7 +161,8 @@ async function handle(request: WorkerRequest): Promise<{ reply: WorkerReply; tra
       let pixels;
       try {
         // Other numeric outputs (a graph that ends in uint8, say) are read as float32 first.
-        pixels = kernels.fromTensor(toOutput(produced), output.layout, output.range);
+        // Into the request's own buffer, which goes back to the pool to be used again.
+        pixels = kernels.fromTensor(toOutput(produced), output.layout, output.range, image.data.buffer as ArrayBuffer);
       } catch (err) {
         throw new Error(`the model returned an unusable output: ${(err as Error).message}`);
       }

@@ -93,7 +93,6 @@ export async function translateImage(bytes: Buffer, model: TranslateModel, infer
     },
   );
   lap();
-  // padded's pixel buffer may have been transferred to the worker; its size is still on the object.
   if (pixels.width !== padded.width || pixels.height !== padded.height) {
     throw new Error(`model "${model.name}" returned ${pixels.width}×${pixels.height} for a ${padded.width}×${padded.height} input`);
   }
@@ -104,5 +103,6 @@ export async function translateImage(bytes: Buffer, model: TranslateModel, infer
     { format: options.format, quality: options.quality },
   );
   timings.encode = lap();
+  inference.recycle(pixels);
   return { body: encoded.body, contentType: encoded.contentType, width: image.width, height: image.height, timings };
 }

@@ -112,4 +112,18 @@ describe('PixelKernels', () => {
     expect(second.data.buffer).not.toBe(first.data.buffer);
     expect(firstDifference(bytesOf(first.data), bytesOf(big.data))).toBe(-1); // untouched by the later call
   });
+
+  it('writes the pixels into a buffer it is given when that is large enough, and into a fresh one otherwise', () => {
+    const image = randomImage(17, 5, 3, 6);
+    const tensor = kernels.toTensor(image, 'NCHW', [-1, 1], 3);
+    const roomy = new ArrayBuffer(17 * 5 * 3 + 10);
+    const into = kernels.fromTensor(tensor, 'NCHW', [-1, 1], roomy);
+    expect(into.data.buffer).toBe(roomy);
+    expect([into.data.byteOffset, into.data.length]).toEqual([0, 17 * 5 * 3]);
+    expect(firstDifference(bytesOf(into.data), bytesOf(image.data))).toBe(-1);
+    const tooSmall = new ArrayBuffer(17 * 5 * 3 - 1);
+    const fresh = kernels.fromTensor(kernels.toTensor(image, 'NCHW', [-1, 1], 3), 'NCHW', [-1, 1], tooSmall);
+    expect(fresh.data.buffer).not.toBe(tooSmall);
+    expect(firstDifference(bytesOf(fresh.data), bytesOf(image.data))).toBe(-1);
+  });
 });

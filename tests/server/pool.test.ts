@@ -64,17 +64,32 @@ describe('InferencePool', () => {
     const out = await pool.translate('mix', { width: 2, height: 1, channels: 3, data }, mixIo, { onTiming: (t) => (timing = t) });
     expect([out.width, out.height, out.channels]).toEqual([2, 1, 3]);
     expect(Array.from(out.data)).toEqual([20, 30, 245, 100, 0, 55]);
-    expect(data.length).toBe(0); // transferred to the worker
+    expect(Array.from(data)).toEqual([10, 20, 30, 200, 100, 0]); // copied, not detached
     expect(timing!.toTensorMs).toBeGreaterThanOrEqual(0);
     expect(timing!.fromTensorMs).toBeGreaterThanOrEqual(0);
     expect(timing!.runMs).toBeGreaterThan(0);
   });
 
-  it('copies an image that is a view on part of a buffer rather than detaching the whole buffer', async () => {
+  it('translates an image that is a view on part of a buffer', async () => {
     const whole = new Uint8Array(12).fill(7);
     const out = await pool.translate('mix', { width: 2, height: 1, channels: 3, data: whole.subarray(6) }, mixIo);
     expect(Array.from(out.data)).toEqual([7, 7, 248, 7, 7, 248]);
     expect(whole.length).toBe(12);
+  });
+
+  it('sends a recycled result buffer with the next translate, and the worker writes that image’s pixels into it', async () => {
+    const pixels = (data: number[]) => ({ width: data.length / 3, height: 1, channels: 3 as const, data: Uint8Array.from(data) });
+    const kept = await pool.translate('mix', pixels([1, 2, 3]), mixIo);
+    const recycled = await pool.translate('mix', pixels([10, 20, 30, 200, 100, 0]), mixIo);
+    pool.recycle(recycled);
+    // The smaller image takes the recycled 6-byte buffer (transferred: detached here), and its result is a view on it.
+    const smaller = await pool.translate('mix', pixels([4, 5, 6]), mixIo);
+    expect(recycled.data.buffer.byteLength).toBe(0);
+    expect(Array.from(smaller.data)).toEqual([5, 6, 251]);
+    expect(smaller.data.buffer.byteLength).toBe(6);
+    // A result that was not recycled stays the caller's.
+    await pool.translate('mix', pixels([7, 8, 9]), mixIo);
+    expect(Array.from(kept.data)).toEqual([2, 3, 254]);
   });
 
   it('translates with a model whose output is not float32 (a graph ending in a uint8 Cast)', async () => {
