@@ -1,10 +1,10 @@
 /**
  * WebAssembly SIMD versions of toTensor and fromTensor (tensor.ts) for three-channel images, the
  * translate hot path. V8 runs those JavaScript loops at 2–4 ns a value, about 3 + 4 ms per 512²
- * image in every request; these kernels take about 1 + 2 ms, copies into and out of their memory
- * included. The arithmetic is the JavaScript one, in f64 (byte × scale + offset, rounded to f32;
- * (value − offset) × (1 / scale), rounded half to even and clamped, NaN → 0), so the results are
- * equal bit for bit; tests compare both on every layout, range and awkward value.
+ * image in every request; these kernels take about 0.8 + 1 ms, copies into and out of their
+ * memory included. The arithmetic is the JavaScript one (byte × scale + offset in f64, rounded to
+ * f32; (value − offset) × (1 / scale) in f32, rounded half to even and clamped, NaN → 0), so the
+ * results are equal bit for bit; tests compare both on every layout, range and awkward value.
  *
  * The module is written as WebAssembly text here and compiled by wabt when a worker starts
  * (≈ 0.1 s), so no binary of unknown origin is committed. Each worker owns one instance: its
@@ -72,9 +72,12 @@ const affineQuad = (offset: number) => `
      `(f32x4.demote_f64x2_zero (f64x2.add (f64x2.mul (f64x2.convert_low_i32x4_u ${shuffle(HIGH_PAIR_DOWN, '(local.get $q)', '(local.get $q)')}) (local.get $scales)) (local.get $offsets)))`,
    )})`;
 
-/** 2 floats (lanes 0–1 of `floats`) → 2 bytes in u32 lanes 0–1: the JavaScript Uint8ClampedArray store, in f64. */
-const toBytePair = (floats: string) =>
-  `(i32x4.trunc_sat_f64x2_u_zero (f64x2.pmin (local.get $max) (f64x2.pmax (local.get $zero) (f64x2.nearest (f64x2.mul (f64x2.sub (f64x2.promote_low_f32x4 ${floats}) (local.get $offsets)) (local.get $inverses))))))`;
+/**
+ * 4 floats → 4 bytes in u32 lanes: (value − offset) × inverse in f32, then the JavaScript
+ * Uint8ClampedArray store (half to even, clamped; pmax puts NaN at 0).
+ */
+const toByteQuad = (floats: string) =>
+  `(i32x4.trunc_sat_f32x4_u (f32x4.pmin (local.get $max) (f32x4.pmax (local.get $zero) (f32x4.nearest (f32x4.mul (f32x4.sub ${floats} (local.get $offsets)) (local.get $inverses))))))`;
 
 const WAT = `(module
  (memory (export "memory") 1)
@@ -93,22 +96,17 @@ const WAT = `(module
     `(f32.store ${floatAt('$dst', '$i')} (f32.demote_f64 (f64.add (f64.mul (f64.convert_i32_u (i32.load8_u ${byteAt('$src', '$i')})) (local.get $scale)) (local.get $offset))))`,
   )})
 
- (func (export "floatsToBytes") (param $src i32) (param $dst i32) (param $n i32) (param $offset f64) (param $inverse f64)
-  (local $i i32) (local $end i32) (local $f v128) (local $offsets v128) (local $inverses v128) (local $zero v128) (local $max v128)
-  (local $q0 v128) (local $q1 v128) (local $q2 v128) (local $q3 v128) (local $x f64)
-  (local.set $offsets (f64x2.splat (local.get $offset)))
-  (local.set $inverses (f64x2.splat (local.get $inverse)))
-  (local.set $max (f64x2.splat (f64.const 255)))
-  ${loops('$i', '$n', `${[0, 1, 2, 3]
-      .map(
-        (k) => `(local.set $f (v128.load offset=${16 * k} ${floatAt('$src', '$i')}))
-   (local.set $q${k} ${shuffle(LOW_PAIRS_JOINED, toBytePair('(local.get $f)'), toBytePair(shuffle(HIGH_PAIR_DOWN, '(local.get $f)', '(local.get $f)')))})`,
-      )
-      .join('\n   ')}
+ (func (export "floatsToBytes") (param $src i32) (param $dst i32) (param $n i32) (param $offset f32) (param $inverse f32)
+  (local $i i32) (local $end i32) (local $offsets v128) (local $inverses v128) (local $zero v128) (local $max v128)
+  (local $q0 v128) (local $q1 v128) (local $q2 v128) (local $q3 v128) (local $x f32)
+  (local.set $offsets (f32x4.splat (local.get $offset)))
+  (local.set $inverses (f32x4.splat (local.get $inverse)))
+  (local.set $max (f32x4.splat (f32.const 255)))
+  ${loops('$i', '$n', `${[0, 1, 2, 3].map((k) => `(local.set $q${k} ${toByteQuad(`(v128.load offset=${16 * k} ${floatAt('$src', '$i')})`)})`).join('\n   ')}
    (v128.store ${byteAt('$dst', '$i')} (i8x16.narrow_i16x8_u (i16x8.narrow_i32x4_u (local.get $q0) (local.get $q1)) (i16x8.narrow_i32x4_u (local.get $q2) (local.get $q3))))`,
-    `(local.set $x (f64.mul (f64.sub (f64.promote_f32 (f32.load ${floatAt('$src', '$i')})) (local.get $offset)) (local.get $inverse)))
-   (i32.store8 ${byteAt('$dst', '$i')} (if (result i32) (f64.gt (local.get $x) (f64.const 0))
-     (then (i32.trunc_f64_u (f64.min (f64.nearest (local.get $x)) (f64.const 255))))
+    `(local.set $x (f32.mul (f32.sub (f32.load ${floatAt('$src', '$i')}) (local.get $offset)) (local.get $inverse)))
+   (i32.store8 ${byteAt('$dst', '$i')} (if (result i32) (f32.gt (local.get $x) (f32.const 0))
+     (then (i32.trunc_f32_u (f32.min (f32.nearest (local.get $x)) (f32.const 255))))
      (else (i32.const 0))))`,
   )})
 
@@ -149,7 +147,7 @@ interface KernelExports {
   memory: WebAssembly.Memory;
   /** n bytes → n floats: byte × scale + offset. */
   bytesToFloats(src: number, dst: number, n: number, scale: number, offset: number): void;
-  /** n floats → n bytes: (value − offset) × inverse, rounded half to even, clamped, NaN → 0. */
+  /** n floats → n bytes: (value − offset) × inverse in f32, rounded half to even, clamped, NaN → 0. */
   floatsToBytes(src: number, dst: number, n: number, offset: number, inverse: number): void;
   /** pixels × RGB → three planes of pixels bytes. */
   pixelsToPlanes(src: number, dst: number, pixels: number): void;

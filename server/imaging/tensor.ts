@@ -117,8 +117,9 @@ export function toTensor(
 
 /**
  * The first image of a float tensor → RGB bytes (a 1-channel output is replicated to grey RGB).
- * Values are mapped from the model range, then rounded and clamped to 0–255 by the
- * Uint8ClampedArray store (NaN becomes 0).
+ * Values are mapped from the model range in float32, the model's own precision (which lets the
+ * SIMD kernels work on four values at a time), then rounded half to even and clamped to 0–255 by
+ * the Uint8ClampedArray store (NaN becomes 0).
  */
 export function fromTensor(tensor: FloatTensor, layout: Layout, range: PixelRange): HwcImage {
   if (tensor.dims.length !== 4) throw new Error(`expected a 4-D image tensor, got dims [${tensor.dims.join(', ')}]`);
@@ -127,20 +128,23 @@ export function fromTensor(tensor: FloatTensor, layout: Layout, range: PixelRang
   if (channels !== 1 && channels !== 3) throw new Error(`expected 1 or 3 output channels, got ${channels}`);
   const pixels = width * height;
   if (tensor.data.length < pixels * channels) throw new Error(`output has ${tensor.data.length} values, fewer than its dims say`);
-  const { scale, offset } = rangeToAffine(range);
-  const inverse = 1 / scale;
+  const affine = rangeToAffine(range);
+  const offset = Math.fround(affine.offset);
+  const inverse = Math.fround(1 / affine.scale);
+  /** (value − offset) × inverse with float32 rounding after each operation. */
+  const level = (value: number) => Math.fround(Math.fround(value - offset) * inverse);
   const out = new Uint8ClampedArray(pixels * 3);
   const src = tensor.data;
   if (channels === 1) {
-    for (let p = 0; p < pixels; p++) out[3 * p] = out[3 * p + 1] = out[3 * p + 2] = (src[p]! - offset) * inverse;
+    for (let p = 0; p < pixels; p++) out[3 * p] = out[3 * p + 1] = out[3 * p + 2] = level(src[p]!);
   } else if (layout === 'NCHW') {
     for (let p = 0; p < pixels; p++) {
-      out[3 * p] = (src[p]! - offset) * inverse;
-      out[3 * p + 1] = (src[pixels + p]! - offset) * inverse;
-      out[3 * p + 2] = (src[2 * pixels + p]! - offset) * inverse;
+      out[3 * p] = level(src[p]!);
+      out[3 * p + 1] = level(src[pixels + p]!);
+      out[3 * p + 2] = level(src[2 * pixels + p]!);
     }
   } else {
-    for (let i = 0; i < pixels * 3; i++) out[i] = (src[i]! - offset) * inverse;
+    for (let i = 0; i < pixels * 3; i++) out[i] = level(src[i]!);
   }
   return { width, height, channels: 3, data: new Uint8Array(out.buffer) };
 }
