@@ -2,9 +2,9 @@
  * WebAssembly SIMD versions of toTensor and fromTensor (tensor.ts) for three-channel images, the
  * translate hot path. V8 runs those JavaScript loops at 2–4 ns a value, about 3 + 4 ms per 512²
  * image in every request; these kernels take about 0.8 + 1 ms, copies into and out of their
- * memory included. The arithmetic is the JavaScript one (byte × scale + offset in f64, rounded to
- * f32; (value − offset) × (1 / scale) in f32, rounded half to even and clamped, NaN → 0), so the
- * results are equal bit for bit; tests compare both on every layout, range and awkward value.
+ * memory included. The arithmetic is the JavaScript one, in f32 (byte × scale + offset;
+ * (value − offset) × (1 / scale), rounded half to even and clamped, NaN → 0), so the results are
+ * equal bit for bit; tests compare both on every layout, range and awkward value.
  *
  * The module is written as WebAssembly text here and compiled by wabt when a worker starts
  * (≈ 0.1 s), so no binary of unknown origin is committed. Each worker owns one instance: its
@@ -16,10 +16,6 @@ import { fromTensor, rangeToAffine, toTensor, type FloatTensor, type HwcImage } 
 
 const lanes = (count: number, lane: (i: number) => number) => Array.from({ length: count }, (_, i) => lane(i));
 const shuffle = (laneIndices: number[], a: string, b: string) => `(i8x16.shuffle ${laneIndices.join(' ')} ${a} ${b})`;
-/** Moves lanes 2–3 of a 4 × 32-bit vector to lanes 0–1 (the f64x2 conversions read lanes 0–1). */
-const HIGH_PAIR_DOWN = [...lanes(8, (i) => 8 + i), ...lanes(8, (i) => 8 + i)];
-/** Lanes 0–1 of a, then lanes 0–1 of b. */
-const LOW_PAIRS_JOINED = [...lanes(8, (i) => i), ...lanes(8, (i) => 16 + i)];
 
 /**
  * Byte lanes that gather channel c of 16 RGB pixels (48 bytes in v0, v1, v2): a first shuffle of
@@ -64,13 +60,9 @@ function loops(index: string, count: string, body: string, tail: string): string
 const floatAt = (base: string, index: string) => `(i32.add (local.get ${base}) (i32.shl (local.get ${index}) (i32.const 2)))`;
 const byteAt = (base: string, index: string) => `(i32.add (local.get ${base}) (local.get ${index}))`;
 
-/** 4 byte values (u32 lanes of $q) → 4 floats: value × scale + offset in f64, stored as f32. */
+/** 4 byte values (u32 lanes of $q) → 4 floats: value × scale + offset in f32. */
 const affineQuad = (offset: number) => `
-   (v128.store offset=${offset} ${floatAt('$dst', '$i')} ${shuffle(
-     LOW_PAIRS_JOINED,
-     '(f32x4.demote_f64x2_zero (f64x2.add (f64x2.mul (f64x2.convert_low_i32x4_u (local.get $q)) (local.get $scales)) (local.get $offsets)))',
-     `(f32x4.demote_f64x2_zero (f64x2.add (f64x2.mul (f64x2.convert_low_i32x4_u ${shuffle(HIGH_PAIR_DOWN, '(local.get $q)', '(local.get $q)')}) (local.get $scales)) (local.get $offsets)))`,
-   )})`;
+   (v128.store offset=${offset} ${floatAt('$dst', '$i')} (f32x4.add (f32x4.mul (f32x4.convert_i32x4_u (local.get $q)) (local.get $scales)) (local.get $offsets)))`;
 
 /**
  * 4 floats → 4 bytes in u32 lanes: (value − offset) × inverse in f32, then the JavaScript
@@ -82,10 +74,10 @@ const toByteQuad = (floats: string) =>
 const WAT = `(module
  (memory (export "memory") 1)
 
- (func (export "bytesToFloats") (param $src i32) (param $dst i32) (param $n i32) (param $scale f64) (param $offset f64)
+ (func (export "bytesToFloats") (param $src i32) (param $dst i32) (param $n i32) (param $scale f32) (param $offset f32)
   (local $i i32) (local $end i32) (local $v v128) (local $w v128) (local $q v128) (local $scales v128) (local $offsets v128)
-  (local.set $scales (f64x2.splat (local.get $scale)))
-  (local.set $offsets (f64x2.splat (local.get $offset)))
+  (local.set $scales (f32x4.splat (local.get $scale)))
+  (local.set $offsets (f32x4.splat (local.get $offset)))
   ${loops('$i', '$n', `(local.set $v (v128.load ${byteAt('$src', '$i')}))
    (local.set $w (i16x8.extend_low_i8x16_u (local.get $v)))
    (local.set $q (i32x4.extend_low_i16x8_u (local.get $w))) ${affineQuad(0)}
@@ -93,7 +85,7 @@ const WAT = `(module
    (local.set $w (i16x8.extend_high_i8x16_u (local.get $v)))
    (local.set $q (i32x4.extend_low_i16x8_u (local.get $w))) ${affineQuad(32)}
    (local.set $q (i32x4.extend_high_i16x8_u (local.get $w))) ${affineQuad(48)}`,
-    `(f32.store ${floatAt('$dst', '$i')} (f32.demote_f64 (f64.add (f64.mul (f64.convert_i32_u (i32.load8_u ${byteAt('$src', '$i')})) (local.get $scale)) (local.get $offset))))`,
+    `(f32.store ${floatAt('$dst', '$i')} (f32.add (f32.mul (f32.convert_i32_u (i32.load8_u ${byteAt('$src', '$i')})) (local.get $scale)) (local.get $offset)))`,
   )})
 
  (func (export "floatsToBytes") (param $src i32) (param $dst i32) (param $n i32) (param $offset f32) (param $inverse f32)
@@ -145,7 +137,7 @@ const WAT = `(module
 
 interface KernelExports {
   memory: WebAssembly.Memory;
-  /** n bytes → n floats: byte × scale + offset. */
+  /** n bytes → n floats: byte × scale + offset in f32. */
   bytesToFloats(src: number, dst: number, n: number, scale: number, offset: number): void;
   /** n floats → n bytes: (value − offset) × inverse in f32, rounded half to even, clamped, NaN → 0. */
   floatsToBytes(src: number, dst: number, n: number, offset: number, inverse: number): void;

@@ -74,10 +74,26 @@ export function rangeToAffine(range: PixelRange): { scale: number; offset: numbe
 }
 
 /**
+ * The same map for the image tensors, in float32, the model's own precision: each operation is
+ * rounded to f32, so the SIMD kernels (pixel-kernels.ts) can take four values at a time and still
+ * equal these loops bit for bit.
+ */
+function float32Affine(range: PixelRange): { toValue: (byte: number) => number; toLevel: (value: number) => number } {
+  const affine = rangeToAffine(range);
+  const scale = Math.fround(affine.scale);
+  const offset = Math.fround(affine.offset);
+  const inverse = Math.fround(1 / affine.scale);
+  return {
+    toValue: (byte) => Math.fround(Math.fround(byte * scale) + offset),
+    toLevel: (value) => Math.fround(Math.fround(value - offset) * inverse),
+  };
+}
+
+/**
  * RGB (or grey) bytes → a batch-of-one float tensor. `channels` is what the model takes: 3, or 1
- * (ITU-R BT.601 luma of RGB input). The loops are specialised per case: they run once per
- * request over millions of values. `allocate` may hand out used memory of the length asked for
- * (every value is written).
+ * (ITU-R BT.601 luma of RGB input), mapped to the model range in float32 (float32Affine). The
+ * loops are specialised per case: they run once per request over millions of values. `allocate`
+ * may hand out used memory of the length asked for (every value is written).
  */
 export function toTensor(
   image: HwcImage,
@@ -88,7 +104,7 @@ export function toTensor(
 ): FloatTensor {
   const { width, height } = image;
   const pixels = width * height;
-  const { scale, offset } = rangeToAffine(range);
+  const { toValue } = float32Affine(range);
   const data = allocate(pixels * channels);
   const src = image.data;
   const grey = image.channels < 3;
@@ -96,20 +112,20 @@ export function toTensor(
   if (channels === 1) {
     for (let p = 0, s = 0; p < pixels; p++, s += stride) {
       const luma = grey ? src[s]! : 0.299 * src[s]! + 0.587 * src[s + 1]! + 0.114 * src[s + 2]!;
-      data[p] = luma * scale + offset;
+      data[p] = toValue(luma);
     }
   } else if (layout === 'NCHW') {
     const g0 = grey ? 0 : 1;
     const b0 = grey ? 0 : 2;
     for (let p = 0, s = 0; p < pixels; p++, s += stride) {
-      data[p] = src[s]! * scale + offset;
-      data[pixels + p] = src[s + g0]! * scale + offset;
-      data[2 * pixels + p] = src[s + b0]! * scale + offset;
+      data[p] = toValue(src[s]!);
+      data[pixels + p] = toValue(src[s + g0]!);
+      data[2 * pixels + p] = toValue(src[s + b0]!);
     }
   } else if (!grey) {
-    for (let i = 0; i < pixels * 3; i++) data[i] = src[i]! * scale + offset;
+    for (let i = 0; i < pixels * 3; i++) data[i] = toValue(src[i]!);
   } else {
-    for (let p = 0, s = 0; p < pixels; p++, s += stride) data[3 * p] = data[3 * p + 1] = data[3 * p + 2] = src[s]! * scale + offset;
+    for (let p = 0, s = 0; p < pixels; p++, s += stride) data[3 * p] = data[3 * p + 1] = data[3 * p + 2] = toValue(src[s]!);
   }
   const dims = layout === 'NCHW' ? [1, channels, height, width] : [1, height, width, channels];
   return { data, dims };
@@ -117,9 +133,8 @@ export function toTensor(
 
 /**
  * The first image of a float tensor → RGB bytes (a 1-channel output is replicated to grey RGB).
- * Values are mapped from the model range in float32, the model's own precision (which lets the
- * SIMD kernels work on four values at a time), then rounded half to even and clamped to 0–255 by
- * the Uint8ClampedArray store (NaN becomes 0).
+ * Values are mapped from the model range in float32 (float32Affine), then rounded half to even
+ * and clamped to 0–255 by the Uint8ClampedArray store (NaN becomes 0).
  */
 export function fromTensor(tensor: FloatTensor, layout: Layout, range: PixelRange): HwcImage {
   if (tensor.dims.length !== 4) throw new Error(`expected a 4-D image tensor, got dims [${tensor.dims.join(', ')}]`);
@@ -128,11 +143,7 @@ export function fromTensor(tensor: FloatTensor, layout: Layout, range: PixelRang
   if (channels !== 1 && channels !== 3) throw new Error(`expected 1 or 3 output channels, got ${channels}`);
   const pixels = width * height;
   if (tensor.data.length < pixels * channels) throw new Error(`output has ${tensor.data.length} values, fewer than its dims say`);
-  const affine = rangeToAffine(range);
-  const offset = Math.fround(affine.offset);
-  const inverse = Math.fround(1 / affine.scale);
-  /** (value − offset) × inverse with float32 rounding after each operation. */
-  const level = (value: number) => Math.fround(Math.fround(value - offset) * inverse);
+  const level = float32Affine(range).toLevel;
   const out = new Uint8ClampedArray(pixels * 3);
   const src = tensor.data;
   if (channels === 1) {
