@@ -76,6 +76,23 @@ describe('POST /v1/models/:name/translate round-trips', () => {
     }
   });
 
+  it('stays exact under concurrent requests of mixed sizes, whose pixel buffers are recycled between them', async () => {
+    const cases = Array.from({ length: 12 }, (_, i) => ({ width: [96, 200, 37][i % 3]!, height: [64, 120, 53][i % 3]!, shift: 17 * i }));
+    const answers = await Promise.all(
+      cases.map(async ({ width, height, shift }) => {
+        const pixels = pattern(width, height, 3).map((v) => (v + shift) % 256);
+        const png = await sharp(pixels, { raw: { width, height, channels: 3 } }).png().toBuffer();
+        const res = await translate('nchw-signed').set('Content-Type', 'image/png').send(png);
+        return { pixels, res };
+      }),
+    );
+    for (const { pixels, res } of answers) {
+      expect(res.status).toBe(200);
+      const expected = applyColourMix(pixels, rotateAndInvert([-1, 1]), [-1, 1], [-1, 1]);
+      expect(Buffer.from(expected).equals((await raw(res.body as Buffer)).data)).toBe(true);
+    }
+  });
+
   it('applies EXIF orientation: a JPEG tagged orientation 6 comes back upright with swapped sides', async () => {
     const pixels = pattern(40, 24, 3);
     const jpeg = await sharp(pixels, { raw: { width: 40, height: 24, channels: 3 } }).jpeg({ quality: 95 }).withMetadata({ orientation: 6 }).toBuffer();
