@@ -3,6 +3,7 @@
  * png and webp keep it.
  */
 import sharp from 'sharp';
+import { encodePng, PHOTO_PNG } from './png.ts';
 
 export const OUTPUT_FORMATS = ['png', 'jpeg', 'webp'] as const;
 export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
@@ -12,9 +13,6 @@ export const CONTENT_TYPES: Record<OutputFormat, string> = {
   jpeg: 'image/jpeg',
   webp: 'image/webp',
 };
-
-/** zlib level for png when no quality is asked for (see encodeImage). */
-const DEFAULT_PNG_LEVEL = 2;
 
 export interface EncodeOptions {
   format: OutputFormat;
@@ -47,26 +45,26 @@ export function joinAlpha(rgb: Uint8Array, alpha: Uint8Array): Buffer {
 export async function encodeImage(pixels: RgbPixels, options: EncodeOptions): Promise<{ body: Buffer; contentType: string }> {
   const keepAlpha = pixels.alpha != null && options.format !== 'jpeg';
   const raw = keepAlpha ? joinAlpha(pixels.rgb, pixels.alpha!) : Buffer.from(pixels.rgb.buffer, pixels.rgb.byteOffset, pixels.rgb.byteLength);
-  const image = sharp(raw, { raw: { width: pixels.width, height: pixels.height, channels: keepAlpha ? 4 : 3 } });
+  const channels = keepAlpha ? 4 : 3;
+  const viaSharp = () => sharp(raw, { raw: { width: pixels.width, height: pixels.height, channels } });
   const quality = options.quality;
   let body: Buffer;
   switch (options.format) {
     case 'png': {
-      // Lossless either way. Row filters are what make photo-like output compress: at 512² a
-      // photo2anime answer is ≈ 460 KiB in ≈ 22 ms at zlib level 2 with adaptive filtering, against
-      // ≈ 680 KiB in ≈ 18 ms unfiltered at level 6 (libpng's default) and ≈ 455 KiB in ≈ 30 ms at
-      // level 6 filtered. Quality trades size for speed (100 → level 9, smallest and slowest).
-      const level = quality === undefined ? DEFAULT_PNG_LEVEL : Math.round((quality / 100) * 9);
-      body = await image.png({ compressionLevel: level, adaptiveFiltering: level > 0 }).toBuffer();
+      // Lossless either way; see png.ts for why the default is the average filter with run-only
+      // matching. A quality asks for zlib's full matching at a level instead (100 → level 9,
+      // smallest and slowest).
+      const compression = quality === undefined ? PHOTO_PNG : { filter: 'average' as const, level: Math.round((quality / 100) * 9), runsOnly: false };
+      body = await encodePng({ width: pixels.width, height: pixels.height, channels, data: raw }, compression);
       break;
     }
     case 'jpeg':
       // Huffman optimisation would cost ~3 ms per 512² image for a few percent of size.
-      body = await image.jpeg({ quality: quality ?? 90, optimiseCoding: false }).toBuffer();
+      body = await viaSharp().jpeg({ quality: quality ?? 90, optimiseCoding: false }).toBuffer();
       break;
     case 'webp':
       // Effort 2 of 0–6: a 512² answer in ≈ 23 ms instead of ≈ 56 ms at the default 4, 1.5 % larger.
-      body = await image.webp({ quality: quality ?? 90, effort: 2 }).toBuffer();
+      body = await viaSharp().webp({ quality: quality ?? 90, effort: 2 }).toBuffer();
       break;
   }
   return { body, contentType: CONTENT_TYPES[options.format] };

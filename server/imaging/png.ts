@@ -1,20 +1,43 @@
 /**
- * A minimal PNG encoder for small 8-bit grey or RGB images (generated digits are 28×28). For images
- * this small, sharp's per-call cost (pipeline set-up and a thread-pool hop) is many times the
- * compression itself and dominates a generate request; deflating in place is cheaper, and the
- * output is byte-for-byte deterministic. Rows use PNG filter 0 (none), zlib level 6. Large images
- * (big grids at high scale) are deflated on the thread pool so the event loop never stalls.
+ * A PNG encoder for 8-bit images of 1–4 channels (grey, grey + alpha, RGB, RGBA), with two
+ * settings:
+ * - generated digits (28×28, the default): rows unfiltered, zlib level 6. For images this small,
+ *   sharp's per-call cost (pipeline set-up and a thread-pool hop) is many times the compression
+ *   itself, and the output is byte-for-byte deterministic.
+ * - photos (PHOTO_PNG, translate answers): rows under the "average" filter, computed by a SIMD
+ *   kernel (≈ 0.6 ms at 512², on the calling thread), then zlib level 1 matching runs only (on the
+ *   thread pool). A 512² photo takes 12–15 ms here for ≈ 524 KiB, where sharp (libpng, zlib-ng
+ *   level 2, adaptive filters) took 23–28 ms for ≈ 517 KiB, and zlib's full matching at levels
+ *   1–3 took 18–28 ms whatever the filter. Flat-coloured art: 7.7 ms for 204 KiB against sharp's
+ *   17.5 ms for 197 KiB.
+ * Scanlines over 64 KiB are deflated on the thread pool, so the event loop never stalls on them.
  */
 import { promisify } from 'node:util';
-import { crc32, deflate, deflateSync } from 'node:zlib';
+import { constants, crc32, deflate, deflateSync } from 'node:zlib';
 import type { RawImage } from './grid.ts';
+import { PixelKernels } from './pixel-kernels.ts';
 
 const SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
-/** PNG colour types: 0 = greyscale, 2 = truecolour (RGB). */
-const COLOUR_TYPE: Record<number, number> = { 1: 0, 3: 2 };
+/** PNG colour types: 0 = greyscale, 4 = greyscale + alpha, 2 = truecolour (RGB), 6 = RGBA. */
+const COLOUR_TYPE: Record<number, number> = { 1: 0, 2: 4, 3: 2, 4: 6 };
 /** Up to this many bytes of scanlines, deflate synchronously (tens of microseconds). */
 const SYNC_DEFLATE_LIMIT = 64 * 1024;
 const deflateAsync = promisify(deflate);
+
+export interface PngCompression {
+  /** Row filter: 'none', or 'average' (each byte minus the mean of its left and upper neighbours). */
+  filter: 'none' | 'average';
+  /** zlib level, 0 (stored) to 9 (smallest, slowest). */
+  level: number;
+  /** zlib matches runs of one byte only: several times faster on filtered photos, about 2 % larger. */
+  runsOnly: boolean;
+}
+
+export const GENERATED_PNG: PngCompression = { filter: 'none', level: 6, runsOnly: false };
+export const PHOTO_PNG: PngCompression = { filter: 'average', level: 1, runsOnly: true };
+
+/** The kernels of this thread, compiled at the first filtered image. */
+let kernels: Promise<PixelKernels> | undefined;
 
 function chunk(type: string, data: Buffer): Buffer {
   const out = Buffer.alloc(12 + data.length);
@@ -25,20 +48,29 @@ function chunk(type: string, data: Buffer): Buffer {
   return out;
 }
 
-/** Encodes a 1-channel (grey) or 3-channel (RGB) image as an 8-bit PNG. */
-export async function encodePng(image: RawImage): Promise<Buffer> {
+/** Rows with a leading filter byte of 0 (none). */
+function unfilteredScanlines(image: RawImage): Buffer {
+  const rowBytes = image.width * image.channels;
+  const scanlines = Buffer.alloc((rowBytes + 1) * image.height);
+  for (let y = 0; y < image.height; y += 1) {
+    scanlines.set(image.data.subarray(y * rowBytes, (y + 1) * rowBytes), y * (rowBytes + 1) + 1);
+  }
+  return scanlines;
+}
+
+/** Encodes an 8-bit image of 1–4 channels as PNG. */
+export async function encodePng(image: RawImage, compression: PngCompression = GENERATED_PNG): Promise<Buffer> {
   const colourType = COLOUR_TYPE[image.channels];
-  if (colourType === undefined) throw new RangeError(`PNG encoder takes 1 or 3 channels, got ${image.channels}`);
+  if (colourType === undefined) throw new RangeError(`PNG encoder takes 1 to 4 channels, got ${image.channels}`);
   const header = Buffer.alloc(13);
   header.writeUInt32BE(image.width, 0);
   header.writeUInt32BE(image.height, 4);
   header.set([8, colourType, 0, 0, 0], 8); // bit depth 8, colour type, deflate, filter method 0, no interlace
-  const rowBytes = image.width * image.channels;
-  const scanlines = Buffer.alloc((rowBytes + 1) * image.height);
-  for (let y = 0; y < image.height; y += 1) {
-    // Byte 0 of each scanline is its filter type, 0 (none), already zero.
-    scanlines.set(image.data.subarray(y * rowBytes, (y + 1) * rowBytes), y * (rowBytes + 1) + 1);
-  }
-  const compressed = scanlines.length <= SYNC_DEFLATE_LIMIT ? deflateSync(scanlines, { level: 6 }) : await deflateAsync(scanlines, { level: 6 });
+  const scanlines =
+    compression.filter === 'average'
+      ? (await (kernels ??= PixelKernels.load())).pngAverageScanlines(image)
+      : unfilteredScanlines(image);
+  const options = { level: compression.level, strategy: compression.runsOnly ? constants.Z_RLE : constants.Z_DEFAULT_STRATEGY };
+  const compressed = scanlines.length <= SYNC_DEFLATE_LIMIT ? deflateSync(scanlines, options) : await deflateAsync(scanlines, options);
   return Buffer.concat([SIGNATURE, chunk('IHDR', header), chunk('IDAT', compressed), chunk('IEND', Buffer.alloc(0))]);
 }

@@ -5,6 +5,7 @@ import { ProblemError } from '../../server/http/problem.ts';
 import { decodeImage } from '../../server/imaging/decode.ts';
 import { encodeImage } from '../../server/imaging/encode.ts';
 import { cropTopLeft, fromTensor, reflectIndex, reflectPad, toTensor, type HwcImage } from '../../server/imaging/tensor.ts';
+import { mulberry32 } from '../helpers/image-models.ts';
 
 const LIMITS = { maxPixels: 40_000_000 };
 
@@ -175,11 +176,12 @@ describe('encodeImage', () => {
   });
 
   it('png stays lossless at every quality, and row filters make photo-like images compress', async () => {
-    // Smooth shading with mild noise, like a photo: unfiltered deflate barely shrinks it.
+    // Smooth shading with mild sensor-like noise, like a photo: unfiltered deflate barely shrinks it.
     const [width, height] = [96, 64];
+    const noise = mulberry32(3);
     const photoLike = Uint8Array.from({ length: width * height * 3 }, (_, i) => {
       const p = Math.floor(i / 3);
-      return (((p % width) * 2 + Math.floor(p / width) + (i % 3) * 40 + ((p * 2654435761) % 7)) & 255);
+      return ((p % width) * 2 + Math.floor(p / width) + (i % 3) * 40 + Math.floor(noise() * 7)) & 255;
     });
     for (const quality of [undefined, 1, 50, 100]) {
       const png = await encodeImage({ width, height, rgb: photoLike }, { format: 'png', quality });
