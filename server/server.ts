@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { createApp, type RouteFactory } from './app.ts';
 import type { Config } from './config.ts';
+import { preparePhotoPng } from './imaging/png.ts';
 import { DEVICE_LABELS, settleDeviceSetting } from './inference/device.ts';
 import { InferencePool } from './inference/pool.ts';
 import type { Logger } from './log.ts';
@@ -31,6 +32,7 @@ export interface RunningServer {
 }
 
 export async function startServer(config: Config, logger: Logger, routes?: RouteFactory[]): Promise<RunningServer> {
+  await preparePhotoPng();
   const device = settleDeviceSetting(config.device);
   if (device !== config.device) logger.info({ device: config.device }, 'DEVICE=auto: no NVIDIA driver on this machine; running every model on the CPU');
   const repository = await ModelRepository.scan(config.modelsDir, device);

@@ -36,8 +36,20 @@ export interface PngCompression {
 export const GENERATED_PNG: PngCompression = { filter: 'none', level: 6, runsOnly: false };
 export const PHOTO_PNG: PngCompression = { filter: 'average', level: 1, runsOnly: true };
 
-/** The kernels of this thread, compiled at the first filtered image. */
+/** The kernels of this thread, compiled at the first filtered image or by preparePhotoPng. */
 let kernels: Promise<PixelKernels> | undefined;
+
+function filterKernels(): Promise<PixelKernels> {
+  return (kernels ??= PixelKernels.load());
+}
+
+/**
+ * Compiles this thread's filter kernel now (≈ 0.1 s that blocks the thread), so that the first
+ * photo answer does not pay it. The server calls it before it listens.
+ */
+export async function preparePhotoPng(): Promise<void> {
+  await filterKernels();
+}
 
 function chunk(type: string, data: Buffer): Buffer {
   const out = Buffer.alloc(12 + data.length);
@@ -68,7 +80,7 @@ export async function encodePng(image: RawImage, compression: PngCompression = G
   header.set([8, colourType, 0, 0, 0], 8); // bit depth 8, colour type, deflate, filter method 0, no interlace
   const scanlines =
     compression.filter === 'average'
-      ? (await (kernels ??= PixelKernels.load())).pngAverageScanlines(image)
+      ? (await filterKernels()).pngAverageScanlines(image)
       : unfilteredScanlines(image);
   const options = { level: compression.level, strategy: compression.runsOnly ? constants.Z_RLE : constants.Z_DEFAULT_STRATEGY };
   const compressed = scanlines.length <= SYNC_DEFLATE_LIMIT ? deflateSync(scanlines, options) : await deflateAsync(scanlines, options);
