@@ -10,14 +10,15 @@
  * At concurrency 1, raw runs and server requests alternate, so both see the same machine state
  * (single runs of a model vary by tens of ms here); each server answer's Server-Timing header also
  * gives the overhead of that very request: its latency minus onnxruntime's own run inside it.
- * The raw runs there use the server's own session (the worker a lone request gets), so a
- * difference between two sessions of one model cannot enter the comparison. Single runs of the
- * 512² model vary from 300 to 480 ms in this machine's bad spells: the difference of two medians
- * then moves by ±10 ms from run to run, while the per-request overhead stays put. BENCH_PAIRS
- * (default 48) buys a steadier median with time (≈ 0.7 s per pair).
+ * The raw runs there use the server's own session (the one a lone request gets: on the CPU the
+ * solo session, with every thread of the pool), so a difference between two sessions of one model
+ * cannot enter the comparison. Single runs of the 512² model vary by ±20 % in this machine's bad
+ * spells: the difference of two medians then moves by several ms from run to run, while the
+ * per-request overhead stays put. BENCH_PAIRS (default 64) buys a steadier median with time
+ * (≈ 0.4 s per pair on 2 cores).
  *
  * Targets (from the serving issue):
- *   c=1, 512²: server p50 − raw p50 ≤ 15 ms (raw: the server's session, the threads one worker has);
+ *   c=1, 512²: server p50 − raw p50 ≤ 15 ms (raw: the server's own session for a lone request);
  *   c=8:       throughput ≥ 85 % of raw (raw: one session with all the pool's threads, back to back);
  *   /healthz p99 < 50 ms while the c=8 load runs.
  * Raw runs happen in a worker thread, as the server's do; their time is session.run alone.
@@ -45,7 +46,7 @@ const CONCURRENCY = [4, 8];
  */
 const REQUESTS: Record<number, Record<number, number>> = { 512: { 4: 12, 8: 32 }, 1024: { 4: 8, 8: 8 } };
 /** Raw-run / server-request pairs at concurrency 1. */
-const PAIRS: Record<number, number> = { 512: Number(process.env.BENCH_PAIRS ?? 48), 1024: 4 };
+const PAIRS: Record<number, number> = { 512: Number(process.env.BENCH_PAIRS ?? 64), 1024: 4 };
 /** Back-to-back raw runs with all the pool's threads: the c=8 ceiling. */
 const RAW_RUNS: Record<number, number> = { 512: 12, 1024: 3 };
 
@@ -92,12 +93,12 @@ async function modelInput(manifest: ImageToImageManifest, jpeg: Buffer): Promise
   return { name: manifest.input.name, ...tensor };
 }
 
-/** One raw run on `model` in `inference`: session.run's own time, as the worker measures it. */
-async function rawRun(inference: Inference, model: string, input: ModelInput): Promise<number> {
-  let runMs = NaN;
+/** One raw run on `model` in `inference`: session.run's own time, as the worker measures it, and the session's threads. */
+async function rawRun(inference: Inference, model: string, input: ModelInput): Promise<{ runMs: number; threads: number }> {
+  let timing = { runMs: NaN, threads: 0 };
   // The feed is transferred to the worker, so each run gets a copy.
-  await inference.run(model, { [input.name]: { type: 'float32', data: input.data.slice(), dims: input.dims } }, { onTiming: (timing) => (runMs = timing.runMs) });
-  return runMs;
+  await inference.run(model, { [input.name]: { type: 'float32', data: input.data.slice(), dims: input.dims } }, { onTiming: (reported) => (timing = reported) });
+  return timing;
 }
 
 /**
@@ -109,7 +110,7 @@ async function rawRuns(onnxPath: string, input: ModelInput, threads: number, run
   await pool.loadModel('raw', onnxPath);
   await rawRun(pool, 'raw', input); // warm-up
   const times: number[] = [];
-  for (let i = 0; i < runs; i++) times.push(await rawRun(pool, 'raw', input));
+  for (let i = 0; i < runs; i++) times.push((await rawRun(pool, 'raw', input)).runMs);
   await pool.close();
   return times;
 }
@@ -130,6 +131,8 @@ async function translateOnce(client: BenchClient, path: string, body: Buffer): P
  */
 async function interleaved(client: BenchClient, path: string, body: Buffer, inference: Inference, poolKey: string, input: ModelInput, pairs: number) {
   const rawTimes: number[] = [];
+  /** Intra-op threads of the session each raw run used (the solo session, when the pool has one). */
+  const rawThreads = new Set<number>();
   const latencies: number[] = [];
   /** onnxruntime's run inside each request, as its Server-Timing says. */
   const inferences: number[] = [];
@@ -138,9 +141,14 @@ async function interleaved(client: BenchClient, path: string, body: Buffer, infe
   const stages: Record<string, number[]> = {};
   for (let i = 0; i < pairs; i++) {
     // Which goes first alternates, so neither always follows the other.
-    if (i % 2 === 0) rawTimes.push(await rawRun(inference, poolKey, input));
+    const raw = async () => {
+      const { runMs, threads } = await rawRun(inference, poolKey, input);
+      rawTimes.push(runMs);
+      rawThreads.add(threads);
+    };
+    if (i % 2 === 0) await raw();
     const answer = await translateOnce(client, path, body);
-    if (i % 2 === 1) rawTimes.push(await rawRun(inference, poolKey, input));
+    if (i % 2 === 1) await raw();
     latencies.push(answer.latency);
     inferences.push(answer.stages.inference!);
     overheads.push(answer.latency - answer.stages.inference!);
@@ -151,7 +159,7 @@ async function interleaved(client: BenchClient, path: string, body: Buffer, infe
     }
     (stages.other ??= []).push(answer.latency - covered);
   }
-  return { rawTimes, latencies, inferences, overheads, stages };
+  return { rawTimes, rawThreads: [...rawThreads].join('/'), latencies, inferences, overheads, stages };
 }
 
 async function load(client: BenchClient, path: string, body: Buffer, concurrency: number, total: number): Promise<{ latencies: number[]; seconds: number }> {
@@ -202,7 +210,8 @@ async function main(): Promise<void> {
   // The provider the server settled on (DEVICE); the raw runs use it too.
   const { device } = await running.pool.resolveDevice();
   const totalThreads = config.workers * config.threadsPerWorker;
-  console.log(`pool: ${config.workers} workers × ${config.threadsPerWorker} intra-op threads (${totalThreads} total) on ${(await import('node:os')).availableParallelism()} cores; provider ${device}`);
+  const solo = device === 'cpu' && config.soloThreads > config.threadsPerWorker ? `; a lone run gets a solo session of ${config.soloThreads} threads` : '';
+  console.log(`pool: ${config.workers} workers × ${config.threadsPerWorker} intra-op threads (${totalThreads} total) on ${(await import('node:os')).availableParallelism()} cores; provider ${device}${solo}`);
   const entry = running.repository.get(manifest.name)!;
   if (entry.status !== 'ready') throw new Error(`model not ready: ${entry.reason}`);
   const client = new BenchClient(running.port, 8);
@@ -222,7 +231,7 @@ async function main(): Promise<void> {
       const rawThroughput = 1000 / (rawAllThreads.reduce((a, b) => a + b, 0) / rawAllThreads.length);
       const p50 = percentile(single.latencies, 0.5);
       const overheadP50 = percentile(single.overheads, 0.5);
-      rows.push(`${String(side).padStart(5)}²  raw   ${config.threadsPerWorker}thr ${fmt(rawP50)} ${fmt(percentile(single.rawTimes, 0.95))}          | raw ${totalThreads} threads: ${rawThroughput.toFixed(2)} img/s`);
+      rows.push(`${String(side).padStart(5)}²  raw   ${single.rawThreads}thr ${fmt(rawP50)} ${fmt(percentile(single.rawTimes, 0.95))}          | raw ${totalThreads} threads: ${rawThroughput.toFixed(2)} img/s`);
       rows.push(
         `${String(side).padStart(5)}²  c=1      ${fmt(p50)} ${fmt(percentile(single.latencies, 0.95))} ${(1000 / p50).toFixed(2).padStart(8)} img/s` +
           ` | ${single.latencies.length} requests alternating with raw runs; overhead per request (latency − its onnxruntime run) p50 ${overheadP50.toFixed(1)} ms, p95 ${percentile(single.overheads, 0.95).toFixed(1)} ms`,

@@ -41,6 +41,12 @@ const ConfigSchema = z.object({
   workers: positiveInt.max(64),
   /** onnxruntime intra-op threads per session; workers × threads ≈ cores. */
   threadsPerWorker: positiveInt.max(256),
+  /**
+   * Intra-op threads for a run that starts while every other worker is idle (CPU only; see the
+   * pool's soloThreads). Default: workers × threadsPerWorker, the whole pool's share of the cores.
+   * 0 turns it off.
+   */
+  soloThreads: z.coerce.number().int().min(0).max(256),
   /** Requests waiting per model beyond the running ones; more get 503 + Retry-After. */
   queueLimit: positiveInt.default(64),
   device: DeviceSetting.default('auto'),
@@ -76,6 +82,7 @@ export const ENV_VARS = {
   MAX_INPUT_PIXELS: 'maxInputPixels',
   INFERENCE_WORKERS: 'workers',
   INFERENCE_THREADS: 'threadsPerWorker',
+  INFERENCE_SOLO_THREADS: 'soloThreads',
   QUEUE_LIMIT: 'queueLimit',
   DEVICE: 'device',
   CUDA_DEVICE_ID: 'cudaDeviceId',
@@ -112,6 +119,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cores = os.avai
   const workers = raw.workers === undefined ? shape.workers : Number(raw.workers);
   raw.workers ??= String(shape.workers);
   raw.threadsPerWorker ??= String(Number.isInteger(workers) && workers > 0 ? Math.max(1, Math.floor(cores / workers)) : 1);
+  raw.soloThreads ??= String(Number(raw.workers) * Number(raw.threadsPerWorker));
   const result = ConfigSchema.safeParse(raw);
   if (!result.success) {
     const fieldToVar = Object.fromEntries(Object.entries(ENV_VARS).map(([k, v]) => [v, k]));

@@ -45,6 +45,7 @@ export async function startServer(config: Config, logger: Logger, routes?: Route
   const pool: InferencePool = new InferencePool({
     workers: config.workers,
     threadsPerWorker: config.threadsPerWorker,
+    soloThreads: config.soloThreads,
     device,
     queueLimit: config.queueLimit,
     onWorkerError: (err) => logger.error({ err }, 'inference worker failed and was replaced'),
@@ -74,7 +75,7 @@ export async function startServer(config: Config, logger: Logger, routes?: Route
     server.once('error', reject);
   });
   const port = (server.address() as AddressInfo).port;
-  logger.info({ host: config.host, port, modelsDir: config.modelsDir, workers: config.workers, threadsPerWorker: config.threadsPerWorker }, 'listening');
+  logger.info({ host: config.host, port, modelsDir: config.modelsDir, workers: config.workers, threadsPerWorker: config.threadsPerWorker, soloThreads: config.soloThreads }, 'listening');
 
   const loaded = repository.loadAll(pool, (entry) => {
     if (entry.status === 'ready') logger.info({ model: entry.name, provider: entry.provider }, 'model ready');

@@ -91,6 +91,8 @@ export class LocalConverter implements Converter {
 
   /** Starts the worker pool and loads the model; a model that fails to load → Error with the reason. */
   static async start(command: BatchCommand, config: Config, repository: ModelRepository, task: Manifest['task'], env: NodeJS.ProcessEnv): Promise<LocalConverter> {
+    // No solo sessions (PoolOptions.soloThreads): a batch keeps every worker busy, so a run that
+    // borrowed the idle cores would mostly end up sharing them with the next one.
     const pool = new InferencePool({
       workers: config.workers,
       threadsPerWorker: config.threadsPerWorker,

@@ -20,6 +20,9 @@
 import type { Layout, PixelRange } from '../models/manifest.ts';
 import { abortError, QueueFullError, type Inference, type InputTensor, type OutputTensor, type RunOptions, type RunTiming } from './pool.ts';
 
+/** What a batch needs of a run's timing (an Inference that reports none is timed by the batcher). */
+type BatchRunTiming = Pick<RunTiming, 'queueMs' | 'runMs'>;
+
 export interface BatchingSettings {
   /** Most rows in one run; 1 turns batching off. */
   maxBatch: number;
@@ -290,7 +293,7 @@ export class DynamicBatcher {
       return;
     }
     // An Inference that does not report timings is timed from here, thread hops included.
-    let timing: RunTiming | undefined;
+    let timing: BatchRunTiming | undefined;
     let encoded: EncodedBatch | undefined;
     const options: RunOptions = { outputs: [this.output.name], onTiming: (reported) => (timing = reported) };
     if (this.pixels && parts.some((part) => part.request.pngScale > 0)) {
@@ -321,7 +324,7 @@ export class DynamicBatcher {
   }
 
   /** Copies each part's rows of the batch output (and PNGs) into its request, resolving completed requests. */
-  private deliver(parts: Part[], output: OutputTensor, encoded: EncodedBatch | undefined, started: number, run: RunTiming): void {
+  private deliver(parts: Part[], output: OutputTensor, encoded: EncodedBatch | undefined, started: number, run: BatchRunTiming): void {
     const batchRows = output.dims[0];
     const totalRows = parts.reduce((sum, part) => sum + part.rows, 0);
     if (batchRows !== totalRows) throw new Error(`model "${this.model}" returned ${batchRows} rows for a batch of ${totalRows}`);

@@ -18,6 +18,13 @@ export type { ImageInputSpec, ImageOutputSpec, InputTensor, OutputTensor, Sessio
 export interface PoolOptions {
   workers: number;
   threadsPerWorker: number;
+  /**
+   * Intra-op threads for a run that starts while no other run is in flight (CPU only): a lone
+   * request borrows the cores the idle workers would use. Each worker then holds a second session
+   * with this many threads for every model loaded with `solo`. 0 (the default), or no more than
+   * threadsPerWorker: none.
+   */
+  soloThreads?: number;
   /** 'auto' tries CUDA, then WebGPU, then the CPU; resolveDevice() settles it once for every worker. */
   device: DeviceSetting;
   /** The GPU for the CUDA provider (default 0). */
@@ -39,6 +46,12 @@ export interface ResolvedDevice {
 export interface LoadOptions {
   /** Bound on waiting requests for this model; the pool's default otherwise. */
   queueLimit?: number;
+  /**
+   * Give the model a solo session (see PoolOptions.soloThreads). Worth it for models whose runs
+   * are long, like image translation; a run of a tiny generator lasts less than waking the extra
+   * threads costs.
+   */
+  solo?: boolean;
 }
 
 export interface RunOptions {
@@ -59,6 +72,8 @@ export interface RunTiming {
   queueMs: number;
   /** session.run in the worker, without the thread hops around it. */
   runMs: number;
+  /** Intra-op threads of the session that ran: threadsPerWorker, or soloThreads for a lone run. */
+  threads: number;
 }
 
 export interface TranslateRunOptions {
@@ -152,6 +167,8 @@ interface Job {
 
 interface ModelState {
   onnxPath: string;
+  /** Loaded with LoadOptions.solo. */
+  solo: boolean;
   queueLimit: number;
   queue: Job[];
   running: number;
@@ -284,24 +301,29 @@ export class InferencePool implements Inference, ImageInference {
     // A dead worker waiting for its replacement is skipped: the replacement loads every model.
     const live = this.slots.filter((slot) => !slot.dead);
     if (live.length === 0) throw new InferenceError('no inference worker is running');
-    const infos = await Promise.all(live.map((slot) => this.loadInto(slot, model, onnxPath)));
+    const solo = options.solo ?? false;
+    const infos = await Promise.all(live.map((slot) => this.loadInto(slot, model, onnxPath, solo)));
     const queueLimit = options.queueLimit ?? this.options.queueLimit;
     const existing = this.models.get(model);
-    if (existing) Object.assign(existing, { onnxPath, queueLimit });
-    else this.models.set(model, { onnxPath, queueLimit, queue: [], running: 0, averageRunMs: 100 });
+    if (existing) Object.assign(existing, { onnxPath, solo, queueLimit });
+    else this.models.set(model, { onnxPath, solo, queueLimit, queue: [], running: 0, averageRunMs: 100 });
     return infos[0]!;
   }
 
   /**
-   * Runs the feeds once in every worker (each gets its own copy), outside the queues, so the
-   * first requests do not pay the session's first-run cost. Call it before announcing the model.
+   * Runs the feeds once on every session of the model in every worker (each run gets its own
+   * copy), outside the queues, so the first requests do not pay a session's first-run cost. Call
+   * it before announcing the model.
    */
   async warmup(model: string, feeds: Record<string, InputTensor>): Promise<void> {
     const ready = this.slots.filter((slot) => slot.models.has(model));
+    const sessions = this.models.get(model)?.solo ? [false, true] : [false];
     await Promise.all(
-      ready.map((slot) => {
-        const copies = Object.fromEntries(Object.entries(feeds).map(([name, t]) => [name, { ...t, data: t.data.slice() } as InputTensor]));
-        return slot.request({ kind: 'run', model, feeds: copies }, transferListOf(copies));
+      ready.map(async (slot) => {
+        for (const solo of sessions) {
+          const copies = Object.fromEntries(Object.entries(feeds).map(([name, t]) => [name, { ...t, data: t.data.slice() } as InputTensor]));
+          await slot.request({ kind: 'run', model, feeds: copies, solo }, transferListOf(copies));
+        }
       }),
     );
   }
@@ -313,7 +335,7 @@ export class InferencePool implements Inference, ImageInference {
       rows: Object.values(feeds)[0]?.dims[0] ?? 1,
       settle: (reply, queueMs) => {
         if (reply.kind !== 'result') return false;
-        options.onTiming?.({ queueMs, runMs: reply.runMs });
+        options.onTiming?.({ queueMs, runMs: reply.runMs, threads: reply.threads });
         if (reply.encoded) options.onEncoded?.(splitRows(reply.encoded), reply.encoded.encodeMs);
         resolve(reply.outputs);
         return true;
@@ -333,7 +355,7 @@ export class InferencePool implements Inference, ImageInference {
         rows: 1,
         settle: (reply, queueMs) => {
           if (reply.kind !== 'translated') return false;
-          options.onTiming?.({ queueMs, runMs: reply.runMs, toTensorMs: reply.toTensorMs, fromTensorMs: reply.fromTensorMs });
+          options.onTiming?.({ queueMs, runMs: reply.runMs, threads: reply.threads, toTensorMs: reply.toTensorMs, fromTensorMs: reply.fromTensorMs });
           resolve(reply.image);
           return true;
         },
@@ -451,7 +473,7 @@ export class InferencePool implements Inference, ImageInference {
       const fresh = this.spawn();
       this.slots[index] = fresh;
       for (const [model, state] of this.models) {
-        this.loadInto(fresh, model, state.onnxPath).then(
+        this.loadInto(fresh, model, state.onnxPath, state.solo).then(
           () => this.pump(),
           (loadError: Error) => this.options.onWorkerError?.(loadError),
         );
@@ -459,15 +481,15 @@ export class InferencePool implements Inference, ImageInference {
     }, delay).unref();
   }
 
-  private async loadInto(slot: Slot, model: string, onnxPath: string): Promise<SessionInfo> {
-    const reply = await slot.request({ kind: 'load', model, onnxPath, settings: this.sessionSettings() });
+  private async loadInto(slot: Slot, model: string, onnxPath: string, solo: boolean): Promise<SessionInfo> {
+    const reply = await slot.request({ kind: 'load', model, onnxPath, settings: this.sessionSettings(solo) });
     if (reply.kind !== 'loaded') throw new InferenceError(`unexpected worker reply "${reply.kind}" to load`);
     slot.models.add(model);
     return reply.info;
   }
 
-  private sessionSettings(): SessionSettings {
-    return { intraOpThreads: this.options.threadsPerWorker, device: this.options.device, cudaDeviceId: this.options.cudaDeviceId ?? 0 };
+  private sessionSettings(solo = false): SessionSettings {
+    return { intraOpThreads: this.options.threadsPerWorker, soloThreads: solo ? (this.options.soloThreads ?? 0) : 0, device: this.options.device, cudaDeviceId: this.options.cudaDeviceId ?? 0 };
   }
 
   private idleSlotFor(model: string): Slot | undefined {
@@ -477,12 +499,15 @@ export class InferencePool implements Inference, ImageInference {
   private dispatch(slot: Slot, job: Job): void {
     const state = this.models.get(job.model)!;
     if (job.onAbort) job.signal!.removeEventListener('abort', job.onAbort);
+    // Alone: every other worker is idle, so this run may take their cores too. A run that starts
+    // later, while this one goes on, shares the cores with it until it ends.
+    const solo = this.slots.every((other) => !other.busy);
     slot.busy = true;
     state.running += 1;
     const started = performance.now();
     let ok = false;
     slot
-      .request(job.message, job.transfer)
+      .request({ ...job.message, solo }, job.transfer)
       .then(
         (reply) => {
           ok = job.settle(reply, started - job.enqueuedAt);

@@ -63,6 +63,11 @@ export interface SkippedProvider {
 
 export interface SessionSettings {
   intraOpThreads: number;
+  /**
+   * Intra-op threads of each model's second, solo session (CPU only), for runs that start while
+   * no other run is in flight; no solo session unless this is above intraOpThreads.
+   */
+  soloThreads: number;
   device: DeviceSetting;
   cudaDeviceId: number;
 }
@@ -74,24 +79,27 @@ export interface SessionInfo {
   inputShapes: Record<string, Array<number | string>>;
   /** The execution provider the session runs on, e.g. 'cpu'. */
   provider: string;
+  /** The solo session's intra-op threads, when the model has one (see SessionSettings). */
+  soloThreads?: number;
   /** With DEVICE=auto: the providers tried before this one, and why each could not be used. */
   skipped?: SkippedProvider[];
 }
 
 export type WorkerRequest =
   | { kind: 'load'; id: number; model: string; onnxPath: string; settings: SessionSettings }
-  | { kind: 'run'; id: number; model: string; feeds: Record<string, InputTensor>; outputs?: string[]; encodeRows?: RowEncoding }
+  /** solo: run on the model's solo session, if it has one (the pool is otherwise idle). */
+  | { kind: 'run'; id: number; model: string; feeds: Record<string, InputTensor>; outputs?: string[]; encodeRows?: RowEncoding; solo?: boolean }
   /** Pixels in, pixels out: the worker converts to and from tensors itself (off the event loop). */
-  | { kind: 'translate'; id: number; model: string; image: HwcImage; input: ImageInputSpec; output: ImageOutputSpec }
+  | { kind: 'translate'; id: number; model: string; image: HwcImage; input: ImageInputSpec; output: ImageOutputSpec; solo?: boolean }
   | { kind: 'unload'; id: number; model: string }
   | { kind: 'probe'; id: number; settings: SessionSettings };
 
 export type WorkerReply =
   | { kind: 'loaded'; id: number; info: SessionInfo }
-  /** runMs: session.run's own time in the worker, without the thread hops. */
-  | { kind: 'result'; id: number; outputs: Record<string, OutputTensor>; runMs: number; encoded?: EncodedRows }
+  /** runMs: session.run's own time in the worker, without the thread hops; threads: the intra-op threads of the session that ran. */
+  | { kind: 'result'; id: number; outputs: Record<string, OutputTensor>; runMs: number; threads: number; encoded?: EncodedRows }
   /** RGB bytes of the model's output; toTensorMs and fromTensorMs: the conversions around the run. */
-  | { kind: 'translated'; id: number; image: HwcImage; toTensorMs: number; runMs: number; fromTensorMs: number }
+  | { kind: 'translated'; id: number; image: HwcImage; toTensorMs: number; runMs: number; threads: number; fromTensorMs: number }
   | { kind: 'unloaded'; id: number }
   | { kind: 'probed'; id: number; info: SessionInfo }
   | { kind: 'error'; id: number; message: string };

@@ -19,7 +19,17 @@ import type { EncodedRows, InputTensor, OutputTensor, RowEncoding, SessionInfo, 
 
 if (!parentPort) throw new Error('server/inference/worker.ts must run in a worker thread');
 const port = parentPort;
-const sessions = new Map<string, ort.InferenceSession>();
+/**
+ * Each model's sessions: `shared`, with the worker's share of the cores, and on the CPU `solo`,
+ * with every core the pool has, for a run that starts while no other run is in flight.
+ */
+interface ModelSessions {
+  shared: ort.InferenceSession;
+  solo?: ort.InferenceSession;
+  sharedThreads: number;
+  soloThreads?: number;
+}
+const sessions = new Map<string, ModelSessions>();
 /** The pixel ↔ tensor conversions; their memory holds the current image, run after run. */
 const kernels = await PixelKernels.load();
 /**
@@ -88,10 +98,18 @@ async function createSession(model: string | Uint8Array, settings: SessionSettin
   throw new Error(`no execution provider could be loaded for DEVICE=${settings.device}`);
 }
 
-function loadedSession(model: string): ort.InferenceSession {
-  const session = sessions.get(model);
-  if (!session) throw new Error(`model "${model}" is not loaded in this worker`);
-  return session;
+/** The session to run: the solo one when asked for and there is one. */
+function loadedSession(model: string, solo = false): { session: ort.InferenceSession; threads: number } {
+  const entry = sessions.get(model);
+  if (!entry) throw new Error(`model "${model}" is not loaded in this worker`);
+  return solo && entry.solo ? { session: entry.solo, threads: entry.soloThreads! } : { session: entry.shared, threads: entry.sharedThreads };
+}
+
+async function releaseModel(model: string): Promise<void> {
+  const entry = sessions.get(model);
+  sessions.delete(model);
+  await release(entry?.shared);
+  await release(entry?.solo);
 }
 
 /** PNGs of the rows asked for (see RowEncoding), in one buffer of their own. */
@@ -117,20 +135,25 @@ async function encodeRows(outputs: Record<string, OutputTensor>, encoding: RowEn
 async function handle(request: WorkerRequest): Promise<{ reply: WorkerReply; transfer: ArrayBuffer[] }> {
   switch (request.kind) {
     case 'load': {
-      const { session, provider, skipped } = await createSession(request.onnxPath, request.settings);
-      await release(sessions.get(request.model));
-      sessions.set(request.model, session);
+      const { settings } = request;
+      const { session, provider, skipped } = await createSession(request.onnxPath, settings);
+      // Intra-op threads matter on the CPU only; a GPU session gets no solo twin.
+      const soloThreads = provider === 'cpu' && settings.soloThreads > settings.intraOpThreads ? settings.soloThreads : undefined;
+      const solo = soloThreads === undefined ? undefined : (await createSession(request.onnxPath, { ...settings, device: 'cpu', intraOpThreads: soloThreads })).session;
+      await releaseModel(request.model);
+      sessions.set(request.model, { shared: session, solo, sharedThreads: settings.intraOpThreads, soloThreads });
       const info: SessionInfo = {
         inputNames: [...session.inputNames],
         inputShapes: Object.fromEntries(session.inputMetadata.map((input) => [input.name, input.isTensor ? [...input.shape] : []])),
         outputNames: [...session.outputNames],
         provider,
+        ...(soloThreads !== undefined ? { soloThreads } : {}),
         ...(skipped.length > 0 ? { skipped } : {}),
       };
       return { reply: { kind: 'loaded', id: request.id, info }, transfer: [] };
     }
     case 'run': {
-      const session = loadedSession(request.model);
+      const { session, threads } = loadedSession(request.model, request.solo);
       const feeds = feedsOf(request.feeds);
       const { results, runMs } = await runSession(session, feeds, request.outputs ?? session.outputNames);
       const outputs: Record<string, OutputTensor> = {};
@@ -139,10 +162,10 @@ async function handle(request: WorkerRequest): Promise<{ reply: WorkerReply; tra
       const encoded = request.encodeRows ? await encodeRows(outputs, request.encodeRows) : undefined;
       const transfer = [...new Set(Object.values(outputs).map((o) => o.data.buffer as ArrayBuffer))];
       if (encoded) transfer.push(encoded.data.buffer as ArrayBuffer);
-      return { reply: { kind: 'result', id: request.id, outputs, runMs, ...(encoded ? { encoded } : {}) }, transfer };
+      return { reply: { kind: 'result', id: request.id, outputs, runMs, threads, ...(encoded ? { encoded } : {}) }, transfer };
     }
     case 'translate': {
-      const session = loadedSession(request.model);
+      const { session, threads } = loadedSession(request.model, request.solo);
       const { image, input, output } = request;
       const lap = lapTimer();
       const tensor = kernels.toTensor(image, input.layout, input.range, input.channels);
@@ -167,7 +190,7 @@ async function handle(request: WorkerRequest): Promise<{ reply: WorkerReply; tra
         throw new Error(`the model returned an unusable output: ${(err as Error).message}`);
       }
       const fromTensorMs = lap();
-      const reply: WorkerReply = { kind: 'translated', id: request.id, image: pixels, toTensorMs, runMs, fromTensorMs };
+      const reply: WorkerReply = { kind: 'translated', id: request.id, image: pixels, toTensorMs, runMs, threads, fromTensorMs };
       return { reply, transfer: [pixels.data.buffer as ArrayBuffer] };
     }
     case 'probe': {
@@ -177,8 +200,7 @@ async function handle(request: WorkerRequest): Promise<{ reply: WorkerReply; tra
       return { reply: { kind: 'probed', id: request.id, info }, transfer: [] };
     }
     case 'unload': {
-      await release(sessions.get(request.model));
-      sessions.delete(request.model);
+      await releaseModel(request.model);
       return { reply: { kind: 'unloaded', id: request.id }, transfer: [] };
     }
   }

@@ -41,7 +41,7 @@ export interface ModelEntry {
 
 /** Loads ONNX files into sessions (the inference pool in the server). */
 export interface SessionLoader {
-  loadModel(model: string, onnxPath: string, options?: { queueLimit?: number }): Promise<SessionInfo>;
+  loadModel(model: string, onnxPath: string, options?: { queueLimit?: number; solo?: boolean }): Promise<SessionInfo>;
   warmup(model: string, feeds: Record<string, InputTensor>): Promise<void>;
 }
 
@@ -153,7 +153,9 @@ export class ModelRepository {
 async function loadEntry(entry: ModelEntry, loader: SessionLoader): Promise<void> {
   const manifest = entry.manifest!;
   try {
-    const session = await loader.loadModel(entry.poolKey, entry.onnxPath!, { queueLimit: manifest.batching?.maxQueue });
+    // A translation runs for hundreds of milliseconds, so a lone one gains from every core; a
+    // generator's run is too short for that (see LoadOptions.solo).
+    const session = await loader.loadModel(entry.poolKey, entry.onnxPath!, { queueLimit: manifest.batching?.maxQueue, solo: manifest.task === 'image-to-image' });
     entry.session = session;
     const missing = missingTensorNames(manifest, session);
     const sized = missing.length > 0 ? null : withGraphSize(manifest, session);

@@ -38,6 +38,8 @@ export interface TranslatedImage {
   height: number;
   /** Where the time went, in milliseconds, in pipeline order (the Server-Timing header). */
   timings: TranslateTimings;
+  /** onnxruntime's intra-op threads for this run: more when the request ran alone (see the pool's soloThreads). */
+  inferenceThreads: number;
 }
 
 export interface TranslateTimings {
@@ -62,6 +64,7 @@ export async function translateImage(bytes: Buffer, model: TranslateModel, infer
   const { input, output } = model.manifest;
   const maxSide = Math.min(input.maxSide, options.maxSide ?? Infinity);
   const timings: TranslateTimings = { decode: 0, preprocess: 0, queue: 0, inference: 0, postprocess: 0, encode: 0 };
+  let inferenceThreads = 0;
   const lap = lapTimer();
   const image = await decodeImage(bytes, { maxPixels: options.maxPixels, maxSide });
   timings.decode = lap();
@@ -84,7 +87,8 @@ export async function translateImage(bytes: Buffer, model: TranslateModel, infer
     { input: { name: input.name, layout: input.layout, range: input.range, channels: input.channels }, output: { name: output.name, layout: output.layout, range: output.range } },
     {
       signal: options.signal,
-      onTiming: ({ queueMs, runMs, toTensorMs, fromTensorMs }) => {
+      onTiming: ({ queueMs, runMs, threads, toTensorMs, fromTensorMs }) => {
+        inferenceThreads = threads;
         timings.preprocess += toTensorMs;
         timings.queue = queueMs;
         timings.inference = runMs;
@@ -104,5 +108,5 @@ export async function translateImage(bytes: Buffer, model: TranslateModel, infer
   );
   timings.encode = lap();
   inference.recycle(pixels);
-  return { body: encoded.body, contentType: encoded.contentType, width: image.width, height: image.height, timings };
+  return { body: encoded.body, contentType: encoded.contentType, width: image.width, height: image.height, timings, inferenceThreads };
 }

@@ -13,6 +13,7 @@ describe('loadConfig', () => {
       maxInputPixels: 40_000_000,
       workers: 4,
       threadsPerWorker: 2,
+      soloThreads: 8,
       device: 'auto',
       logLevel: 'info',
     });
@@ -24,6 +25,12 @@ describe('loadConfig', () => {
     expect(loadConfig({ INFERENCE_WORKERS: '1', INFERENCE_THREADS: '6' }, 2).threadsPerWorker).toBe(6);
   });
 
+  it('gives a lone run the whole pool\'s threads unless INFERENCE_SOLO_THREADS says otherwise', () => {
+    expect(loadConfig({ INFERENCE_WORKERS: '3', INFERENCE_THREADS: '5' }, 2).soloThreads).toBe(15);
+    expect(loadConfig({ INFERENCE_SOLO_THREADS: '0' }, 8).soloThreads).toBe(0);
+    expect(loadConfig({ INFERENCE_SOLO_THREADS: '6' }, 8).soloThreads).toBe(6);
+  });
+
   it('never oversubscribes by default: workers × threads ≤ cores', () => {
     for (const cores of [1, 2, 3, 4, 6, 8, 16, 64]) {
       const { workers, threadsPerWorker } = defaultPoolShape(cores);
@@ -32,7 +39,7 @@ describe('loadConfig', () => {
     }
   });
 
-  it.each([{ PORT: 'eighty' }, { PORT: '70000' }, { MAX_BODY_BYTES: '-1' }, { INFERENCE_WORKERS: '0' }, { DEVICE: 'tpu' }, { LOG_LEVEL: 'loud' }])('refuses %j naming the variable', (env) => {
+  it.each([{ PORT: 'eighty' }, { PORT: '70000' }, { MAX_BODY_BYTES: '-1' }, { INFERENCE_WORKERS: '0' }, { INFERENCE_SOLO_THREADS: '-2' }, { DEVICE: 'tpu' }, { LOG_LEVEL: 'loud' }])('refuses %j naming the variable', (env) => {
     expect(() => loadConfig(env, 2)).toThrow(new RegExp(`invalid configuration: ${Object.keys(env)[0]}`));
   });
 });

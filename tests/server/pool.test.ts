@@ -141,6 +141,74 @@ describe('InferencePool', () => {
   });
 });
 
+describe('InferencePool solo runs', () => {
+  let pool: InferencePool;
+  beforeAll(async () => {
+    pool = new InferencePool({ workers: 2, threadsPerWorker: 1, soloThreads: 2, device: 'cpu', queueLimit: 4 });
+    expect((await pool.loadModel('busy', busyPath, { solo: true })).soloThreads).toBe(2);
+    await pool.loadModel('mix', mixPath, { solo: true });
+  });
+  afterAll(() => pool.close());
+
+  const threadsOf = async (run: (onTiming: (t: { threads: number }) => void) => Promise<unknown>) => {
+    let threads = -1;
+    await run((t) => (threads = t.threads));
+    return threads;
+  };
+
+  it('runs a lone request on the solo session, with every thread of the pool', async () => {
+    expect(await threadsOf((onTiming) => pool.run('busy', image(64), { onTiming }))).toBe(2);
+    const data = Uint8Array.from([10, 20, 30, 200, 100, 0]);
+    expect(await threadsOf((onTiming) => pool.translate('mix', { width: 2, height: 1, channels: 3, data }, mixIo, { onTiming }))).toBe(2);
+  });
+
+  it('runs a request that starts while another runs on the shared session; the first keeps its solo session', async () => {
+    const [first, second] = await Promise.all([
+      threadsOf((onTiming) => pool.run('busy', image(192), { onTiming })),
+      threadsOf((onTiming) => pool.run('busy', image(192), { onTiming })),
+    ]);
+    expect([first, second]).toEqual([2, 1]);
+  });
+
+  it('answers the same from both sessions', async () => {
+    const lone = await pool.run('busy', image(48));
+    const pair = await Promise.all([pool.run('busy', image(256)), pool.run('busy', image(48))]);
+    expect(Array.from(pair[1].output!.data)).toEqual(Array.from(lone.output!.data));
+  });
+
+  it('warms up both sessions of a model in every worker', async () => {
+    const sent: Array<{ slot: number; solo: unknown }> = [];
+    const slots = pool['slots'];
+    const originals = slots.map((slot) => slot.request.bind(slot));
+    slots.forEach((slot, index) => {
+      slot.request = (message, transfer) => {
+        sent.push({ slot: index, solo: (message as { solo?: boolean }).solo });
+        return originals[index]!(message, transfer);
+      };
+    });
+    try {
+      await pool.warmup('busy', image(16));
+    } finally {
+      slots.forEach((slot, index) => (slot.request = originals[index]!));
+    }
+    expect(sent).toEqual(expect.arrayContaining([{ slot: 0, solo: false }, { slot: 0, solo: true }, { slot: 1, solo: false }, { slot: 1, solo: true }]));
+    expect(sent).toHaveLength(4);
+  });
+
+  it('gives no solo session to a model loaded without `solo`', async () => {
+    expect((await pool.loadModel('plain', busyPath)).soloThreads).toBeUndefined();
+    expect(await threadsOf((onTiming) => pool.run('plain', image(16), { onTiming }))).toBe(1);
+  });
+
+  it('has no solo session when soloThreads is not above threadsPerWorker', async () => {
+    const plain = new InferencePool({ workers: 2, threadsPerWorker: 1, soloThreads: 1, device: 'cpu', queueLimit: 4 });
+    const info = await plain.loadModel('busy', busyPath, { solo: true });
+    expect(info.soloThreads).toBeUndefined();
+    expect(await threadsOf((onTiming) => plain.run('busy', image(16), { onTiming }))).toBe(1);
+    await plain.close();
+  });
+});
+
 describe('InferencePool.close', () => {
   it('finishes queued and running requests, then refuses new ones', async () => {
     const pool = new InferencePool({ workers: 1, threadsPerWorker: 1, device: 'cpu', queueLimit: 4 });

@@ -3,7 +3,9 @@ import path from 'node:path';
 import sharp from 'sharp';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ModelRepository, warmupFeeds } from '../../server/models/repository.ts';
+import { InferencePool } from '../../server/inference/pool.ts';
+import { ModelRepository, warmupFeeds, type SessionLoader } from '../../server/models/repository.ts';
+import { exactLabelGenerator } from '../helpers/generator-models.ts';
 import { colourMixModel, imageManifest, rotateAndInvert, tempModelsDir, writeModel } from '../helpers/image-models.ts';
 import { startTestServer, type TestServer } from './harness.ts';
 
@@ -41,6 +43,27 @@ describe('ModelRepository.scan', () => {
     expect(byName['escape']!.reason).toMatch(/inside the model folder/);
     expect(byName['linked']!.reason).toMatch(/links outside/);
     expect(repository.isReady()).toBe(false);
+  });
+
+  it('loads image-to-image models with a solo session for lone requests, generators without', async () => {
+    const models = tempModelsDir();
+    writeModel(models, 'photo', imageManifest('photo'), good());
+    const generator = exactLabelGenerator({ name: 'digits' });
+    writeModel(models, 'digits', generator.manifest, generator.onnx);
+    const pool = new InferencePool({ workers: 1, threadsPerWorker: 1, soloThreads: 2, device: 'cpu', queueLimit: 4 });
+    const asked: Record<string, boolean | undefined> = {};
+    const loader: SessionLoader = {
+      loadModel: (model, onnxPath, options) => {
+        asked[model] = options?.solo;
+        return pool.loadModel(model, onnxPath, options);
+      },
+      warmup: (model, feeds) => pool.warmup(model, feeds),
+    };
+    const repository = await ModelRepository.scan(models, 'cpu');
+    await repository.loadAll(loader);
+    await pool.close();
+    expect(repository.list().map((m) => m.status)).toEqual(['ready', 'ready']);
+    expect(asked).toEqual({ digits: false, photo: true });
   });
 
   it('a missing MODELS_DIR is an empty, ready repository', async () => {

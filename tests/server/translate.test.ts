@@ -158,8 +158,10 @@ describe('POST /v1/models/:name/translate round-trips', () => {
     const res = await translate('nchw-signed').set('Content-Type', 'image/png').send(png);
     const elapsed = performance.now() - started;
     expect(res.status).toBe(200);
-    const stages = (res.headers['server-timing'] as string).split(', ').map((entry) => /^(\w+);dur=(\d+\.\d)$/.exec(entry));
+    const stages = (res.headers['server-timing'] as string).split(', ').map((entry) => /^(\w+);dur=(\d+\.\d)(?:;desc="(.*)")?$/.exec(entry));
     expect(stages.map((m) => m?.[1])).toEqual(['decode', 'preprocess', 'queue', 'inference', 'postprocess', 'encode']);
+    // A lone request runs with the whole pool's threads (the solo session).
+    expect(stages[3]![3]).toBe(`${Math.max(server.config.soloThreads, server.config.threadsPerWorker)} threads`);
     // The stages are parts of the request, so together they fit in the time the client waited.
     const sum = stages.reduce((total, m) => total + Number(m![2]), 0);
     expect(sum).toBeLessThanOrEqual(elapsed + 0.3);
