@@ -24,6 +24,7 @@ import * as ort from 'onnxruntime-node';
 import sharp from 'sharp';
 import { main } from './batch/main.ts';
 import type { BatchReport } from './batch/report.ts';
+import { availableCores } from '../server/cores.ts';
 import { loadConfig, type Device } from '../server/config.ts';
 import { decodeImage } from '../server/imaging/decode.ts';
 import { reflectPad, toTensor, type FloatTensor } from '../server/imaging/tensor.ts';
@@ -133,8 +134,8 @@ async function benchmark(): Promise<void> {
   mkdirSync(input, { recursive: true });
   const load = os.loadavg()[0]!;
   console.log(`bench:batch — ${COUNT} JPEGs of ${SIDE}×${SIDE}, model: ${model.label}`);
-  console.log(`machine: ${os.availableParallelism()} cores, load average ${load.toFixed(1)}; pool ${config.workers} workers × ${config.threadsPerWorker} intra-op threads each`);
-  if (load > os.availableParallelism() * 0.5) console.log('warning: the machine is busy; figures will be noisy');
+  console.log(`machine: ${availableCores()} cores, load average ${load.toFixed(1)}; pool ${config.workers} workers × ${config.threadsPerWorker} intra-op threads each`);
+  if (load > availableCores() * 0.5) console.log('warning: the machine is busy; figures will be noisy');
   try {
     const files: string[] = [];
     for (let i = 0; i < COUNT; i++) {

@@ -28,6 +28,7 @@ import path from 'node:path';
 import { pino } from 'pino';
 import sharp from 'sharp';
 import { loadConfig, type Device } from '../server/config.ts';
+import { availableCores } from '../server/cores.ts';
 import { decodeImage } from '../server/imaging/decode.ts';
 import { reflectPad, toTensor } from '../server/imaging/tensor.ts';
 import { parseManifest, type ImageToImageManifest } from '../server/models/manifest.ts';
@@ -211,7 +212,7 @@ async function main(): Promise<void> {
   const { device } = await running.pool.resolveDevice();
   const totalThreads = config.workers * config.threadsPerWorker;
   const solo = device === 'cpu' && config.soloThreads > config.threadsPerWorker ? `; a lone run gets a solo session of ${config.soloThreads} threads` : '';
-  console.log(`pool: ${config.workers} workers × ${config.threadsPerWorker} intra-op threads (${totalThreads} total) on ${(await import('node:os')).availableParallelism()} cores; provider ${device}${solo}`);
+  console.log(`pool: ${config.workers} workers × ${config.threadsPerWorker} intra-op threads (${totalThreads} total) on ${availableCores()} cores; provider ${device}${solo}`);
   const entry = running.repository.get(manifest.name)!;
   if (entry.status !== 'ready') throw new Error(`model not ready: ${entry.reason}`);
   const client = new BenchClient(running.port, 8);

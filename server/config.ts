@@ -4,9 +4,9 @@
  * of misbehaving later.
  */
 import { readFileSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
+import { availableCores } from './cores.ts';
 
 /**
  * An execution provider a session can run on. 'webgpu' is onnxruntime-node's bundled WebGPU
@@ -106,7 +106,7 @@ export function defaultPoolShape(cores: number): { workers: number; threadsPerWo
 }
 
 /** Builds the Config from environment variables (unset or empty ones take defaults); throws on bad values. */
-export function loadConfig(env: NodeJS.ProcessEnv = process.env, cores = os.availableParallelism(), argv: string[] = []): Config {
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, cores = availableCores(), argv: string[] = []): Config {
   const raw: Record<string, string> = {};
   for (const [variable, field] of Object.entries(ENV_VARS)) {
     const value = env[variable];
