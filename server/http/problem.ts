@@ -6,6 +6,7 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { MulterError } from 'multer';
 import { ModelNotLoadedError, PoolClosedError, QueueFullError } from '../inference/pool.ts';
+import { allowedMethods } from './allowed-methods.ts';
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
 
@@ -49,6 +50,8 @@ export const problems = {
   wrongTask: (detail: string) => new ProblemError(400, 'wrong-task', 'Endpoint not valid for this model', detail),
   missingImage: (detail: string) => new ProblemError(400, 'missing-image', 'No image in the request', detail),
   notFound: (detail: string) => new ProblemError(404, 'not-found', 'Not found', detail),
+  methodNotAllowed: (detail: string, allow: string[]) =>
+    new ProblemError(405, 'method-not-allowed', 'Method not allowed', detail, { Allow: allow.join(', ') }),
   tooLarge: (detail: string) => new ProblemError(413, 'payload-too-large', 'Request body too large', detail),
   unsupportedMediaType: (detail: string) =>
     new ProblemError(415, 'unsupported-media-type', 'Unsupported media type', detail),
@@ -108,8 +111,13 @@ export function sendProblem(res: Parameters<RequestHandler>[1], problem: Problem
   res.status(problem.status).type(PROBLEM_CONTENT_TYPE).send(JSON.stringify(problem.toJSON(instance)));
 }
 
-/** Final 404 for paths no router handles. */
+/** The final handler for requests no route took: 405 on a known path (with Allow), else 404. */
 export const notFoundHandler: RequestHandler = (req, _res, next) => {
+  const allow = allowedMethods(req.path);
+  if (allow !== null && !allow.includes(req.method)) {
+    next(problems.methodNotAllowed(`${req.method} is not allowed on ${req.path}: use ${allow.join(' or ')}`, allow));
+    return;
+  }
   next(problems.notFound(`no route for ${req.method} ${req.path}`));
 };
 

@@ -67,6 +67,20 @@ describe('client mistakes are 4xx problem+json', () => {
     expectProblem(await request(server.url).get('/v2/elsewhere'), 404);
   });
 
+  it('405 with Allow: a real path asked with a method it does not take', async () => {
+    const translate = await request(server.url).get('/v1/models/mix/translate');
+    expectProblem(translate, 405, /GET is not allowed on \/v1\/models\/mix\/translate: use POST/);
+    expect(translate.headers.allow).toBe('POST');
+    const models = await request(server.url).delete('/v1/models');
+    expectProblem(models, 405);
+    expect(models.headers.allow).toBe('GET, HEAD');
+    expect((await request(server.url).put('/v1/models/mix/generate')).headers.allow).toBe('GET, HEAD, POST');
+    expect((await request(server.url).post('/openapi.json')).headers.allow).toBe('GET, HEAD');
+    // Not a path of the API: still 404, whatever the method.
+    expectProblem(await request(server.url).delete('/v1/models/mix/translate/extra'), 404);
+    expectProblem(await request(server.url).post('/openapiXjson'), 404);
+  });
+
   it('400: endpoint not valid for the model task', async () => {
     expectProblem(await post('/v1/models/digits/translate').set('Content-Type', 'image/png').send(goodPng), 400, /generate/);
   });
