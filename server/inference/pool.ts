@@ -20,9 +20,10 @@ export interface PoolOptions {
   threadsPerWorker: number;
   /**
    * Intra-op threads for a run that starts while no other run is in flight (CPU only): a lone
-   * request borrows the cores the idle workers would use. Each worker then holds a second session
-   * with this many threads for every model loaded with `solo`. 0 (the default), or no more than
-   * threadsPerWorker: none.
+   * request borrows the cores the idle workers would use. The first worker then holds a second
+   * session with this many threads for every model loaded with `solo`. One worker is enough,
+   * since a lone job always lands on it, and each session keeps its own memory arena (≈ 0.5 GB
+   * after a 1024² photo2anime run). 0 (the default), or no more than threadsPerWorker: none.
    */
   soloThreads?: number;
   /** 'auto' tries CUDA, then WebGPU, then the CPU; resolveDevice() settles it once for every worker. */
@@ -302,7 +303,7 @@ export class InferencePool implements Inference, ImageInference {
     const live = this.slots.filter((slot) => !slot.dead);
     if (live.length === 0) throw new InferenceError('no inference worker is running');
     const solo = options.solo ?? false;
-    const infos = await Promise.all(live.map((slot) => this.loadInto(slot, model, onnxPath, solo)));
+    const infos = await Promise.all(live.map((slot) => this.loadInto(slot, model, onnxPath, solo && slot === this.slots[0])));
     const queueLimit = options.queueLimit ?? this.options.queueLimit;
     const existing = this.models.get(model);
     if (existing) Object.assign(existing, { onnxPath, solo, queueLimit });
@@ -317,10 +318,10 @@ export class InferencePool implements Inference, ImageInference {
    */
   async warmup(model: string, feeds: Record<string, InputTensor>): Promise<void> {
     const ready = this.slots.filter((slot) => slot.models.has(model));
-    const sessions = this.models.get(model)?.solo ? [false, true] : [false];
+    const hasSolo = this.models.get(model)?.solo ?? false;
     await Promise.all(
       ready.map(async (slot) => {
-        for (const solo of sessions) {
+        for (const solo of hasSolo && slot === this.slots[0] ? [false, true] : [false]) {
           const copies = Object.fromEntries(Object.entries(feeds).map(([name, t]) => [name, { ...t, data: t.data.slice() } as InputTensor]));
           await slot.request({ kind: 'run', model, feeds: copies, solo }, transferListOf(copies));
         }
@@ -473,7 +474,7 @@ export class InferencePool implements Inference, ImageInference {
       const fresh = this.spawn();
       this.slots[index] = fresh;
       for (const [model, state] of this.models) {
-        this.loadInto(fresh, model, state.onnxPath, state.solo).then(
+        this.loadInto(fresh, model, state.onnxPath, state.solo && index === 0).then(
           () => this.pump(),
           (loadError: Error) => this.options.onWorkerError?.(loadError),
         );
@@ -500,8 +501,9 @@ export class InferencePool implements Inference, ImageInference {
     const state = this.models.get(job.model)!;
     if (job.onAbort) job.signal!.removeEventListener('abort', job.onAbort);
     // Alone: every other worker is idle, so this run may take their cores too. A run that starts
-    // later, while this one goes on, shares the cores with it until it ends.
-    const solo = this.slots.every((other) => !other.busy);
+    // later, while this one goes on, shares the cores with it until it ends. Only the first
+    // worker holds solo sessions, and a lone job lands there (idleSlotFor takes the first idle).
+    const solo = slot === this.slots[0] && this.slots.every((other) => !other.busy);
     slot.busy = true;
     state.running += 1;
     const started = performance.now();

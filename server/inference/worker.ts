@@ -20,8 +20,9 @@ import type { EncodedRows, InputTensor, OutputTensor, RowEncoding, SessionInfo, 
 if (!parentPort) throw new Error('server/inference/worker.ts must run in a worker thread');
 const port = parentPort;
 /**
- * Each model's sessions: `shared`, with the worker's share of the cores, and on the CPU `solo`,
- * with every core the pool has, for a run that starts while no other run is in flight.
+ * Each model's sessions: `shared`, with the worker's share of the cores, and, in the pool's first
+ * worker on the CPU, `solo`, with every core the pool has, for a run that starts while no other
+ * run is in flight.
  */
 interface ModelSessions {
   shared: ort.InferenceSession;
