@@ -20,9 +20,9 @@
  * tests/training/backend-ort-sync.test.ts fails loudly if the path moves or changes shape.
  */
 import { createRequire } from 'node:module';
-import { availableParallelism } from 'node:os';
 import type { Binding } from 'onnxruntime-node/dist/binding.js';
 import type { Tensor as OrtTensor, TensorConstructor } from 'onnxruntime-common';
+import { availableCores } from '../../server/cores.ts';
 import { OnnxGraph } from '../export/onnx-graph.ts';
 
 const require = createRequire(import.meta.url);
@@ -60,10 +60,10 @@ export interface FloatValue {
   dims: readonly number[];
 }
 
-/** Threads for onnxruntime's intra-op pool; TRAIN_ORT_THREADS overrides the core count. */
+/** Threads for onnxruntime's intra-op pool: the cores the CPU quota allows; TRAIN_ORT_THREADS overrides. */
 export function ortThreadCount(): number {
   const fromEnv = Number(process.env.TRAIN_ORT_THREADS);
-  return Number.isInteger(fromEnv) && fromEnv > 0 ? fromEnv : availableParallelism();
+  return Number.isInteger(fromEnv) && fromEnv > 0 ? fromEnv : availableCores();
 }
 
 /** One loaded ONNX graph whose `run` is synchronous and writes into caller-provided outputs. */
