@@ -112,6 +112,13 @@ export interface ImageInference {
   translate(model: string, image: HwcImage, io: { input: ImageInputSpec; output: ImageOutputSpec }, options?: TranslateRunOptions): Promise<HwcImage>;
   /** Hands back a translate's result once it is no longer read, so a later translate reuses its buffer (see PixelShelf). */
   recycle(pixels: HwcImage): void;
+  /**
+   * Says that a translate is on its way (its image is being decoded); call the returned function
+   * once it has been handed to `translate`, or has failed. While one is on its way, a run that
+   * starts alone does not take every core (see PoolOptions.soloThreads): the newcomer would
+   * share them for the whole run, slower for both than one core each.
+   */
+  incoming(): () => void;
 }
 
 /** The model's queue is full: answer 503 with Retry-After. */
@@ -249,6 +256,8 @@ export class InferencePool implements Inference, ImageInference {
   private closing = false;
   private closed = false;
   private readonly idleWaiters: Array<() => void> = [];
+  /** Translates on their way to the pool (see incoming). */
+  private incomingTranslates = 0;
   /** Round-robin cursor over models, so one busy model cannot starve the others. */
   private cursor = 0;
   /** Workers that died young in a row; respawns back off so a broken setup cannot spin. */
@@ -405,6 +414,16 @@ export class InferencePool implements Inference, ImageInference {
     });
   }
 
+  incoming(): () => void {
+    this.incomingTranslates += 1;
+    let arrived = false;
+    return () => {
+      if (arrived) return;
+      arrived = true;
+      this.incomingTranslates -= 1;
+    };
+  }
+
   recycle(pixels: HwcImage): void {
     if (pixels.data.buffer instanceof ArrayBuffer) this.pixelShelf.give(pixels.data.buffer);
   }
@@ -500,10 +519,11 @@ export class InferencePool implements Inference, ImageInference {
   private dispatch(slot: Slot, job: Job): void {
     const state = this.models.get(job.model)!;
     if (job.onAbort) job.signal!.removeEventListener('abort', job.onAbort);
-    // Alone: every other worker is idle, so this run may take their cores too. A run that starts
-    // later, while this one goes on, shares the cores with it until it ends. Only the first
-    // worker holds solo sessions, and a lone job lands there (idleSlotFor takes the first idle).
-    const solo = slot === this.slots[0] && this.slots.every((other) => !other.busy);
+    // Alone: every other worker is idle and no translate is on its way, so this run may take
+    // their cores too. A run that starts later, while this one goes on, shares the cores with it
+    // until it ends. Only the first worker holds solo sessions, and a lone job lands there
+    // (idleSlotFor takes the first idle).
+    const solo = slot === this.slots[0] && this.incomingTranslates === 0 && this.slots.every((other) => !other.busy);
     slot.busy = true;
     state.running += 1;
     const started = performance.now();

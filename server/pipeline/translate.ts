@@ -4,7 +4,7 @@
  * encode. The translate endpoint and the batch CLI run exactly this, so a file converted in bulk
  * has the same pixels as one sent to the server.
  */
-import { decodeImage } from '../imaging/decode.ts';
+import { decodeImage, type RgbImage } from '../imaging/decode.ts';
 import { encodeImage, type OutputFormat } from '../imaging/encode.ts';
 import { fitInside, resizeTo } from '../imaging/resize.ts';
 import { cropTopLeft, reflectPad, reflectPadTo, type HwcImage } from '../imaging/tensor.ts';
@@ -66,20 +66,29 @@ export async function translateImage(bytes: Buffer, model: TranslateModel, infer
   const timings: TranslateTimings = { decode: 0, preprocess: 0, queue: 0, inference: 0, postprocess: 0, encode: 0 };
   let inferenceThreads = 0;
   const lap = lapTimer();
-  const image = await decodeImage(bytes, { maxPixels: options.maxPixels, maxSide });
-  timings.decode = lap();
-  const decoded: HwcImage = { width: image.width, height: image.height, channels: 3, data: image.rgb };
-  // A fixed-size graph gets the image fitted inside its size; any other is fed the image as it is.
-  let fitted = decoded;
+  // Until this image reaches the pool, a run that starts alone must not take every core (see
+  // ImageInference.incoming).
+  const arrived = inference.incoming();
+  let image: RgbImage;
+  let fitted: HwcImage;
   let padded: HwcImage;
-  if (input.size) {
-    const box = fitInside(image.width, image.height, input.size);
-    fitted = await resizeTo(decoded, box.width, box.height);
-    padded = reflectPadTo(fitted, input.size.width, input.size.height);
-  } else {
-    padded = reflectPad(decoded, input.multipleOf);
+  try {
+    image = await decodeImage(bytes, { maxPixels: options.maxPixels, maxSide });
+    timings.decode = lap();
+    const decoded: HwcImage = { width: image.width, height: image.height, channels: 3, data: image.rgb };
+    // A fixed-size graph gets the image fitted inside its size; any other is fed the image as it is.
+    fitted = decoded;
+    if (input.size) {
+      const box = fitInside(image.width, image.height, input.size);
+      fitted = await resizeTo(decoded, box.width, box.height);
+      padded = reflectPadTo(fitted, input.size.width, input.size.height);
+    } else {
+      padded = reflectPad(decoded, input.multipleOf);
+    }
+    timings.preprocess = lap();
+  } finally {
+    arrived();
   }
-  timings.preprocess = lap();
 
   const pixels = await inference.translate(
     model.name,

@@ -170,6 +170,14 @@ describe('InferencePool solo runs', () => {
     expect([first, second]).toEqual([2, 1]);
   });
 
+  it('keeps a lone run off the solo session while a translate is on its way to the pool', async () => {
+    const arrived = pool.incoming();
+    expect(await threadsOf((onTiming) => pool.run('busy', image(32), { onTiming }))).toBe(1);
+    arrived();
+    arrived(); // a second call changes nothing
+    expect(await threadsOf((onTiming) => pool.run('busy', image(32), { onTiming }))).toBe(2);
+  });
+
   it('answers the same from both sessions', async () => {
     const lone = await pool.run('busy', image(48));
     const pair = await Promise.all([pool.run('busy', image(256)), pool.run('busy', image(48))]);

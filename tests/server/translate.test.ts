@@ -167,6 +167,14 @@ describe('POST /v1/models/:name/translate round-trips', () => {
     expect(sum).toBeLessThanOrEqual(elapsed + 0.3);
   });
 
+  it('still runs a lone request with every thread after uploads that failed to decode', async () => {
+    const png = await sharp(pattern(16, 16, 3), { raw: { width: 16, height: 16, channels: 3 } }).png().toBuffer();
+    for (let i = 0; i < 3; i++) expect((await translate('nchw-bytes').set('Content-Type', 'image/png').send(png.subarray(0, 40))).status).toBe(422);
+    const res = await translate('nchw-bytes').set('Content-Type', 'image/png').send(png);
+    expect(res.headers['server-timing']).toContain(`inference;dur=`);
+    expect(res.headers['server-timing']).toMatch(new RegExp(`desc="${Math.max(server.config.soloThreads, server.config.threadsPerWorker)} threads"`));
+  });
+
   it('scales images over max_side down, keeping the aspect ratio; max_side cannot raise the manifest limit', async () => {
     const png = await sharp(pattern(200, 100, 3), { raw: { width: 200, height: 100, channels: 3 } }).png().toBuffer();
     const res = await translate('nchw-bytes', '?max_side=50').set('Content-Type', 'image/png').send(png);
