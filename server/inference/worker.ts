@@ -25,10 +25,13 @@ const port = parentPort;
  * run is in flight.
  */
 interface ModelSessions {
-  shared: ort.InferenceSession;
-  solo?: ort.InferenceSession;
-  sharedThreads: number;
-  soloThreads?: number;
+  shared: SessionWithThreads;
+  solo?: SessionWithThreads;
+}
+interface SessionWithThreads {
+  session: ort.InferenceSession;
+  /** Its intra-op threads, reported with each run. */
+  threads: number;
 }
 const sessions = new Map<string, ModelSessions>();
 /** The pixel ↔ tensor conversions; their memory holds the current image, run after run. */
@@ -100,17 +103,17 @@ async function createSession(model: string | Uint8Array, settings: SessionSettin
 }
 
 /** The session to run: the solo one when asked for and there is one. */
-function loadedSession(model: string, solo = false): { session: ort.InferenceSession; threads: number } {
+function loadedSession(model: string, solo = false): SessionWithThreads {
   const entry = sessions.get(model);
   if (!entry) throw new Error(`model "${model}" is not loaded in this worker`);
-  return solo && entry.solo ? { session: entry.solo, threads: entry.soloThreads! } : { session: entry.shared, threads: entry.sharedThreads };
+  return (solo && entry.solo) || entry.shared;
 }
 
 async function releaseModel(model: string): Promise<void> {
   const entry = sessions.get(model);
   sessions.delete(model);
-  await release(entry?.shared);
-  await release(entry?.solo);
+  await release(entry?.shared.session);
+  await release(entry?.solo?.session);
 }
 
 /** PNGs of the rows asked for (see RowEncoding), in one buffer of their own. */
@@ -140,9 +143,9 @@ async function handle(request: WorkerRequest): Promise<{ reply: WorkerReply; tra
       const { session, provider, skipped } = await createSession(request.onnxPath, settings);
       // Intra-op threads matter on the CPU only; a GPU session gets no solo twin.
       const soloThreads = provider === 'cpu' && settings.soloThreads > settings.intraOpThreads ? settings.soloThreads : undefined;
-      const solo = soloThreads === undefined ? undefined : (await createSession(request.onnxPath, { ...settings, device: 'cpu', intraOpThreads: soloThreads })).session;
+      const solo = soloThreads === undefined ? undefined : { session: (await createSession(request.onnxPath, { ...settings, device: 'cpu', intraOpThreads: soloThreads })).session, threads: soloThreads };
       await releaseModel(request.model);
-      sessions.set(request.model, { shared: session, solo, sharedThreads: settings.intraOpThreads, soloThreads });
+      sessions.set(request.model, { shared: { session, threads: settings.intraOpThreads }, solo });
       const info: SessionInfo = {
         inputNames: [...session.inputNames],
         inputShapes: Object.fromEntries(session.inputMetadata.map((input) => [input.name, input.isTensor ? [...input.shape] : []])),
