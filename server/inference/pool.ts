@@ -312,7 +312,7 @@ export class InferencePool implements Inference, ImageInference {
     const live = this.slots.filter((slot) => !slot.dead);
     if (live.length === 0) throw new InferenceError('no inference worker is running');
     const solo = options.solo ?? false;
-    const infos = await Promise.all(live.map((slot) => this.loadInto(slot, model, onnxPath, solo && slot === this.slots[0])));
+    const infos = await Promise.all(live.map((slot) => this.loadInto(slot, model, onnxPath, solo && this.holdsSolo(slot))));
     const queueLimit = options.queueLimit ?? this.options.queueLimit;
     const existing = this.models.get(model);
     if (existing) Object.assign(existing, { onnxPath, solo, queueLimit });
@@ -330,7 +330,7 @@ export class InferencePool implements Inference, ImageInference {
     const hasSolo = this.models.get(model)?.solo ?? false;
     await Promise.all(
       ready.map(async (slot) => {
-        for (const solo of hasSolo && slot === this.slots[0] ? [false, true] : [false]) {
+        for (const solo of hasSolo && this.holdsSolo(slot) ? [false, true] : [false]) {
           const copies = Object.fromEntries(Object.entries(feeds).map(([name, t]) => [name, { ...t, data: t.data.slice() } as InputTensor]));
           await slot.request({ kind: 'run', model, feeds: copies, solo }, transferListOf(copies));
         }
@@ -493,7 +493,7 @@ export class InferencePool implements Inference, ImageInference {
       const fresh = this.spawn();
       this.slots[index] = fresh;
       for (const [model, state] of this.models) {
-        this.loadInto(fresh, model, state.onnxPath, state.solo && index === 0).then(
+        this.loadInto(fresh, model, state.onnxPath, state.solo && this.holdsSolo(fresh)).then(
           () => this.pump(),
           (loadError: Error) => this.options.onWorkerError?.(loadError),
         );
@@ -512,6 +512,14 @@ export class InferencePool implements Inference, ImageInference {
     return { intraOpThreads: this.options.threadsPerWorker, soloThreads: solo ? (this.options.soloThreads ?? 0) : 0, device: this.options.device, cudaDeviceId: this.options.cudaDeviceId ?? 0 };
   }
 
+  /**
+   * The first worker (or its replacement) holds the solo sessions: a lone job lands there, since
+   * idleSlotFor takes the first idle worker.
+   */
+  private holdsSolo(slot: Slot): boolean {
+    return slot === this.slots[0];
+  }
+
   private idleSlotFor(model: string): Slot | undefined {
     return this.slots.find((slot) => !slot.busy && slot.models.has(model));
   }
@@ -521,9 +529,8 @@ export class InferencePool implements Inference, ImageInference {
     if (job.onAbort) job.signal!.removeEventListener('abort', job.onAbort);
     // Alone: every other worker is idle and no translate is on its way, so this run may take
     // their cores too. A run that starts later, while this one goes on, shares the cores with it
-    // until it ends. Only the first worker holds solo sessions, and a lone job lands there
-    // (idleSlotFor takes the first idle).
-    const solo = slot === this.slots[0] && this.incomingTranslates === 0 && this.slots.every((other) => !other.busy);
+    // until it ends.
+    const solo = this.holdsSolo(slot) && this.incomingTranslates === 0 && this.slots.every((other) => !other.busy);
     slot.busy = true;
     state.running += 1;
     const started = performance.now();
