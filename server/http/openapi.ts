@@ -169,8 +169,12 @@ export const OPENAPI_DOCUMENT = {
             headers: {
               'X-Image-Size': { schema: { type: 'string', examples: ['640x480'] } },
               'Server-Timing': {
-                description: 'Milliseconds per stage: decode, preprocess, queue, inference (onnxruntime alone), postprocess, encode.',
-                schema: { type: 'string', examples: ['decode;dur=5.1, preprocess;dur=2.7, queue;dur=0.0, inference;dur=270.3, postprocess;dur=2.2, encode;dur=3.2'] },
+                description:
+                  'Milliseconds per stage: decode, preprocess, queue, inference (onnxruntime alone), postprocess, encode. Decode and encode name their codec (libjpeg-turbo for plain JPEGs up to quality 90, else libvips; zlib for PNG answers); inference names its intra-op threads.',
+                schema: {
+                  type: 'string',
+                  examples: ['decode;dur=1.9;desc="libjpeg-turbo", preprocess;dur=0.9, queue;dur=0.0, inference;dur=230.4;desc="2 threads", postprocess;dur=1.7, encode;dur=1.5;desc="libjpeg-turbo"'],
+                },
               },
             },
             content: imageContent,

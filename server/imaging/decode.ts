@@ -2,10 +2,12 @@
  * Image bytes → 8-bit sRGB pixels (HWC, 3 channels) plus a separate alpha plane. The pixel count
  * is checked from the header, so a decompression bomb is refused before any pixel is decoded; then
  * EXIF orientation is applied, the image is scaled down to fit `maxSide`, and every colour model
- * (grey, palette, CMYK, 16-bit) lands as plain RGB.
+ * (grey, palette, CMYK, 16-bit) lands as plain RGB. Plain JPEGs skip sharp for libjpeg-turbo
+ * (see jpeg.ts): same pixels up to its fast DCT, in less than half the time.
  */
 import sharp, { type Metadata } from 'sharp';
 import { problems, type ProblemError } from '../http/problem.ts';
+import { decodePlainJpeg, plainJpeg, readJpegHeader, type Codec } from './jpeg.ts';
 
 /**
  * Accepted input formats by their leading bytes. Sniffing the signature ourselves tells "not an
@@ -34,6 +36,8 @@ export interface RgbImage {
   rgb: Buffer;
   /** width × height bytes, or null when the input has no alpha channel. */
   alpha: Buffer | null;
+  /** Which library decoded it. */
+  decoder: Codec;
 }
 
 export interface DecodeLimits {
@@ -45,8 +49,14 @@ export interface DecodeLimits {
 
 /** Decodes, or throws 415 (not an image / unsupported format) or 422 (corrupt, truncated, too many pixels). */
 export async function decodeImage(bytes: Buffer, limits: DecodeLimits): Promise<RgbImage> {
-  if (sniffFormat(bytes) === null) {
+  const format = sniffFormat(bytes);
+  if (format === null) {
     throw problems.unsupportedMediaType('the body is not an image in a supported format (jpeg, png, webp, gif, tiff, avif, heif)');
+  }
+  if (format === 'jpeg' && plainJpeg(readJpegHeader(bytes), limits)) {
+    // A JPEG that libjpeg-turbo refuses goes on to sharp, which then says what is wrong with it.
+    const decoded = await decodePlainJpeg(bytes);
+    if (decoded) return { ...decoded, alpha: null, decoder: 'libjpeg-turbo' };
   }
   // One sharp call: it checks the pixel limit from the header before decoding anything, and
   // sizes the scale-down after EXIF orientation. Why a call failed is worked out only then.
@@ -54,7 +64,7 @@ export async function decodeImage(bytes: Buffer, limits: DecodeLimits): Promise<
     let pipeline = sharp(bytes, { limitInputPixels: limits.maxPixels, failOn: 'warning', pages: 1 }).rotate();
     if (limits.maxSide !== undefined) pipeline = pipeline.resize(limits.maxSide, limits.maxSide, { fit: 'inside', withoutEnlargement: true });
     const { data, info } = await pipeline.toColourspace('srgb').raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
-    return splitChannels(data, info.width, info.height, info.channels);
+    return { ...splitChannels(data, info.width, info.height, info.channels), decoder: 'libvips' };
   } catch (err) {
     throw await decodeProblem(bytes, limits, err);
   }
@@ -78,7 +88,7 @@ async function decodeProblem(bytes: Buffer, limits: DecodeLimits, err: unknown):
 }
 
 /** 1–4 interleaved channels (grey, grey+alpha, RGB, RGBA) → RGB plus optional alpha. */
-export function splitChannels(data: Buffer, width: number, height: number, channels: number): RgbImage {
+export function splitChannels(data: Buffer, width: number, height: number, channels: number): Omit<RgbImage, 'decoder'> {
   const pixels = width * height;
   if (channels === 3) return { width, height, rgb: data, alpha: null };
   const rgb = Buffer.allocUnsafe(pixels * 3);

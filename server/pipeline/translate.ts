@@ -5,7 +5,8 @@
  * has the same pixels as one sent to the server.
  */
 import { decodeImage, type RgbImage } from '../imaging/decode.ts';
-import { encodeImage, type OutputFormat } from '../imaging/encode.ts';
+import { encodeImage, type EncodedImage, type OutputFormat } from '../imaging/encode.ts';
+import type { Codec } from '../imaging/jpeg.ts';
 import { fitInside, resizeTo } from '../imaging/resize.ts';
 import { cropTopLeft, reflectPad, reflectPadTo, type HwcImage } from '../imaging/tensor.ts';
 import type { ImageInference } from '../inference/pool.ts';
@@ -40,6 +41,8 @@ export interface TranslatedImage {
   timings: TranslateTimings;
   /** onnxruntime's intra-op threads for this run: more when the request ran alone (see the pool's soloThreads). */
   inferenceThreads: number;
+  /** The libraries that decoded the upload and encoded the answer. */
+  codecs: { decode: Codec; encode: EncodedImage['encoder'] };
 }
 
 export interface TranslateTimings {
@@ -117,5 +120,13 @@ export async function translateImage(bytes: Buffer, model: TranslateModel, infer
   );
   timings.encode = lap();
   inference.recycle(pixels);
-  return { body: encoded.body, contentType: encoded.contentType, width: image.width, height: image.height, timings, inferenceThreads };
+  return {
+    body: encoded.body,
+    contentType: encoded.contentType,
+    width: image.width,
+    height: image.height,
+    timings,
+    inferenceThreads,
+    codecs: { decode: image.decoder, encode: encoded.encoder },
+  };
 }

@@ -162,9 +162,28 @@ describe('POST /v1/models/:name/translate round-trips', () => {
     expect(stages.map((m) => m?.[1])).toEqual(['decode', 'preprocess', 'queue', 'inference', 'postprocess', 'encode']);
     // A lone request runs with the whole pool's threads (the solo session).
     expect(stages[3]![3]).toBe(`${Math.max(server.config.soloThreads, server.config.threadsPerWorker)} threads`);
+    // The codecs: libvips read the PNG, and our own filter + zlib wrote it.
+    expect([stages[0]![3], stages[5]![3]]).toEqual(['libvips', 'zlib']);
     // The stages are parts of the request, so together they fit in the time the client waited.
     const sum = stages.reduce((total, m) => total + Number(m![2]), 0);
     expect(sum).toBeLessThanOrEqual(elapsed + 0.3);
+  });
+
+  it('reads and writes plain JPEGs with libjpeg-turbo, other JPEGs with libvips, and names the codec in Server-Timing', async () => {
+    const pixels = pattern(64, 48, 3);
+    const codecs = (res: { headers: Record<string, unknown> }) =>
+      ['decode', 'encode'].map((stage) => new RegExp(`${stage};dur=[\\d.]+;desc="([\\w-]+)"`).exec(res.headers['server-timing'] as string)?.[1]);
+    const plain = await sharp(pixels, { raw: { width: 64, height: 48, channels: 3 } }).jpeg({ quality: 85 }).toBuffer();
+    const fast = await translate('nchw-bytes', '?format=jpeg').set('Content-Type', 'image/jpeg').send(plain);
+    expect([fast.status, ...codecs(fast)]).toEqual([200, 'libjpeg-turbo', 'libjpeg-turbo']);
+    // Same pixels through the model as an accurate decode gives, up to the fast DCT's rounding.
+    const expected = applyColourMix(await sharp(plain).raw().toBuffer(), rotateAndInvert([0, 255]), [0, 255], [0, 255]);
+    const png = await translate('nchw-bytes', '?format=png').set('Content-Type', 'image/jpeg').send(plain);
+    const out = (await raw(png.body as Buffer)).data;
+    expect(out.reduce((worst, value, i) => Math.max(worst, Math.abs(value - expected[i]!)), 0)).toBeLessThanOrEqual(8);
+    const fine = await sharp(pixels, { raw: { width: 64, height: 48, channels: 3 } }).jpeg({ quality: 95 }).toBuffer();
+    const accurate = await translate('nchw-bytes', '?format=jpeg&quality=95').set('Content-Type', 'image/jpeg').send(fine);
+    expect([accurate.status, ...codecs(accurate)]).toEqual([200, 'libvips', 'libvips']);
   });
 
   it('still runs a lone request with every thread after uploads that failed to decode', async () => {

@@ -55,7 +55,8 @@ export function translateRoutes({ config, repository, pool, metrics }: AppDeps):
       metrics.encodeDuration.observe({ model: model.name }, translated.timings.encode / 1000);
       res.status(200).type(translated.contentType).setHeader('X-Image-Size', `${translated.width}x${translated.height}`);
       const threads = translated.inferenceThreads;
-      res.setHeader('Server-Timing', serverTiming(translated.timings, { inference: `${threads} thread${threads === 1 ? '' : 's'}` }));
+      const { decode, encode } = translated.codecs;
+      res.setHeader('Server-Timing', serverTiming(translated.timings, { decode, inference: `${threads} thread${threads === 1 ? '' : 's'}`, encode }));
       res.send(translated.body);
     },
   );

@@ -1,0 +1,161 @@
+import sharp from 'sharp';
+import { describe, expect, it } from 'vitest';
+import { ProblemError } from '../../server/http/problem.ts';
+import { decodeImage } from '../../server/imaging/decode.ts';
+import { encodeImage } from '../../server/imaging/encode.ts';
+import { FAST_DCT_MAX_QUALITY, plainJpeg, readJpegHeader, turboAvailable } from '../../server/imaging/jpeg.ts';
+import { mulberry32 } from '../helpers/image-models.ts';
+
+const LIMITS = { maxPixels: 40_000_000 };
+
+/** A smooth image with some noise, like a photo: RGB, width × height × 3. */
+function photoLike(width: number, height: number, seed = 3): Buffer {
+  const random = mulberry32(seed);
+  const pixels = Buffer.alloc(width * height * 3);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const i = (y * width + x) * 3;
+      pixels[i] = (128 + 90 * Math.sin(x / 9) + random() * 24) & 255;
+      pixels[i + 1] = (128 + 90 * Math.cos(y / 7) + random() * 24) & 255;
+      pixels[i + 2] = ((x + y) * 2 + random() * 24) & 255;
+    }
+  }
+  return pixels;
+}
+
+const jpegOf = (pixels: Buffer, width: number, height: number) => sharp(pixels, { raw: { width, height, channels: 3 } });
+
+/** `jpeg` with an EXIF block (orientation only) inserted after its start marker, as a camera writes it. */
+function withExifOrientation(jpeg: Buffer, orientation: number): Buffer {
+  const tiff = Buffer.alloc(26);
+  tiff.write('II*\0', 0, 'latin1');
+  tiff.writeUInt32LE(8, 4); // IFD0 right after the header
+  tiff.writeUInt16LE(1, 8); // one entry
+  tiff.writeUInt16LE(0x0112, 10); // Orientation
+  tiff.writeUInt16LE(3, 12); // SHORT
+  tiff.writeUInt32LE(1, 14);
+  tiff.writeUInt16LE(orientation, 18);
+  tiff.writeUInt32LE(0, 22); // no next IFD
+  const body = Buffer.concat([Buffer.from('Exif\0\0', 'latin1'), tiff]);
+  const app1 = Buffer.alloc(4);
+  app1.writeUInt16BE(0xffe1, 0);
+  app1.writeUInt16BE(body.length + 2, 2);
+  return Buffer.concat([jpeg.subarray(0, 2), app1, body, jpeg.subarray(2)]);
+}
+
+/** Peak signal-to-noise ratio of two equal-length 8-bit buffers, in dB. */
+function psnr(a: Uint8Array, b: Uint8Array): number {
+  let squares = 0;
+  for (let i = 0; i < a.length; i++) squares += (a[i]! - b[i]!) ** 2;
+  return 10 * Math.log10((255 * 255) / (squares / a.length));
+}
+
+describe('JPEG header', () => {
+  it('reads size, components, frame type, orientation and ICC profile from the markers', async () => {
+    const pixels = photoLike(64, 48);
+    const plain = readJpegHeader(await jpegOf(pixels, 64, 48).jpeg({ quality: 80 }).toBuffer());
+    expect(plain).toMatchObject({ width: 64, height: 48, components: 3, precision: 8, frame: 0xc0, orientation: 1, hasIccProfile: false, endsAtEoi: true });
+    expect(readJpegHeader(await jpegOf(pixels, 64, 48).jpeg({ progressive: true }).toBuffer())?.frame).toBe(0xc2);
+    expect(readJpegHeader(await jpegOf(pixels, 64, 48).toColourspace('b-w').jpeg().toBuffer())?.components).toBe(1);
+    expect(readJpegHeader(await jpegOf(pixels, 64, 48).toColourspace('cmyk').jpeg().toBuffer())?.components).toBe(4);
+    expect(readJpegHeader(await jpegOf(pixels, 64, 48).jpeg().withIccProfile('p3').toBuffer())?.hasIccProfile).toBe(true);
+    const rotated = withExifOrientation(await jpegOf(pixels, 64, 48).jpeg().toBuffer(), 6);
+    expect(readJpegHeader(rotated)).toMatchObject({ orientation: 6, hasIccProfile: false });
+    expect((await sharp(rotated).metadata()).orientation).toBe(6); // libvips reads the same block
+  });
+
+  it('estimates the IJG quality from the luminance table to within half a step', async () => {
+    const pixels = photoLike(32, 32);
+    for (const quality of [50, 75, 89, 90, 91, 95]) {
+      const header = readJpegHeader(await jpegOf(pixels, 32, 32).jpeg({ quality }).toBuffer());
+      expect(Math.abs(header!.quality! - quality)).toBeLessThan(0.5);
+    }
+  });
+
+  it('tells a cut-off file: no end marker, or no header at all', async () => {
+    const jpeg = await jpegOf(photoLike(32, 32), 32, 32).jpeg().toBuffer();
+    expect(readJpegHeader(jpeg.subarray(0, jpeg.length - 40))?.endsAtEoi).toBe(false);
+    expect(readJpegHeader(jpeg.subarray(0, 60))).toBeNull();
+    expect(readJpegHeader(Buffer.from([0xff, 0xd8, 0xff]))).toBeNull();
+    expect(readJpegHeader(Buffer.from('not a jpeg at all'))).toBeNull();
+  });
+
+  it('takes the fast path only for a plain JPEG: upright, no profile, 8-bit grey or YCbCr, quality ≤ 90, within the limits, complete', async () => {
+    const pixels = photoLike(64, 48);
+    const at = (quality: number) => jpegOf(pixels, 64, 48).jpeg({ quality }).toBuffer();
+    const plain = await at(FAST_DCT_MAX_QUALITY);
+    expect(plainJpeg(readJpegHeader(plain), LIMITS)).toBe(true);
+    expect(plainJpeg(readJpegHeader(await jpegOf(pixels, 64, 48).toColourspace('b-w').jpeg({ quality: 80 }).toBuffer()), LIMITS)).toBe(true);
+    const refused = {
+      'quality 91': await at(FAST_DCT_MAX_QUALITY + 1),
+      'EXIF rotation': withExifOrientation(plain, 6),
+      'ICC profile': await jpegOf(pixels, 64, 48).jpeg({ quality: 80 }).withIccProfile('p3').toBuffer(),
+      CMYK: await jpegOf(pixels, 64, 48).toColourspace('cmyk').jpeg({ quality: 80 }).toBuffer(),
+      truncated: plain.subarray(0, plain.length - 20),
+      'bytes after the end marker': Buffer.concat([plain, Buffer.from('trailer')]),
+    };
+    for (const [why, bytes] of Object.entries(refused)) expect([why, plainJpeg(readJpegHeader(bytes), LIMITS)]).toEqual([why, false]);
+    expect(plainJpeg(readJpegHeader(withExifOrientation(plain, 1)), LIMITS)).toBe(true);
+    expect(plainJpeg(readJpegHeader(plain), { maxPixels: 64 * 48 - 1 })).toBe(false);
+    expect(plainJpeg(readJpegHeader(plain), { ...LIMITS, maxSide: 63 })).toBe(false);
+    expect(plainJpeg(readJpegHeader(plain), { ...LIMITS, maxSide: 64 })).toBe(true);
+  });
+});
+
+describe('libjpeg-turbo path', () => {
+  it('loads: the binding ships prebuilt binaries for Linux, macOS and Windows on x64 and arm64', () => {
+    expect(turboAvailable).toBe(true);
+  });
+
+  it('decodes a plain JPEG to the pixels sharp gives, up to the fast DCT', async () => {
+    const pixels = photoLike(96, 64);
+    for (const jpeg of [await jpegOf(pixels, 96, 64).jpeg({ quality: 85 }).toBuffer(), await jpegOf(pixels, 96, 64).jpeg({ quality: 85, progressive: true }).toBuffer()]) {
+      const image = await decodeImage(jpeg, LIMITS);
+      const accurate = await sharp(jpeg).raw().toBuffer();
+      expect([image.decoder, image.width, image.height, image.alpha]).toEqual(['libjpeg-turbo', 96, 64, null]);
+      expect(psnr(image.rgb, accurate)).toBeGreaterThan(40);
+    }
+  });
+
+  it('decodes a grey JPEG to three equal channels', async () => {
+    const jpeg = await jpegOf(photoLike(40, 30), 40, 30).toColourspace('b-w').jpeg({ quality: 80 }).toBuffer();
+    const image = await decodeImage(jpeg, LIMITS);
+    expect(image.decoder).toBe('libjpeg-turbo');
+    const red = image.rgb.filter((_, i) => i % 3 === 0);
+    expect(image.rgb.filter((_, i) => i % 3 === 1)).toEqual(red);
+    expect(image.rgb.filter((_, i) => i % 3 === 2)).toEqual(red);
+    expect(psnr(image.rgb, await sharp(jpeg).raw().toBuffer())).toBeGreaterThan(40); // sharp gives grey as RGB too
+  });
+
+  it('leaves the rest to sharp: an EXIF-rotated JPEG comes out upright, a corrupt one is a 422', async () => {
+    const plain = await jpegOf(photoLike(96, 64), 96, 64).jpeg({ quality: 80 }).toBuffer();
+    const rotated = await decodeImage(withExifOrientation(plain, 6), LIMITS);
+    expect([rotated.decoder, rotated.width, rotated.height]).toEqual(['libvips', 64, 96]);
+    expect(rotated.rgb.equals(await sharp(withExifOrientation(plain, 6)).rotate().raw().toBuffer())).toBe(true);
+    // Scan data scrambled, end marker intact: libjpeg-turbo refuses, and sharp says why.
+    const corrupt = Buffer.from(plain);
+    const scan = plain.indexOf(Buffer.from([0xff, 0xda]));
+    for (let i = Math.floor((scan + plain.length) / 2); i < plain.length - 16; i++) corrupt[i] ^= 0x5a;
+    expect(plainJpeg(readJpegHeader(corrupt), LIMITS)).toBe(true);
+    const error = await decodeImage(corrupt, LIMITS).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ProblemError);
+    expect((error as ProblemError).status).toBe(422);
+  });
+
+  it('encodes JPEG answers up to quality 90 with libjpeg-turbo, and above with sharp', async () => {
+    const pixels = photoLike(64, 64);
+    // A view into a larger buffer, as the pipeline hands over cropped pixels.
+    const backing = Buffer.concat([Buffer.alloc(7), pixels]);
+    const rgb = backing.subarray(7);
+    const fast = await encodeImage({ width: 64, height: 64, rgb }, { format: 'jpeg', quality: FAST_DCT_MAX_QUALITY });
+    const accurate = await encodeImage({ width: 64, height: 64, rgb }, { format: 'jpeg', quality: FAST_DCT_MAX_QUALITY + 1 });
+    const byDefault = await encodeImage({ width: 64, height: 64, rgb }, { format: 'jpeg' });
+    expect([fast.encoder, accurate.encoder, byDefault.encoder]).toEqual(['libjpeg-turbo', 'libvips', 'libjpeg-turbo']);
+    const header = readJpegHeader(fast.body);
+    expect(header).toMatchObject({ width: 64, height: 64, components: 3 });
+    expect(Math.abs(header!.quality! - FAST_DCT_MAX_QUALITY)).toBeLessThan(0.5);
+    const [fastPsnr, accuratePsnr] = await Promise.all([fast, accurate].map(async (e) => psnr(await sharp(e.body).raw().toBuffer(), pixels)));
+    expect(fastPsnr).toBeGreaterThan(accuratePsnr! - 1.5); // one quality step apart, same fidelity within noise
+    expect(fastPsnr).toBeGreaterThan(28);
+  });
+});
