@@ -6,14 +6,14 @@
  * decodes it in one call on one libuv thread (≈ 1.9 ms) and encodes a 512² answer in ≈ 1.6 ms
  * against sharp's ≈ 3 ms.
  *
- * The cost: the binding always uses libjpeg-turbo's fast integer DCT. libjpeg's own guidance is
- * that at quality 90 and below there is little or no perceptible difference from the accurate
- * one; measured on photos here, a fast decode of a quality-90 JPEG is 0.1–0.25 dB further from the
- * original than an accurate one (1.3 dB at quality 98), and a fast encode at 90 loses ≤ 0.06 dB.
- * So only JPEGs whose quantisation tables say quality ≤ 90, and JPEG answers at quality ≤ 90, take
- * this path. Anything else the header shows (EXIF rotation, an ICC profile to convert, CMYK,
- * 12-bit or arithmetic coding, more than maxSide, data after the end marker) goes to sharp, and so
- * does a file TurboJPEG refuses: sharp then says why, as a 422.
+ * The cost: the binding always uses libjpeg-turbo's fast integer DCT. libjpeg-turbo's cjpeg
+ * documentation expects little or no perceptible difference from the accurate one at quality 90
+ * and below. Measured on photos here, a fast decode of a quality-90 JPEG is 0.1–0.25 dB further
+ * from the original than an accurate one (1.3 dB at quality 98), and a fast encode at 90 loses
+ * ≤ 0.06 dB. So only JPEGs whose quantisation tables say quality ≤ 90, and JPEG answers at
+ * quality ≤ 90, take this path. Anything else the header shows (EXIF rotation, an ICC profile to
+ * convert, CMYK, 12-bit or arithmetic coding, more than maxSide, data after the end marker) goes
+ * to sharp, and so does a file TurboJPEG refuses: sharp then says why, as a 422.
  *
  * The binding is a native addon with prebuilt binaries; where it cannot load, every image simply
  * goes through sharp.
@@ -182,8 +182,11 @@ export async function decodePlainJpeg(bytes: Buffer): Promise<{ width: number; h
   }
 }
 
-/** JPEG bytes for RGB pixels at a quality ≤ FAST_DCT_MAX_QUALITY, 4:2:0 like sharp's default; null without the binding. */
+/**
+ * JPEG bytes for RGB pixels, 4:2:0 like sharp's default; null (sharp's turn) above
+ * FAST_DCT_MAX_QUALITY, without the binding, or if TurboJPEG fails.
+ */
 export async function encodeFastJpeg(rgb: Buffer, width: number, height: number, quality: number): Promise<Buffer | null> {
   if (!turbo || quality > FAST_DCT_MAX_QUALITY) return null;
-  return turbo.compress(rgb, { format: turbo.FORMAT_RGB, width, height, quality, subsampling: turbo.SAMP_420 });
+  return turbo.compress(rgb, { format: turbo.FORMAT_RGB, width, height, quality, subsampling: turbo.SAMP_420 }).catch(() => null);
 }
