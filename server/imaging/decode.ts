@@ -53,9 +53,10 @@ export async function decodeImage(bytes: Buffer, limits: DecodeLimits): Promise<
   if (format === null) {
     throw problems.unsupportedMediaType('the body is not an image in a supported format (jpeg, png, webp, gif, tiff, avif, heif)');
   }
-  if (format === 'jpeg' && plainJpeg(readJpegHeader(bytes), limits)) {
+  const header = format === 'jpeg' ? readJpegHeader(bytes) : null;
+  if (header && plainJpeg(header, limits)) {
     // A JPEG that libjpeg-turbo refuses goes on to sharp, which then says what is wrong with it.
-    const decoded = await decodePlainJpeg(bytes);
+    const decoded = await decodePlainJpeg(bytes, header);
     if (decoded) return { ...decoded, alpha: null, decoder: 'libjpeg-turbo' };
   }
   // One sharp call: it checks the pixel limit from the header before decoding anything, and

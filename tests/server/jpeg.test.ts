@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { ProblemError } from '../../server/http/problem.ts';
 import { decodeImage } from '../../server/imaging/decode.ts';
 import { encodeImage } from '../../server/imaging/encode.ts';
-import { FAST_DCT_MAX_QUALITY, plainJpeg, readJpegHeader, turboAvailable } from '../../server/imaging/jpeg.ts';
+import { FAST_DCT_MAX_QUALITY, plainJpeg, readJpegHeader, SYNC_DECODE_MAX_PIXELS, turboAvailable } from '../../server/imaging/jpeg.ts';
 import { mulberry32 } from '../helpers/image-models.ts';
 
 const LIMITS = { maxPixels: 40_000_000 };
@@ -107,12 +107,18 @@ describe('libjpeg-turbo path', () => {
     expect(turboAvailable).toBe(true);
   });
 
-  it('decodes a plain JPEG to the pixels sharp gives, up to the fast DCT', async () => {
-    const pixels = photoLike(96, 64);
-    for (const jpeg of [await jpegOf(pixels, 96, 64).jpeg({ quality: 85 }).toBuffer(), await jpegOf(pixels, 96, 64).jpeg({ quality: 85, progressive: true }).toBuffer()]) {
+  it('decodes a plain JPEG to the pixels sharp gives, up to the fast DCT, small ones on the calling thread and large ones on the pool', async () => {
+    const side = Math.ceil(Math.sqrt(SYNC_DECODE_MAX_PIXELS)) + 1; // just over the synchronous limit
+    const cases: Array<[number, number, object]> = [
+      [96, 64, { quality: 85 }],
+      [96, 64, { quality: 85, progressive: true }],
+      [side, side, { quality: 85 }],
+    ];
+    for (const [width, height, options] of cases) {
+      const jpeg = await jpegOf(photoLike(width, height), width, height).jpeg(options).toBuffer();
       const image = await decodeImage(jpeg, LIMITS);
       const accurate = await sharp(jpeg).raw().toBuffer();
-      expect([image.decoder, image.width, image.height, image.alpha]).toEqual(['libjpeg-turbo', 96, 64, null]);
+      expect([image.decoder, image.width, image.height, image.alpha]).toEqual(['libjpeg-turbo', width, height, null]);
       expect(psnr(image.rgb, accurate)).toBeGreaterThan(40);
     }
   });
@@ -140,6 +146,12 @@ describe('libjpeg-turbo path', () => {
     const error = await decodeImage(corrupt, LIMITS).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ProblemError);
     expect((error as ProblemError).status).toBe(422);
+    // The same through the thread pool, for an image over the synchronous limit.
+    const side = Math.ceil(Math.sqrt(SYNC_DECODE_MAX_PIXELS)) + 1;
+    const large = Buffer.from(await jpegOf(photoLike(side, side), side, side).jpeg({ quality: 80 }).toBuffer());
+    const largeScan = large.indexOf(Buffer.from([0xff, 0xda]));
+    for (let i = Math.floor((largeScan + large.length) / 2); i < large.length - 16; i++) large[i] ^= 0x5a;
+    expect(((await decodeImage(large, LIMITS).catch((e: unknown) => e)) as ProblemError).status).toBe(422);
   });
 
   it('encodes JPEG answers up to quality 90 with libjpeg-turbo, and above with sharp', async () => {
