@@ -25,17 +25,21 @@ function photoLike(width: number, height: number, seed = 3): Buffer {
 
 const jpegOf = (pixels: Buffer, width: number, height: number) => sharp(pixels, { raw: { width, height, channels: 3 } });
 
-/** `jpeg` with an EXIF block (orientation only) inserted after its start marker, as a camera writes it. */
-function withExifOrientation(jpeg: Buffer, orientation: number): Buffer {
+/** `jpeg` with an EXIF block (orientation only, in either byte order) inserted after its start marker, as a camera writes it. */
+function withExifOrientation(jpeg: Buffer, orientation: number, byteOrder: 'II' | 'MM' = 'II'): Buffer {
   const tiff = Buffer.alloc(26);
-  tiff.write('II*\0', 0, 'latin1');
-  tiff.writeUInt32LE(8, 4); // IFD0 right after the header
-  tiff.writeUInt16LE(1, 8); // one entry
-  tiff.writeUInt16LE(0x0112, 10); // Orientation
-  tiff.writeUInt16LE(3, 12); // SHORT
-  tiff.writeUInt32LE(1, 14);
-  tiff.writeUInt16LE(orientation, 18);
-  tiff.writeUInt32LE(0, 22); // no next IFD
+  const little = byteOrder === 'II';
+  const u16 = (value: number, at: number) => (little ? tiff.writeUInt16LE(value, at) : tiff.writeUInt16BE(value, at));
+  const u32 = (value: number, at: number) => (little ? tiff.writeUInt32LE(value, at) : tiff.writeUInt32BE(value, at));
+  tiff.write(byteOrder, 0, 'latin1');
+  u16(42, 2);
+  u32(8, 4); // IFD0 right after the header
+  u16(1, 8); // one entry
+  u16(0x0112, 10); // Orientation
+  u16(3, 12); // SHORT
+  u32(1, 14);
+  u16(orientation, 18);
+  u32(0, 22); // no next IFD
   const body = Buffer.concat([Buffer.from('Exif\0\0', 'latin1'), tiff]);
   const app1 = Buffer.alloc(4);
   app1.writeUInt16BE(0xffe1, 0);
@@ -59,9 +63,21 @@ describe('JPEG header', () => {
     expect(readJpegHeader(await jpegOf(pixels, 64, 48).toColourspace('b-w').jpeg().toBuffer())?.components).toBe(1);
     expect(readJpegHeader(await jpegOf(pixels, 64, 48).toColourspace('cmyk').jpeg().toBuffer())?.components).toBe(4);
     expect(readJpegHeader(await jpegOf(pixels, 64, 48).jpeg().withIccProfile('p3').toBuffer())?.hasIccProfile).toBe(true);
-    const rotated = withExifOrientation(await jpegOf(pixels, 64, 48).jpeg().toBuffer(), 6);
-    expect(readJpegHeader(rotated)).toMatchObject({ orientation: 6, hasIccProfile: false });
-    expect((await sharp(rotated).metadata()).orientation).toBe(6); // libvips reads the same block
+    for (const byteOrder of ['II', 'MM'] as const) {
+      const rotated = withExifOrientation(await jpegOf(pixels, 64, 48).jpeg().toBuffer(), 6, byteOrder);
+      expect(readJpegHeader(rotated)).toMatchObject({ orientation: 6, hasIccProfile: false });
+      expect((await sharp(rotated).metadata()).orientation).toBe(6); // libvips reads the same block
+    }
+  });
+
+  it('never throws on damaged bytes: random truncations and byte changes give a header or null', async () => {
+    const jpeg = withExifOrientation(await jpegOf(photoLike(48, 32), 48, 32).jpeg({ quality: 80 }).toBuffer(), 3);
+    const random = mulberry32(5);
+    for (let i = 0; i < 3000; i++) {
+      const bytes = Buffer.from(jpeg.subarray(0, 2 + Math.floor(random() * (jpeg.length - 2))));
+      for (let j = 0; j < 1 + Math.floor(random() * 4); j++) bytes[2 + Math.floor(random() * (bytes.length - 2))] = Math.floor(random() * 256);
+      expect(() => readJpegHeader(bytes)).not.toThrow();
+    }
   });
 
   it('estimates the IJG quality from the luminance table to within half a step', async () => {
