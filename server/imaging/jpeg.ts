@@ -3,8 +3,8 @@
  *
  * Why: libvips hands a decoded image between its threads in 16-line strips. For a 512² JPEG that
  * is about 36 thread wake-ups, ≈ 2.5 ms of sharp's ≈ 4.3 ms decode on a 2-core VM; TurboJPEG
- * decodes it in one call on one libuv thread (≈ 1.9 ms) and encodes a 512² answer in ≈ 1.6 ms
- * against sharp's ≈ 3 ms.
+ * decodes it in one call (≈ 1.9 ms; small images on the calling thread, see
+ * SYNC_DECODE_MAX_PIXELS) and encodes a 512² answer in ≈ 1.6 ms against sharp's ≈ 3 ms.
  *
  * The cost: the binding always uses libjpeg-turbo's fast integer DCT. libjpeg-turbo's cjpeg
  * documentation expects little or no perceptible difference from the accurate one at quality 90
@@ -36,7 +36,7 @@ export interface JpegHeader {
   precision: number;
   /** The start-of-frame marker: 0xc0 baseline, 0xc1 extended, 0xc2 progressive (Huffman); others are lossless or arithmetic. */
   frame: number;
-  /** EXIF orientation, 1 (upright) when there is none. */
+  /** EXIF orientation: 1 (upright) when there is none, 0 when an EXIF block cannot be read. */
   orientation: number;
   hasIccProfile: boolean;
   /** IJG quality estimated from the luminance quantisation table, or null when there is none. */
@@ -56,7 +56,7 @@ const ANNEX_K_SUM = ANNEX_K_LUMINANCE.reduce((sum, value) => sum + value, 0);
  * IJG quality from a luminance table: IJG scales Annex K by 5000/q % below 50 and by (200 − 2q) %
  * from 50 up. The ratio of the sums is independent of zig-zag order and close to that scale.
  */
-export function estimateQuality(luminanceTableSum: number): number {
+function estimateQuality(luminanceTableSum: number): number {
   const scale = (100 * luminanceTableSum) / ANNEX_K_SUM;
   return scale <= 100 ? (200 - scale) / 2 : 5000 / scale;
 }
@@ -88,7 +88,7 @@ export function readJpegHeader(bytes: Uint8Array): JpegHeader | null {
       const sum = luminanceTableSum(segment);
       if (sum !== null) quality = estimateQuality(sum);
     } else if (marker === 0xe1 && latin1(segment, 6) === 'Exif\0\0') {
-      orientation = exifOrientation(segment.subarray(6)) ?? 1;
+      orientation = exifOrientation(segment.subarray(6)) ?? 0;
     } else if (marker === 0xe2 && latin1(segment, 12) === 'ICC_PROFILE\0') {
       hasIccProfile = true;
     }
@@ -117,7 +117,7 @@ function luminanceTableSum(segment: Uint8Array): number | null {
   return null;
 }
 
-/** Orientation (tag 0x0112) from IFD0 of an EXIF TIFF block, or null. */
+/** Orientation (tag 0x0112) from IFD0 of an EXIF TIFF block: 1 when the tag is absent, null when the block is malformed. */
 function exifOrientation(tiff: Uint8Array): number | null {
   if (tiff.length < 8) return null;
   const little = tiff[0] === 0x49 && tiff[1] === 0x49;
@@ -131,7 +131,7 @@ function exifOrientation(tiff: Uint8Array): number | null {
     if (entry + 12 > tiff.length) return null;
     if (view.getUint16(entry, little) === 0x0112) return view.getUint16(entry + 8, little);
   }
-  return null;
+  return 1;
 }
 
 /** The first `count` bytes as text (fewer when the segment is shorter). */

@@ -112,6 +112,11 @@ describe('JPEG header', () => {
     };
     for (const [why, bytes] of Object.entries(refused)) expect([why, plainJpeg(readJpegHeader(bytes), LIMITS)]).toEqual([why, false]);
     expect(plainJpeg(readJpegHeader(withExifOrientation(plain, 1)), LIMITS)).toBe(true);
+    // An EXIF block whose first directory points past its end: its orientation is unknown, so sharp decides.
+    const unreadable = withExifOrientation(plain, 1);
+    unreadable.writeUInt32LE(4000, unreadable.indexOf('Exif') + 6 + 4); // IFD0's offset, in the TIFF header
+    expect(readJpegHeader(unreadable)?.orientation).toBe(0);
+    expect(plainJpeg(readJpegHeader(unreadable), LIMITS)).toBe(false);
     expect(plainJpeg(readJpegHeader(plain), { maxPixels: 64 * 48 - 1 })).toBe(false);
     expect(plainJpeg(readJpegHeader(plain), { ...LIMITS, maxSide: 63 })).toBe(false);
     expect(plainJpeg(readJpegHeader(plain), { ...LIMITS, maxSide: 64 })).toBe(true);
