@@ -30,7 +30,7 @@ import { decodeImage } from '../server/imaging/decode.ts';
 import { reflectPad, toTensor, type FloatTensor } from '../server/imaging/tensor.ts';
 import { InferencePool } from '../server/inference/pool.ts';
 import { parseManifest, type ImageToImageManifest } from '../server/models/manifest.ts';
-import { cycleGanGeneratorModel, imageManifest, mulberry32, tempModelsDir, writeModel } from '../tests/helpers/image-models.ts';
+import { cycleGanGeneratorModel, imageManifest, mulberry32, photoLikePixels, tempModelsDir, writeModel } from '../tests/helpers/image-models.ts';
 import { sessionOptions, settleDeviceSetting } from '../server/inference/device.ts';
 
 const COUNT = positiveEnv('BENCH_COUNT', 200);
@@ -62,16 +62,8 @@ function benchModel(): { modelsDir: string; name: string; manifest: ImageToImage
 /** A photo-like 512² JPEG (smooth gradients, mild noise), different for every index. */
 async function photoJpeg(index: number): Promise<Buffer> {
   const random = mulberry32(index + 1);
-  const [fx, fy, phase] = [30 + random() * 40, 40 + random() * 40, random() * 6];
-  const pixels = Buffer.alloc(SIDE * SIDE * 3);
-  for (let y = 0; y < SIDE; y++) {
-    for (let x = 0; x < SIDE; x++) {
-      const i = (y * SIDE + x) * 3;
-      pixels[i] = (128 + 100 * Math.sin(x / fx + phase) + random() * 20) & 255;
-      pixels[i + 1] = (128 + 100 * Math.cos(y / fy) + random() * 20) & 255;
-      pixels[i + 2] = ((x + y) / 8 + random() * 20) & 255;
-    }
-  }
+  const [x, y, phase] = [30 + random() * 40, 40 + random() * 40, random() * 6];
+  const pixels = photoLikePixels(SIDE, SIDE, random, { x, y, phase });
   return sharp(pixels, { raw: { width: SIDE, height: SIDE, channels: 3 } }).jpeg({ quality: 90 }).toBuffer();
 }
 

@@ -33,7 +33,7 @@ import { decodeImage } from '../server/imaging/decode.ts';
 import { reflectPad, toTensor } from '../server/imaging/tensor.ts';
 import { parseManifest, type ImageToImageManifest } from '../server/models/manifest.ts';
 import { startServer } from '../server/server.ts';
-import { cycleGanGeneratorModel, imageManifest, mulberry32, tempModelsDir, writeModel } from '../tests/helpers/image-models.ts';
+import { cycleGanGeneratorModel, imageManifest, mulberry32, photoLikePixels, tempModelsDir, writeModel } from '../tests/helpers/image-models.ts';
 import { InferencePool, type Inference } from '../server/inference/pool.ts';
 import { BenchClient } from './bench/http-client.ts';
 import { medianDifferenceInterval, percentile } from './bench/stats.ts';
@@ -65,18 +65,9 @@ function modelsDirAndManifest(): { modelsDir: string; manifest: ImageToImageMani
   return { modelsDir, manifest, label: `in-code CycleGAN ResNet generator ngf=${ngf} blocks=${blocks} (random weights)` };
 }
 
-/** A photo-like test image: smooth gradients plus mild noise (JPEG sizes like a real photo). */
+/** A photo-like test image (JPEG sizes like a real photo's). */
 async function photoJpeg(side: number): Promise<Buffer> {
-  const random = mulberry32(side);
-  const pixels = Buffer.alloc(side * side * 3);
-  for (let y = 0; y < side; y++) {
-    for (let x = 0; x < side; x++) {
-      const i = (y * side + x) * 3;
-      pixels[i] = (128 + 100 * Math.sin(x / 40) + random() * 20) & 255;
-      pixels[i + 1] = (128 + 100 * Math.cos(y / 55) + random() * 20) & 255;
-      pixels[i + 2] = ((x + y) / 8 + random() * 20) & 255;
-    }
-  }
+  const pixels = photoLikePixels(side, side, mulberry32(side));
   return sharp(pixels, { raw: { width: side, height: side, channels: 3 } }).jpeg({ quality: 90 }).toBuffer();
 }
 

@@ -156,3 +156,21 @@ export function mulberry32(seed: number): () => number {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
+
+/**
+ * Photo-like RGB pixels, width × height × 3: smooth waves plus mild noise, so that JPEG sizes and
+ * codec times resemble a real photo's. `wave` sets the red and green wavelengths (in pixels) and
+ * the red phase; `random` draws the noise.
+ */
+export function photoLikePixels(width: number, height: number, random: () => number, wave = { x: 40, y: 55, phase: 0 }): Buffer {
+  const pixels = Buffer.alloc(width * height * 3);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const i = (y * width + x) * 3;
+      pixels[i] = (128 + 100 * Math.sin(x / wave.x + wave.phase) + random() * 20) & 255;
+      pixels[i + 1] = (128 + 100 * Math.cos(y / wave.y) + random() * 20) & 255;
+      pixels[i + 2] = ((x + y) / 8 + random() * 20) & 255;
+    }
+  }
+  return pixels;
+}

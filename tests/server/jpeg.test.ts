@@ -4,24 +4,12 @@ import { ProblemError } from '../../server/http/problem.ts';
 import { decodeImage } from '../../server/imaging/decode.ts';
 import { encodeImage } from '../../server/imaging/encode.ts';
 import { FAST_DCT_MAX_QUALITY, plainJpeg, readJpegHeader, SYNC_DECODE_MAX_PIXELS, turboAvailable } from '../../server/imaging/jpeg.ts';
-import { mulberry32 } from '../helpers/image-models.ts';
+import { mulberry32, photoLikePixels } from '../helpers/image-models.ts';
 
 const LIMITS = { maxPixels: 40_000_000 };
 
-/** A smooth image with some noise, like a photo: RGB, width × height × 3. */
-function photoLike(width: number, height: number, seed = 3): Buffer {
-  const random = mulberry32(seed);
-  const pixels = Buffer.alloc(width * height * 3);
-  for (let y = 0; y < height; y++) {
-    for (let x = 0; x < width; x++) {
-      const i = (y * width + x) * 3;
-      pixels[i] = (128 + 90 * Math.sin(x / 9) + random() * 24) & 255;
-      pixels[i + 1] = (128 + 90 * Math.cos(y / 7) + random() * 24) & 255;
-      pixels[i + 2] = ((x + y) * 2 + random() * 24) & 255;
-    }
-  }
-  return pixels;
-}
+/** Photo-like RGB pixels, width × height × 3 (seeded, so every run sees the same image). */
+const photoLike = (width: number, height: number) => photoLikePixels(width, height, mulberry32(3));
 
 const jpegOf = (pixels: Buffer, width: number, height: number) => sharp(pixels, { raw: { width, height, channels: 3 } });
 
