@@ -125,9 +125,10 @@ async function benchmark(): Promise<void> {
   const output = path.join(work, 'out');
   mkdirSync(input, { recursive: true });
   const load = os.loadavg()[0]!;
+  const cores = availableCores();
   console.log(`bench:batch — ${COUNT} JPEGs of ${SIDE}×${SIDE}, model: ${model.label}`);
-  console.log(`machine: ${availableCores()} cores, load average ${load.toFixed(1)}; pool ${config.workers} workers × ${config.threadsPerWorker} intra-op threads each`);
-  if (load > availableCores() * 0.5) console.log('warning: the machine is busy; figures will be noisy');
+  console.log(`machine: ${cores} cores, load average ${load.toFixed(1)}; pool ${config.workers} workers × ${config.threadsPerWorker} intra-op threads each`);
+  if (load > cores * 0.5) console.log('warning: the machine is busy; figures will be noisy');
   try {
     const files: string[] = [];
     for (let i = 0; i < COUNT; i++) {

@@ -71,9 +71,10 @@ export async function encodeImage(pixels: RgbPixels, options: EncodeOptions): Pr
     case 'jpeg': {
       // libjpeg-turbo's fast DCT up to quality 90 (see jpeg.ts); above, sharp's accurate one.
       // Huffman optimisation would cost ~3 ms per 512² image for a few percent of size.
-      const fast = await encodeFastJpeg(raw, pixels.width, pixels.height, quality ?? 90);
+      const jpegQuality = quality ?? 90;
+      const fast = await encodeFastJpeg(raw, pixels.width, pixels.height, jpegQuality);
       if (fast) encoder = 'libjpeg-turbo';
-      body = fast ?? (await viaSharp().jpeg({ quality: quality ?? 90, optimiseCoding: false }).toBuffer());
+      body = fast ?? (await viaSharp().jpeg({ quality: jpegQuality, optimiseCoding: false }).toBuffer());
       break;
     }
     case 'webp':
