@@ -30,11 +30,11 @@ import sharp from 'sharp';
 import { loadConfig, type Device } from '../server/config.ts';
 import { availableCores } from '../server/cores.ts';
 import { decodeImage } from '../server/imaging/decode.ts';
-import { reflectPad, toTensor } from '../server/imaging/tensor.ts';
+import { reflectPad, type HwcImage } from '../server/imaging/tensor.ts';
 import { parseManifest, type ImageToImageManifest } from '../server/models/manifest.ts';
 import { startServer } from '../server/server.ts';
 import { cycleGanGeneratorModel, imageManifest, mulberry32, photoLikePixels, tempModelsDir, writeModel } from '../tests/helpers/image-models.ts';
-import { InferencePool, type Inference } from '../server/inference/pool.ts';
+import { InferencePool, type ImageInputSpec, type ImageOutputSpec } from '../server/inference/pool.ts';
 import { BenchClient } from './bench/http-client.ts';
 import { medianDifferenceInterval, percentile } from './bench/stats.ts';
 
@@ -71,25 +71,30 @@ async function photoJpeg(side: number): Promise<Buffer> {
   return sharp(pixels, { raw: { width: side, height: side, channels: 3 } }).jpeg({ quality: 90 }).toBuffer();
 }
 
-/** The model input the server makes of this JPEG: decoded, padded and converted the same way. */
-interface ModelInput {
-  name: string;
-  data: Float32Array;
-  dims: number[];
+/** The padded pixels the server makes of this JPEG, and how the model takes and gives them. */
+interface ModelImage {
+  image: HwcImage;
+  io: { input: ImageInputSpec; output: ImageOutputSpec };
 }
 
-async function modelInput(manifest: ImageToImageManifest, jpeg: Buffer): Promise<ModelInput> {
-  const image = await decodeImage(jpeg, { maxPixels: 40_000_000, maxSide: manifest.input.maxSide });
-  const padded = reflectPad({ width: image.width, height: image.height, channels: 3, data: image.rgb }, manifest.input.multipleOf);
-  const tensor = toTensor(padded, manifest.input.layout, manifest.input.range, manifest.input.channels);
-  return { name: manifest.input.name, ...tensor };
+async function modelImage(manifest: ImageToImageManifest, jpeg: Buffer): Promise<ModelImage> {
+  const decoded = await decodeImage(jpeg, { maxPixels: 40_000_000, maxSide: manifest.input.maxSide });
+  const image = reflectPad({ width: decoded.width, height: decoded.height, channels: 3, data: decoded.rgb }, manifest.input.multipleOf);
+  const { input, output } = manifest;
+  return { image, io: { input: { name: input.name, layout: input.layout, range: input.range, channels: input.channels }, output: { name: output.name, layout: output.layout, range: output.range } } };
 }
 
-/** One raw run on `model` in `inference`: session.run's own time, as the worker measures it, and the session's threads. */
-async function rawRun(inference: Inference, model: string, input: ModelInput): Promise<{ runMs: number; threads: number }> {
+/**
+ * One raw run on `model` in `inference`: session.run's own time, as the worker measures it, and
+ * the session's threads. It goes through the pool's translate message, which feeds session.run the
+ * same tensor a request does and sends nothing to or from the main thread but the image's pixels,
+ * in a reused buffer. (A run message would leave a 3 MB input copy and a 3 MB output on the main
+ * thread per raw run, and the major GCs those set off there would land in the HTTP requests.)
+ */
+async function rawRun(inference: InferencePool, model: string, { image, io }: ModelImage): Promise<{ runMs: number; threads: number }> {
   let timing = { runMs: NaN, threads: 0 };
-  // The feed is transferred to the worker, so each run gets a copy.
-  await inference.run(model, { [input.name]: { type: 'float32', data: input.data.slice(), dims: input.dims } }, { onTiming: (reported) => (timing = reported) });
+  const pixels = await inference.translate(model, image, io, { onTiming: ({ runMs, threads }) => (timing = { runMs, threads }) });
+  inference.recycle(pixels.data.buffer);
   return timing;
 }
 
@@ -97,7 +102,7 @@ async function rawRun(inference: Inference, model: string, input: ModelInput): P
  * Raw runs back to back on a session of their own in a one-worker pool (in a worker thread, where
  * the server runs its sessions too), with `threads` intra-op threads.
  */
-async function rawRuns(onnxPath: string, input: ModelInput, threads: number, runs: number, device: Device): Promise<number[]> {
+async function rawRuns(onnxPath: string, input: ModelImage, threads: number, runs: number, device: Device): Promise<number[]> {
   const pool = new InferencePool({ workers: 1, threadsPerWorker: threads, device, queueLimit: 1 });
   await pool.loadModel('raw', onnxPath);
   await rawRun(pool, 'raw', input); // warm-up
@@ -121,7 +126,7 @@ async function translateOnce(client: BenchClient, path: string, body: Buffer): P
  * (runs of one model vary by tens of ms here, in spells). Both land on the server's first idle
  * worker, so they run the very same session.
  */
-async function interleaved(client: BenchClient, path: string, body: Buffer, inference: Inference, poolKey: string, input: ModelInput, pairs: number) {
+async function interleaved(client: BenchClient, path: string, body: Buffer, inference: InferencePool, poolKey: string, input: ModelImage, pairs: number) {
   const rawTimes: number[] = [];
   /** Intra-op threads of the session each raw run used (the solo session, when the pool has one). */
   const rawThreads = new Set<number>();
@@ -216,7 +221,7 @@ async function main(): Promise<void> {
       const translatePath = `/v1/models/${manifest.name}/translate?format=jpeg&quality=90`;
       await load(client, translatePath, jpeg, config.workers, config.workers); // warm every worker at this size
 
-      const input = await modelInput(manifest, jpeg);
+      const input = await modelImage(manifest, jpeg);
       const single = await interleaved(client, translatePath, jpeg, running.pool, entry.poolKey, input, PAIRS[side]!);
       const rawAllThreads = totalThreads === config.threadsPerWorker ? single.rawTimes : await rawRuns(entry.onnxPath!, input, totalThreads, RAW_RUNS[side]!, device);
       const rawP50 = percentile(single.rawTimes, 0.5);

@@ -47,8 +47,12 @@ export interface DecodeLimits {
   maxSide?: number;
 }
 
-/** Decodes, or throws 415 (not an image / unsupported format) or 422 (corrupt, truncated, too many pixels). */
-export async function decodeImage(bytes: Buffer, limits: DecodeLimits): Promise<RgbImage> {
+/**
+ * Decodes, or throws 415 (not an image / unsupported format) or 422 (corrupt, truncated, too many
+ * pixels). `allocate`, when given, supplies the buffer for the RGB pixels of a plain JPEG (see
+ * BufferShelf); sharp allocates its own.
+ */
+export async function decodeImage(bytes: Buffer, limits: DecodeLimits, allocate?: (bytes: number) => ArrayBuffer): Promise<RgbImage> {
   const format = sniffFormat(bytes);
   if (format === null) {
     throw problems.unsupportedMediaType('the body is not an image in a supported format (jpeg, png, webp, gif, tiff, avif, heif)');
@@ -56,7 +60,7 @@ export async function decodeImage(bytes: Buffer, limits: DecodeLimits): Promise<
   const header = format === 'jpeg' ? readJpegHeader(bytes) : null;
   if (header && plainJpeg(header, limits)) {
     // A JPEG that libjpeg-turbo refuses goes on to sharp, which then says what is wrong with it.
-    const decoded = await decodePlainJpeg(bytes, header);
+    const decoded = await decodePlainJpeg(bytes, header, allocate);
     if (decoded) return { ...decoded, alpha: null, decoder: 'libjpeg-turbo' };
   }
   // One sharp call: it checks the pixel limit from the header before decoding anything, and

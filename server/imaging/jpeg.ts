@@ -19,6 +19,7 @@
  * goes through sharp.
  */
 import type * as TurboJpeg from '@julusian/jpeg-turbo';
+import { BufferShelf } from './buffer-shelf.ts';
 
 /** Highest JPEG quality (IJG scale) for which the fast DCT is used, reading or writing. */
 export const FAST_DCT_MAX_QUALITY = 90;
@@ -180,12 +181,24 @@ export const turboAvailable = turbo !== null;
  */
 export const SYNC_DECODE_MAX_PIXELS = 400_000;
 
-/** RGB pixels of a plain JPEG (see plainJpeg), or null when TurboJPEG refuses it (corrupt data, even a warning). */
-export async function decodePlainJpeg(bytes: Buffer, header: JpegHeader): Promise<{ width: number; height: number; rgb: Buffer } | null> {
+/**
+ * RGB pixels of a plain JPEG (see plainJpeg), or null when TurboJPEG refuses it (corrupt data, even
+ * a warning). With `allocate`, the pixels land in the buffer it gives (width × height × 3 bytes).
+ */
+export async function decodePlainJpeg(
+  bytes: Buffer,
+  header: JpegHeader,
+  allocate?: (bytes: number) => ArrayBuffer,
+): Promise<{ width: number; height: number; rgb: Buffer } | null> {
   if (!turbo) return null;
   try {
     const options = { format: turbo.FORMAT_RGB };
-    const decoded = header.width * header.height <= SYNC_DECODE_MAX_PIXELS ? turbo.decompressSync(bytes, options) : await turbo.decompress(bytes, options);
+    const size = header.width * header.height * 3;
+    const into = allocate ? Buffer.from(allocate(size), 0, size) : undefined;
+    const decoded =
+      header.width * header.height <= SYNC_DECODE_MAX_PIXELS
+        ? into ? turbo.decompressSync(bytes, into, options) : turbo.decompressSync(bytes, options)
+        : await (into ? turbo.decompress(bytes, into, options) : turbo.decompress(bytes, options));
     return { width: decoded.width, height: decoded.height, rgb: decoded.data };
   } catch {
     return null;
@@ -193,10 +206,24 @@ export async function decodePlainJpeg(bytes: Buffer, header: JpegHeader): Promis
 }
 
 /**
+ * TurboJPEG writes into a buffer of the worst-case JPEG size (≈ 1.5 bytes a pixel at 4:2:0), so
+ * the answer is copied out of a shelved one rather than kept as a slice that would pin it.
+ */
+const encoderBuffers = new BufferShelf(4, 16 * 2 ** 20);
+
+/**
  * JPEG bytes for RGB pixels, 4:2:0 like sharp's default; null (sharp's turn) above
  * FAST_DCT_MAX_QUALITY, without the binding, or if TurboJPEG fails.
  */
 export async function encodeFastJpeg(rgb: Buffer, width: number, height: number, quality: number): Promise<Buffer | null> {
   if (!turbo || quality > FAST_DCT_MAX_QUALITY) return null;
-  return turbo.compress(rgb, { format: turbo.FORMAT_RGB, width, height, quality, subsampling: turbo.SAMP_420 }).catch(() => null);
+  const options = { format: turbo.FORMAT_RGB, width, height, quality, subsampling: turbo.SAMP_420 };
+  const scratch = encoderBuffers.take(turbo.bufferSize(options));
+  try {
+    return Buffer.from(await turbo.compress(rgb, Buffer.from(scratch), options));
+  } catch {
+    return null;
+  } finally {
+    encoderBuffers.give(scratch);
+  }
 }

@@ -9,7 +9,7 @@ import type { Device, DeviceSetting } from '../config.ts';
 import type { HwcImage } from '../imaging/tensor.ts';
 import { DeviceLock } from './device-lock.ts';
 import { DeviceUnavailableError } from './device.ts';
-import { PixelShelf } from './pixel-shelf.ts';
+import { BufferShelf } from '../imaging/buffer-shelf.ts';
 import type { RunObserver } from '../observability/metrics.ts';
 import type { EncodedRows, ImageInputSpec, ImageOutputSpec, InputTensor, OutputTensor, RowEncoding, SessionInfo, SessionSettings, SkippedProvider, WorkerData, WorkerReply, WorkerRequest } from './protocol.ts';
 
@@ -107,11 +107,17 @@ export interface Inference {
 export interface ImageInference {
   /**
    * Runs an image model on HWC bytes. The worker converts them to the input tensor and the
-   * output tensor back to RGB bytes. The caller's image is copied, never detached.
+   * output tensor back to RGB bytes. The caller's image is copied before translate returns,
+   * never detached, so its buffer may be reused at once.
    */
   translate(model: string, image: HwcImage, io: { input: ImageInputSpec; output: ImageOutputSpec }, options?: TranslateRunOptions): Promise<HwcImage>;
-  /** Hands back a translate's result once it is no longer read, so a later translate reuses its buffer (see PixelShelf). */
-  recycle(pixels: HwcImage): void;
+  /**
+   * A buffer of at least `bytes` bytes to decode an image into, from the same shelf as the
+   * buffers translate's results come back in (see BufferShelf). Hand it back with recycle.
+   */
+  pixelBuffer(bytes: number): ArrayBuffer;
+  /** Hands back a translate result's buffer, or a pixelBuffer, once it is no longer read, so a later image reuses it. */
+  recycle(buffer: ArrayBufferLike): void;
   /**
    * Says that a translate is on its way (its image is being decoded); call the returned function
    * once it has been handed to `translate`, or has failed. While one is on its way, a run that
@@ -265,11 +271,11 @@ export class InferencePool implements Inference, ImageInference {
   /** The provider check, made once (see resolveDevice). */
   private resolution: Promise<ResolvedDevice> | undefined;
   /** Two buffers per worker: one image in the worker, one being encoded. 16 MiB holds a 2048² RGB image. */
-  private readonly pixelShelf: PixelShelf;
+  private readonly pixelShelf: BufferShelf;
 
   constructor(private readonly options: PoolOptions) {
     for (let i = 0; i < options.workers; i++) this.slots.push(this.spawn());
-    this.pixelShelf = new PixelShelf(2 * options.workers, 16 * 2 ** 20);
+    this.pixelShelf = new BufferShelf(2 * options.workers, 16 * 2 ** 20);
   }
 
   get concurrency(): number {
@@ -355,7 +361,9 @@ export class InferencePool implements Inference, ImageInference {
 
   translate(model: string, image: HwcImage, io: { input: ImageInputSpec; output: ImageOutputSpec }, options: TranslateRunOptions = {}): Promise<HwcImage> {
     return this.enqueue<HwcImage>(model, options.signal, (resolved, resolve) => {
-      // The worker writes the model's pixels back into this buffer (see PixelShelf).
+      // Node 20 cannot transfer a buffer that sharp allocated (it copies one silently on both
+      // threads instead), so the pixels travel in a shelved buffer, and the worker writes the
+      // model's pixels back into it.
       const buffer = this.pixelShelf.take(image.data.length);
       const data = new Uint8Array(buffer, 0, image.data.length);
       data.set(image.data);
@@ -424,8 +432,12 @@ export class InferencePool implements Inference, ImageInference {
     };
   }
 
-  recycle(pixels: HwcImage): void {
-    if (pixels.data.buffer instanceof ArrayBuffer) this.pixelShelf.give(pixels.data.buffer);
+  pixelBuffer(bytes: number): ArrayBuffer {
+    return this.pixelShelf.take(bytes);
+  }
+
+  recycle(buffer: ArrayBufferLike): void {
+    if (buffer instanceof ArrayBuffer) this.pixelShelf.give(buffer);
   }
 
   load(model: string): { queued: number; running: number } {

@@ -72,11 +72,18 @@ export async function translateImage(bytes: Buffer, model: TranslateModel, infer
   // Until this image reaches the pool, a run that starts alone must not take every core (see
   // ImageInference.incoming).
   const arrived = inference.incoming();
+  // A plain JPEG is decoded into one of the pool's shelved buffers, which goes back to the shelf
+  // as soon as translate has copied it: no megabyte allocation per request (see BufferShelf).
+  let borrowed: ArrayBuffer | undefined;
+  const giveBack = () => {
+    if (borrowed) inference.recycle(borrowed);
+    borrowed = undefined;
+  };
   let image: RgbImage;
   let fitted: HwcImage;
   let padded: HwcImage;
   try {
-    image = await decodeImage(bytes, { maxPixels: options.maxPixels, maxSide });
+    image = await decodeImage(bytes, { maxPixels: options.maxPixels, maxSide }, (size) => (borrowed = inference.pixelBuffer(size)));
     timings.decode = lap();
     const decoded: HwcImage = { width: image.width, height: image.height, channels: 3, data: image.rgb };
     // A fixed-size graph gets the image fitted inside its size; any other is fed the image as it is.
@@ -89,11 +96,14 @@ export async function translateImage(bytes: Buffer, model: TranslateModel, infer
       padded = reflectPad(decoded, input.multipleOf);
     }
     timings.preprocess = lap();
+  } catch (err) {
+    giveBack();
+    throw err;
   } finally {
     arrived();
   }
 
-  const pixels = await inference.translate(
+  const translated = inference.translate(
     model.name,
     padded,
     { input: { name: input.name, layout: input.layout, range: input.range, channels: input.channels }, output: { name: output.name, layout: output.layout, range: output.range } },
@@ -108,6 +118,8 @@ export async function translateImage(bytes: Buffer, model: TranslateModel, infer
       },
     },
   );
+  giveBack(); // translate has copied the pixels
+  const pixels = await translated;
   lap();
   if (pixels.width !== padded.width || pixels.height !== padded.height) {
     throw new Error(`model "${model.name}" returned ${pixels.width}×${pixels.height} for a ${padded.width}×${padded.height} input`);
@@ -119,7 +131,7 @@ export async function translateImage(bytes: Buffer, model: TranslateModel, infer
     { format: options.format, quality: options.quality },
   );
   timings.encode = lap();
-  inference.recycle(pixels);
+  inference.recycle(pixels.data.buffer);
   return {
     body: encoded.body,
     contentType: encoded.contentType,

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { ProblemError } from '../../server/http/problem.ts';
 import { decodeImage } from '../../server/imaging/decode.ts';
 import { encodeImage } from '../../server/imaging/encode.ts';
-import { FAST_DCT_MAX_QUALITY, plainJpeg, readJpegHeader, SYNC_DECODE_MAX_PIXELS, turboAvailable } from '../../server/imaging/jpeg.ts';
+import { decodePlainJpeg, FAST_DCT_MAX_QUALITY, plainJpeg, readJpegHeader, SYNC_DECODE_MAX_PIXELS, turboAvailable } from '../../server/imaging/jpeg.ts';
 import { mulberry32, photoLikePixels } from '../helpers/image-models.ts';
 
 const LIMITS = { maxPixels: 40_000_000 };
@@ -132,6 +132,22 @@ describe('libjpeg-turbo path', () => {
     }
   });
 
+  it('decodes into the buffer the caller supplies, on the calling thread and on the pool alike', async () => {
+    const side = Math.ceil(Math.sqrt(SYNC_DECODE_MAX_PIXELS)) + 1;
+    for (const [width, height] of [[96, 64], [side, side]] as const) {
+      const jpeg = await jpegOf(photoLike(width, height), width, height).jpeg({ quality: 85 }).toBuffer();
+      const header = readJpegHeader(jpeg)!;
+      const supplied = new ArrayBuffer(width * height * 3 + 100);
+      const sizes: number[] = [];
+      const into = await decodePlainJpeg(jpeg, header, (bytes) => (sizes.push(bytes), supplied));
+      const own = await decodePlainJpeg(jpeg, header);
+      expect(sizes).toEqual([width * height * 3]);
+      expect(into!.rgb.buffer).toBe(supplied);
+      expect([into!.rgb.byteOffset, into!.rgb.length]).toEqual([0, width * height * 3]);
+      expect(into!.rgb.equals(own!.rgb)).toBe(true);
+    }
+  });
+
   it('decodes a grey JPEG to three equal channels', async () => {
     const jpeg = await jpegOf(photoLike(40, 30), 40, 30).toColourspace('b-w').jpeg({ quality: 80 }).toBuffer();
     const image = await decodeImage(jpeg, LIMITS);
@@ -161,6 +177,20 @@ describe('libjpeg-turbo path', () => {
     const largeScan = large.indexOf(Buffer.from([0xff, 0xda]));
     for (let i = Math.floor((largeScan + large.length) / 2); i < large.length - 16; i++) large[i] ^= 0x5a;
     expect(((await decodeImage(large, LIMITS).catch((e: unknown) => e)) as ProblemError).status).toBe(422);
+  });
+
+  it('gives each JPEG answer a buffer of its own size, which later answers leave untouched', async () => {
+    // Answers over 4 KiB, so that Node does not place the copy in its shared small-buffer pool.
+    const [first, second] = [photoLike(256, 192), photoLikePixels(256, 192, mulberry32(9))];
+    const a = await encodeImage({ width: 256, height: 192, rgb: first }, { format: 'jpeg', quality: 80 });
+    const kept = Buffer.from(a.body);
+    const b = await encodeImage({ width: 256, height: 192, rgb: second }, { format: 'jpeg', quality: 80 });
+    expect([a.encoder, b.encoder]).toEqual(['libjpeg-turbo', 'libjpeg-turbo']);
+    // Not a slice of TurboJPEG's worst-case-sized output buffer, which would stay pinned with it.
+    expect(a.body.buffer.byteLength).toBe(a.body.length);
+    expect(a.body.equals(kept)).toBe(true);
+    expect(b.body.equals(a.body)).toBe(false);
+    expect(psnr(await sharp(a.body).raw().toBuffer(), first)).toBeGreaterThan(28);
   });
 
   it('encodes JPEG answers up to quality 90 with libjpeg-turbo, and above with sharp', async () => {

@@ -81,7 +81,7 @@ describe('InferencePool', () => {
     const pixels = (data: number[]) => ({ width: data.length / 3, height: 1, channels: 3 as const, data: Uint8Array.from(data) });
     const kept = await pool.translate('mix', pixels([1, 2, 3]), mixIo);
     const recycled = await pool.translate('mix', pixels([10, 20, 30, 200, 100, 0]), mixIo);
-    pool.recycle(recycled);
+    pool.recycle(recycled.data.buffer);
     // The smaller image takes the recycled 6-byte buffer (transferred: detached here), and its result is a view on it.
     const smaller = await pool.translate('mix', pixels([4, 5, 6]), mixIo);
     expect(recycled.data.buffer.byteLength).toBe(0);

@@ -1,6 +1,7 @@
 import sharp from 'sharp';
 import request from 'supertest';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { decodeImage } from '../../server/imaging/decode.ts';
 import type { Layout, PixelRange } from '../../server/models/manifest.ts';
 import { applyColourMix, colourMixModel, imageManifest, rotateAndInvert, tempModelsDir, writeModel } from '../helpers/image-models.ts';
 import { startTestServer, type TestServer } from './harness.ts';
@@ -184,6 +185,46 @@ describe('POST /v1/models/:name/translate round-trips', () => {
     const fine = await sharp(pixels, { raw: { width: 64, height: 48, channels: 3 } }).jpeg({ quality: 95 }).toBuffer();
     const accurate = await translate('nchw-bytes', '?format=jpeg&quality=95').set('Content-Type', 'image/jpeg').send(fine);
     expect([accurate.status, ...codecs(accurate)]).toEqual([200, 'libvips', 'libvips']);
+  });
+
+  it('decodes plain JPEGs into the pool\'s shelved buffers, each handed back once translate has copied it, and stays exact under concurrency', async () => {
+    const pool = server.pool;
+    const spies = { borrow: vi.spyOn(pool, 'pixelBuffer'), translate: vi.spyOn(pool, 'translate'), recycle: vi.spyOn(pool, 'recycle') };
+    try {
+      const cases = Array.from({ length: 8 }, (_, i) => ({ width: [96, 40][i % 2]!, height: [64, 30][i % 2]!, shift: 29 * i }));
+      const jpegs = await Promise.all(
+        cases.map(({ width, height, shift }) => sharp(pattern(width, height, 3).map((v) => (v + shift) % 256), { raw: { width, height, channels: 3 } }).jpeg({ quality: 85 }).toBuffer()),
+      );
+      const answers = await Promise.all(jpegs.map((jpeg) => translate('nchw-bytes', '?format=png').set('Content-Type', 'image/jpeg').send(jpeg)));
+      for (const [i, res] of answers.entries()) {
+        expect(res.status).toBe(200);
+        const decoded = await decodeImage(jpegs[i]!, { maxPixels: 1e6 });
+        expect(decoded.decoder).toBe('libjpeg-turbo');
+        const expected = applyColourMix(decoded.rgb, rotateAndInvert([0, 255]), [0, 255], [0, 255]);
+        expect(Buffer.from(expected).equals((await raw(res.body as Buffer)).data)).toBe(true);
+      }
+      // Every borrowed buffer went back after the translate that copied it, before anyone borrowed it again.
+      expect(spies.borrow).toHaveBeenCalledTimes(cases.length);
+      const at = (spy: { mock: { invocationCallOrder: number[] } }, k: number) => spy.mock.invocationCallOrder[k]!;
+      for (const [i, { value: buffer }] of spies.borrow.mock.results.entries()) {
+        const borrowedAt = at(spies.borrow, i);
+        const returnedAt = Math.min(...spies.recycle.mock.calls.flatMap(([b], k) => (b === buffer && at(spies.recycle, k) > borrowedAt ? [at(spies.recycle, k)] : [])));
+        const copiedAt = Math.min(...spies.translate.mock.invocationCallOrder.filter((order) => order > borrowedAt));
+        const borrowedAgainAt = Math.min(...spies.borrow.mock.results.flatMap((r, k) => (r.value === buffer && at(spies.borrow, k) > borrowedAt ? [at(spies.borrow, k)] : [])));
+        expect(returnedAt).toBeGreaterThan(copiedAt);
+        expect(returnedAt).toBeLessThan(borrowedAgainAt);
+      }
+      // A JPEG that libjpeg-turbo refuses after borrowing still hands its buffer back.
+      spies.borrow.mockClear();
+      spies.recycle.mockClear();
+      const corrupt = Buffer.from(jpegs[0]!);
+      for (let i = Math.floor(corrupt.length / 2); i < corrupt.length - 16; i++) corrupt[i] ^= 0x5a;
+      expect((await translate('nchw-bytes').set('Content-Type', 'image/jpeg').send(corrupt)).status).toBe(422);
+      expect(spies.borrow).toHaveBeenCalledTimes(1);
+      expect(spies.recycle.mock.calls.map(([buffer]) => buffer)).toEqual([spies.borrow.mock.results[0]!.value]);
+    } finally {
+      for (const spy of Object.values(spies)) spy.mockRestore();
+    }
   });
 
   it('still runs a lone request with every thread after uploads that failed to decode', async () => {

@@ -1,14 +1,15 @@
 /**
- * Pixel buffers that go to an inference worker and come back, kept for the next image.
+ * Image-sized buffers kept for the next image instead of left to the garbage collector.
  *
- * Two costs hide in a translate's hand-over of pixels. Node 20 cannot transfer a buffer that
- * sharp allocated, and it copies one silently on both threads instead. A fresh buffer also pays
- * a page fault per 4 KiB on its first write. At 512² the two cost about a millisecond per request.
- * So the pool copies the decoded pixels into a shelved buffer and transfers that. The worker
- * writes the model's pixels back into the same buffer, and the caller shelves it again once the
- * answer is encoded.
+ * A request handles a few buffers of a megabyte or so (decoded pixels, the pixels sent to an
+ * inference worker and back, an encoder's output). Allocating them fresh costs twice:
+ * - a page fault per 4 KiB at the first write (about a millisecond per 512² request in all);
+ * - V8 counts ArrayBuffer bytes in the heap's growth, so a thread allocating ≈ 1.8 MB per request
+ *   started a major GC every 7–9 requests: 11–15 per 100 requests on the event loop, each adding
+ *   6–11 ms to the request it fell in. With the pixel buffers and the JPEG encoder's output buffer
+ *   reused, it was 1–2 per 100.
  */
-export class PixelShelf {
+export class BufferShelf {
   private readonly buffers: ArrayBuffer[] = [];
 
   /**

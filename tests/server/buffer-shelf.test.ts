@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { PixelShelf } from '../../server/inference/pixel-shelf.ts';
+import { BufferShelf } from '../../server/imaging/buffer-shelf.ts';
 
-describe('PixelShelf', () => {
+describe('BufferShelf', () => {
   it('hands out the smallest kept buffer that fits, and a new one when none does', () => {
-    const shelf = new PixelShelf(4, 1000);
+    const shelf = new BufferShelf(4, 1000);
     const [small, medium, large] = [new ArrayBuffer(10), new ArrayBuffer(50), new ArrayBuffer(100)];
     for (const buffer of [large, small, medium]) shelf.give(buffer);
     expect(shelf.take(40)).toBe(medium);
@@ -15,7 +15,7 @@ describe('PixelShelf', () => {
   });
 
   it('when full, lets a larger buffer replace the smallest and drops a smaller one', () => {
-    const shelf = new PixelShelf(2, 1000);
+    const shelf = new BufferShelf(2, 1000);
     const [a, b] = [new ArrayBuffer(20), new ArrayBuffer(30)];
     shelf.give(a);
     shelf.give(b);
@@ -29,7 +29,7 @@ describe('PixelShelf', () => {
   });
 
   it('keeps neither buffers over its size limit, nor detached ones, nor one twice', () => {
-    const shelf = new PixelShelf(4, 100);
+    const shelf = new BufferShelf(4, 100);
     shelf.give(new ArrayBuffer(101));
     const detached = new ArrayBuffer(8);
     structuredClone(detached, { transfer: [detached] });
