@@ -269,9 +269,10 @@ export class PixelKernels {
   /**
    * The scanlines of an 8-bit PNG (1–4 channels) with every row under filter 3, "average": each
    * byte minus the mean of its left and upper neighbours. On photo-like images it packed as small
-   * as the best of the five PNG filters here, and it vectorises, unlike Paeth.
+   * as the best of the five PNG filters here, and it vectorises, unlike Paeth. Written at the
+   * start of `into` when it is large enough, else into a new buffer.
    */
-  pngAverageScanlines(image: HwcImage): Buffer {
+  pngAverageScanlines(image: HwcImage, into?: ArrayBuffer): Buffer {
     const rowBytes = image.width * image.channels;
     const lines = (rowBytes + 1) * image.height;
     // Regions: zeros (the row above the first), the image, the scanlines.
@@ -281,7 +282,9 @@ export class PixelKernels {
     this.bytes(pixels - rowBytes, rowBytes).fill(0);
     this.bytes(pixels, image.data.length).set(image.data);
     this.kernels.averageScanlines(pixels, scanlines, image.height, rowBytes, image.channels);
-    return Buffer.from(this.bytes(scanlines, lines));
+    const out = into !== undefined && into.byteLength >= lines ? Buffer.from(into, 0, lines) : Buffer.allocUnsafeSlow(lines);
+    out.set(this.bytes(scanlines, lines));
+    return out;
   }
 
   /** Bytes of memory held, for tests. */

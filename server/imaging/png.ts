@@ -14,6 +14,7 @@
  */
 import { promisify } from 'node:util';
 import { constants, crc32, deflate, deflateSync } from 'node:zlib';
+import { BufferShelf } from './buffer-shelf.ts';
 import type { RawImage } from './grid.ts';
 import { PixelKernels } from './pixel-kernels.ts';
 
@@ -51,14 +52,18 @@ export async function preparePhotoPng(): Promise<void> {
   await filterKernels();
 }
 
-function chunk(type: string, data: Buffer): Buffer {
-  const out = Buffer.alloc(12 + data.length);
-  out.writeUInt32BE(data.length, 0);
-  out.write(type, 4, 'latin1');
-  data.copy(out, 8);
-  out.writeUInt32BE(crc32(out.subarray(4, 8 + data.length)), 8 + data.length);
-  return out;
+/** A chunk as its three parts (length and type, data, CRC), so the file is copied together once. */
+function chunk(type: string, data: Buffer): Buffer[] {
+  const head = Buffer.alloc(8);
+  head.writeUInt32BE(data.length, 0);
+  head.write(type, 4, 'latin1');
+  const crc = Buffer.alloc(4);
+  crc.writeUInt32BE(crc32(data, crc32(head.subarray(4))), 0);
+  return [head, data, crc];
 }
+
+/** Filtered scanlines wait here for zlib on the thread pool, in buffers reused from image to image (see BufferShelf). */
+const scanlineBuffers = new BufferShelf(4, 16 * 2 ** 20);
 
 /** Rows with a leading filter byte of 0 (none). */
 function unfilteredScanlines(image: RawImage): Buffer {
@@ -78,11 +83,13 @@ export async function encodePng(image: RawImage, compression: PngCompression = G
   header.writeUInt32BE(image.width, 0);
   header.writeUInt32BE(image.height, 4);
   header.set([8, colourType, 0, 0, 0], 8); // bit depth 8, colour type, deflate, filter method 0, no interlace
-  const scanlines =
-    compression.filter === 'average'
-      ? (await filterKernels()).pngAverageScanlines(image)
-      : unfilteredScanlines(image);
-  const options = { level: compression.level, strategy: compression.runsOnly ? constants.Z_RLE : constants.Z_DEFAULT_STRATEGY };
-  const compressed = scanlines.length <= SYNC_DEFLATE_LIMIT ? deflateSync(scanlines, options) : await deflateAsync(scanlines, options);
-  return Buffer.concat([SIGNATURE, chunk('IHDR', header), chunk('IDAT', compressed), chunk('IEND', Buffer.alloc(0))]);
+  const shelved = compression.filter === 'average' ? scanlineBuffers.take((image.width * image.channels + 1) * image.height) : undefined;
+  try {
+    const scanlines = shelved ? (await filterKernels()).pngAverageScanlines(image, shelved) : unfilteredScanlines(image);
+    const options = { level: compression.level, strategy: compression.runsOnly ? constants.Z_RLE : constants.Z_DEFAULT_STRATEGY };
+    const compressed = scanlines.length <= SYNC_DEFLATE_LIMIT ? deflateSync(scanlines, options) : await deflateAsync(scanlines, options);
+    return Buffer.concat([SIGNATURE, ...chunk('IHDR', header), ...chunk('IDAT', compressed), ...chunk('IEND', Buffer.alloc(0))]);
+  } finally {
+    if (shelved) scanlineBuffers.give(shelved);
+  }
 }

@@ -49,6 +49,16 @@ describe('encodePng', () => {
     }
   });
 
+  it('keeps a photo PNG\'s filtered rows until zlib on the thread pool has read them, while the next image is filtered', async () => {
+    const slow: PngCompression = { filter: 'average', level: 9, runsOnly: false }; // tens of ms on noise
+    const [first, second] = [noise(600, 400, 3, 5), noise(600, 400, 3, 6)];
+    const pending = encodePng(first, slow);
+    await new Promise((resolve) => setImmediate(resolve)); // the first one is deflating on the thread pool now
+    const [a, b] = await Promise.all([pending, encodePng(second, slow)]);
+    await decodesTo(a, first);
+    await decodesTo(b, second);
+  });
+
   it('filters rows as PNG filter 3 (average) in the photo setting', async () => {
     // A horizontal ramp: after the average filter most bytes repeat, so the PNG is far smaller
     // than the same pixels unfiltered at the same settings.

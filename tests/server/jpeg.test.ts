@@ -191,6 +191,15 @@ describe('libjpeg-turbo path', () => {
     expect(a.body.equals(kept)).toBe(true);
     expect(b.body.equals(a.body)).toBe(false);
     expect(psnr(await sharp(a.body).raw().toBuffer(), first)).toBeGreaterThan(28);
+    // A second encode that starts while the first is on the thread pool writes into a scratch buffer of its own.
+    const [large, other] = [photoLike(1024, 768), photoLikePixels(1024, 768, mulberry32(11))];
+    const encode = (rgb: Buffer) => encodeImage({ width: 1024, height: 768, rgb }, { format: 'jpeg', quality: 80 });
+    const [largeAlone, otherAlone] = [await encode(large), await encode(other)];
+    const pending = encode(large);
+    await new Promise((resolve) => setImmediate(resolve));
+    const [largeTogether, otherTogether] = await Promise.all([pending, encode(other)]);
+    expect(largeTogether.body.equals(largeAlone.body)).toBe(true);
+    expect(otherTogether.body.equals(otherAlone.body)).toBe(true);
   });
 
   it('encodes JPEG answers up to quality 90 with libjpeg-turbo, and above with sharp', async () => {
