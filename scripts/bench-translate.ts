@@ -21,7 +21,8 @@
  *   c=1, 512²: server p50 − raw p50 ≤ 15 ms (raw: the server's own session for a lone request);
  *   c=8:       throughput ≥ 85 % of raw (raw: one session with all the pool's threads, back to back);
  *   /healthz p99 < 50 ms while the c=8 load runs.
- * Raw runs happen in a worker thread, as the server's do; their time is session.run alone.
+ * Raw runs happen in a worker thread, as the server's do; their time is session.run alone, and they
+ * leave no garbage on the main thread that the requests around them would pay for (see rawRun).
  */
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
