@@ -7,7 +7,7 @@
  * - V8 counts ArrayBuffer bytes in the heap's growth, so a thread allocating ≈ 1.8 MB per request
  *   started a major GC every 7–9 requests: 11–15 per 100 requests on the event loop, each adding
  *   6–11 ms to the request it fell in. With the pixel buffers and the JPEG encoder's output buffer
- *   reused, it was 1–2 per 100.
+ *   reused, it was 0–2 per 100.
  */
 export class BufferShelf {
   private readonly buffers: ArrayBuffer[] = [];

@@ -270,7 +270,7 @@ export class InferencePool implements Inference, ImageInference {
   private quickDeaths = 0;
   /** The provider check, made once (see resolveDevice). */
   private resolution: Promise<ResolvedDevice> | undefined;
-  /** Two buffers per worker: one image in the worker, one being encoded. 16 MiB holds a 2048² RGB image. */
+  /** Two buffers per worker: one image in the worker, one being decoded or encoded. 16 MiB holds a 2048² RGB image. */
   private readonly pixelShelf: BufferShelf;
 
   constructor(private readonly options: PoolOptions) {
