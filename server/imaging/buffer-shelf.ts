@@ -4,10 +4,10 @@
  * A request handles a few buffers of a megabyte or so (decoded pixels, the pixels sent to an
  * inference worker and back, an encoder's output). Allocating them fresh costs twice:
  * - a page fault per 4 KiB at the first write (about a millisecond per 512² request in all);
- * - V8 counts ArrayBuffer memory when it decides to collect, so a thread allocating ≈ 1.8 MB per request
- *   started a major GC every 7–9 requests: 11–15 per 100 requests on the event loop, each adding
- *   6–11 ms to the request it fell in. With the pixel buffers and the JPEG encoder's output buffer
- *   reused, it was 0–2 per 100.
+ * - V8 counts ArrayBuffer memory when it decides to collect, so a thread allocating ≈ 1.8 MB
+ *   per request started a major GC every 7–9 requests: 11–15 per 100 requests on the event loop,
+ *   each adding 6–11 ms to the request it fell in. With the pixel buffers and the JPEG encoder's
+ *   output buffer reused, it was 0–2 per 100.
  */
 export class BufferShelf {
   private readonly buffers: ArrayBuffer[] = [];
