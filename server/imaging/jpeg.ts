@@ -20,6 +20,7 @@
  */
 import type * as TurboJpeg from '@julusian/jpeg-turbo';
 import { BufferShelf } from './buffer-shelf.ts';
+import { isSrgbProfile } from './icc.ts';
 
 /** Highest JPEG quality (IJG scale) for which the fast DCT is used, reading or writing. */
 export const FAST_DCT_MAX_QUALITY = 90;
@@ -39,7 +40,8 @@ export interface JpegHeader {
   frame: number;
   /** EXIF orientation: 1 (upright) when there is none, 0 when an EXIF block cannot be read. */
   orientation: number;
-  hasIccProfile: boolean;
+  /** The embedded ICC profile: none, plain sRGB (see icc.ts), or another one that sharp must apply. */
+  colourProfile: 'none' | 'srgb' | 'other';
   /** IJG quality estimated from the luminance quantisation table, or null when there is none. */
   quality: number | null;
   /** The file ends right after its end-of-image marker (not truncated, nothing appended). */
@@ -70,7 +72,9 @@ export function readJpegHeader(bytes: Uint8Array): JpegHeader | null {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let frame: Pick<JpegHeader, 'frame' | 'precision' | 'width' | 'height' | 'components'> | null = null;
   let orientation = 1;
-  let hasIccProfile = false;
+  /** ICC_PROFILE chunks by sequence number (a profile may span several APP2 segments). */
+  const iccChunks: Uint8Array[] = [];
+  let iccChunkCount = 0;
   let quality: number | null = null;
   let at = 2;
   for (;;) {
@@ -91,13 +95,24 @@ export function readJpegHeader(bytes: Uint8Array): JpegHeader | null {
     } else if (marker === 0xe1 && latin1(segment, 6) === 'Exif\0\0') {
       orientation = exifOrientation(segment.subarray(6)) ?? 0;
     } else if (marker === 0xe2 && latin1(segment, 12) === 'ICC_PROFILE\0') {
-      hasIccProfile = true;
+      iccChunkCount = Math.max(iccChunkCount, 1, segment[13] ?? 0);
+      const sequence = segment[12] ?? 0;
+      if (sequence >= 1) iccChunks[sequence - 1] = segment.subarray(14);
+      else iccChunkCount = Infinity; // a chunk without a valid place: the profile cannot be put together
     }
     at += 2 + length;
   }
   if (!frame) return null;
   const endsAtEoi = bytes[bytes.length - 2] === 0xff && bytes[bytes.length - 1] === 0xd9;
-  return { ...frame, orientation, hasIccProfile, quality, endsAtEoi };
+  return { ...frame, orientation, colourProfile: profileKind(iccChunks, iccChunkCount), quality, endsAtEoi };
+}
+
+/** What the ICC chunks make: no profile, sRGB, or another (or one that is incomplete or malformed). */
+function profileKind(chunks: Uint8Array[], count: number): JpegHeader['colourProfile'] {
+  if (count === 0) return 'none';
+  const parts = Array.from(chunks); // a missing sequence number leaves a hole, read as undefined
+  if (!Number.isFinite(count) || parts.length !== count || parts.some((part) => part === undefined)) return 'other';
+  return isSrgbProfile(Buffer.concat(parts)) ? 'srgb' : 'other';
 }
 
 /** The sum of quantisation table 0's 64 values in a DQT segment (which may hold several tables). */
@@ -152,7 +167,8 @@ export function plainJpeg(header: JpegHeader | null, limits: { maxPixels: number
     header.precision === 8 &&
     (header.components === 1 || header.components === 3) &&
     header.orientation === 1 &&
-    !header.hasIccProfile &&
+    // An sRGB profile changes nothing in sharp's conversion to sRGB; in grey JPEGs it is too odd to trust.
+    (header.colourProfile === 'none' || (header.colourProfile === 'srgb' && header.components === 3)) &&
     header.quality !== null &&
     Math.round(header.quality) <= FAST_DCT_MAX_QUALITY &&
     header.width >= 1 &&

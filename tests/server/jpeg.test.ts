@@ -42,18 +42,45 @@ function psnr(a: Uint8Array, b: Uint8Array): number {
   return 10 * Math.log10((255 * 255) / (squares / a.length));
 }
 
+/** `jpeg` with its one ICC_PROFILE segment split into APP2 chunks (sequence numbers as given, 1-based, out of `total`). */
+function withIccChunks(jpeg: Buffer, parts: number, keep: (sequence: number) => boolean = () => true, total = parts): Buffer {
+  const start = jpeg.indexOf(Buffer.from('ICC_PROFILE\0', 'latin1')) - 4;
+  const length = jpeg.readUInt16BE(start + 2);
+  const profile = jpeg.subarray(start + 4 + 14, start + 2 + length);
+  const size = Math.ceil(profile.length / parts);
+  const segments = Array.from({ length: parts }, (_, i) => i + 1)
+    .filter(keep)
+    .map((sequence) => {
+      const data = profile.subarray((sequence - 1) * size, sequence * size);
+      const head = Buffer.alloc(4 + 14);
+      head.writeUInt16BE(0xffe2, 0);
+      head.writeUInt16BE(2 + 14 + data.length, 2);
+      head.write('ICC_PROFILE\0', 4, 'latin1');
+      head[16] = sequence;
+      head[17] = total;
+      return Buffer.concat([head, data]);
+    });
+  return Buffer.concat([jpeg.subarray(0, start), ...segments.reverse(), jpeg.subarray(start + 2 + length)]);
+}
+
 describe('JPEG header', () => {
   it('reads size, components, frame type, orientation and ICC profile from the markers', async () => {
     const pixels = photoLike(64, 48);
     const plain = readJpegHeader(await jpegOf(pixels, 64, 48).jpeg({ quality: 80 }).toBuffer());
-    expect(plain).toMatchObject({ width: 64, height: 48, components: 3, precision: 8, frame: 0xc0, orientation: 1, hasIccProfile: false, endsAtEoi: true });
+    expect(plain).toMatchObject({ width: 64, height: 48, components: 3, precision: 8, frame: 0xc0, orientation: 1, colourProfile: 'none', endsAtEoi: true });
     expect(readJpegHeader(await jpegOf(pixels, 64, 48).jpeg({ progressive: true }).toBuffer())?.frame).toBe(0xc2);
     expect(readJpegHeader(await jpegOf(pixels, 64, 48).toColourspace('b-w').jpeg().toBuffer())?.components).toBe(1);
     expect(readJpegHeader(await jpegOf(pixels, 64, 48).toColourspace('cmyk').jpeg().toBuffer())?.components).toBe(4);
-    expect(readJpegHeader(await jpegOf(pixels, 64, 48).jpeg().withIccProfile('p3').toBuffer())?.hasIccProfile).toBe(true);
+    expect(readJpegHeader(await jpegOf(pixels, 64, 48).jpeg().withIccProfile('p3').toBuffer())?.colourProfile).toBe('other');
+    const srgb = await jpegOf(pixels, 64, 48).jpeg().withIccProfile('srgb').toBuffer();
+    expect(readJpegHeader(srgb)?.colourProfile).toBe('srgb');
+    // A profile may span several APP2 segments, in any order; one that misses a part is not trusted.
+    expect(readJpegHeader(withIccChunks(srgb, 3))?.colourProfile).toBe('srgb');
+    expect(readJpegHeader(withIccChunks(srgb, 3, (sequence) => sequence !== 2))?.colourProfile).toBe('other');
+    expect(readJpegHeader(withIccChunks(srgb, 2, () => true, 3))?.colourProfile).toBe('other');
     for (const byteOrder of ['II', 'MM'] as const) {
       const rotated = withExifOrientation(await jpegOf(pixels, 64, 48).jpeg().toBuffer(), 6, byteOrder);
-      expect(readJpegHeader(rotated)).toMatchObject({ orientation: 6, hasIccProfile: false });
+      expect(readJpegHeader(rotated)).toMatchObject({ orientation: 6, colourProfile: 'none' });
       expect((await sharp(rotated).metadata()).orientation).toBe(6); // libvips reads the same block
     }
   });
@@ -93,13 +120,17 @@ describe('JPEG header', () => {
     const refused = {
       'quality 91': await at(FAST_DCT_MAX_QUALITY + 1),
       'EXIF rotation': withExifOrientation(plain, 6),
-      'ICC profile': await jpegOf(pixels, 64, 48).jpeg({ quality: 80 }).withIccProfile('p3').toBuffer(),
+      'a Display P3 profile': await jpegOf(pixels, 64, 48).jpeg({ quality: 80 }).withIccProfile('p3').toBuffer(),
       CMYK: await jpegOf(pixels, 64, 48).toColourspace('cmyk').jpeg({ quality: 80 }).toBuffer(),
       truncated: plain.subarray(0, plain.length - 20),
       'bytes after the end marker': Buffer.concat([plain, Buffer.from('trailer')]),
     };
     for (const [why, bytes] of Object.entries(refused)) expect([why, plainJpeg(readJpegHeader(bytes), LIMITS)]).toEqual([why, false]);
     expect(plainJpeg(readJpegHeader(withExifOrientation(plain, 1)), LIMITS)).toBe(true);
+    // An sRGB profile changes nothing, so its JPEG is plain too; not a grey one, though.
+    const srgbHeader = readJpegHeader(await jpegOf(pixels, 64, 48).jpeg({ quality: 80 }).withIccProfile('srgb').toBuffer());
+    expect(plainJpeg(srgbHeader, LIMITS)).toBe(true);
+    expect(plainJpeg({ ...srgbHeader!, components: 1 }, LIMITS)).toBe(false);
     // An EXIF block whose first directory points past its end: its orientation is unknown, so sharp decides.
     const unreadable = withExifOrientation(plain, 1);
     unreadable.writeUInt32LE(4000, unreadable.indexOf('Exif') + 6 + 4); // IFD0's offset, in the TIFF header
@@ -146,6 +177,23 @@ describe('libjpeg-turbo path', () => {
       expect([into!.rgb.byteOffset, into!.rgb.length]).toEqual([0, width * height * 3]);
       expect(into!.rgb.equals(own!.rgb)).toBe(true);
     }
+  });
+
+  it('decodes a JPEG tagged sRGB to the pixels sharp gives after applying the profile, up to the fast DCT', async () => {
+    const pixels = photoLike(96, 64);
+    for (const jpeg of [
+      await jpegOf(pixels, 96, 64).jpeg({ quality: 85 }).withIccProfile('srgb').toBuffer(),
+      withIccChunks(await jpegOf(pixels, 96, 64).jpeg({ quality: 85 }).withIccProfile('srgb').toBuffer(), 2),
+    ]) {
+      const image = await decodeImage(jpeg, LIMITS);
+      expect(image.decoder).toBe('libjpeg-turbo');
+      expect(psnr(image.rgb, await sharp(jpeg).toColourspace('srgb').raw().toBuffer())).toBeGreaterThan(40);
+    }
+    // A Display P3 one is converted by libvips: its colours move far more than the DCT could.
+    const p3 = await jpegOf(pixels, 96, 64).jpeg({ quality: 85 }).withIccProfile('p3').toBuffer();
+    const converted = await decodeImage(p3, LIMITS);
+    expect(converted.decoder).toBe('libvips');
+    expect(psnr(converted.rgb, await sharp(p3, { ignoreIcc: true }).raw().toBuffer())).toBeLessThan(30);
   });
 
   it('decodes a grey JPEG to three equal channels', async () => {
