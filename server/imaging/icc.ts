@@ -27,6 +27,11 @@ function srgbEncode(linear: number): number {
 /** A tone curve: encoded value (0–1) → linear light. */
 type ToneCurve = (encoded: number) => number;
 
+/** The four-character signature (a tag's name or type) at `at`. */
+function signature(bytes: Uint8Array, at: number): string {
+  return String.fromCharCode(bytes[at]!, bytes[at + 1]!, bytes[at + 2]!, bytes[at + 3]!);
+}
+
 /** Whether `icc` is an sRGB profile (see above); false for anything malformed, never a throw. */
 export function isSrgbProfile(icc: Uint8Array): boolean {
   try {
@@ -39,8 +44,7 @@ export function isSrgbProfile(icc: Uint8Array): boolean {
 function matchesSrgb(icc: Uint8Array): boolean {
   if (icc.length < 132) return false;
   const view = new DataView(icc.buffer, icc.byteOffset, icc.byteLength);
-  const text = (at: number) => String.fromCharCode(icc[at]!, icc[at + 1]!, icc[at + 2]!, icc[at + 3]!);
-  if (text(16) !== 'RGB ' || text(20) !== 'XYZ ') return false;
+  if (signature(icc, 16) !== 'RGB ' || signature(icc, 20) !== 'XYZ ') return false;
   const count = view.getUint32(128);
   if (132 + 12 * count > icc.length) return false;
   const tags = new Map<string, Uint8Array>();
@@ -49,17 +53,17 @@ function matchesSrgb(icc: Uint8Array): boolean {
     const offset = view.getUint32(entry + 4);
     const size = view.getUint32(entry + 8);
     if (offset + size > icc.length) return false;
-    tags.set(text(entry), icc.subarray(offset, offset + size));
+    tags.set(signature(icc, entry), icc.subarray(offset, offset + size));
   }
-  if ([...tags.keys()].some((signature) => /^(A2B|B2A|D2B|B2D)/.test(signature))) return false;
-  for (const [signature, expected] of Object.entries(SRGB_COLORANTS)) {
-    const xyz = tags.get(signature);
-    if (!xyz || xyz.length < 20 || text(xyz.byteOffset - icc.byteOffset) !== 'XYZ ') return false;
+  if ([...tags.keys()].some((name) => /^(A2B|B2A|D2B|B2D)/.test(name))) return false;
+  for (const [name, expected] of Object.entries(SRGB_COLORANTS)) {
+    const xyz = tags.get(name);
+    if (!xyz || xyz.length < 20 || signature(xyz, 0) !== 'XYZ ') return false;
     const values = new DataView(xyz.buffer, xyz.byteOffset + 8, 12);
     for (let c = 0; c < 3; c++) if (Math.abs(values.getInt32(4 * c) / 65536 - expected[c]!) > COLORANT_TOLERANCE) return false;
   }
-  return TONE_CURVES.every((signature) => {
-    const tag = tags.get(signature);
+  return TONE_CURVES.every((name) => {
+    const tag = tags.get(name);
     const curve = tag ? toneCurve(tag) : null;
     if (!curve) return false;
     for (let code = 0; code <= 255; code++) {
@@ -73,7 +77,7 @@ function matchesSrgb(icc: Uint8Array): boolean {
 function toneCurve(tag: Uint8Array): ToneCurve | null {
   if (tag.length < 12) return null;
   const view = new DataView(tag.buffer, tag.byteOffset, tag.byteLength);
-  const type = String.fromCharCode(tag[0]!, tag[1]!, tag[2]!, tag[3]!);
+  const type = signature(tag, 0);
   if (type === 'curv') {
     const points = view.getUint32(8);
     if (12 + 2 * points > tag.length) return null;

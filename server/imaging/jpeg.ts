@@ -72,9 +72,7 @@ export function readJpegHeader(bytes: Uint8Array): JpegHeader | null {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let frame: Pick<JpegHeader, 'frame' | 'precision' | 'width' | 'height' | 'components'> | null = null;
   let orientation = 1;
-  /** ICC_PROFILE chunks by sequence number (a profile may span several APP2 segments). */
-  const iccChunks: Uint8Array[] = [];
-  let iccChunkCount = 0;
+  const iccChunks: IccChunk[] = [];
   let quality: number | null = null;
   let at = 2;
   for (;;) {
@@ -95,24 +93,29 @@ export function readJpegHeader(bytes: Uint8Array): JpegHeader | null {
     } else if (marker === 0xe1 && latin1(segment, 6) === 'Exif\0\0') {
       orientation = exifOrientation(segment.subarray(6)) ?? 0;
     } else if (marker === 0xe2 && latin1(segment, 12) === 'ICC_PROFILE\0') {
-      iccChunkCount = Math.max(iccChunkCount, 1, segment[13] ?? 0);
-      const sequence = segment[12] ?? 0;
-      if (sequence >= 1) iccChunks[sequence - 1] = segment.subarray(14);
-      else iccChunkCount = Infinity; // a chunk without a valid place: the profile cannot be put together
+      iccChunks.push({ sequence: segment[12] ?? 0, total: segment[13] ?? 0, data: segment.subarray(14) });
     }
     at += 2 + length;
   }
   if (!frame) return null;
   const endsAtEoi = bytes[bytes.length - 2] === 0xff && bytes[bytes.length - 1] === 0xd9;
-  return { ...frame, orientation, colourProfile: profileKind(iccChunks, iccChunkCount), quality, endsAtEoi };
+  return { ...frame, orientation, colourProfile: profileKind(iccChunks), quality, endsAtEoi };
+}
+
+/** One APP2 segment of an ICC profile, which may span several: chunk `sequence` (from 1) of `total`. */
+interface IccChunk {
+  sequence: number;
+  total: number;
+  data: Uint8Array;
 }
 
 /** What the ICC chunks make: no profile, sRGB, or another (or one that is incomplete or malformed). */
-function profileKind(chunks: Uint8Array[], count: number): JpegHeader['colourProfile'] {
-  if (count === 0) return 'none';
-  const parts = Array.from(chunks); // a missing sequence number leaves a hole, read as undefined
-  if (!Number.isFinite(count) || parts.length !== count || parts.some((part) => part === undefined)) return 'other';
-  return isSrgbProfile(Buffer.concat(parts)) ? 'srgb' : 'other';
+function profileKind(chunks: IccChunk[]): JpegHeader['colourProfile'] {
+  if (chunks.length === 0) return 'none';
+  // Complete: numbered 1 to total, each once, in any order.
+  const ordered = [...chunks].sort((a, b) => a.sequence - b.sequence);
+  if (!ordered.every((chunk, i) => chunk.sequence === i + 1 && chunk.total === ordered.length)) return 'other';
+  return isSrgbProfile(Buffer.concat(ordered.map((chunk) => chunk.data))) ? 'srgb' : 'other';
 }
 
 /** The sum of quantisation table 0's 64 values in a DQT segment (which may hold several tables). */
