@@ -245,8 +245,8 @@ async function evalCommand(args: ParsedArgs): Promise<number> {
     const photo = await import('./eval/photo.ts');
     const report = await photo.runPhotoEval(folder, { dataDir: flags.get('data'), contactSheet: flags.get('out') });
     console.log(photo.formatPhotoEval(report));
-    targetsMet = report.targets.swdRatioBelowReinhard && report.targets.ssimMet;
-    figures = { kind: 'photo', swdRatio: report.swdRatio, ssim: report.ssim, swd: report.swd, targets: report.targets };
+    targetsMet = report.targets.met;
+    figures = { kind: 'photo', photos: report.photos, evalSide: report.evalSide, swdPhotos: report.swdPhotos, methods: report.methods, targets: report.targets };
   } else {
     throw new UsageError(`${manifestPath}: no evaluation for task "${String(manifest.task)}"`);
   }

@@ -116,6 +116,46 @@ export function identityLoss(mapped: tf.Tensor, original: tf.Tensor): tf.Scalar 
   return meanAbsoluteError(mapped, original);
 }
 
+/** BT.601 RGB → YUV rows (Y, U, V), applied to images in [0, 1]. */
+const RGB_TO_YUV = [
+  [0.299, 0.587, 0.114],
+  [-0.14714119, -0.28886916, 0.43601035],
+  [0.61497538, -0.51496512, -0.10001026],
+];
+
+function toYuv(image: tf.Tensor): tf.Tensor {
+  const matrix = tf.tensor2d(RGB_TO_YUV).transpose();
+  const unit = tf.mul(tf.add(image, 1), 0.5);
+  const flat = tf.reshape(unit, [-1, 3]);
+  return tf.reshape(tf.matMul(flat, matrix), image.shape);
+}
+
+/** Huber loss with δ = 1, averaged: ½d² inside |d| ≤ 1, |d| − ½ outside. */
+function huber(a: tf.Tensor, b: tf.Tensor): tf.Scalar {
+  const absolute = tf.abs(tf.sub(a, b));
+  const quadratic = tf.minimum(absolute, 1);
+  return tf.mean(tf.add(tf.mul(0.5, tf.square(quadratic)), tf.sub(absolute, quadratic))) as tf.Scalar;
+}
+
+/**
+ * AnimeGANv2's colour loss between a translation and its input photo (NHWC in [-1, 1]): L1 on
+ * luma Y and Huber on the chroma planes U and V. It anchors hue to the photo's own colours, against
+ * the hue drift and rainbow skies a discriminator alone lets through, while leaving brightness and
+ * saturation freer than a plain L1 on RGB would.
+ */
+export function colorLoss(translated: tf.Tensor, photo: tf.Tensor): tf.Scalar {
+  return tf.tidy(() => {
+    const [y1, u1, v1] = tf.split(toYuv(translated), 3, -1) as [tf.Tensor, tf.Tensor, tf.Tensor];
+    const [y2, u2, v2] = tf.split(toYuv(photo), 3, -1) as [tf.Tensor, tf.Tensor, tf.Tensor];
+    return tf.add(tf.add(meanAbsoluteError(y1, y2), huber(u1, u2)), huber(v1, v2)) as tf.Scalar;
+  });
+}
+
+/** Least-squares score of images the discriminator must call fake: E[D(x)²]. */
+export function lsganFakeLoss(scores: tf.Tensor): tf.Scalar {
+  return tf.tidy(() => tf.mean(tf.square(scores)) as tf.Scalar);
+}
+
 function meanAbsoluteError(a: tf.Tensor, b: tf.Tensor): tf.Scalar {
   return tf.tidy(() => tf.mean(tf.abs(tf.sub(a, b))) as tf.Scalar);
 }

@@ -9,7 +9,7 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { debianPackageFetcher, NoDebianToolsError, summarizeCopyright, type FetchPackage, type UnpackedPackage } from '../../training/data/debian-packages.ts';
 import { ImageFolderDataset, type RgbImage } from '../../training/data/image-folder.ts';
-import { ANIME_TEST, buildPhoto2Anime, PHOTO_TEST, PHOTO_WALLPAPERS, type SourceRecord } from '../../training/data/photo2anime.ts';
+import { buildPhoto2Anime, MATE_PHOTOS, PHOTO_TEST, PLASMA_PHOTOS, SKIMAGE_PHOTOS, type SourceRecord } from '../../training/data/photo2anime.ts';
 import { seededRandom } from '../../training/data/random.ts';
 
 const WALLPAPER_COPYRIGHT = `Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/
@@ -50,7 +50,7 @@ async function solidImage(path: string, width: number, height: number, colour: s
 
 /** A fake plasma-workspace-wallpapers tree: every photo wallpaper, plus an abstract one to skip. */
 async function fakeWallpapers(dir: string): Promise<void> {
-  for (const name of [...PHOTO_WALLPAPERS, 'Altai']) {
+  for (const name of [...PLASMA_PHOTOS, 'Altai']) {
     const images = join(dir, 'usr/share/wallpapers', name, 'contents/images');
     await mkdir(images, { recursive: true });
     await solidImage(join(images, '1280x800.jpg'), 128, 80, '#336699');
@@ -58,8 +58,30 @@ async function fakeWallpapers(dir: string): Promise<void> {
     await solidImage(join(images, '1080x1920.jpg'), 90, 160, '#ff0000'); // portrait: never chosen
     await writeFile(join(dir, 'usr/share/wallpapers', name, 'metadata.json'), JSON.stringify({ KPlugin: { Authors: [{ Name: `Author of ${name}` }], License: 'LGPLv3' } }));
   }
-  await mkdir(join(dir, 'usr/share/doc/plasma-workspace-wallpapers'), { recursive: true });
-  await writeFile(join(dir, 'usr/share/doc/plasma-workspace-wallpapers/copyright'), WALLPAPER_COPYRIGHT);
+  await copyright(dir, 'plasma-workspace-wallpapers', WALLPAPER_COPYRIGHT);
+}
+
+async function copyright(dir: string, name: string, text: string): Promise<void> {
+  await mkdir(join(dir, 'usr/share/doc', name), { recursive: true });
+  await writeFile(join(dir, 'usr/share/doc', name, 'copyright'), text);
+}
+
+/** mate-backgrounds: the nature photos, and an abstract render to skip. */
+async function fakeMate(dir: string): Promise<void> {
+  const nature = join(dir, 'usr/share/backgrounds/mate/nature');
+  await mkdir(nature, { recursive: true });
+  for (const name of MATE_PHOTOS) await solidImage(join(nature, `${name}.jpg`), 200, 150, '#447744');
+  await mkdir(join(dir, 'usr/share/backgrounds/mate/abstract'), { recursive: true });
+  await solidImage(join(dir, 'usr/share/backgrounds/mate/abstract/Flow.png'), 200, 150, '#777777');
+  await copyright(dir, 'mate-backgrounds', WALLPAPER_COPYRIGHT);
+}
+
+/** python3-skimage: its colour photos among grey test images. */
+async function fakeSkimage(dir: string): Promise<void> {
+  const data = join(dir, 'usr/lib/python3/dist-packages/skimage/data');
+  await mkdir(data, { recursive: true });
+  for (const file of [...SKIMAGE_PHOTOS, 'camera.png']) await solidImage(join(data, file), 100, 100, '#aa8844');
+  await copyright(dir, 'python3-skimage', WALLPAPER_COPYRIGHT.replace('GPL-2+', 'BSD-3-clause'));
 }
 
 /** A fake renpy-thequestion tree: backgrounds, transparent sprites, and GUI art to skip. */
@@ -72,23 +94,43 @@ async function fakeGame(dir: string): Promise<void> {
   }
   await mkdir(join(dir, 'usr/share/games/renpy/the_question/game/gui'), { recursive: true });
   await solidImage(join(dir, 'usr/share/games/renpy/the_question/game/gui/frame.png'), 40, 40, '#ffffff');
-  await mkdir(join(dir, 'usr/share/doc/renpy-thequestion'), { recursive: true });
-  await writeFile(join(dir, 'usr/share/doc/renpy-thequestion/copyright'), GAME_COPYRIGHT);
+  await copyright(dir, 'renpy-thequestion', GAME_COPYRIGHT);
 }
+
+/** A fake renpy-demo tree: the concert illustrations (one transparent), photo backgrounds and a sprite to skip. */
+async function fakeDemo(dir: string): Promise<void> {
+  const images = join(dir, 'usr/share/games/renpy/demo/game/images');
+  await mkdir(images, { recursive: true });
+  for (const n of [1, 2]) await solidImage(join(images, `concert${n}.png`), 160, 90, '#cc4488');
+  await solidImage(join(images, 'concert3.png'), 160, 90, '#cc4488', true);
+  await solidImage(join(images, 'bg washington.jpg'), 160, 90, '#4488cc');
+  await solidImage(join(images, 'eileen happy.png'), 60, 120, '#000080', true);
+  await copyright(dir, 'renpy-demo', GAME_COPYRIGHT);
+}
+
+const VERSIONS: Record<string, string> = {
+  'plasma-workspace-wallpapers': '4:5.27.5-2',
+  'mate-backgrounds': '1.26.0-1',
+  'python3-skimage': '0.19.3-8',
+  'renpy-thequestion': '8.0.3+dfsg-1',
+  'renpy-demo': '8.0.3+dfsg-1',
+};
 
 const fakeFetch: FetchPackage = async (name) => {
   fetchCount += 1;
-  const versions: Record<string, string> = { 'plasma-workspace-wallpapers': '4:5.27.5-2', 'renpy-thequestion': '8.0.3+dfsg-1' };
   const packageRoot = join(root, 'packages', name);
-  const copyright = await readFile(join(packageRoot, 'usr/share/doc', name, 'copyright'), 'utf8');
-  const unpacked: UnpackedPackage = { name, version: versions[name]!, root: packageRoot, copyright, cleanup: async () => {} };
+  const copyrightText = await readFile(join(packageRoot, 'usr/share/doc', name, 'copyright'), 'utf8');
+  const unpacked: UnpackedPackage = { name, version: VERSIONS[name]!, root: packageRoot, copyright: copyrightText, cleanup: async () => {} };
   return unpacked;
 };
 
 beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), 'photo-data-'));
   await fakeWallpapers(join(root, 'packages/plasma-workspace-wallpapers'));
+  await fakeMate(join(root, 'packages/mate-backgrounds'));
+  await fakeSkimage(join(root, 'packages/python3-skimage'));
   await fakeGame(join(root, 'packages/renpy-thequestion'));
+  await fakeDemo(join(root, 'packages/renpy-demo'));
 });
 
 afterAll(async () => {
@@ -123,42 +165,48 @@ describe('buildPhoto2Anime from (fake) Debian packages', () => {
   beforeAll(async () => {
     fetchCount = 0;
     outDir = join(root, 'data/photo2anime');
-    await buildPhoto2Anime({ outDir, fetchPackage: fakeFetch, maxSide: 64 });
+    await buildPhoto2Anime({ outDir, fetchPackage: fakeFetch, maxSide: 64, testMaxSide: 32 });
   });
 
-  it('writes the CycleGAN layout, holding out whole images by name', async () => {
+  it('writes the CycleGAN layout, holding out whole photos by name and no anime scene', async () => {
     const listing = async (split: string) => (await readdir(join(outDir, split))).sort();
+    const photoCount = PLASMA_PHOTOS.length + MATE_PHOTOS.length + SKIMAGE_PHOTOS.length;
     expect(await listing('testA')).toEqual([...PHOTO_TEST].map((n) => `${n}.jpg`).sort());
-    expect(await listing('trainA')).toHaveLength(PHOTO_WALLPAPERS.length - PHOTO_TEST.length);
-    expect(await listing('trainA')).not.toContain('Altai.jpg');
-    expect(await listing('testB')).toEqual(['bg-club.jpg', 'sylvie-blue-giggle.jpg', 'sylvie-green-surprised.jpg']);
-    expect(await listing('trainB')).toHaveLength(12 - ANIME_TEST.length);
-    expect(await listing('trainB')).not.toContain('frame.jpg');
+    expect(await listing('trainA')).toHaveLength(photoCount - PHOTO_TEST.length);
+    for (const skipped of ['Altai.jpg', 'Flow.jpg', 'camera.jpg']) expect(await listing('trainA')).not.toContain(skipped);
+    expect(await listing('trainB')).toEqual(['bg-club.jpg', 'bg-lecturehall.jpg', 'bg-meadow.jpg', 'bg-uni.jpg', 'concert1.jpg', 'concert2.jpg', 'concert3.jpg']);
+    expect(await listing('testB')).toEqual([]);
   });
 
-  it('stores images downscaled to maxSide, sprites flattened onto white', async () => {
-    const photo = await sharp(join(outDir, 'trainA', 'Path.jpg')).metadata();
-    expect([photo.width, photo.height]).toEqual([64, 40]); // the 256×160 landscape, not the portrait
-    const sprite = await sharp(join(outDir, 'trainB', 'sylvie-blue-normal.jpg')).raw().toBuffer({ resolveWithObject: true });
-    expect([sprite.info.width, sprite.info.height, sprite.info.channels]).toEqual([32, 64, 3]);
-    const bottomRight = ((sprite.info.height - 1) * sprite.info.width + sprite.info.width - 1) * 3;
-    expect(sprite.data[bottomRight]).toBeGreaterThan(245); // transparent → white
+  it('stores training images at maxSide and test photos at testMaxSide, transparency flattened onto white', async () => {
+    const train = await sharp(join(outDir, 'trainA', 'Path.jpg')).metadata();
+    expect([train.width, train.height]).toEqual([64, 40]); // the 256×160 landscape, not the portrait
+    const test = await sharp(join(outDir, 'testA', 'Dune.jpg')).metadata();
+    expect([test.width, test.height]).toEqual([32, 24]);
+    const concert = await sharp(join(outDir, 'trainB', 'concert3.jpg')).raw().toBuffer({ resolveWithObject: true });
+    expect([concert.info.width, concert.info.height, concert.info.channels]).toEqual([64, 36, 3]);
+    const bottomRight = ((concert.info.height - 1) * concert.info.width + concert.info.width - 1) * 3;
+    expect(concert.data[bottomRight]).toBeGreaterThan(245); // transparent → white
   });
 
   it('records packages, versions and licences in SOURCES.json', async () => {
     const sources = JSON.parse(await readFile(join(outDir, 'SOURCES.json'), 'utf8')) as { sources: SourceRecord[]; counts: Record<string, number> };
-    expect(sources.counts).toEqual({ trainA: 8, testA: 3, trainB: 9, testB: 3 });
+    expect(sources.counts).toEqual({ trainA: 21, testA: 6, trainB: 7, testB: 0 });
     expect(sources.sources.map((s) => [s.package, s.version, s.license])).toEqual([
       ['plasma-workspace-wallpapers', '4:5.27.5-2', 'GPL-2+'],
+      ['mate-backgrounds', '1.26.0-1', 'GPL-2+'],
+      ['python3-skimage', '0.19.3-8', 'BSD-3-clause'],
       ['renpy-thequestion', '8.0.3+dfsg-1', 'Expat'],
+      ['renpy-demo', '8.0.3+dfsg-1', 'Expat'],
     ]);
     expect(sources.sources[0]!.files[0]).toEqual({ path: 'usr/share/wallpapers/BytheWater/contents/images/2560x1600.jpg', author: 'Author of BytheWater', license: 'LGPLv3' });
-    expect(sources.sources[1]!.files.map((f) => f.path)).toContain('usr/share/games/renpy/the_question/game/images/bg club.jpg');
+    expect(sources.sources[2]!.files[0]).toEqual({ path: 'usr/lib/python3/dist-packages/skimage/data/astronaut.png', license: 'CC0 or public domain (skimage.data docstrings)' });
+    expect(sources.sources[4]!.files.map((f) => f.path)).not.toContain('usr/share/games/renpy/demo/game/images/bg washington.jpg');
   });
 
   it('is idempotent: a second run fetches nothing and keeps the files', async () => {
     const before = fetchCount;
-    await buildPhoto2Anime({ outDir, fetchPackage: fakeFetch, maxSide: 64 });
+    await buildPhoto2Anime({ outDir, fetchPackage: fakeFetch, maxSide: 64, testMaxSide: 32 });
     expect(fetchCount).toBe(before);
   });
 });

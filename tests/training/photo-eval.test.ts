@@ -1,22 +1,14 @@
 /**
  * The photo eval's measures on known inputs: SWD (Laplacian pyramid, 7×7 descriptors, random
- * projections), SSIM, the L*a*b* conversion and Reinhard transfer.
+ * projections), SSIM, the L*a*b* conversion and Reinhard transfer, and the cartoon-filter baseline.
  */
 import { describe, expect, it } from 'vitest';
 import type { RgbImage } from '../../training/data/image-folder.ts';
 import { seededRandom } from '../../training/data/random.ts';
-import {
-  labStats,
-  labToRgb,
-  laplacianPyramid,
-  reinhardTransfer,
-  rgbToLab,
-  slicedWasserstein,
-  ssim,
-  toGray,
-  toPlanar,
-  wasserstein1d,
-} from '../../training/eval/photo.ts';
+import { cartoonFilter } from '../../training/eval/cartoon-filter.ts';
+import { labStats, labToRgb, reinhardTransfer, rgbToLab } from '../../training/eval/color-transfer.ts';
+import { ssim, toGray } from '../../training/eval/ssim.ts';
+import { laplacianPyramid, slicedWasserstein, toPlanar, wasserstein1d } from '../../training/eval/swd.ts';
 
 /** Smooth colour waves plus seeded noise: `texture` scales the fine detail. */
 function image(width: number, height: number, seed: number, texture = 20): RgbImage {
@@ -143,3 +135,16 @@ describe('Reinhard colour transfer in L*a*b*', () => {
     }
   });
 });
+
+describe('cartoonFilter', () => {
+  it('flattens texture into few colours and keeps the picture', async () => {
+    const source = image(96, 64, 3, 60);
+    const cartoon = await cartoonFilter(source, { colours: 16 });
+    expect([cartoon.width, cartoon.height]).toEqual([96, 64]);
+    const colours = (img: RgbImage) => new Set(Array.from({ length: img.width * img.height }, (_, p) => img.data.slice(p * 3, p * 3 + 3).join(','))).size;
+    expect(colours(cartoon)).toBeLessThanOrEqual(16);
+    expect(colours(source)).toBeGreaterThan(500);
+    expect(ssim(toGray(source), toGray(cartoon), 96, 64)).toBeGreaterThan(0.3);
+  });
+});
+

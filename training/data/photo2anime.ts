@@ -1,27 +1,34 @@
 /**
- * Builds the photo2anime dataset in the CycleGAN layout, data/photo2anime/{trainA,testA,trainB,testB}:
- * A = the photographs among KDE's `plasma-workspace-wallpapers`, B = the painted backgrounds and
- * character sprites of the Ren'Py demo game `renpy-thequestion`. Whole images are held out for test
- * (the lists below); images are stored downscaled so training decodes them quickly. SOURCES.json
- * records package names, versions and licences for the model's provenance. Rerunning with the
- * same sources is a no-op.
+ * Builds the photo2anime dataset in the CycleGAN layout, data/photo2anime/{trainA,testA,trainB}:
+ *
+ * - A, photographs: the photos among the wallpapers of KDE's `plasma-workspace-wallpapers` and of
+ *   `mate-backgrounds`, and the colour photos of scikit-image's test-image set
+ *   (`python3-skimage`). Renders, abstract art and illustrations are left out by the committed
+ *   lists below, chosen by looking at every image of each package.
+ * - B, painted anime-style scenes: the four backgrounds of the Ren'Py game `renpy-thequestion` and
+ *   the three concert illustrations of `renpy-demo`. No character sprites, no UI, and none of
+ *   renpy-demo's backgrounds (those are photographs, kept for independent evaluation).
+ *
+ * Whole photos are held out for test (PHOTO_TEST). B is too small to hold anything out: the eval
+ * uses all of it as the style reference, and what it must generalise over is the photos.
+ *
+ * Training images are stored at up to `maxSide` (near full resolution), so the recipe's crops at
+ * several scales are cut from the originals; test photos are stored at `testMaxSide`, the size the
+ * eval translates. SOURCES.json records package names, versions and licences for the model's
+ * provenance. Rerunning with the same sources is a no-op.
  */
 import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, extname, join, relative } from 'node:path';
 import sharp from 'sharp';
-import { seededRandom, shuffleInPlace } from './random.ts';
 import { type FetchPackage, summarizeCopyright, type UnpackedPackage } from './debian-packages.ts';
-
-export const PHOTO_PACKAGE = 'plasma-workspace-wallpapers';
-export const ANIME_PACKAGE = 'renpy-thequestion';
+import { seededRandom, shuffleInPlace } from './random.ts';
 
 /**
- * The wallpapers that are photographs, chosen by looking at every wallpaper of
- * plasma-workspace-wallpapers 5.27: the others (Altai, Autumn, Canopee, Cascade, Cluster, Elarun,
- * Flow, FlyingKonqui, Honeywave, IceCold, Kay, Kokkini, MilkyWay, Opal, PastelHills, Patak,
- * SafeLanding, Shell, Volna) are abstract, low-poly or illustrated renderings.
+ * The photographs of plasma-workspace-wallpapers 5.27. The others (Altai, Autumn, Canopee,
+ * Cascade, Cluster, Elarun, Flow, FlyingKonqui, Honeywave, IceCold, Kay, Kokkini, MilkyWay, Opal,
+ * PastelHills, Patak, SafeLanding, Shell, Volna) are abstract, low-poly or illustrated renderings.
  */
-export const PHOTO_WALLPAPERS = [
+export const PLASMA_PHOTOS = [
   'BytheWater',
   'ColdRipple',
   'ColorfulCups',
@@ -34,16 +41,74 @@ export const PHOTO_WALLPAPERS = [
   'Path',
   'summer_1am',
 ] as const;
-/** Photos held out whole for evaluation: a landscape, a close-up and a low-contrast dusk scene. */
-export const PHOTO_TEST = ['BytheWater', 'FallenLeaf', 'summer_1am'] as const;
 
-/** Where the game's art lives inside renpy-thequestion. */
-const ANIME_IMAGES_DIR = 'usr/share/games/renpy/the_question/game/images';
-/** Backgrounds are `bg <place>.jpg`; sprites are the character `sylvie <outfit> <mood>.png`. */
-const ANIME_BACKGROUND = /^bg .+\.jpg$/i;
-const ANIME_SPRITE = /^sylvie .+\.png$/i;
-/** Anime images held out whole for test: one background and two sprites. */
-export const ANIME_TEST = ['bg club.jpg', 'sylvie blue giggle.png', 'sylvie green surprised.png'] as const;
+/**
+ * The photographs of mate-backgrounds 1.26: its `nature/` folder. `abstract/` and `desktop/` are
+ * renders, gradients and logos.
+ */
+export const MATE_PHOTOS = [
+  'Aqua',
+  'Blinds',
+  'Dune',
+  'FreshFlower',
+  'Garden',
+  'GreenMeadow',
+  'LadyBird',
+  'RainDrops',
+  'Storm',
+  'TwoWings',
+  'Wood',
+  'YellowFlower',
+] as const;
+
+/**
+ * The colour photographs of scikit-image's test images (CC0 or public domain, per their
+ * docstrings in skimage/data/_fetchers.py). The rest are grey, microscopy, astronomy or synthetic.
+ */
+export const SKIMAGE_PHOTOS = ['astronaut.png', 'chelsea.png', 'coffee.png', 'rocket.jpg'] as const;
+
+/**
+ * Photos held out whole for the eval: two landscapes at dusk and in fog (BytheWater, summer_1am),
+ * a dune with sky, a storm over a road, and two close-ups (FallenLeaf, LadyBird).
+ */
+export const PHOTO_TEST = ['BytheWater', 'Dune', 'FallenLeaf', 'LadyBird', 'Storm', 'summer_1am'] as const;
+
+/** Painted backgrounds of renpy-thequestion (`bg <place>.jpg`); its sprites are `sylvie *.png`. */
+const THEQUESTION_IMAGES = 'usr/share/games/renpy/the_question/game/images';
+const THEQUESTION_SCENE = /^bg .+\.jpg$/i;
+/** renpy-demo's painted concert illustrations; its `bg *.jpg` are photographs. */
+const DEMO_IMAGES = 'usr/share/games/renpy/demo/game/images';
+const DEMO_SCENE = /^concert\d+\.png$/i;
+
+type Domain = 'A' | 'B';
+
+/** One Debian package and how to pick its images for a domain. */
+interface PackageSource {
+  package: string;
+  domain: Domain;
+  select(pkg: UnpackedPackage): Promise<Candidate[]>;
+}
+
+interface Candidate {
+  path: string;
+  /** Output base name without extension. */
+  stem: string;
+  /** Author and licence of this one image when its package says so. */
+  author?: string;
+  license?: string;
+}
+
+export const PHOTO2ANIME_SOURCES: readonly PackageSource[] = [
+  { package: 'plasma-workspace-wallpapers', domain: 'A', select: (pkg) => kdeWallpapers(pkg, 'usr/share/wallpapers', PLASMA_PHOTOS) },
+  { package: 'mate-backgrounds', domain: 'A', select: (pkg) => namedFiles(pkg, 'usr/share/backgrounds/mate/nature', MATE_PHOTOS.map((n) => `${n}.jpg`)) },
+  {
+    package: 'python3-skimage',
+    domain: 'A',
+    select: (pkg) => namedFiles(pkg, 'usr/lib/python3/dist-packages/skimage/data', SKIMAGE_PHOTOS, 'CC0 or public domain (skimage.data docstrings)'),
+  },
+  { package: 'renpy-thequestion', domain: 'B', select: (pkg) => matchingFiles(pkg, THEQUESTION_IMAGES, THEQUESTION_SCENE) },
+  { package: 'renpy-demo', domain: 'B', select: (pkg) => matchingFiles(pkg, DEMO_IMAGES, DEMO_SCENE) },
+];
 
 const SPLITS = ['trainA', 'testA', 'trainB', 'testB'] as const;
 type Split = (typeof SPLITS)[number];
@@ -56,13 +121,14 @@ export interface SourceRecord {
   /** Every licence named in that copyright file. */
   licenses: string[];
   copyrightFile: string;
-  /** Paths inside the package, with the author and licence a wallpaper's metadata.json declares. */
+  /** Paths inside the package, with the author and licence the package declares for each. */
   files: { path: string; author?: string; license?: string }[];
 }
 
 export interface DatasetSources {
   builder: string;
   maxSide: number;
+  testMaxSide: number;
   sources: SourceRecord[] | { dataA: string; dataB: string };
   counts: Record<Split, number>;
 }
@@ -70,8 +136,10 @@ export interface DatasetSources {
 export interface BuildOptions {
   /** Output folder, e.g. data/photo2anime. */
   outDir: string;
-  /** Longest side of the stored images. */
+  /** Longest side of the stored training images. */
   maxSide?: number;
+  /** Longest side of the stored test images (the size the eval translates). */
+  testMaxSide?: number;
   /** How to get a Debian package (injected in tests; the real one uses apt-get). */
   fetchPackage: FetchPackage;
   /** Use these two folders instead of the Debian packages (any host). */
@@ -82,16 +150,10 @@ export interface BuildOptions {
   log?: (line: string) => void;
 }
 
-const BUILDER_VERSION = 'photo2anime-v2';
+const BUILDER_VERSION = 'photo2anime-v3';
 const IMAGE_EXTENSIONS = new Set(['.jpg', '.jpeg', '.png', '.webp']);
 
-interface Selected {
-  path: string;
-  /** Author and licence of this one image when its package says so (KDE wallpaper metadata). */
-  author?: string;
-  license?: string;
-  /** Output base name without extension. */
-  stem: string;
+interface Selected extends Candidate {
   split: Split;
 }
 
@@ -127,28 +189,29 @@ function stemOf(file: string): string {
   return basename(file, extname(file)).replace(/[^A-Za-z0-9_-]+/g, '-');
 }
 
-async function selectPhotos(pkg: UnpackedPackage): Promise<Selected[]> {
-  const root = join(pkg.root, 'usr/share/wallpapers');
-  const selected: Selected[] = [];
-  for (const name of PHOTO_WALLPAPERS) {
+async function kdeWallpapers(pkg: UnpackedPackage, dir: string, names: readonly string[]): Promise<Candidate[]> {
+  const root = join(pkg.root, dir);
+  const selected: Candidate[] = [];
+  for (const name of names) {
     const path = await largestLandscape(join(root, name)).catch((error: Error) => {
-      throw new Error(`${PHOTO_PACKAGE} ${pkg.version}: wallpaper ${name} missing (${error.message})`);
+      throw new Error(`${pkg.name} ${pkg.version}: wallpaper ${name} missing (${error.message})`);
     });
-    const metadata = await wallpaperMetadata(join(root, name));
-    selected.push({ path, stem: name, split: (PHOTO_TEST as readonly string[]).includes(name) ? 'testA' : 'trainA', ...metadata });
+    selected.push({ path, stem: name, ...(await wallpaperMetadata(join(root, name))) });
   }
   return selected;
 }
 
-async function selectAnime(pkg: UnpackedPackage): Promise<Selected[]> {
-  const dir = join(pkg.root, ANIME_IMAGES_DIR);
-  const files = (await readdir(dir)).filter((f) => ANIME_BACKGROUND.test(f) || ANIME_SPRITE.test(f)).sort();
-  if (files.length === 0) throw new Error(`${ANIME_PACKAGE} ${pkg.version}: no backgrounds or sprites in ${dir}`);
-  return files.map((file) => ({
-    path: join(dir, file),
-    stem: stemOf(file),
-    split: (ANIME_TEST as readonly string[]).includes(file) ? 'testB' : 'trainB',
-  }));
+async function namedFiles(pkg: UnpackedPackage, dir: string, files: readonly string[], license?: string): Promise<Candidate[]> {
+  const present = new Set(await readdir(join(pkg.root, dir)).catch(() => [] as string[]));
+  const missing = files.filter((f) => !present.has(f));
+  if (missing.length > 0) throw new Error(`${pkg.name} ${pkg.version}: ${missing.join(', ')} missing from ${dir}`);
+  return files.map((file) => ({ path: join(pkg.root, dir, file), stem: stemOf(file), ...(license ? { license } : {}) }));
+}
+
+async function matchingFiles(pkg: UnpackedPackage, dir: string, pattern: RegExp): Promise<Candidate[]> {
+  const files = (await readdir(join(pkg.root, dir)).catch(() => [] as string[])).filter((f) => pattern.test(f)).sort();
+  if (files.length === 0) throw new Error(`${pkg.name} ${pkg.version}: no images matching ${pattern} in ${dir}`);
+  return files.map((file) => ({ path: join(pkg.root, dir, file), stem: stemOf(file) }));
 }
 
 /** Any image folder: a seeded shuffle holds out `testFraction` of the images (at least one). */
@@ -161,13 +224,14 @@ async function selectFolder(dir: string, train: Split, test: Split, testFraction
   return files.map((file) => ({ path: join(dir, file), stem: stemOf(file), split: testSet.has(file) ? test : train }));
 }
 
-/** Downscales to `maxSide`, flattens transparency onto white (sprites), writes a JPEG. */
+/** Downscales to `maxSide`, flattens transparency onto white, writes a JPEG. */
 async function storeImage(source: string, target: string, maxSide: number): Promise<void> {
-  await sharp(source)
+  await sharp(source, { limitInputPixels: 2 ** 26 })
     .rotate()
     .flatten({ background: '#ffffff' })
+    .toColourspace('srgb')
     .resize(maxSide, maxSide, { fit: 'inside', withoutEnlargement: true })
-    .jpeg({ quality: 92 })
+    .jpeg({ quality: 95 })
     .toFile(target);
 }
 
@@ -179,7 +243,7 @@ async function readExisting(outDir: string): Promise<DatasetSources | undefined>
   }
 }
 
-function sourceRecord(pkg: UnpackedPackage, files: Selected[]): SourceRecord {
+function sourceRecord(pkg: UnpackedPackage, files: Candidate[]): SourceRecord {
   const summary = summarizeCopyright(pkg.copyright);
   return {
     package: pkg.name,
@@ -195,13 +259,19 @@ function sourceRecord(pkg: UnpackedPackage, files: Selected[]): SourceRecord {
   };
 }
 
+function splitOf(domain: Domain, stem: string): Split {
+  if (domain === 'B') return 'trainB';
+  return (PHOTO_TEST as readonly string[]).includes(stem) ? 'testA' : 'trainA';
+}
+
 /**
  * Builds (or keeps) the dataset and returns what SOURCES.json records. The output is written to a
  * sibling temp folder and renamed into place, so an interrupted build never leaves a half dataset.
  */
 export async function buildPhoto2Anime(options: BuildOptions): Promise<DatasetSources> {
   const { outDir, fetchPackage } = options;
-  const maxSide = options.maxSide ?? 512;
+  const maxSide = options.maxSide ?? 2048;
+  const testMaxSide = options.testMaxSide ?? 512;
   const log = options.log ?? (() => {});
   const fromFolders = options.dataA !== undefined || options.dataB !== undefined;
   if (fromFolders && (options.dataA === undefined || options.dataB === undefined)) {
@@ -209,6 +279,7 @@ export async function buildPhoto2Anime(options: BuildOptions): Promise<DatasetSo
   }
 
   const existing = await readExisting(outDir);
+  const sameSizes = existing?.maxSide === maxSide && existing.testMaxSide === testMaxSide;
   let selected: Selected[];
   let sources: DatasetSources['sources'];
   const packages: UnpackedPackage[] = [];
@@ -221,20 +292,23 @@ export async function buildPhoto2Anime(options: BuildOptions): Promise<DatasetSo
       ];
       sources = { dataA: options.dataA!, dataB: options.dataB! };
     } else {
-      if (existing && existing.builder === BUILDER_VERSION && existing.maxSide === maxSide && Array.isArray(existing.sources)) {
+      if (existing?.builder === BUILDER_VERSION && sameSizes && Array.isArray(existing.sources)) {
         log(`${outDir} already built from ${existing.sources.map((s) => `${s.package} ${s.version}`).join(', ')}`);
         return existing;
       }
-      const photos = await fetchPackage(PHOTO_PACKAGE);
-      packages.push(photos);
-      const anime = await fetchPackage(ANIME_PACKAGE);
-      packages.push(anime);
-      const a = await selectPhotos(photos);
-      const b = await selectAnime(anime);
-      selected = [...a, ...b];
-      sources = [sourceRecord(photos, a), sourceRecord(anime, b)];
+      selected = [];
+      sources = [];
+      for (const source of PHOTO2ANIME_SOURCES) {
+        const pkg = await fetchPackage(source.package);
+        packages.push(pkg);
+        const candidates = await source.select(pkg);
+        selected.push(...candidates.map((c) => ({ ...c, split: splitOf(source.domain, c.stem) })));
+        sources.push(sourceRecord(pkg, candidates));
+      }
+      const missingTest = PHOTO_TEST.filter((stem) => !selected.some((s) => s.split === 'testA' && s.stem === stem));
+      if (missingTest.length > 0) throw new Error(`held-out photos not found: ${missingTest.join(', ')}`);
     }
-    if (existing && JSON.stringify(existing.sources) === JSON.stringify(sources) && existing.maxSide === maxSide) {
+    if (existing && sameSizes && JSON.stringify(existing.sources) === JSON.stringify(sources)) {
       log(`${outDir} is up to date`);
       return existing;
     }
@@ -244,10 +318,11 @@ export async function buildPhoto2Anime(options: BuildOptions): Promise<DatasetSo
     for (const split of SPLITS) await mkdir(join(staging, split), { recursive: true });
     const counts = { trainA: 0, testA: 0, trainB: 0, testB: 0 } satisfies Record<Split, number>;
     for (const item of selected) {
-      await storeImage(item.path, join(staging, item.split, `${item.stem}.jpg`), maxSide);
+      const side = item.split.startsWith('test') ? testMaxSide : maxSide;
+      await storeImage(item.path, join(staging, item.split, `${item.stem}.jpg`), side);
       counts[item.split] += 1;
     }
-    const record: DatasetSources = { builder: BUILDER_VERSION, maxSide, sources, counts };
+    const record: DatasetSources = { builder: BUILDER_VERSION, maxSide, testMaxSide, sources, counts };
     await writeFile(join(staging, 'SOURCES.json'), `${JSON.stringify(record, null, 2)}\n`);
     if (await stat(outDir).catch(() => undefined)) await rm(outDir, { recursive: true, force: true });
     await mkdir(join(outDir, '..'), { recursive: true });

@@ -1,9 +1,17 @@
 /**
- * Recipe `photo2anime`: CycleGAN (Zhu et al. 2017) between photographs (A) and anime-style art (B),
- * exporting the A→B generator as an image-to-image model. Losses and schedule follow the reference
- * (junyanz/pytorch-CycleGAN-and-pix2pix): LSGAN, cycle weight λ = 10, identity weight 0.5·λ, a
- * 50-image history of fakes for the discriminators, Adam 2e-4 with β1 = 0.5 held constant and then
- * decayed linearly to 0. Nets are scaled down (width, blocks, crop size) to train on two CPU cores.
+ * Recipe `photo2anime`: CycleGAN (Zhu et al. 2017) between photographs (A) and painted anime-style
+ * scenes (B), exporting the A→B generator as an image-to-image model. The base follows the
+ * reference (junyanz/pytorch-CycleGAN-and-pix2pix): LSGAN, cycle weight λ = 10, a 50-image history
+ * of fakes for the discriminators, Adam 2e-4 with β1 = 0.5 held constant and then decayed linearly
+ * to 0. On top of it, the techniques anime translators use to learn from a few images, each one
+ * switchable (0 or false turns it off) so the ablation can measure it:
+ *
+ * - `lambdaColor`: AnimeGANv2's colour anchor, L1 on Y and Huber on U, V against the input photo;
+ * - `edgeNegatives`, `greyNegatives`: CartoonGAN's edge-smoothed and AnimeGANv2's grey anime images,
+ *   shown to the anime discriminator as fakes (weights of their terms);
+ * - `diffAugment`: translation and cutout on every discriminator input (Zhao et al. 2020);
+ * - `initSteps`: generators first trained on reconstruction alone (CartoonGAN's initialization
+ *   phase), so the GAN starts from nets that already reproduce their input.
  *
  * Naming: genAB maps photos to anime and is judged by discB (real anime vs fake anime); genBA maps
  * back and is judged by discA.
@@ -16,7 +24,9 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { ImageFolderDataset, toSignedUnit } from '../data/image-folder.ts';
-import { cycleLoss, identityLoss, lsganDiscriminatorLoss, lsganGeneratorLoss } from '../losses.ts';
+import { diffAugment } from '../augment.ts';
+import { colorLoss, cycleLoss, identityLoss, lsganDiscriminatorLoss, lsganFakeLoss, lsganGeneratorLoss } from '../losses.ts';
+import { edgeSmoothed, greyscale } from '../negatives.ts';
 import { patchDiscriminator, resnetGenerator, type Upsampling } from '../nets/cyclegan.ts';
 import type { Recipe, RecipeSession, RecipeSetup } from './recipe.ts';
 
@@ -24,33 +34,51 @@ export const PHOTO2ANIME_OPTIONS = {
   /** Dataset in the CycleGAN layout (npm run data -- photo2anime). */
   dataDir: 'data/photo2anime',
   /** Side of the square training crops. */
-  cropSize: 64,
-  /** Smallest crop window as a fraction of an image's short side (0: cropSize pixels, full resolution). */
-  minWindowFraction: 0,
-  generatorFilters: 16,
-  generatorBlocks: 4,
+  cropSize: 128,
+  /**
+   * Smallest crop window as a fraction of an image's short side (0: cropSize pixels, full
+   * resolution). Windows run from this to the whole short side, so the net sees each image at
+   * the scales a 512 px upload has and coarser.
+   */
+  minWindowFraction: 0.2,
+  generatorFilters: 32,
+  generatorBlocks: 6,
   /** Stride-2 downsamplings; inference sizes must be multiples of 2^this. */
   downsamplings: 2,
   /**
    * 'transpose' (the reference's transposed convolutions) or 'resize' (nearest 2× + conv). The
-   * default is 'resize': with transposed convolutions, this small net still drew a checkerboard
-   * on held-out photos after 1700 steps (finest-level SWD×1e3 364 against the photos' own 130).
+   * default is 'resize': with transposed convolutions, a small net still drew a checkerboard on
+   * held-out photos after 1700 steps (finest-level SWD×1e3 364 against the photos' own 130).
    */
   upsampling: 'resize',
-  discriminatorFilters: 16,
+  discriminatorFilters: 32,
   /** Stride-2 layers of the PatchGAN (3 = 70×70 receptive field). */
   discriminatorLayers: 3,
   lambdaCycle: 10,
-  /** Identity weight as a fraction of lambdaCycle (reference 0.5; 0 turns it off). */
-  lambdaIdentity: 0.5,
+  /**
+   * Identity weight as a fraction of lambdaCycle (reference 0.5; 0 turns it off). Off: the colour
+   * anchor keeps the photo's colours at less than half the cost (identity runs both generators
+   * once more per step).
+   */
+  lambdaIdentity: 0,
+  /** Weight of the colour anchor G(photo) ≈ photo in YUV (AnimeGANv2). */
+  lambdaColor: 1,
+  /** Weight of the edge-smoothed anime negatives in the anime discriminator's loss (CartoonGAN). */
+  edgeNegatives: 1,
+  /** Weight of the grey anime negatives in the anime discriminator's loss (AnimeGANv2). */
+  greyNegatives: 0.5,
+  /** Translation and cutout on every discriminator input (DiffAugment). */
+  diffAugment: true,
+  /** Steps of reconstruction-only generator training before the GAN starts. */
+  initSteps: 300,
   /** History of generated images shown to the discriminators (0 turns it off). */
   poolSize: 50,
   learningRate: 2e-4,
   beta1: 0.5,
   beta2: 0.999,
   /** Steps at the full learning rate, then `decaySteps` of linear decay to 0. */
-  constantSteps: 2500,
-  decaySteps: 2500,
+  constantSteps: 4000,
+  decaySteps: 4000,
   /** Held-out photos shown in the sample grids. */
   samplePhotos: 3,
 };
@@ -175,24 +203,37 @@ async function setup({ seed, batchSize, options }: RecipeSetup<Photo2AnimeOption
   const shape: [number, number, number, number] = [batchSize, cropSize, cropSize, 3];
   const lambdaIdentity = options.lambdaCycle * options.lambdaIdentity;
 
-  function trainStep(step: number, random: () => number): Record<string, number> {
-    const lr = learningRateAt(step, options);
-    setLearningRate(generatorOptimizer, lr);
-    setLearningRate(discriminatorOptimizer, lr);
-    const realA = tf.tensor4d(photos.sampleBatch(batchSize, crop, random), shape);
-    const realB = tf.tensor4d(anime.sampleBatch(batchSize, crop, random), shape);
+  const augment = (images: tf.Tensor4D, random: () => number): tf.Tensor4D => (options.diffAugment ? diffAugment(images, random) : images);
+
+  /** Initialization phase: both generators learn to reproduce their input, nothing else. */
+  function reconstructionStep(realA: tf.Tensor4D, realB: tf.Tensor4D): Record<string, tf.Scalar> {
+    const losses: Record<string, tf.Scalar> = {};
+    const { value, grads } = tf.variableGrads(() => {
+      const reconA = cycleLoss(genAB.apply(realA, { training: true }) as tf.Tensor, realA);
+      const reconB = cycleLoss(genBA.apply(realB, { training: true }) as tf.Tensor, realB);
+      losses.initA = tf.keep(reconA);
+      losses.initB = tf.keep(reconB);
+      return tf.add(reconA, reconB) as tf.Scalar;
+    }, generatorVariables);
+    generatorOptimizer.applyGradients(grads as Record<string, tf.Variable>);
+    tf.dispose(grads);
+    losses.g = value;
+    return losses;
+  }
+
+  function adversarialStep(realA: tf.Tensor4D, realB: tf.Tensor4D, random: () => number): Record<string, tf.Scalar> {
+    const losses: Record<string, tf.Scalar> = {};
     let fakeB: tf.Tensor4D | undefined;
     let fakeA: tf.Tensor4D | undefined;
-    const losses: Record<string, tf.Scalar> = {};
     try {
-      // Generators: fool both discriminators, reconstruct through the cycle, keep identity.
+      // Generators: fool both discriminators, reconstruct through the cycle, keep the photo's colours.
       const { value: generatorLoss, grads } = tf.variableGrads(() => {
         const fakeBNow = genAB.apply(realA, { training: true }) as tf.Tensor4D;
         const fakeANow = genBA.apply(realB, { training: true }) as tf.Tensor4D;
         fakeB = tf.keep(fakeBNow);
         fakeA = tf.keep(fakeANow);
-        const adversarialAB = lsganGeneratorLoss(discB.apply(fakeBNow) as tf.Tensor);
-        const adversarialBA = lsganGeneratorLoss(discA.apply(fakeANow) as tf.Tensor);
+        const adversarialAB = lsganGeneratorLoss(discB.apply(augment(fakeBNow, random)) as tf.Tensor);
+        const adversarialBA = lsganGeneratorLoss(discA.apply(augment(fakeANow, random)) as tf.Tensor);
         const cycleA = cycleLoss(genBA.apply(fakeBNow, { training: true }) as tf.Tensor, realA);
         const cycleB = cycleLoss(genAB.apply(fakeANow, { training: true }) as tf.Tensor, realB);
         let total = tf.add(tf.add(adversarialAB, adversarialBA), tf.mul(options.lambdaCycle, tf.add(cycleA, cycleB)));
@@ -200,6 +241,11 @@ async function setup({ seed, batchSize, options }: RecipeSetup<Photo2AnimeOption
         losses.gBA = tf.keep(adversarialBA);
         losses.cycleA = tf.keep(cycleA);
         losses.cycleB = tf.keep(cycleB);
+        if (options.lambdaColor > 0) {
+          const color = colorLoss(fakeBNow, realA);
+          total = tf.add(total, tf.mul(options.lambdaColor, color));
+          losses.color = tf.keep(color);
+        }
         if (lambdaIdentity > 0) {
           const idB = identityLoss(genAB.apply(realB, { training: true }) as tf.Tensor, realB);
           const idA = identityLoss(genBA.apply(realA, { training: true }) as tf.Tensor, realA);
@@ -213,27 +259,51 @@ async function setup({ seed, batchSize, options }: RecipeSetup<Photo2AnimeOption
       tf.dispose(grads);
       losses.g = generatorLoss;
 
-      // Discriminators: real vs a history of fakes (fakes are constants here: no generator grads).
+      // Discriminators: real vs a history of fakes (fakes are constants here: no generator grads),
+      // and for the anime one, anime made wrong on purpose.
       const pooledB = poolB.query(fakeB!, random);
       const pooledA = poolA.query(fakeA!, random);
+      const negatives: { weight: number; images: tf.Tensor4D; key: string }[] = [];
+      if (options.edgeNegatives > 0) negatives.push({ weight: options.edgeNegatives, images: edgeSmoothed(realB), key: 'dEdge' });
+      if (options.greyNegatives > 0) negatives.push({ weight: options.greyNegatives, images: greyscale(realB), key: 'dGrey' });
       const { value: discriminatorLoss, grads: dGrads } = tf.variableGrads(() => {
-        const lossB = lsganDiscriminatorLoss(discB.apply(realB, { training: true }) as tf.Tensor, discB.apply(pooledB, { training: true }) as tf.Tensor);
-        const lossA = lsganDiscriminatorLoss(discA.apply(realA, { training: true }) as tf.Tensor, discA.apply(pooledA, { training: true }) as tf.Tensor);
+        const scoreB = (images: tf.Tensor4D) => discB.apply(augment(images, random), { training: true }) as tf.Tensor;
+        const scoreA = (images: tf.Tensor4D) => discA.apply(augment(images, random), { training: true }) as tf.Tensor;
+        let lossB = lsganDiscriminatorLoss(scoreB(realB), scoreB(pooledB));
         losses.dB = tf.keep(lossB);
+        for (const negative of negatives) {
+          const term = lsganFakeLoss(scoreB(negative.images));
+          losses[negative.key] = tf.keep(term);
+          lossB = tf.add(lossB, tf.mul(0.5 * negative.weight, term));
+        }
+        const lossA = lsganDiscriminatorLoss(scoreA(realA), scoreA(pooledA));
         losses.dA = tf.keep(lossA);
         return tf.add(lossA, lossB) as tf.Scalar;
       }, discriminatorVariables);
       discriminatorOptimizer.applyGradients(dGrads as Record<string, tf.Variable>);
-      tf.dispose([dGrads, pooledA, pooledB]);
+      tf.dispose([dGrads, pooledA, pooledB, ...negatives.map((n) => n.images)]);
       tf.dispose(discriminatorLoss);
+      return losses;
+    } finally {
+      if (fakeA) fakeA.dispose();
+      if (fakeB) fakeB.dispose();
+    }
+  }
 
+  function trainStep(step: number, random: () => number): Record<string, number> {
+    const lr = learningRateAt(step, options);
+    setLearningRate(generatorOptimizer, lr);
+    setLearningRate(discriminatorOptimizer, lr);
+    const realA = tf.tensor4d(photos.sampleBatch(batchSize, crop, random), shape);
+    const realB = tf.tensor4d(anime.sampleBatch(batchSize, crop, random), shape);
+    let losses: Record<string, tf.Scalar> = {};
+    try {
+      losses = step < options.initSteps ? reconstructionStep(realA, realB) : adversarialStep(realA, realB, random);
       const values: Record<string, number> = { lr };
       for (const [key, tensor] of Object.entries(losses)) values[key] = tensor.dataSync()[0]!;
       return values;
     } finally {
       tf.dispose([realA, realB, ...Object.values(losses)]);
-      if (fakeA) fakeA.dispose();
-      if (fakeB) fakeB.dispose();
     }
   }
 
@@ -244,7 +314,7 @@ async function setup({ seed, batchSize, options }: RecipeSetup<Photo2AnimeOption
     dataset: {
       name: 'photo2anime',
       dir: dataDir,
-      domains: { A: 'photographs (plasma-workspace-wallpapers)', B: 'anime-style art (renpy-thequestion)' },
+      domains: { A: 'photographs (plasma-workspace-wallpapers, mate-backgrounds, python3-skimage)', B: 'painted anime-style scenes (renpy-thequestion, renpy-demo)' },
       counts: sources.counts,
       sources: sources.sources,
       crops: `random ${cropSize}² crops at random scales, flipped half the time`,
@@ -265,7 +335,7 @@ async function setup({ seed, batchSize, options }: RecipeSetup<Photo2AnimeOption
       manifest: {
         name: 'photo2anime',
         task: 'image-to-image',
-        description: 'Photo → anime-style painting (CycleGAN ResNet generator, trained on Debian-packaged wallpapers and Ren\'Py art)',
+        description: 'Photo → anime-style painting (CycleGAN ResNet generator with colour anchor, edge-promoting negatives and DiffAugment, trained on Debian-packaged photos and Ren\'Py scenes)',
         input: { name: 'image', layout: 'NCHW', channels: 3, range: [-1, 1], multipleOf: multiple, maxSide: 1024, warmupSide: 256 },
         output: { name: 'output', layout: 'NCHW', range: [-1, 1], channels: 3 },
       },
@@ -281,8 +351,8 @@ async function setup({ seed, batchSize, options }: RecipeSetup<Photo2AnimeOption
 
 export const photo2animeRecipe: Recipe<Photo2AnimeOptions> = {
   name: 'photo2anime',
-  summary: 'CycleGAN photo → anime style (ResNet generator, PatchGAN, LSGAN, cycle + identity L1)',
-  defaults: { batchSize: 1, steps: 5000, checkpointEvery: 250, sampleEvery: 250 },
+  summary: 'CycleGAN photo → anime style (ResNet generator, PatchGAN, LSGAN, cycle L1, colour anchor, edge-promoting negatives, DiffAugment)',
+  defaults: { batchSize: 1, steps: 8000, checkpointEvery: 250, sampleEvery: 250 },
   options: PHOTO2ANIME_OPTIONS,
   setup,
 };

@@ -1,0 +1,82 @@
+/**
+ * The photo2anime recipe's added terms on known inputs: the YUV colour anchor, DiffAugment's
+ * translation and cutout (and that gradients flow through them), and the anime discriminator's
+ * edge-smoothed and grey negatives.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { describe, expect, it } from 'vitest';
+import { diffAugment } from '../../training/augment.ts';
+import { seededRandom } from '../../training/data/random.ts';
+import { colorLoss } from '../../training/losses.ts';
+import { edgeSmoothed, greyscale } from '../../training/negatives.ts';
+
+/** A 1×h×w×3 image of one colour in [-1, 1]. */
+const flat = (h: number, w: number, rgb: [number, number, number]) => tf.tile(tf.tensor4d(rgb, [1, 1, 1, 3]), [1, h, w, 1]) as tf.Tensor4D;
+
+describe('colorLoss', () => {
+  it('is zero for the photo itself and grows with a hue shift', () => {
+    const photo = flat(4, 4, [0.2, -0.1, 0.5]);
+    expect(colorLoss(photo, photo).dataSync()[0]).toBeCloseTo(0, 6);
+    const shifted = flat(4, 4, [0.5, -0.1, 0.2]);
+    expect(colorLoss(shifted, photo).dataSync()[0]).toBeGreaterThan(0.01);
+  });
+
+  it('weighs luma (L1) more than the same change in chroma (Huber)', () => {
+    const photo = flat(2, 2, [0, 0, 0]);
+    const brighter = flat(2, 2, [0.2, 0.2, 0.2]); // Y only
+    const luma = colorLoss(brighter, photo).dataSync()[0]!;
+    expect(luma).toBeCloseTo(0.1, 5); // |ΔY| = 0.2 / 2 in [0, 1] units
+    const tinted = flat(2, 2, [0, 0, 0.2]);
+    const chroma = colorLoss(tinted, photo).dataSync()[0]!;
+    // ΔY = 0.0114; ΔU = 0.0436, ΔV = −0.0100 enter as ½d²: far below an L1 on them.
+    expect(chroma).toBeCloseTo(0.0114 + 0.5 * 0.0436 ** 2 + 0.5 * 0.01 ** 2, 4);
+  });
+});
+
+describe('diffAugment', () => {
+  const ramp = tf.tensor4d(Array.from({ length: 16 * 16 * 3 }, (_, i) => (Math.floor(i / 3) % 16) / 16), [1, 16, 16, 3]);
+
+  it('keeps the shape, shifts the content and zeroes a square', () => {
+    const out = diffAugment(ramp, seededRandom(4));
+    expect(out.shape).toEqual([1, 16, 16, 3]);
+    const values = out.dataSync();
+    const zeros = values.filter((v) => v === 0).length;
+    expect(zeros).toBeGreaterThan(0);
+    expect(Array.from(values)).not.toEqual(Array.from(ramp.dataSync()));
+  });
+
+  it('is the same for the same draws, and off with a zero policy', () => {
+    expect(diffAugment(ramp, seededRandom(9)).dataSync()).toEqual(diffAugment(ramp, seededRandom(9)).dataSync());
+    expect(diffAugment(ramp, seededRandom(9), { translation: 0, cutout: 0 }).dataSync()).toEqual(ramp.dataSync());
+  });
+
+  it('passes gradients: 1 where a pixel survives, 0 where it was cut or shifted out', () => {
+    const grad = tf.grad((x: tf.Tensor) => tf.sum(diffAugment(x as tf.Tensor4D, seededRandom(4))))(ramp);
+    const values = new Set(Array.from(grad.dataSync()));
+    expect([...values].sort()).toEqual([0, 1]);
+  });
+});
+
+describe('anime negatives', () => {
+  it('greyscale keeps luma in three equal channels', () => {
+    const grey = greyscale(flat(2, 2, [1, 0, -1])).dataSync();
+    const luma = 0.299 - 0.114;
+    expect(Array.from(grey.slice(0, 3)).map((v) => Number(v.toFixed(5)))).toEqual([luma, luma, luma].map((v) => Number(v.toFixed(5))));
+  });
+
+  it('edgeSmoothed blurs a step edge and leaves flat regions alone', () => {
+    const left = flat(16, 8, [-1, -1, -1]);
+    const right = flat(16, 8, [1, 1, 1]);
+    const step = tf.concat([left, right], 2) as tf.Tensor4D;
+    const smoothed = edgeSmoothed(step);
+    const row = (t: tf.Tensor) => Array.from(t.slice([0, 8, 0, 0], [1, 1, 16, 1]).dataSync());
+    const before = row(step);
+    const after = row(smoothed);
+    expect(after[7]).toBeGreaterThan(before[7]! + 0.2); // dark side next to the edge got lighter
+    expect(after[8]).toBeLessThan(before[8]! - 0.2);
+    expect(after[0]).toBeCloseTo(before[0]!, 5); // far from the edge: untouched
+    expect(after[15]).toBeCloseTo(before[15]!, 5);
+    const unchanged = edgeSmoothed(left).dataSync();
+    expect(Math.max(...Array.from(unchanged, (v) => Math.abs(v + 1)))).toBeLessThan(1e-5);
+  });
+});
