@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { debianPackageFetcher, NoDebianToolsError, summarizeCopyright, type FetchPackage, type UnpackedPackage } from '../../training/data/debian-packages.ts';
-import { ImageFolderDataset, type RgbImage } from '../../training/data/image-folder.ts';
+import { ImageFolderDataset, numberedFrames, type RgbImage } from '../../training/data/image-folder.ts';
 import { buildPhoto2Anime, MATE_PHOTOS, PHOTO_TEST, PLASMA_PHOTOS, SKIMAGE_PHOTOS, type SourceRecord } from '../../training/data/photo2anime.ts';
 import { seededRandom } from '../../training/data/random.ts';
 
@@ -265,5 +265,18 @@ describe('ImageFolderDataset.sampleBatch', () => {
 
   it('rejects images smaller than the crop', () => {
     expect(() => dataset.sampleBatch(1, { cropSize: 32 }, seededRandom(1))).toThrow(/smaller than the 32 crop/);
+  });
+
+  it('samples uniformly over groups, so numbered frames of one scene weigh as one image', () => {
+    const frame = (name: string, value: number): RgbImage => ({ name, width: 8, height: 8, data: new Uint8Array(8 * 8 * 3).fill(value) });
+    const grouped = new ImageFolderDataset([frame('concert1.jpg', 0), frame('concert2.jpg', 0), frame('concert3.jpg', 0), frame('bg-club.jpg', 255)], numberedFrames);
+    expect(grouped.groupCount).toBe(2);
+    const random = seededRandom(11);
+    let club = 0;
+    for (let i = 0; i < 400; i++) if (grouped.sampleBatch(1, { cropSize: 8 }, random)[0]! > 0) club += 1;
+    expect(club).toBeGreaterThan(160); // ≈ ½, not ¼
+    expect(club).toBeLessThan(240);
+    expect(numberedFrames('concert12.png')).toBe('concert.png');
+    expect(numberedFrames('bg-club.jpg')).toBe('bg-club.jpg');
   });
 });

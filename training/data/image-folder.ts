@@ -57,17 +57,39 @@ export interface CropOptions {
   flip?: boolean;
 }
 
+/**
+ * Names an image's group (e.g. `concert` for concert1.jpg … concert3.jpg): sampling is uniform
+ * over groups, then over the images of a group, so near-duplicate frames of one scene weigh as one.
+ */
+export type GroupOf = (imageName: string) => string;
+
+/** Frames numbered at the end of their name (`concert1.jpg`, `concert2.png`) form one group. */
+export const numberedFrames: GroupOf = (name) => name.replace(/\d+(\.\w+)$/, '$1');
+
 export class ImageFolderDataset {
-  constructor(readonly images: RgbImage[]) {
+  private readonly groups: RgbImage[][];
+
+  constructor(
+    readonly images: RgbImage[],
+    groupOf: GroupOf = (name) => name,
+  ) {
     if (images.length === 0) throw new Error('an image-folder dataset needs at least one image');
+    const byGroup = new Map<string, RgbImage[]>();
+    for (const image of images) byGroup.set(groupOf(image.name), [...(byGroup.get(groupOf(image.name)) ?? []), image]);
+    this.groups = [...byGroup.values()];
   }
 
-  static async load(dir: string): Promise<ImageFolderDataset> {
-    return new ImageFolderDataset(await readImageFolder(dir));
+  static async load(dir: string, groupOf?: GroupOf): Promise<ImageFolderDataset> {
+    return new ImageFolderDataset(await readImageFolder(dir), groupOf);
+  }
+
+  /** How many groups sampling is uniform over. */
+  get groupCount(): number {
+    return this.groups.length;
   }
 
   /**
-   * `batchSize` crops as one NHWC float batch in [-1, 1]: a uniformly drawn image, a window of
+   * `batchSize` crops as one NHWC float batch in [-1, 1]: a uniformly drawn group, and image in it, a window of
    * random scale and position, area-averaged down to `cropSize`, flipped half the time.
    */
   sampleBatch(batchSize: number, options: CropOptions, random: () => number): Float32Array {
@@ -75,7 +97,9 @@ export class ImageFolderDataset {
     const pixelsPerCrop = cropSize * cropSize * 3;
     const out = new Float32Array(batchSize * pixelsPerCrop);
     for (let b = 0; b < batchSize; b++) {
-      const image = this.images[Math.floor(random() * this.images.length)]!;
+      const group = this.groups[Math.floor(random() * this.groups.length)]!;
+      // A group of one draws nothing more, so ungrouped sampling keeps its old random sequence.
+      const image = group.length === 1 ? group[0]! : group[Math.floor(random() * group.length)]!;
       this.cropInto(image, options, random, out.subarray(b * pixelsPerCrop, (b + 1) * pixelsPerCrop));
     }
     return out;
