@@ -135,6 +135,21 @@ describe('photo2anime techniques', () => {
     }
   });
 
+  it('exports the generator alone, or with a guided filter on its output', async () => {
+    const session = await setupWith({ outputFilter: 'self', filterRadius: 1 });
+    try {
+      const filtered = session.exportTarget().model;
+      expect(filtered.layers.map((l) => l.getClassName())).toContain('GuidedFilter');
+      const out = tf.tidy(() => filtered.predict(tf.zeros([1, 16, 20, 3])) as tf.Tensor);
+      expect(out.shape).toEqual([1, 16, 20, 3]);
+      out.dispose();
+      await expect(setupWith({ outputFilter: 'blur' })).rejects.toThrow(/--output-filter must be none, self or input/);
+    } finally {
+      session.dispose?.();
+      for (const model of Object.values(session.models)) model.dispose();
+    }
+  });
+
   it('switches each technique off', async () => {
     const session = await setupWith({ initSteps: 0, lambdaColor: 0, edgeNegatives: 0, greyNegatives: 0, diffAugment: false, lambdaIdentity: 0.5 });
     try {

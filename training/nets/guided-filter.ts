@@ -110,9 +110,11 @@ function boxFilter(radius: number, height: number, width: number): (x: tf.Tensor
   };
 }
 
+/** 'input': the model's input image guides (edges of the photo survive); 'self': the generator's own output does. */
+export type GuidedFilterGuide = 'input' | 'self';
+
 export interface GuidedFilterOptions extends GuidedFilterConfig {
-  /** 'input': the model's input image guides (edges of the photo survive); 'self': the generator's own output does. */
-  guide: 'input' | 'self';
+  guide: GuidedFilterGuide;
 }
 
 /**
@@ -131,6 +133,3 @@ export function withGuidedFilter(generator: tf.LayersModel, options: GuidedFilte
   const filtered = filter.apply([guide, output]) as tf.SymbolicTensor;
   return tf.model({ inputs: input, outputs: filtered, name: `${generator.name}_guided` });
 }
-
-/** Functional-style factory, like tf.layers.*. */
-export const guidedFilter = (args: GuidedFilterArgs) => new GuidedFilter(args);

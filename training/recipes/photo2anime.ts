@@ -28,6 +28,7 @@ import { diffAugment } from '../augment.ts';
 import { colorLoss, cycleLoss, identityLoss, lsganDiscriminatorLoss, lsganFakeLoss, lsganGeneratorLoss } from '../losses.ts';
 import { edgeSmoothed, greyscale } from '../negatives.ts';
 import { patchDiscriminator, resnetGenerator, type Upsampling } from '../nets/cyclegan.ts';
+import { type GuidedFilterGuide, withGuidedFilter } from '../nets/guided-filter.ts';
 import type { Recipe, RecipeSession, RecipeSetup } from './recipe.ts';
 
 export const PHOTO2ANIME_OPTIONS = {
@@ -85,6 +86,16 @@ export const PHOTO2ANIME_OPTIONS = {
   decaySteps: 4000,
   /** Held-out photos shown in the sample grids. */
   samplePhotos: 3,
+  /**
+   * Edge-preserving guided filter inside the exported graph (White-box Cartoonization applies one
+   * to its output): 'none', 'self' (guided by the output itself: flattens speckle, keeps the
+   * drawn edges) or 'input' (guided by the photo: restores the photo's edges). Export only, so it
+   * can be measured on one trained generator by re-exporting a checkpoint.
+   */
+  outputFilter: 'none',
+  /** The filter's window radius in pixels and its ε (in [-1, 1] units²). */
+  filterRadius: 2,
+  filterEpsilon: 0.01,
 };
 export type Photo2AnimeOptions = typeof PHOTO2ANIME_OPTIONS;
 
@@ -191,6 +202,7 @@ async function setup({ seed, batchSize, options }: RecipeSetup<Photo2AnimeOption
   const samples = await samplePhotos(join(dataDir, 'testA'), options.samplePhotos, multiple);
 
   if (options.upsampling !== 'transpose' && options.upsampling !== 'resize') throw new Error(`--upsampling must be transpose or resize, got ${options.upsampling}`);
+  if (!['none', 'self', 'input'].includes(options.outputFilter)) throw new Error(`--output-filter must be none, self or input, got ${options.outputFilter}`);
   const generator = { filters: options.generatorFilters, blocks: options.generatorBlocks, downsamplings, upsampling: options.upsampling as Upsampling };
   const discriminator = { filters: options.discriminatorFilters, layers: options.discriminatorLayers };
   const genAB = resnetGenerator({ ...generator, name: 'photo2anime', seed: seed + 1000 });
@@ -334,7 +346,10 @@ async function setup({ seed, batchSize, options }: RecipeSetup<Photo2AnimeOption
       }),
     sampleColumns: 3,
     exportTarget: () => ({
-      model: genAB,
+      model:
+        options.outputFilter === 'none'
+          ? genAB
+          : withGuidedFilter(genAB, { radius: options.filterRadius, epsilon: options.filterEpsilon, guide: options.outputFilter as GuidedFilterGuide }),
       exportOptions: { imageLayout: 'NCHW', inputs: [{ name: 'image' }], outputs: [{ name: 'output' }] },
       manifest: {
         name: 'photo2anime',
