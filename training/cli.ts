@@ -5,7 +5,7 @@
  *                             [--seed S] [--backend auto|wasm-ort|wasm|cpu|tfjs-node|tfjs-node-gpu]
  *                             [--checkpoint-every N] [--sample-every N] [--log-every N]
  *                             [--<recipe option> VALUE ...]
- *   npm run eval -- <model folder or name under models/> [--record]
+ *   npm run eval -- <model folder or name under models/> [--record] [--fid-samples N]
  *   npm run data -- photo2anime [...]
  *
  * Recipe options are the recipe's own (e.g. `--loss wgan-gp`, `--subset 500` for digits); a value
@@ -185,6 +185,7 @@ async function evalCommand(args: ParsedArgs): Promise<number> {
   if (target === undefined) throw new UsageError('which model? give a model folder or a name under models/');
   const { flags } = args;
   const digits = await import('./eval/digits.ts');
+  const { MIN_FID_SAMPLES } = await import('./eval/realism.ts');
   const folder = await digits.resolveModelFolder(target).catch((error: Error) => {
     throw new UsageError(error.message);
   });
@@ -202,6 +203,7 @@ async function evalCommand(args: ParsedArgs): Promise<number> {
     const result = await textDigits.runDigitsTextEval(folder, {
       perPrompt: integerFlag(flags, 'per-prompt', 2),
       seed: integerFlag(flags, 'seed', 0),
+      fidSamples: integerFlag(flags, 'fid-samples', MIN_FID_SAMPLES),
       out: flags.get('out'),
     });
     targetsMet = result.targetsMet;
@@ -218,6 +220,9 @@ async function evalCommand(args: ParsedArgs): Promise<number> {
       perPrompt: result.perPrompt,
       seed: result.seed,
       promptTemplates: 'held-out',
+      realism: result.realism,
+      realismTargets: result.realismTargets,
+      realismTargetsMet: result.realismTargetsMet,
       classifierHeldOutAccuracy: result.classifier.heldOutAccuracy,
       targetsMet: result.targetsMet,
     };
@@ -225,6 +230,7 @@ async function evalCommand(args: ParsedArgs): Promise<number> {
     const result = await digits.runDigitsEval(folder, {
       perClass: integerFlag(flags, 'per-class', 2),
       seed: integerFlag(flags, 'seed', 0),
+      fidSamples: integerFlag(flags, 'fid-samples', MIN_FID_SAMPLES),
       out: flags.get('out'),
     });
     targetsMet = result.targetsMet;
@@ -236,6 +242,9 @@ async function evalCommand(args: ParsedArgs): Promise<number> {
       diversityRatio: result.diversityRatio,
       minClassDiversityRatio: result.minClassDiversityRatio,
       classDiversityRatio: result.classes.map((c) => c.diversityRatio),
+      realism: result.realism,
+      realismTargets: result.realismTargets,
+      realismTargetsMet: result.realismTargetsMet,
       perClass: result.perClass,
       seed: result.seed,
       classifierHeldOutAccuracy: result.classifier.heldOutAccuracy,
@@ -289,7 +298,7 @@ const USAGE = `usage:
                             [--seed S] [--backend ${BACKEND_USAGE}]
                             [--checkpoint-every N] [--sample-every N] [--log-every N] [--progress auto|bar|lines|silent]
                             [--<recipe option> VALUE ...]
-  npm run eval -- <model folder or name under models/> [--record] [--per-class N | --per-prompt N] [--seed S] [--out PNG or DIR] [--data DIR]
+  npm run eval -- <model folder or name under models/> [--record] [--per-class N | --per-prompt N] [--fid-samples N] [--seed S] [--out PNG or DIR] [--data DIR]
   npm run data -- photo2anime [--out DIR] [--max-side N] [--cache DIR] [--dataA DIR --dataB DIR]
 recipes: ${Object.keys(RECIPES).join(', ')}`;
 

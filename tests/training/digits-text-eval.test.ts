@@ -1,12 +1,18 @@
 /**
  * The digits-text eval's pieces on known inputs: held-out prompts carry the asked-for words and no
  * others, and the summary turns per-digit measurements into ratios, counts and the target verdict.
+ * End to end on prompt "generators" built from real digits: the realism figures of plain held-out
+ * prompts and bare digit words differ only where the generator treats the prompts differently.
  */
-import { describe, expect, it } from 'vitest';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { words } from '../../server/generation/tokenizer.ts';
 import { TRAINING_TEMPLATES } from '../../training/data/captions.ts';
 import { seededRandom } from '../../training/data/random.ts';
-import { type DigitMeasurements, heldOutPrompts, PROMPT_KINDS, type PromptKind, summarise } from '../../training/eval/digits-text.ts';
+import { type DigitMeasurements, evalTextDigits, formatDigitsTextTable, heldOutPrompts, PROMPT_KINDS, type PromptKind, summarise } from '../../training/eval/digits-text.ts';
+import { TABLE_NOISE_DIM, textTableGenerator, writeTableGenerator } from './digit-table-generators.ts';
 
 const STYLE: Record<PromptKind, string[]> = {
   thin: ['thin', 'light'],
@@ -62,5 +68,40 @@ describe('summarise', () => {
     expect(summarise(good().map((d, i) => (i < 2 ? digit(i, 1.29, true, 0.8) : d)), 0.99).targetsMet).toBe(false);
     expect(summarise(good().map((d, i) => (i < 2 ? digit(i, 1.5, false, 0.8) : d)), 0.99).targetsMet).toBe(false);
     expect(summarise(good().map((d) => ({ ...d, generatedSpread: 1.1 })), 0.99).targetsMet).toBe(false);
+  });
+});
+
+describe('evalTextDigits realism', () => {
+  let root: string;
+
+  beforeAll(async () => {
+    root = await mkdtemp(join(tmpdir(), 'digits-text-eval-'));
+  });
+
+  afterAll(async () => {
+    await rm(root, { recursive: true, force: true });
+  });
+
+  it('gives a generator that reads numerals and words alike the same figures for plain prompts and bare words', async () => {
+    const folder = await writeTableGenerator(root, 'reads-both', textTableGenerator(TABLE_NOISE_DIM), 'text');
+    const result = await evalTextDigits(folder, { perPrompt: 4, fidSamples: 100 });
+    expect(result.accuracy).toBeGreaterThan(0.95);
+    // Same digits from the same noise: the two prompt sets give identical images.
+    expect(result.realism.bareWords).toEqual(result.realism.plainPrompts);
+    expect(result.realism.plainPrompts.samples).toBe(100);
+    expect(result.realism.plainPrompts.precision).toBeGreaterThan(0.8);
+    const report = formatDigitsTextTable(result).join('\n');
+    expect(report).toMatch(/held-out prompts without style words: FID \d+\.\d\d .*target ≤ 3\.5: (met|MISSED)/);
+    expect(report).toMatch(/bare digit words \("seven"\): +FID/);
+  });
+
+  it('scores bare words worse than plain prompts when every word draws a 1', async () => {
+    const folder = await writeTableGenerator(root, 'words-as-one', textTableGenerator(TABLE_NOISE_DIM, 1), 'text');
+    const { realism, realismTargetsMet } = await evalTextDigits(folder, { perPrompt: 4, fidSamples: 100 });
+    // FID ignores which digit was asked for, but sees the whole set collapse onto ones; plain
+    // prompts name about half their digits as numerals, so they collapse only half-way.
+    expect(realism.bareWords.fid).toBeGreaterThan(2 * realism.plainPrompts.fid);
+    expect(realism.bareWords.recall).toBeLessThan(realism.plainPrompts.recall);
+    expect(realismTargetsMet).toBe(false);
   });
 });

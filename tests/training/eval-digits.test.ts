@@ -2,58 +2,19 @@
  * The digits eval end to end on generators built in code from real MNIST digits, so the expected
  * figures are known: a collapsed generator (one digit per class) is accurate with diversity near 0;
  * a generator that picks among many real digits per class is accurate with diversity near 1; a
- * generator that draws the wrong class scores near 0.
+ * generator that draws the wrong class scores near 0. Realism: the varied generator (16 real digits per
+ * class) is precise and beats the collapsed one on FID and recall.
  */
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MNIST_CLASSES, MNIST_PIXELS, MNIST_SIDE, digitsOfClass, splitMnist } from '../../training/data/mnist.ts';
-import { OnnxGraph } from '../../training/export/onnx-graph.ts';
 import { evalConditionalDigits, formatDigitsTable, resolveModelFolder, runDigitsEval, toClassifierRange } from '../../training/eval/digits.ts';
+import { labelTableGenerator, TABLE_NOISE_DIM, writeTableGenerator } from './digit-table-generators.ts';
 
-const NOISE_DIM = 16;
-
-/**
- * A generator that outputs table[label × perLabel + argmax(noise[0 : perLabel])], in the range
- * [0, 1] and NHWC layout so the eval's conversions are exercised. `shift` draws class (label + shift).
- */
-function tableGenerator(perLabel: number, shift = 0): Uint8Array {
-  const { train } = splitMnist();
-  const table = new Float32Array(MNIST_CLASSES * perLabel * MNIST_PIXELS);
-  for (let label = 0; label < MNIST_CLASSES; label++) {
-    const digits = digitsOfClass(train, (label + shift) % MNIST_CLASSES);
-    for (let k = 0; k < perLabel; k++) {
-      for (let p = 0; p < MNIST_PIXELS; p++) table[(label * perLabel + k) * MNIST_PIXELS + p] = (digits.images[k * MNIST_PIXELS + p]! + 1) / 2;
-    }
-  }
-  const g = new OnnxGraph('table_generator');
-  const noise = g.input('noise', 'float', ['N', NOISE_DIM]);
-  const label = g.input('label', 'int64', ['N']);
-  const head = g.op('Slice', [noise, g.int64s('start', [0]), g.int64s('end', [perLabel]), g.int64s('axes', [1])]);
-  const pick = g.op('ArgMax', [head], { axis: 1, keepdims: 0 });
-  const row = g.op('Add', [g.op('Mul', [label, g.initializer('per_label', [perLabel], [], 'int64')]), pick]);
-  const images = g.op('Gather', [g.initializer('table', table, [MNIST_CLASSES * perLabel, MNIST_SIDE, MNIST_SIDE, 1]), row], { axis: 0 }, 'image');
-  g.output(images, 'float', ['N', MNIST_SIDE, MNIST_SIDE, 1]);
-  return g.toBytes();
-}
-
-async function writeGenerator(root: string, name: string, onnx: Uint8Array): Promise<string> {
-  const folder = join(root, name);
-  await mkdir(folder, { recursive: true });
-  await writeFile(join(folder, 'model.onnx'), onnx);
-  const manifest = {
-    name,
-    task: 'conditional-generation',
-    onnx: 'model.onnx',
-    noise: { name: 'noise', dim: NOISE_DIM, distribution: 'normal' },
-    label: { name: 'label', classes: ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'] },
-    output: { name: 'image', layout: 'NHWC', range: [0, 1], channels: 1, width: 28, height: 28 },
-  };
-  await writeFile(join(folder, 'model.json'), JSON.stringify(manifest));
-  return folder;
-}
+/** Few FID digits keep the tests fast; the figures' meaning does not depend on the size. */
+const FID_SAMPLES = 200;
 
 let root: string;
 
@@ -67,40 +28,64 @@ afterAll(async () => {
 
 describe('digits eval', () => {
   it('rates a generator of varied real digits accurate and diverse, and writes a 10×10 grid', async () => {
-    const folder = await writeGenerator(root, 'varied', tableGenerator(NOISE_DIM));
+    const folder = await writeTableGenerator(root, 'varied', labelTableGenerator(TABLE_NOISE_DIM));
     const lines: string[] = [];
-    const result = await runDigitsEval(folder, { perClass: 60, seed: 3, log: (line) => lines.push(line) });
+    const result = await runDigitsEval(folder, { perClass: 60, seed: 3, fidSamples: FID_SAMPLES, log: (line) => lines.push(line) });
     expect(result.accuracy).toBeGreaterThan(0.95);
     expect(result.classes).toHaveLength(10);
     // 16 distinct real digits per class cover most of a class's real feature spread.
     expect(result.diversityRatio).toBeGreaterThan(0.7);
     expect(result.diversityRatio).toBeLessThan(1.3);
     expect(lines.join('\n')).toMatch(/all\s+\d+\.\d %/);
+    // Every generated digit is a real one, so nearly all lie inside the real digits' k-NN balls.
+    expect(result.realism.precision).toBeGreaterThan(0.8);
+    expect(result.realism.samples).toBe(FID_SAMPLES);
+    expect(result.realism.realHeldOut).toBe(FID_SAMPLES);
+    expect(result.realism.floor).toBeGreaterThan(0);
+    expect(result.realism.fidRatio).toBeCloseTo(result.realism.fid / result.realism.floor, 10);
+    expect(result.realismTargetsMet).toBe(result.realism.fidRatio <= 2.5);
+    expect(lines.join('\n')).toMatch(/FID \d+\.\d\d \(real-vs-real floor \d+\.\d\d, ratio \d+\.\d\d; target ≤ 2\.5: (met|MISSED)\), precision 0\.\d{3}, recall 0\.\d{3}/);
     const grid = await sharp(await readFile(result.grid)).metadata();
     expect(grid.width).toBe(10 * 28 * 2);
     expect(grid.height).toBe(10 * 28 * 2);
   });
 
   it('rates a collapsed generator near zero diversity', async () => {
-    const folder = await writeGenerator(root, 'collapsed', tableGenerator(1));
-    const result = await evalConditionalDigits(folder, { perClass: 20, out: join(root, 'collapsed.png') });
+    const folder = await writeTableGenerator(root, 'collapsed', labelTableGenerator(1));
+    const result = await evalConditionalDigits(folder, { perClass: 20, fidSamples: FID_SAMPLES, out: join(root, 'collapsed.png') });
     expect(result.diversityRatio).toBe(0);
+    // Ten distinct digits cover hardly any of the real ones, and FID sees the missing spread.
+    expect(result.realism.recall).toBeLessThan(0.1);
+    const varied = await evalConditionalDigits(join(root, 'varied'), { perClass: 20, fidSamples: FID_SAMPLES });
+    expect(result.realism.fid).toBeGreaterThan(varied.realism.fid);
+    expect(result.realism.recall).toBeLessThan(varied.realism.recall);
+    expect(result.realismTargetsMet).toBe(false);
     expect(result.targetsMet).toBe(false);
     expect(result.grid).toBe(join(root, 'collapsed.png'));
   });
 
   it('rates a generator that draws the wrong class near zero accuracy', async () => {
-    const folder = await writeGenerator(root, 'shifted', tableGenerator(NOISE_DIM, 1));
-    const result = await evalConditionalDigits(folder, { perClass: 20 });
+    const folder = await writeTableGenerator(root, 'shifted', labelTableGenerator(TABLE_NOISE_DIM, 1));
+    const result = await evalConditionalDigits(folder, { perClass: 20, fidSamples: FID_SAMPLES });
     expect(result.accuracy).toBeLessThan(0.1);
     expect(formatDigitsTable(result).join('\n')).toContain('NOT met');
   });
 
   it('is deterministic for a seed', async () => {
     const folder = join(root, 'varied');
-    const first = await evalConditionalDigits(folder, { perClass: 20, seed: 5 });
-    const again = await evalConditionalDigits(folder, { perClass: 20, seed: 5 });
+    const first = await evalConditionalDigits(folder, { perClass: 20, seed: 5, fidSamples: FID_SAMPLES });
+    const again = await evalConditionalDigits(folder, { perClass: 20, seed: 5, fidSamples: FID_SAMPLES });
     expect(again.classes).toEqual(first.classes);
+    expect(again.realism).toEqual(first.realism);
+  });
+
+  it('generates extra digits for an FID set larger than perClass without moving the other figures', async () => {
+    const folder = join(root, 'varied');
+    const small = await evalConditionalDigits(folder, { perClass: 20, seed: 5, fidSamples: 100 });
+    const large = await evalConditionalDigits(folder, { perClass: 20, seed: 5, fidSamples: 300 });
+    expect(large.classes).toEqual(small.classes);
+    expect(large.realism.samples).toBe(300);
+    await expect(evalConditionalDigits(folder, { perClass: 2, fidSamples: 9 })).rejects.toThrow(/FID samples/);
   });
 
   it('resolves a bare name under the models folder and rejects a missing one', async () => {
@@ -109,7 +94,7 @@ describe('digits eval', () => {
   });
 
   it('rejects a model that is not a 0–9 label generator', async () => {
-    const folder = await writeGenerator(root, 'letters', tableGenerator(1));
+    const folder = await writeTableGenerator(root, 'letters', labelTableGenerator(1));
     const manifest = JSON.parse(await readFile(join(folder, 'model.json'), 'utf8'));
     manifest.label.classes = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'j'];
     await writeFile(join(folder, 'model.json'), JSON.stringify(manifest));

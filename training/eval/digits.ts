@@ -5,6 +5,8 @@
  * - scores them with the project's digit classifier: accuracy overall and per class;
  * - diversity: mean pairwise distance of classifier features within a class, divided by the same
  *   figure for the real held-out digits of that class (near 0 = mode collapse);
+ * - realism (training/eval/realism.ts): FID in classifier features against real digits, its
+ *   real-vs-real floor, precision and recall, on the first `fidSamples` / 10 digits of each class;
  * - prints a table and writes a 10×10 sample grid PNG, one row per class.
  *
  * The pieces a text-conditioned digits eval needs too (classifier-range conversion, real-digit
@@ -20,15 +22,20 @@ import { encodeRaw } from '../../server/generation/render.ts';
 import { DEFAULT_SPLIT_SEED, MNIST_CLASSES, MNIST_PIXELS, MNIST_SIDE, digitsOfClass, splitMnist } from '../data/mnist.ts';
 import { DigitClassifier, readClassifierInfo } from './classifier.ts';
 import { accuracy, meanOf, meanPairwiseDistance, perClassAccuracy } from './metrics.ts';
+import { DEFAULT_FID_SAMPLES, describeSamples, digitsPerClass, formatRealism, type RealismFigures, realismFigures, realReference } from './realism.ts';
 
 /** Targets from the digits issue. */
 export const DIGITS_TARGETS = { accuracy: 0.95, classAccuracy: 0.9, diversityRatio: 0.6 } as const;
+/** Realism target from the "digits that look real" issue: reported, not yet part of targetsMet. */
+export const DIGITS_REALISM_TARGETS = { fidRatio: 2.5 } as const;
 
 export interface DigitsEvalOptions {
   /** Generated digits per class (default 1,000). */
   perClass?: number;
   /** Noise seed: image i of class c uses seed + c × perClass + i (default 0). */
   seed?: number;
+  /** Generated digits (equally many per class) and real digits per FID set (default 2,000). */
+  fidSamples?: number;
   /** Where the sample grid goes: a .png path, or a folder (default: the model folder). */
   out?: string;
   /** Where table lines go (default console.log). */
@@ -57,6 +64,9 @@ export interface DigitsEvalResult {
   classifier: { heldOutAccuracy: number; date: string };
   targets: typeof DIGITS_TARGETS;
   targetsMet: boolean;
+  realism: RealismFigures;
+  realismTargets: typeof DIGITS_REALISM_TARGETS;
+  realismTargetsMet: boolean;
   grid: string;
   seconds: number;
 }
@@ -156,23 +166,36 @@ export async function evalConditionalDigits(modelFolder: string, options: Digits
   const manifest = await readManifest(modelFolder);
   assertDigitGenerator(manifest);
 
+  const fidSamples = options.fidSamples ?? DEFAULT_FID_SAMPLES;
+  const fidPerClass = digitsPerClass(fidSamples);
   const session = await InferenceSession.create(join(modelFolder, manifest.onnx));
   const classifier = await DigitClassifier.load();
   const classifierInfo = await readClassifierInfo();
-  const real = await realFeatureSpreads(classifier);
+  const { featureDim } = classifier;
   const predictions = new Int32Array(perClass * MNIST_CLASSES);
   const labels = new Int32Array(perClass * MNIST_CLASSES);
   const gridRows: Float32Array[] = [];
   const spreads: number[] = [];
+  let real: number[];
+  let realism: RealismFigures;
   try {
+    real = await realFeatureSpreads(classifier);
+    const reference = await realReference(classifier, fidSamples);
+    const fidFeatures = new Float32Array(fidSamples * featureDim);
+    let fidOffset = 0;
     for (let label = 0; label < MNIST_CLASSES; label++) {
-      const images = await generateClass(session, manifest, label, perClass, imageSeed(seed, label * perClass));
+      // The FID set is the first digits of each class, so it adds images only when larger than perClass.
+      const fidCount = fidPerClass[label]!;
+      const images = await generateClass(session, manifest, label, Math.max(perClass, fidCount), imageSeed(seed, label * perClass));
       const scored = await classifier.classify(images);
-      predictions.set(scored.predictions, label * perClass);
+      predictions.set(scored.predictions.subarray(0, perClass), label * perClass);
       labels.fill(label, label * perClass, (label + 1) * perClass);
-      spreads.push(meanPairwiseDistance(scored.features, classifier.featureDim));
+      spreads.push(meanPairwiseDistance(scored.features.subarray(0, perClass * featureDim), featureDim));
+      fidFeatures.set(scored.features.subarray(0, fidCount * featureDim), fidOffset * featureDim);
+      fidOffset += fidCount;
       gridRows.push(images.slice(0, Math.min(10, perClass) * MNIST_PIXELS));
     }
+    realism = realismFigures(fidFeatures, reference);
   } finally {
     await session.release();
     await classifier.release();
@@ -205,6 +228,9 @@ export async function evalConditionalDigits(modelFolder: string, options: Digits
     targets: DIGITS_TARGETS,
     targetsMet:
       overall >= DIGITS_TARGETS.accuracy && minClassAccuracy >= DIGITS_TARGETS.classAccuracy && diversityRatio >= DIGITS_TARGETS.diversityRatio,
+    realism,
+    realismTargets: DIGITS_REALISM_TARGETS,
+    realismTargetsMet: realism.fidRatio <= DIGITS_REALISM_TARGETS.fidRatio,
     grid,
     seconds: Math.round((performance.now() - started) / 100) / 10,
   };
@@ -233,6 +259,10 @@ export function formatDigitsTable(result: DigitsEvalResult): string[] {
   const { targets } = result;
   lines.push(
     `targets: accuracy ≥ ${targets.accuracy * 100} %, every class ≥ ${targets.classAccuracy * 100} %, diversity ≥ ${targets.diversityRatio}: ${result.targetsMet ? 'met' : 'NOT met'}`,
+  );
+  lines.push(
+    `realism, ${describeSamples(result.realism)}, in classifier features (target reported, not gated): ` +
+      formatRealism(result.realism, result.realismTargets.fidRatio),
   );
   lines.push(`sample grid (one row per class): ${result.grid}`);
   return lines;
