@@ -27,6 +27,12 @@ export interface GeneratorOptions {
   channels?: number;
   /** 'transpose': 3×3 stride-2 transposed convolutions (the reference); 'resize': nearest 2× + 3×3 conv. */
   upsampling?: Upsampling;
+  /**
+   * Concatenate the input image to the last features, before the output convolution. Every
+   * InstanceNorm removes its features' means, so without this the output layer cannot know the
+   * photo's absolute colours and has to guess them from texture (hue drift, rainbow skies).
+   */
+  inputSkip?: boolean;
   name?: string;
   /** Seeds the weight initialiser (layer i uses seed + i), so a run is reproducible. */
   seed?: number;
@@ -34,7 +40,7 @@ export interface GeneratorOptions {
 
 export type Upsampling = 'transpose' | 'resize';
 
-export const DEFAULT_GENERATOR = { filters: 24, blocks: 6, downsamplings: 2, channels: 3, upsampling: 'transpose' as Upsampling };
+export const DEFAULT_GENERATOR = { filters: 24, blocks: 6, downsamplings: 2, channels: 3, upsampling: 'transpose' as Upsampling, inputSkip: false };
 
 type SymbolicTensor = tf.SymbolicTensor;
 type Initializer = ReturnType<typeof tf.initializers.randomNormal>;
@@ -75,7 +81,7 @@ function residualBlock(x: SymbolicTensor, filters: number, name: string, init: I
  * in and out (tanh).
  */
 export function resnetGenerator(options: GeneratorOptions = {}): tf.LayersModel {
-  const { filters, blocks, downsamplings, channels, upsampling } = { ...DEFAULT_GENERATOR, ...options };
+  const { filters, blocks, downsamplings, channels, upsampling, inputSkip } = { ...DEFAULT_GENERATOR, ...options };
   if (upsampling !== 'transpose' && upsampling !== 'resize') throw new Error(`upsampling must be 'transpose' or 'resize', got '${String(upsampling)}'`);
   const name = options.name ?? 'generator';
   const init = initializers(options.seed);
@@ -101,6 +107,7 @@ export function resnetGenerator(options: GeneratorOptions = {}): tf.LayersModel 
     x = apply(instanceNormalization({ name: `${prefix}_norm` }), x);
     x = apply(tf.layers.reLU({ name: `${prefix}_relu` }), x);
   }
+  if (inputSkip) x = tf.layers.concatenate({ name: `${name}_input_skip` }).apply([x, input]) as SymbolicTensor;
   x = apply(reflectionPadding2D({ padding: 3, name: `${name}_out_pad` }), x);
   x = apply(tf.layers.conv2d({ filters: channels, kernelSize: 7, padding: 'valid', kernelInitializer: init(), name: `${name}_out_conv` }), x);
   const output = apply(tf.layers.activation({ activation: 'tanh', name: `${name}_tanh` }), x);

@@ -52,6 +52,8 @@ export const PHOTO2ANIME_OPTIONS = {
    * held-out photos after 1700 steps (finest-level SWD×1e3 364 against the photos' own 130).
    */
   upsampling: 'resize',
+  /** The input photo concatenated to the generator's last features (see GeneratorOptions.inputSkip). */
+  inputSkip: true,
   discriminatorFilters: 32,
   /** Stride-2 layers of the PatchGAN (3 = 70×70 receptive field). */
   discriminatorLayers: 3,
@@ -203,7 +205,13 @@ async function setup({ seed, batchSize, options }: RecipeSetup<Photo2AnimeOption
 
   if (options.upsampling !== 'transpose' && options.upsampling !== 'resize') throw new Error(`--upsampling must be transpose or resize, got ${options.upsampling}`);
   if (!['none', 'self', 'input'].includes(options.outputFilter)) throw new Error(`--output-filter must be none, self or input, got ${options.outputFilter}`);
-  const generator = { filters: options.generatorFilters, blocks: options.generatorBlocks, downsamplings, upsampling: options.upsampling as Upsampling };
+  const generator = {
+    filters: options.generatorFilters,
+    blocks: options.generatorBlocks,
+    downsamplings,
+    upsampling: options.upsampling as Upsampling,
+    inputSkip: options.inputSkip,
+  };
   const discriminator = { filters: options.discriminatorFilters, layers: options.discriminatorLayers };
   const genAB = resnetGenerator({ ...generator, name: 'photo2anime', seed: seed + 1000 });
   const genBA = resnetGenerator({ ...generator, name: 'anime2photo', seed: seed + 2000 });
