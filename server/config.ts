@@ -73,7 +73,7 @@ const ConfigSchema = z.object({
 });
 export type Config = z.infer<typeof ConfigSchema>;
 
-/** Environment variable → Config field. The README documents exactly this table. */
+/** Environment variable → Config field. docs/configuration.md documents exactly this table. */
 export const ENV_VARS = {
   PORT: 'port',
   HOST: 'host',
