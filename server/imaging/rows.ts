@@ -4,7 +4,7 @@
  * single-channel). Free of sharp, so inference workers can use it before encoding rows themselves.
  */
 import type { Layout, PixelRange } from '../models/manifest.ts';
-import type { OutputTensor } from '../inference/protocol.ts';
+import type { OutputTensor } from '../inference/contract.ts';
 import type { RawImage } from './grid.ts';
 
 /** Row `n` of the output as uint8: value v → round((v − low) / (high − low) × 255), clamped to 0..255 (NaN → 0). */

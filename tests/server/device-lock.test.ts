@@ -1,7 +1,7 @@
 import type { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import { DeviceLock } from '../../server/inference/device-lock.ts';
-import { startWorker } from '../../server/inference/pool.ts';
+import { startWorker } from '../../server/inference/worker-slot.ts';
 
 const HELPER = new URL('../helpers/device-lock-worker.ts', import.meta.url);
 

@@ -21,9 +21,7 @@ import { readFile, mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import sharp from 'sharp';
-import { parseManifest, type ImageToImageManifest } from '../../server/models/manifest.ts';
-import { composeGrid, type RawImage } from '../../server/imaging/grid.ts';
-import { cropTopLeft, fromTensor, reflectPad, toTensor } from '../../server/imaging/tensor.ts';
+import { composeGrid, cropTopLeft, fromTensor, type ImageToImageManifest, parseManifest, type RawImage, reflectPad, toTensor } from '../../server/shared.ts';
 import { readImageFolder, type RgbImage } from '../data/image-folder.ts';
 import { seededRandom } from '../data/random.ts';
 

@@ -39,7 +39,7 @@ import {
 } from '../losses.ts';
 import { buildConditionalDiscriminator, buildConditionalGenerator } from '../nets/cgan.ts';
 import { withScaledNoise } from '../nets/truncation.ts';
-import { noiseBatch } from '../../server/generation/noise.ts';
+import { noiseBatch } from '../../server/shared.ts';
 import type { Recipe, RecipeSession } from './recipe.ts';
 
 const digitsOptions = {

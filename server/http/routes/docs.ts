@@ -1,6 +1,6 @@
 /** The OpenAPI document and its interactive page (server/public/docs.html renders it in-browser). */
 import { Router } from 'express';
-import type { AppDeps } from '../../app.ts';
+import type { AppDeps } from '../deps.ts';
 import { OPENAPI_DOCUMENT } from '../openapi.ts';
 import { PUBLIC_DIR } from './demo.ts';
 
