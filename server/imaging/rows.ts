@@ -23,6 +23,7 @@ export function outputRowToImage(output: OutputTensor, n: number, layout: Layout
     for (let c = 0; c < channels; c += 1) {
       const value = row[layout === 'NCHW' ? c * pixels + p : p * channels + c]!;
       const byte = Math.round(((value - low) / (high - low)) * 255);
+      // biome-ignore lint/complexity/useMathMinMax: a per-pixel loop; the comparisons avoid two calls per value
       data[p * channels + c] = byte > 255 ? 255 : byte > 0 ? byte : 0;
     }
   }

@@ -21,9 +21,7 @@ export type Device = z.infer<typeof Device>;
 export const DeviceSetting = z.enum(['auto', 'cpu', 'cuda', 'webgpu']);
 export type DeviceSetting = z.infer<typeof DeviceSetting>;
 
-export type InputTensor =
-  | { type: 'float32'; data: Float32Array; dims: number[] }
-  | { type: 'int64'; data: BigInt64Array; dims: number[] };
+export type InputTensor = { type: 'float32'; data: Float32Array; dims: number[] } | { type: 'int64'; data: BigInt64Array; dims: number[] };
 
 export interface OutputTensor {
   data: Float32Array;
@@ -170,7 +168,12 @@ export interface ImageInference {
    * output tensor back to RGB bytes. The caller's image is copied before translate returns,
    * never detached, so its buffer may be reused at once.
    */
-  translate(model: string, image: HwcImage, io: { input: ImageInputSpec; output: ImageOutputSpec }, options?: TranslateRunOptions): Promise<HwcImage>;
+  translate(
+    model: string,
+    image: HwcImage,
+    io: { input: ImageInputSpec; output: ImageOutputSpec },
+    options?: TranslateRunOptions,
+  ): Promise<HwcImage>;
   /**
    * A buffer of at least `bytes` bytes to decode an image into, from the same shelf as the
    * buffers translate's results come back in (see BufferShelf). Hand it back with recycle.

@@ -137,7 +137,9 @@ export class InferencePool implements Inference, ImageInference {
     await Promise.all(
       ready.map(async (slot) => {
         for (const solo of hasSolo && this.holdsSolo(slot) ? [false, true] : [false]) {
-          const copies = Object.fromEntries(Object.entries(feeds).map(([name, t]) => [name, { ...t, data: t.data.slice() } as InputTensor]));
+          const copies = Object.fromEntries(
+            Object.entries(feeds).map(([name, t]) => [name, { ...t, data: t.data.slice() } as InputTensor]),
+          );
           await slot.request({ kind: 'run', model, feeds: copies, solo }, transferListOf(copies));
         }
       }),
@@ -146,7 +148,13 @@ export class InferencePool implements Inference, ImageInference {
 
   run(model: string, feeds: Record<string, InputTensor>, options: RunOptions = {}): Promise<Record<string, OutputTensor>> {
     return this.enqueue<Record<string, OutputTensor>>(model, options.signal, (resolved, resolve) => ({
-      message: { kind: 'run', model: resolved, feeds, outputs: options.outputs, ...(options.encodeRows ? { encodeRows: options.encodeRows } : {}) },
+      message: {
+        kind: 'run',
+        model: resolved,
+        feeds,
+        outputs: options.outputs,
+        ...(options.encodeRows ? { encodeRows: options.encodeRows } : {}),
+      },
       transfer: transferListOf(feeds),
       rows: Object.values(feeds)[0]?.dims[0] ?? 1,
       settle: (reply, queueMs) => {
@@ -159,7 +167,12 @@ export class InferencePool implements Inference, ImageInference {
     }));
   }
 
-  translate(model: string, image: HwcImage, io: { input: ImageInputSpec; output: ImageOutputSpec }, options: TranslateRunOptions = {}): Promise<HwcImage> {
+  translate(
+    model: string,
+    image: HwcImage,
+    io: { input: ImageInputSpec; output: ImageOutputSpec },
+    options: TranslateRunOptions = {},
+  ): Promise<HwcImage> {
     return this.enqueue<HwcImage>(model, options.signal, (resolved, resolve) => {
       // Node 20 cannot transfer a buffer that sharp allocated (it copies one silently on both
       // threads instead), so the pixels travel in a shelved buffer, and the worker writes the
@@ -173,7 +186,13 @@ export class InferencePool implements Inference, ImageInference {
         rows: 1,
         settle: (reply, queueMs) => {
           if (reply.kind !== 'translated') return false;
-          options.onTiming?.({ queueMs, runMs: reply.runMs, threads: reply.threads, toTensorMs: reply.toTensorMs, fromTensorMs: reply.fromTensorMs });
+          options.onTiming?.({
+            queueMs,
+            runMs: reply.runMs,
+            threads: reply.threads,
+            toTensorMs: reply.toTensorMs,
+            fromTensorMs: reply.fromTensorMs,
+          });
           resolve(reply.image);
           return true;
         },
@@ -321,7 +340,12 @@ export class InferencePool implements Inference, ImageInference {
   }
 
   private sessionSettings(solo = false): SessionSettings {
-    return { intraOpThreads: this.options.threadsPerWorker, soloThreads: solo ? (this.options.soloThreads ?? 0) : 0, device: this.options.device, cudaDeviceId: this.options.cudaDeviceId ?? 0 };
+    return {
+      intraOpThreads: this.options.threadsPerWorker,
+      soloThreads: solo ? (this.options.soloThreads ?? 0) : 0,
+      device: this.options.device,
+      cudaDeviceId: this.options.cudaDeviceId ?? 0,
+    };
   }
 
   /**
@@ -404,7 +428,12 @@ function transferListOf(feeds: Record<string, InputTensor>): ArrayBuffer[] {
   const buffers = new Set<ArrayBuffer>();
   for (const [name, tensor] of Object.entries(feeds)) {
     let data = tensor.data;
-    if (!(data.buffer instanceof ArrayBuffer) || data.byteOffset !== 0 || data.byteLength !== data.buffer.byteLength || buffers.has(data.buffer)) {
+    if (
+      !(data.buffer instanceof ArrayBuffer) ||
+      data.byteOffset !== 0 ||
+      data.byteLength !== data.buffer.byteLength ||
+      buffers.has(data.buffer)
+    ) {
       data = data.slice() as typeof data;
       feeds[name] = { ...tensor, data } as InputTensor;
     }

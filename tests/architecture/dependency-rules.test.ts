@@ -56,7 +56,9 @@ async function cruise(dir: string): Promise<{ code: number; violations: string[]
     (done) => ({ code: 0, stdout: done.stdout }),
     (err: { code: number; stdout: string }) => ({ code: err.code, stdout: err.stdout }),
   );
-  const violations = [...stdout.matchAll(/^\s*error ([\w-]+): (\S+) →(?: (\S+))?/gm)].map(([, rule, from, to]) => `${rule}: ${from} → ${to ?? '…'}`);
+  const violations = [...stdout.matchAll(/^\s*error ([\w-]+): (\S+) →(?: (\S+))?/gm)].map(
+    ([, rule, from, to]) => `${rule}: ${from} → ${to ?? '…'}`,
+  );
   return { code, violations };
 }
 

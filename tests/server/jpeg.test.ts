@@ -170,7 +170,10 @@ describe('libjpeg-turbo path', () => {
       const header = readJpegHeader(jpeg)!;
       const supplied = new ArrayBuffer(width * height * 3 + 100);
       const sizes: number[] = [];
-      const into = await decodePlainJpeg(jpeg, header, (bytes) => (sizes.push(bytes), supplied));
+      const into = await decodePlainJpeg(jpeg, header, (bytes) => {
+        sizes.push(bytes);
+        return supplied;
+      });
       const own = await decodePlainJpeg(jpeg, header);
       expect(sizes).toEqual([width * height * 3]);
       expect(into!.rgb.buffer).toBe(supplied);

@@ -73,11 +73,6 @@ export function digitsOfClass(set: DigitSet, label: number): DigitSet {
   return subsetOf(set, indices);
 }
 
-/** One image of a set, as a view (not a copy). */
-export function imageAt(set: DigitSet, index: number): Float32Array {
-  return set.images.subarray(index * MNIST_PIXELS, (index + 1) * MNIST_PIXELS);
-}
-
 /**
  * Splits the 10,000 digits into training and held-out sets. Held-out digits are drawn per class in
  * proportion to the class size (largest-remainder rounding, so the total is exactly `heldOut`),
