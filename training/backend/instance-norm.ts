@@ -12,7 +12,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { OnnxGraph } from '../export/onnx-graph.ts';
-import type { DelegatedKernel } from './conv-kernels.ts';
+import type { DelegatedKernel } from './delegated-kernel.ts';
 import type { SessionCache } from './ort-sync.ts';
 import { appendAxisRunReduction } from './reduce-kernels.ts';
 import { allocateOutput, heapValue } from './wasm-heap.ts';

@@ -10,7 +10,7 @@
 import { backend_util, util, type TensorInfo } from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { OnnxGraph } from '../export/onnx-graph.ts';
-import type { DelegatedKernel } from './conv-kernels.ts';
+import type { DelegatedKernel } from './delegated-kernel.ts';
 import type { SessionCache } from './ort-sync.ts';
 import { allocateOutput, heapValue } from './wasm-heap.ts';
 
