@@ -24,14 +24,9 @@ import * as ort from 'onnxruntime-node';
 import sharp from 'sharp';
 import { main } from './batch/main.ts';
 import type { BatchReport } from './batch/report.ts';
-import { availableCores } from '../server/cores.ts';
-import { loadConfig, type Device } from '../server/config.ts';
-import { decodeImage } from '../server/imaging/decode.ts';
-import { reflectPad, toTensor, type FloatTensor } from '../server/imaging/tensor.ts';
-import { InferencePool } from '../server/inference/pool.ts';
-import { parseManifest, type ImageToImageManifest } from '../server/models/manifest.ts';
+import { availableCores, decodeImage, type FloatTensor, type ImageToImageManifest, parseManifest, reflectPad, toTensor } from '../server/shared.ts';
+import { type Device, InferencePool, loadConfig, sessionOptions, settleDeviceSetting } from '../server/embedding.ts';
 import { cycleGanGeneratorModel, imageManifest, mulberry32, photoLikePixels, tempModelsDir, writeModel } from '../tests/helpers/image-models.ts';
-import { sessionOptions, settleDeviceSetting } from '../server/inference/device.ts';
 
 const COUNT = positiveEnv('BENCH_COUNT', 200);
 const SIDE = 512;

@@ -28,14 +28,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { pino } from 'pino';
 import sharp from 'sharp';
-import { loadConfig, type Device } from '../server/config.ts';
-import { availableCores } from '../server/cores.ts';
-import { decodeImage } from '../server/imaging/decode.ts';
-import { reflectPad, type HwcImage } from '../server/imaging/tensor.ts';
-import { parseManifest, type ImageToImageManifest } from '../server/models/manifest.ts';
-import { startServer } from '../server/server.ts';
+import { availableCores, decodeImage, type HwcImage, type ImageToImageManifest, parseManifest, reflectPad } from '../server/shared.ts';
+import { type Device, type ImageInputSpec, type ImageOutputSpec, InferencePool, loadConfig, startServer } from '../server/embedding.ts';
 import { cycleGanGeneratorModel, imageManifest, mulberry32, photoLikePixels, tempModelsDir, writeModel } from '../tests/helpers/image-models.ts';
-import { InferencePool, type ImageInputSpec, type ImageOutputSpec } from '../server/inference/pool.ts';
 import { BenchClient } from './bench/http-client.ts';
 import { medianDifferenceInterval, percentile } from './bench/stats.ts';
 

@@ -2,37 +2,19 @@
  * Express wiring only: logging, the routers, problem+json errors. Endpoints live in
  * server/http/routes/, one router factory each; add a factory to ROUTES to mount a new one.
  */
-import express, { type Express, type Router } from 'express';
-import type { Config } from './config.ts';
-import { healthRoutes } from './http/routes/health.ts';
-import { metricsRoutes } from './http/routes/metrics.ts';
+import express, { type Express } from 'express';
 import { authRoutes } from './http/auth.ts';
 import { corsRoutes } from './http/cors.ts';
-import { modelsRoutes } from './http/routes/models.ts';
-import { generateRoutes } from './http/routes/generate.ts';
-import { translateRoutes } from './http/routes/translate.ts';
-import { docsRoutes } from './http/routes/docs.ts';
-import { demoRoutes } from './http/routes/demo.ts';
+import type { AppDeps, RouteFactory } from './http/deps.ts';
 import { notFoundHandler, problemHandler } from './http/problem.ts';
 import { requestLog } from './http/request-log.ts';
-import type { ImageInference, Inference } from './inference/pool.ts';
-import type { Logger } from './log.ts';
-import type { ModelRepository, VersionedLoader } from './models/repository.ts';
-import type { ServerMetrics } from './observability/metrics.ts';
-
-/** Everything a router may use. */
-export interface AppDeps {
-  config: Config;
-  repository: ModelRepository;
-  /** Runs requests; also loads and retires model versions (reload). */
-  pool: Inference & ImageInference & VersionedLoader;
-  logger: Logger;
-  metrics: ServerMetrics;
-  /** Set when shutdown begins: /readyz turns 503 and responses close their connections. */
-  lifecycle: { draining: boolean };
-}
-
-export type RouteFactory = (deps: AppDeps) => Router;
+import { demoRoutes } from './http/routes/demo.ts';
+import { docsRoutes } from './http/routes/docs.ts';
+import { generateRoutes } from './http/routes/generate.ts';
+import { healthRoutes } from './http/routes/health.ts';
+import { metricsRoutes } from './http/routes/metrics.ts';
+import { modelsRoutes } from './http/routes/models.ts';
+import { translateRoutes } from './http/routes/translate.ts';
 
 /**
  * The routers, in mount order: metrics first (it counts every request, refusals included), then

@@ -7,19 +7,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { availableCores } from './cores.ts';
-
-/**
- * An execution provider a session can run on. 'webgpu' is onnxruntime-node's bundled WebGPU
- * provider (Dawn, over Vulkan on Linux): a GPU path that needs no extra download, unlike CUDA's.
- */
-export const Device = z.enum(['cpu', 'cuda', 'webgpu']);
-export type Device = z.infer<typeof Device>;
-/**
- * DEVICE: a provider, or 'auto': where an NVIDIA driver is, CUDA if its provider loads, else
- * WebGPU if a GPU adapter is found, else the CPU; without a driver, the CPU.
- */
-export const DeviceSetting = z.enum(['auto', 'cpu', 'cuda', 'webgpu']);
-export type DeviceSetting = z.infer<typeof DeviceSetting>;
+import { DeviceSetting } from './inference/contract.ts';
 
 const positiveInt = z.coerce.number().int().positive();
 
@@ -73,7 +61,7 @@ const ConfigSchema = z.object({
 });
 export type Config = z.infer<typeof ConfigSchema>;
 
-/** Environment variable → Config field. The README documents exactly this table. */
+/** Environment variable → Config field. docs/configuration.md documents exactly this table. */
 export const ENV_VARS = {
   PORT: 'port',
   HOST: 'host',

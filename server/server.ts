@@ -5,8 +5,9 @@
  */
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
-import { createApp, type RouteFactory } from './app.ts';
+import { createApp } from './app.ts';
 import type { Config } from './config.ts';
+import type { RouteFactory } from './http/deps.ts';
 import { preparePhotoPng } from './imaging/png.ts';
 import { DEVICE_LABELS, settleDeviceSetting } from './inference/device.ts';
 import { InferencePool } from './inference/pool.ts';

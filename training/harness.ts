@@ -1,6 +1,7 @@
 /**
  * The training loop every recipe runs in: seeding, checkpoints and resume, progress, sample grids,
- * a JSONL log and the final export. See training/recipes/recipe.ts for the recipe side.
+ * a JSONL log and the final export. See training/recipes/recipe.ts for the recipe side; the
+ * checkpoint files are harness/checkpoints.ts's, the terminal output harness/progress.ts's.
  *
  * Run folder layout (OUT):
  *   log.jsonl                     one JSON object per line: start/resume, steps, checkpoints, samples, export
@@ -12,18 +13,17 @@
  * shuffle from one seeded by (seed, e). The RNG state a checkpoint must carry is therefore just
  * (seed, step), and a resumed run draws exactly what the uninterrupted run would have drawn.
  */
-import * as tf from '@tensorflow/tfjs';
-import cliProgress from 'cli-progress';
-import { appendFile, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
 import sharp from 'sharp';
-import { composeGrid, type RawImage } from '../server/imaging/grid.ts';
+import { composeGrid, type RawImage } from '../server/shared.ts';
 import { seededRandom, shuffleInPlace } from './data/random.ts';
 import { writeModelFolder } from './export/model-folder.ts';
 import { exportModel } from './export/onnx.ts';
+import { loadCheckpointState, pad, pruneCheckpoints, restoreCheckpoint, runFolderOf, saveCheckpoint } from './harness/checkpoints.ts';
+import { createProgress, type ProgressMode } from './harness/progress.ts';
 import type { Recipe, RecipeOptions, RecipeSession } from './recipes/recipe.ts';
-
-export type ProgressMode = 'auto' | 'bar' | 'lines' | 'silent';
 
 export interface TrainOptions {
   recipe: Recipe;
@@ -62,33 +62,6 @@ export interface TrainResult {
   lastLosses: Record<string, number>;
   /** The session's models, still alive for callers that inspect weights (they dispose them). */
   models: Record<string, tf.LayersModel>;
-}
-
-/** Everything a checkpoint's state.json holds besides the tensors. */
-interface CheckpointState {
-  format: 1;
-  recipe: string;
-  step: number;
-  totalSteps: number;
-  seed: number;
-  batchSize: number;
-  recipeOptions: RecipeOptions;
-  rng: { kind: 'counter'; seed: number; step: number };
-  tensors: TensorEntry[];
-  /** Adam's running β powers, restored exactly (setWeights would recompute them with pow). */
-  adamBetaPowers: Record<string, [number, number]>;
-  elapsedSeconds: number;
-  backend?: string;
-}
-
-interface TensorEntry {
-  group: 'model' | 'optimizer';
-  key: string;
-  index: number;
-  name: string;
-  shape: number[];
-  dtype: 'float32' | 'int32';
-  offset: number;
 }
 
 const DEFAULT_SEED = 1;
@@ -269,124 +242,12 @@ function definedEntries<T extends object>(record: T): Partial<T> {
   return Object.fromEntries(Object.entries(record).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
-const pad = (step: number) => String(step).padStart(8, '0');
 const round = (value: number, digits: number) => Number(value.toFixed(digits));
 const roundAll = (values: Record<string, number>) =>
   Object.fromEntries(Object.entries(values).map(([k, v]) => [k, round(v, 5)]));
 
 // ---------------------------------------------------------------------------------------------
-// Checkpoints
-
-/** Adam keeps β₁ᵗ and β₂ᵗ as private variables; reading them lets resume restore them bit-exactly. */
-interface AdamBetaPowers {
-  accBeta1?: tf.Variable;
-  accBeta2?: tf.Variable;
-}
-
-async function saveCheckpoint(outDir: string, session: RecipeSession, state: CheckpointState): Promise<string> {
-  const chunks: Float32Array[] = [];
-  let offset = 0;
-  const add = (group: TensorEntry['group'], key: string, index: number, name: string, tensor: tf.Tensor) => {
-    const values = Float32Array.from(tensor.dataSync() as ArrayLike<number>);
-    state.tensors.push({ group, key, index, name, shape: tensor.shape, dtype: tensor.dtype === 'int32' ? 'int32' : 'float32', offset });
-    chunks.push(values);
-    offset += values.length;
-  };
-  for (const [key, model] of Object.entries(session.models)) {
-    model.weights.forEach((weight, index) => add('model', key, index, weight.originalName, weight.read()));
-  }
-  for (const [key, optimizer] of Object.entries(session.optimizers)) {
-    const named = await optimizer.getWeights();
-    named.forEach(({ name, tensor }, index) => add('optimizer', key, index, name, tensor));
-    const betas = optimizer as unknown as AdamBetaPowers;
-    if (betas.accBeta1 && betas.accBeta2) {
-      state.adamBetaPowers[key] = [betas.accBeta1.dataSync()[0]!, betas.accBeta2.dataSync()[0]!];
-    }
-  }
-  const dir = join(outDir, 'checkpoints', `step-${pad(state.step)}`);
-  const staging = `${dir}.partial`;
-  await rm(staging, { recursive: true, force: true });
-  await mkdir(staging, { recursive: true });
-  const bytes = new Uint8Array(offset * 4);
-  let position = 0;
-  for (const chunk of chunks) {
-    bytes.set(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength), position);
-    position += chunk.byteLength;
-  }
-  await writeFile(join(staging, 'tensors.bin'), bytes);
-  await writeFile(join(staging, 'state.json'), `${JSON.stringify(state, null, 1)}\n`);
-  // Rename last, so a crash mid-write never leaves a checkpoint that looks complete.
-  await rm(dir, { recursive: true, force: true });
-  await rename(staging, dir);
-  return dir;
-}
-
-async function restoreCheckpoint(dir: string, state: CheckpointState, session: RecipeSession): Promise<void> {
-  const raw = await readFile(join(dir, 'tensors.bin'));
-  const all = new Float32Array(raw.buffer, raw.byteOffset, raw.byteLength / 4);
-  const valuesOf = (entry: TensorEntry): tf.Tensor => {
-    const size = entry.shape.reduce((a, b) => a * b, 1);
-    const values = all.slice(entry.offset, entry.offset + size);
-    return entry.dtype === 'int32' ? tf.tensor(Int32Array.from(values), entry.shape, 'int32') : tf.tensor(values, entry.shape);
-  };
-  for (const [key, model] of Object.entries(session.models)) {
-    const entries = state.tensors.filter((t) => t.group === 'model' && t.key === key).sort((a, b) => a.index - b.index);
-    if (entries.length !== model.weights.length) {
-      throw new Error(`checkpoint ${dir}: model "${key}" has ${entries.length} tensors, the recipe builds ${model.weights.length}`);
-    }
-    entries.forEach((entry, i) => {
-      const weight = model.weights[i]!;
-      if (entry.shape.join('x') !== weight.shape.join('x')) {
-        throw new Error(`checkpoint ${dir}: ${weight.originalName} has shape [${entry.shape}], the recipe builds [${weight.shape}]`);
-      }
-      const value = valuesOf(entry);
-      weight.write(value);
-      value.dispose();
-    });
-  }
-  for (const [key, optimizer] of Object.entries(session.optimizers)) {
-    const entries = state.tensors.filter((t) => t.group === 'optimizer' && t.key === key).sort((a, b) => a.index - b.index);
-    if (entries.length === 0) continue;
-    await optimizer.setWeights(entries.map((entry) => ({ name: entry.name, tensor: valuesOf(entry) })));
-    const powers = state.adamBetaPowers[key];
-    const betas = optimizer as unknown as AdamBetaPowers;
-    if (powers && betas.accBeta1 && betas.accBeta2) {
-      betas.accBeta1.assign(tf.scalar(powers[0]));
-      betas.accBeta2.assign(tf.scalar(powers[1]));
-    }
-  }
-}
-
-/** Finds the checkpoint to resume from: `path` itself, or the latest under `path`/checkpoints. */
-async function loadCheckpointState(path: string): Promise<{ dir: string; state: CheckpointState }> {
-  const direct = await readFile(join(path, 'state.json'), 'utf8').catch(() => undefined);
-  if (direct !== undefined) return { dir: path, state: JSON.parse(direct) as CheckpointState };
-  const names = await listCheckpoints(path);
-  const latest = names.at(-1);
-  if (latest === undefined) throw new Error(`no checkpoint to resume in ${path} (expected ${join(path, 'checkpoints', 'step-*')})`);
-  const dir = join(path, 'checkpoints', latest);
-  return { dir, state: JSON.parse(await readFile(join(dir, 'state.json'), 'utf8')) as CheckpointState };
-}
-
-async function listCheckpoints(runDir: string): Promise<string[]> {
-  const names = await readdir(join(runDir, 'checkpoints')).catch(() => [] as string[]);
-  return names.filter((n) => /^step-\d+$/.test(n)).sort();
-}
-
-async function pruneCheckpoints(runDir: string, keep: number): Promise<void> {
-  const names = await listCheckpoints(runDir);
-  for (const name of names.slice(0, Math.max(0, names.length - keep))) {
-    await rm(join(runDir, 'checkpoints', name), { recursive: true, force: true });
-  }
-}
-
-/** The run folder of a checkpoint folder (…/RUN/checkpoints/step-N → …/RUN). */
-function runFolderOf(checkpointDir: string): string {
-  return join(checkpointDir, '..', '..');
-}
-
-// ---------------------------------------------------------------------------------------------
-// Samples, export, progress
+// Samples and export
 
 /** Converts [N, H, W, C] images in [-1, 1] to uint8 pixels, one RawImage per image. */
 export function toRawImages(images: tf.Tensor4D): RawImage[] {
@@ -422,41 +283,3 @@ async function exportRun(outDir: string, session: RecipeSession, provenance: Rec
   return writeModelFolder(outDir, { manifest: { ...manifest, onnx: 'model.onnx', provenance }, onnx: exported.onnx, files });
 }
 
-interface Progress {
-  update(step: number, total: number, losses: Record<string, number>, imagesPerSecond: number, epoch: number): void;
-  stop(): void;
-}
-
-function formatLosses(losses: Record<string, number>): string {
-  return Object.entries(losses)
-    .map(([k, v]) => `${k}=${v.toFixed(4)}`)
-    .join(' ');
-}
-
-/** A cli-progress bar on a TTY; plain lines (one per log interval) otherwise, e.g. under nohup. */
-function createProgress(mode: ProgressMode, total: number, start: number): Progress {
-  const resolved = mode === 'auto' ? (process.stderr.isTTY ? 'bar' : 'lines') : mode;
-  if (resolved === 'silent') return { update() {}, stop() {} };
-  if (resolved === 'lines') {
-    return {
-      update(step, totalSteps, losses, imagesPerSecond, epoch) {
-        console.log(`step ${step}/${totalSteps} epoch ${epoch.toFixed(2)} ${formatLosses(losses)} ${imagesPerSecond.toFixed(1)} img/s`);
-      },
-      stop() {},
-    };
-  }
-  const bar = new cliProgress.SingleBar(
-    { format: '{bar} {value}/{total} | epoch {epoch} | {losses} | {ips} img/s | ETA {eta_formatted}', etaBuffer: 50 },
-    cliProgress.Presets.shades_classic,
-  );
-  bar.start(total, start, { losses: '', ips: '-', epoch: '0' });
-  return {
-    update(step, totalSteps, losses, imagesPerSecond, epoch) {
-      bar.setTotal(totalSteps);
-      bar.update(step, { losses: formatLosses(losses), ips: imagesPerSecond.toFixed(1), epoch: epoch.toFixed(2) });
-    },
-    stop() {
-      bar.stop();
-    },
-  };
-}

@@ -4,8 +4,7 @@
  */
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { MAX_SEED } from '../../server/generation/noise.ts';
-import { OUTPUT_FORMATS, type OutputFormat } from '../../server/imaging/encode.ts';
+import { MAX_SEED, OUTPUT_FORMATS, type OutputFormat } from '../../server/shared.ts';
 
 export const USAGE = `Usage:
   npm run batch -- translate --model NAME --input DIR --output DIR [--format png|jpeg|webp]

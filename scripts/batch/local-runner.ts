@@ -6,18 +6,8 @@
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { loadConfig, type Config } from '../../server/config.ts';
-import { Generator } from '../../server/generation/generator.ts';
-import { encodeGenerated } from '../../server/generation/render.ts';
-import { tokenize, Vocabulary } from '../../server/generation/tokenizer.ts';
-import { ProblemError } from '../../server/http/problem.ts';
-import { servableModel } from '../../server/http/routes/models.ts';
-import { DEFAULT_BATCHING, DynamicBatcher, resolveBatching } from '../../server/inference/batcher.ts';
-import { settleDeviceSetting } from '../../server/inference/device.ts';
-import { InferencePool, type InputTensor, type SessionInfo } from '../../server/inference/pool.ts';
-import type { Manifest } from '../../server/models/manifest.ts';
-import { ModelRepository, type SessionLoader } from '../../server/models/repository.ts';
-import { translateImage, type TranslateModel } from '../../server/pipeline/translate.ts';
+import { type Manifest, tokenize, Vocabulary } from '../../server/shared.ts';
+import { type Config, DEFAULT_BATCHING, DynamicBatcher, encodeGenerated, Generator, InferencePool, type InputTensor, loadConfig, ModelRepository, resolveBatching, servableModel, type SessionInfo, type SessionLoader, settleDeviceSetting, translateImage, type TranslateModel } from '../../server/embedding.ts';
 import type { BatchCommand } from './args.ts';
 import { UsageError } from './args.ts';
 import type { Converted, Converter, PreparedRunner } from './converter.ts';
@@ -102,12 +92,8 @@ export class LocalConverter implements Converter {
     });
     try {
       await repository.loadAll(loaderFor(command.model, pool));
-      let servable;
-      try {
-        servable = servableModel(repository, command.model, task);
-      } catch (err) {
-        throw new Error(err instanceof ProblemError ? err.message : String(err));
-      }
+      // A model that failed to load throws ModelUnavailableError, whose message gives the reason.
+      const servable = servableModel(repository, command.model, task);
       if (servable.manifest.task === 'image-to-image') {
         return new LocalConverter(config, pool, command, { name: servable.name, manifest: servable.manifest }, null);
       }

@@ -6,9 +6,7 @@
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { imageSeed } from '../../server/generation/noise.ts';
-import { words } from '../../server/generation/tokenizer.ts';
-import type { OutputFormat } from '../../server/imaging/encode.ts';
+import { imageSeed, type OutputFormat, words } from '../../server/shared.ts';
 import type { GenerateCommand, LabelToken, TranslateCommand } from './args.ts';
 import { UsageError } from './args.ts';
 import { findImages } from './walk.ts';

@@ -7,7 +7,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import path from 'node:path';
-import { sniffFormat } from '../../server/imaging/decode.ts';
+import { sniffFormat } from '../../server/shared.ts';
 import { promises as fs } from 'node:fs';
 import type { BatchCommand } from './args.ts';
 import { UsageError } from './args.ts';

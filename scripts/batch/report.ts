@@ -54,7 +54,7 @@ export function countResults(results: FileResult[]): Counts & { notRun: number }
 }
 
 export function writeReport(outputDir: string, report: BatchReport): Promise<void> {
-  return writeFileAtomic(path.join(outputDir, REPORT_FILE), JSON.stringify(report, null, 2) + '\n');
+  return writeFileAtomic(path.join(outputDir, REPORT_FILE), `${JSON.stringify(report, null, 2)}\n`);
 }
 
 /** The end-of-run summary: totals, throughput, then each failure with its reason. */

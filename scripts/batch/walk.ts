@@ -6,7 +6,7 @@
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { sniffFormat } from '../../server/imaging/decode.ts';
+import { sniffFormat } from '../../server/shared.ts';
 import { isTempFile } from './atomic-write.ts';
 
 /** Extensions of the formats sharp reads, lower case. */

@@ -3,15 +3,16 @@
  * resolved against the manifest's classes, prompts tokenized with the model's vocabulary, noise
  * from the seed), one run through the model's dynamic batcher, rows → images.
  *
- * Model-dependent mistakes are ProblemErrors: 400 for a label out of range or the wrong kind of
- * conditioning for this model, 422 for a prompt without a single known word.
+ * Model-dependent mistakes are domain errors (server/errors.ts): InvalidRequestError for a label
+ * out of range or the wrong kind of conditioning for this model, NoKnownWordError for a prompt
+ * without a single known word.
  */
 import path from 'node:path';
 import type { ConditionalGenerationManifest } from '../models/manifest.ts';
 import type { BatchTiming, DynamicBatcher } from '../inference/batcher.ts';
-import type { InputTensor } from '../inference/pool.ts';
+import type { InputTensor } from '../inference/contract.ts';
 import type { RawImage } from '../imaging/grid.ts';
-import { ProblemError, problems } from '../http/problem.ts';
+import { InvalidRequestError, NoKnownWordError } from '../errors.ts';
 import { imageSeed, noiseBatch } from './noise.ts';
 import { tokenize, Vocabulary } from './tokenizer.ts';
 import type { Conditioning, LabelValue } from './request.ts';
@@ -71,7 +72,7 @@ export class Generator {
     let words: { ignored: string[]; truncated: string[] } | undefined;
     if (conditioning.kind === 'labels') {
       if (!manifest.label) {
-        throw problems.badRequest(`model "${manifest.name}" is conditioned on text: send a "prompt", not a label`);
+        throw new InvalidRequestError(`model "${manifest.name}" is conditioned on text: send a "prompt", not a label`);
       }
       labels = conditioning.labels.map((value) => this.resolveLabel(value));
       feeds[manifest.label.name] = { type: 'int64', data: BigInt64Array.from(labels, BigInt), dims: [count] };
@@ -81,10 +82,10 @@ export class Generator {
       }
     } else {
       if (!manifest.text || !this.vocabulary) {
-        throw problems.badRequest(`model "${manifest.name}" has no text input: send a "label" (one of ${manifest.label!.classes.join(', ')}), not a prompt`);
+        throw new InvalidRequestError(`model "${manifest.name}" has no text input: send a "label" (one of ${manifest.label!.classes.join(', ')}), not a prompt`);
       }
       if (manifest.label) {
-        throw problems.badRequest(`model "${manifest.name}" also needs a class label, and a request cannot give both a label and a prompt`);
+        throw new InvalidRequestError(`model "${manifest.name}" also needs a class label, and a request cannot give both a label and a prompt`);
       }
       const tokenized = tokenize(conditioning.prompt, this.vocabulary, manifest.text.maxTokens);
       if (tokenized.known.length === 0) throw this.noKnownWord(tokenized.ignored);
@@ -114,22 +115,20 @@ export class Generator {
     const index = typeof value === 'number' ? value : /^\d+$/.test(value) ? Number(value) : NaN;
     if (Number.isInteger(index) && index >= 0 && index < classes.length) return index;
     const what = Number.isNaN(index) ? `unknown label ${JSON.stringify(value)}` : `label ${index} is out of range`;
-    throw problems.badRequest(`${what}: model "${this.manifest.name}" has classes 0..${classes.length - 1} (${classes.join(', ')})`, {
+    throw new InvalidRequestError(`${what}: model "${this.manifest.name}" has classes 0..${classes.length - 1} (${classes.join(', ')})`, {
       classes,
     });
   }
 
-  private noKnownWord(ignored: string[]): ProblemError {
+  private noKnownWord(ignored: string[]): NoKnownWordError {
     const vocabulary = this.vocabulary!.words;
     const hint = vocabulary.slice(0, VOCABULARY_HINT_SIZE);
     const more = vocabulary.length > hint.length ? `, … (${vocabulary.length} words)` : '';
-    return new ProblemError(
-      422,
-      'no-known-words',
-      'Prompt has no known word',
+    return new NoKnownWordError(
       `none of the prompt's words (${ignored.join(', ') || 'none'}) is in the vocabulary of model "${this.manifest.name}"; known words include: ${hint.join(', ')}${more}`,
-      {},
-      { ignoredWords: ignored, vocabulary: hint, vocabularySize: vocabulary.length },
+      ignored,
+      hint,
+      vocabulary.length,
     );
   }
 }

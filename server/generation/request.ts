@@ -75,7 +75,7 @@ export type ParseResult = { ok: true; request: GenerateRequest } | { ok: false; 
 export function parseGenerateBody(body: unknown): ParseResult {
   const result = GenerateBody.safeParse(body);
   if (!result.success) {
-    return { ok: false, problems: result.error.issues.map((i) => `${i.path.length > 0 ? i.path.join('.') + ': ' : ''}${i.message}`) };
+    return { ok: false, problems: result.error.issues.map((i) => `${i.path.length > 0 ? `${i.path.join('.')}: ` : ''}${i.message}`) };
   }
   const { label, labels, prompt, count, seed, format, scale } = result.data;
   const imageCount = labels?.length ?? count ?? 1;

@@ -6,7 +6,7 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { Router } from 'express';
-import type { AppDeps } from '../app.ts';
+import type { AppDeps } from './deps.ts';
 import { ProblemError } from './problem.ts';
 
 /** Keys are compared as SHA-256 digests: equal length, so timingSafeEqual applies to any key. */

@@ -4,7 +4,7 @@
  */
 import cors from 'cors';
 import { Router } from 'express';
-import type { AppDeps } from '../app.ts';
+import type { AppDeps } from './deps.ts';
 
 const EXPOSED_HEADERS = ['X-Request-Id', 'X-Seed', 'X-Image-Size', 'Server-Timing', 'X-Ignored-Words', 'Retry-After', 'ETag', 'WWW-Authenticate'];
 

@@ -1,12 +1,25 @@
 /**
- * RFC 9457 problem details. Handlers throw a ProblemError (or one of the helpers below); the error
- * middleware turns it, and the errors of the body parsers, into `application/problem+json`. Any
- * other error is a server fault: logged with its stack, answered 500 without internals.
+ * RFC 9457 problem details. Handlers throw a ProblemError (or one of the helpers below), the
+ * domain throws its own errors (server/errors.ts); the error middleware turns both, and the errors
+ * of the body parsers, into `application/problem+json`. Any other error is a server fault: logged
+ * with its stack, answered 500 without internals.
  */
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { MulterError } from 'multer';
-import { ModelNotLoadedError, PoolClosedError, QueueFullError } from '../inference/pool.ts';
+import {
+  InvalidRequestError,
+  ModelNotFoundError,
+  ModelNotLoadedError,
+  ModelUnavailableError,
+  NoKnownWordError,
+  PoolClosedError,
+  QueueFullError,
+  UnprocessableImageError,
+  UnsupportedImageError,
+  WrongTaskError,
+} from '../errors.ts';
 import { allowedMethods } from './allowed-methods.ts';
+import { TASK_ENDPOINTS } from './endpoints.ts';
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
 
@@ -68,15 +81,40 @@ export const problems = {
     new ProblemError(500, 'internal', 'Internal server error', detail),
 };
 
-/**
- * Maps a client mistake or a temporary refusal (a body parser's or multer's error, a full queue)
- * to a ProblemError; returns null for server faults.
- */
-function clientErrorOf(err: unknown): ProblemError | null {
-  if (err instanceof ProblemError) return err;
+/** Seconds a client is told to wait when the pool has not loaded the model yet. */
+const NOT_LOADED_RETRY_AFTER_SECONDS = 5;
+
+/** The problem for a domain error (server/errors.ts), or null when `err` is none of them. */
+function domainProblemOf(err: unknown): ProblemError | null {
+  if (err instanceof InvalidRequestError) return problems.badRequest(err.message, err.details);
+  if (err instanceof WrongTaskError) {
+    return problems.wrongTask(`${err.message}: use POST /v1/models/${err.model}/${TASK_ENDPOINTS[err.task as keyof typeof TASK_ENDPOINTS]}`);
+  }
+  if (err instanceof ModelNotFoundError) return problems.notFound(err.message);
+  if (err instanceof UnsupportedImageError) return problems.unsupportedMediaType(err.message);
+  if (err instanceof UnprocessableImageError) return problems.unprocessableImage(err.message);
+  if (err instanceof NoKnownWordError) {
+    return new ProblemError(422, 'no-known-words', 'Prompt has no known word', err.message, {}, {
+      ignoredWords: err.ignoredWords,
+      vocabulary: err.vocabulary,
+      vocabularySize: err.vocabularySize,
+    });
+  }
+  if (err instanceof ModelUnavailableError) return problems.unavailable(err.message, err.retryAfterSeconds);
   if (err instanceof QueueFullError) return problems.unavailable(err.message, err.retryAfterSeconds);
-  if (err instanceof ModelNotLoadedError) return problems.unavailable(err.message, 5);
+  if (err instanceof ModelNotLoadedError) return problems.unavailable(err.message, NOT_LOADED_RETRY_AFTER_SECONDS);
   if (err instanceof PoolClosedError) return problems.unavailable(err.message);
+  return null;
+}
+
+/**
+ * Maps a client mistake or a temporary refusal (a domain error, a body parser's or multer's error,
+ * a full queue) to a ProblemError; returns null for server faults.
+ */
+export function clientErrorOf(err: unknown): ProblemError | null {
+  if (err instanceof ProblemError) return err;
+  const domainProblem = domainProblemOf(err);
+  if (domainProblem !== null) return domainProblem;
   if (err instanceof MulterError) {
     if (err.code === 'LIMIT_FILE_SIZE' || err.code === 'LIMIT_FIELD_VALUE') {
       return problems.tooLarge('the uploaded image is over the body size limit');

@@ -6,7 +6,7 @@
  * (see jpeg.ts): same pixels up to its fast DCT, in less than half the time.
  */
 import sharp, { type Metadata } from 'sharp';
-import { problems, type ProblemError } from '../http/problem.ts';
+import { UnprocessableImageError, UnsupportedImageError } from '../errors.ts';
 import { decodePlainJpeg, plainJpeg, readJpegHeader, type Codec } from './jpeg.ts';
 
 /**
@@ -48,14 +48,14 @@ export interface DecodeLimits {
 }
 
 /**
- * Decodes, or throws 415 (not an image / unsupported format) or 422 (corrupt, truncated, too many
- * pixels). `allocate`, when given, supplies the buffer for the RGB pixels of a plain JPEG (see
+ * Decodes, or throws UnsupportedImageError (not an image / unsupported format: 415) or
+ * UnprocessableImageError (corrupt, truncated, too many pixels: 422). `allocate`, when given, supplies the buffer for the RGB pixels of a plain JPEG (see
  * BufferShelf); sharp allocates its own.
  */
 export async function decodeImage(bytes: Buffer, limits: DecodeLimits, allocate?: (bytes: number) => ArrayBuffer): Promise<RgbImage> {
   const format = sniffFormat(bytes);
   if (format === null) {
-    throw problems.unsupportedMediaType('the body is not an image in a supported format (jpeg, png, webp, gif, tiff, avif, heif)');
+    throw new UnsupportedImageError('the body is not an image in a supported format (jpeg, png, webp, gif, tiff, avif, heif)');
   }
   const header = format === 'jpeg' ? readJpegHeader(bytes) : null;
   if (header && plainJpeg(header, limits)) {
@@ -71,25 +71,25 @@ export async function decodeImage(bytes: Buffer, limits: DecodeLimits, allocate?
     const { data, info } = await pipeline.toColourspace('srgb').raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
     return { ...splitChannels(data, info.width, info.height, info.channels), decoder: 'libvips' };
   } catch (err) {
-    throw await decodeProblem(bytes, limits, err);
+    throw await decodeFailure(bytes, limits, err);
   }
 }
 
-/** The 422 for a failed decode: a header that cannot be read, too many pixels, or bad image data. */
-async function decodeProblem(bytes: Buffer, limits: DecodeLimits, err: unknown): Promise<ProblemError> {
+/** Why a decode failed: a header that cannot be read, too many pixels, or bad image data. */
+async function decodeFailure(bytes: Buffer, limits: DecodeLimits, err: unknown): Promise<UnprocessableImageError> {
   let metadata: Metadata;
   try {
     metadata = await sharp(bytes, { limitInputPixels: false }).metadata();
   } catch (headerErr) {
-    return problems.unprocessableImage(`the image header cannot be read (corrupt or truncated?): ${firstLine(headerErr)}`);
+    return new UnprocessableImageError(`the image header cannot be read (corrupt or truncated?): ${firstLine(headerErr)}`);
   }
   const width = metadata.width ?? 0;
   const height = metadata.pageHeight ?? metadata.height ?? 0;
-  if (width < 1 || height < 1) return problems.unprocessableImage('the image header has no valid size');
+  if (width < 1 || height < 1) return new UnprocessableImageError('the image header has no valid size');
   if (width * height > limits.maxPixels) {
-    return problems.unprocessableImage(`the image has ${width}×${height} pixels, over the ${limits.maxPixels}-pixel limit`);
+    return new UnprocessableImageError(`the image has ${width}×${height} pixels, over the ${limits.maxPixels}-pixel limit`);
   }
-  return problems.unprocessableImage(`the image could not be decoded (corrupt or truncated?): ${firstLine(err)}`);
+  return new UnprocessableImageError(`the image could not be decoded (corrupt or truncated?): ${firstLine(err)}`);
 }
 
 /** 1–4 interleaved channels (grey, grey+alpha, RGB, RGBA) → RGB plus optional alpha. */

@@ -4,7 +4,7 @@
  * single-channel). Free of sharp, so inference workers can use it before encoding rows themselves.
  */
 import type { Layout, PixelRange } from '../models/manifest.ts';
-import type { OutputTensor } from '../inference/protocol.ts';
+import type { OutputTensor } from '../inference/contract.ts';
 import type { RawImage } from './grid.ts';
 
 /** Row `n` of the output as uint8: value v → round((v − low) / (high − low) × 255), clamped to 0..255 (NaN → 0). */
@@ -23,6 +23,7 @@ export function outputRowToImage(output: OutputTensor, n: number, layout: Layout
     for (let c = 0; c < channels; c += 1) {
       const value = row[layout === 'NCHW' ? c * pixels + p : p * channels + c]!;
       const byte = Math.round(((value - low) / (high - low)) * 255);
+      // biome-ignore lint/complexity/useMathMinMax: a per-pixel loop; the comparisons avoid two calls per value
       data[p * channels + c] = byte > 255 ? 255 : byte > 0 ? byte : 0;
     }
   }

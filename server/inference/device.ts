@@ -9,7 +9,7 @@
 import { existsSync } from 'node:fs';
 import onnxProto from 'onnx-proto';
 import type * as ort from 'onnxruntime-node';
-import type { Device, DeviceSetting } from '../config.ts';
+import type { Device, DeviceSetting } from './contract.ts';
 
 const { onnx } = onnxProto;
 

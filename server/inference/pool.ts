@@ -4,163 +4,27 @@
  * Requests wait in a bounded queue per model; a full queue is refused at once (503 + Retry-After)
  * rather than growing without bound. A worker that dies is replaced and its models reloaded.
  */
-import { Worker } from 'node:worker_threads';
-import type { Device, DeviceSetting } from '../config.ts';
-import type { HwcImage } from '../imaging/tensor.ts';
-import { DeviceLock } from './device-lock.ts';
-import { DeviceUnavailableError } from './device.ts';
+import { abortError, InferenceError, ModelNotLoadedError, PoolClosedError, QueueFullError } from '../errors.ts';
 import { BufferShelf } from '../imaging/buffer-shelf.ts';
-import type { RunObserver } from '../observability/metrics.ts';
-import type { EncodedRows, ImageInputSpec, ImageOutputSpec, InputTensor, OutputTensor, RowEncoding, SessionInfo, SessionSettings, SkippedProvider, WorkerData, WorkerReply, WorkerRequest } from './protocol.ts';
-
-export type { ImageInputSpec, ImageOutputSpec, InputTensor, OutputTensor, SessionInfo } from './protocol.ts';
-
-export interface PoolOptions {
-  workers: number;
-  threadsPerWorker: number;
-  /**
-   * Intra-op threads for a run that starts while no other run is in flight (CPU only): a lone
-   * request borrows the cores the idle workers would use. The first worker then holds a second
-   * session with this many threads for every model loaded with `solo`. One worker is enough,
-   * since a lone job always lands on it, and each session keeps its own memory arena (≈ 0.5 GB
-   * after a 1024² photo2anime run). 0 (the default), or no more than threadsPerWorker: none.
-   */
-  soloThreads?: number;
-  /** 'auto' tries CUDA, then WebGPU, then the CPU; resolveDevice() settles it once for every worker. */
-  device: DeviceSetting;
-  /** The GPU for the CUDA provider (default 0). */
-  cudaDeviceId?: number;
-  /** Default bound on waiting requests per model (loadModel may override per model). */
-  queueLimit: number;
-  /** Called when a worker dies unexpectedly (it is replaced). */
-  onWorkerError?: (error: Error) => void;
-  /** Told of every finished run (queue and run time, rows), for metrics. */
-  observer?: RunObserver;
-}
-
-/** The provider a pool's sessions run on, and (DEVICE=auto) the ones skipped before it. */
-export interface ResolvedDevice {
-  device: Device;
-  skipped: SkippedProvider[];
-}
-
-export interface LoadOptions {
-  /** Bound on waiting requests for this model; the pool's default otherwise. */
-  queueLimit?: number;
-  /**
-   * Give the model a solo session (see PoolOptions.soloThreads). Worth it for models whose runs
-   * are long, like image translation; a run of a tiny generator lasts less than waking the extra
-   * threads costs.
-   */
-  solo?: boolean;
-}
-
-export interface RunOptions {
-  /** Output names to fetch; all of the model's outputs by default. */
-  outputs?: string[];
-  /** Aborting removes a request that is still waiting in the queue. */
-  signal?: AbortSignal;
-  /** Told, on success, how long the request queued and how long onnxruntime itself ran. */
-  onTiming?: (timing: RunTiming) => void;
-  /** Rows of an image output to encode as PNG in the worker. */
-  encodeRows?: RowEncoding;
-  /** Told, on success, the PNG of each row asked for in `encodeRows` (null for the others), and the worker's time making them. */
-  onEncoded?: (rows: Array<Buffer | null>, encodeMs: number) => void;
-}
-
-export interface RunTiming {
-  /** Waiting for a free worker. */
-  queueMs: number;
-  /** session.run in the worker, without the thread hops around it. */
-  runMs: number;
-  /** Intra-op threads of the session that ran: threadsPerWorker, or soloThreads for a lone run. */
-  threads: number;
-}
-
-export interface TranslateRunOptions {
-  /** Aborting removes a request that is still waiting in the queue. */
-  signal?: AbortSignal;
-  /** Told, on success, where the time went. */
-  onTiming?: (timing: TranslateRunTiming) => void;
-}
-
-export interface TranslateRunTiming extends RunTiming {
-  /** Pixels → input tensor, in the worker. */
-  toTensorMs: number;
-  /** Output tensor → pixels, in the worker. */
-  fromTensorMs: number;
-}
-
-/**
- * What the HTTP layer and the generation batcher need from the pool. Feeds' buffers are
- * transferred to the worker: after `run` the caller's input arrays are detached (length 0).
- */
-export interface Inference {
-  run(model: string, feeds: Record<string, InputTensor>, options?: RunOptions): Promise<Record<string, OutputTensor>>;
-  /** Requests of this model waiting and running now. */
-  load(model: string): { queued: number; running: number };
-  /** Workers that run requests concurrently (batchers size their parallelism from it). */
-  readonly concurrency: number;
-}
-
-/** What the translate pipeline needs from the pool: pixels in, the model's pixels out. */
-export interface ImageInference {
-  /**
-   * Runs an image model on HWC bytes. The worker converts them to the input tensor and the
-   * output tensor back to RGB bytes. The caller's image is copied before translate returns,
-   * never detached, so its buffer may be reused at once.
-   */
-  translate(model: string, image: HwcImage, io: { input: ImageInputSpec; output: ImageOutputSpec }, options?: TranslateRunOptions): Promise<HwcImage>;
-  /**
-   * A buffer of at least `bytes` bytes to decode an image into, from the same shelf as the
-   * buffers translate's results come back in (see BufferShelf). Hand it back with recycle.
-   */
-  pixelBuffer(bytes: number): ArrayBuffer;
-  /** Hands back a translate result's buffer, or a pixelBuffer, once it is no longer read, so a later image reuses it. */
-  recycle(buffer: ArrayBufferLike): void;
-  /**
-   * Says that a translate is on its way (its image is being decoded); call the returned function
-   * once it has been handed to `translate`, or has failed. While one is on its way, a run that
-   * starts alone does not take every core (see PoolOptions.soloThreads): the newcomer would
-   * share them for the whole run, slower for both than one core each.
-   */
-  incoming(): () => void;
-}
-
-/** The model's queue is full: answer 503 with Retry-After. */
-export class QueueFullError extends Error {
-  constructor(
-    readonly model: string,
-    readonly retryAfterSeconds: number,
-  ) {
-    super(`the queue for model "${model}" is full; retry in ${retryAfterSeconds} s`);
-    this.name = 'QueueFullError';
-  }
-}
-
-/** The model is not loaded (still loading, failed, or unknown to the pool). */
-export class ModelNotLoadedError extends Error {
-  constructor(readonly model: string) {
-    super(`model "${model}" is not loaded`);
-    this.name = 'ModelNotLoadedError';
-  }
-}
-
-/** The pool is shutting down and takes no new work. */
-export class PoolClosedError extends Error {
-  constructor() {
-    super('the inference pool is shutting down');
-    this.name = 'PoolClosedError';
-  }
-}
-
-/** The session failed to run (bad shapes for this model, a worker crash). */
-export class InferenceError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'InferenceError';
-  }
-}
+import type { HwcImage } from '../imaging/tensor.ts';
+import type {
+  Device,
+  ImageInference,
+  ImageInputSpec,
+  ImageOutputSpec,
+  Inference,
+  InputTensor,
+  LoadOptions,
+  OutputTensor,
+  PoolOptions,
+  ResolvedDevice,
+  RunOptions,
+  SessionInfo,
+  TranslateRunOptions,
+} from './contract.ts';
+import { DeviceUnavailableError } from './device.ts';
+import type { EncodedRows, SessionSettings, WorkerReply, WorkerRequest } from './protocol.ts';
+import { Slot } from './worker-slot.ts';
 
 /** A run or translate message for a worker, without its id. */
 type JobMessage = Omit<Extract<WorkerRequest, { kind: 'run' }>, 'id'> | Omit<Extract<WorkerRequest, { kind: 'translate' }>, 'id'>;
@@ -189,70 +53,6 @@ interface ModelState {
   /** Moving average of run time, for Retry-After. */
   averageRunMs: number;
 }
-
-type Pending = { resolve: (reply: WorkerReply) => void; reject: (error: Error) => void };
-
-const WORKER_URL = new URL('./worker.ts', import.meta.url);
-/** One lock for the whole process, since onnxruntime's WebGPU device is one per process (every pool's workers share it). */
-const DEVICE_LOCK = DeviceLock.createBuffer();
-
-/**
- * Starts a worker thread on `url` with `workerData`. Under tsx or vitest the worker is
- * TypeScript, and Node 20 does not apply `--import tsx` hooks to a worker's entry module, so a
- * tiny bootstrap registers tsx's loader inside the worker first and then imports the real entry.
- */
-export function startWorker(url: URL, workerData: unknown): Worker {
-  if (!url.pathname.endsWith('.ts')) return new Worker(url, { workerData });
-  const tsxApi = import.meta.resolve('tsx/esm/api');
-  const bootstrap = `import(${JSON.stringify(tsxApi)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(url.href)}); })`;
-  return new Worker(bootstrap, { eval: true, workerData });
-}
-
-/** One worker thread and the requests it has in flight. */
-class Slot {
-  readonly worker: Worker;
-  readonly models = new Set<string>();
-  readonly startedAt = performance.now();
-  busy = false;
-  dead = false;
-  private nextId = 1;
-  private readonly pending = new Map<number, Pending>();
-
-  constructor(onExit: (slot: Slot, error: Error) => void) {
-    this.worker = startWorker(WORKER_URL, { deviceLock: DEVICE_LOCK } satisfies WorkerData);
-    this.worker.on('message', (reply: WorkerReply) => {
-      const pending = this.pending.get(reply.id);
-      if (!pending) return;
-      this.pending.delete(reply.id);
-      if (reply.kind === 'error') pending.reject(new InferenceError(reply.message));
-      else pending.resolve(reply);
-    });
-    let failure: Error | null = null;
-    this.worker.on('error', (error) => (failure = error));
-    const workerThreadId = this.worker.threadId;
-    this.worker.on('exit', (code) => {
-      // A worker that dies during a WebGPU call must not leave the other workers locked out.
-      DeviceLock.releaseHeldBy(DEVICE_LOCK, workerThreadId);
-      const error = failure ?? new InferenceError(`inference worker exited with code ${code}`);
-      this.dead = true;
-      this.models.clear();
-      for (const pending of this.pending.values()) pending.reject(error);
-      this.pending.clear();
-      onExit(this, error);
-    });
-  }
-
-  request(message: WorkerRequestWithoutId, transfer: ArrayBuffer[] = []): Promise<WorkerReply> {
-    if (this.dead) return Promise.reject(new InferenceError('inference worker is not running'));
-    const id = this.nextId++;
-    return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
-      this.worker.postMessage({ ...message, id } as WorkerRequest, transfer);
-    });
-  }
-}
-
-type WorkerRequestWithoutId = WorkerRequest extends infer R ? (R extends WorkerRequest ? Omit<R, 'id'> : never) : never;
 
 export class InferencePool implements Inference, ImageInference {
   private readonly slots: Slot[] = [];
@@ -337,7 +137,9 @@ export class InferencePool implements Inference, ImageInference {
     await Promise.all(
       ready.map(async (slot) => {
         for (const solo of hasSolo && this.holdsSolo(slot) ? [false, true] : [false]) {
-          const copies = Object.fromEntries(Object.entries(feeds).map(([name, t]) => [name, { ...t, data: t.data.slice() } as InputTensor]));
+          const copies = Object.fromEntries(
+            Object.entries(feeds).map(([name, t]) => [name, { ...t, data: t.data.slice() } as InputTensor]),
+          );
           await slot.request({ kind: 'run', model, feeds: copies, solo }, transferListOf(copies));
         }
       }),
@@ -346,7 +148,13 @@ export class InferencePool implements Inference, ImageInference {
 
   run(model: string, feeds: Record<string, InputTensor>, options: RunOptions = {}): Promise<Record<string, OutputTensor>> {
     return this.enqueue<Record<string, OutputTensor>>(model, options.signal, (resolved, resolve) => ({
-      message: { kind: 'run', model: resolved, feeds, outputs: options.outputs, ...(options.encodeRows ? { encodeRows: options.encodeRows } : {}) },
+      message: {
+        kind: 'run',
+        model: resolved,
+        feeds,
+        outputs: options.outputs,
+        ...(options.encodeRows ? { encodeRows: options.encodeRows } : {}),
+      },
       transfer: transferListOf(feeds),
       rows: Object.values(feeds)[0]?.dims[0] ?? 1,
       settle: (reply, queueMs) => {
@@ -359,7 +167,12 @@ export class InferencePool implements Inference, ImageInference {
     }));
   }
 
-  translate(model: string, image: HwcImage, io: { input: ImageInputSpec; output: ImageOutputSpec }, options: TranslateRunOptions = {}): Promise<HwcImage> {
+  translate(
+    model: string,
+    image: HwcImage,
+    io: { input: ImageInputSpec; output: ImageOutputSpec },
+    options: TranslateRunOptions = {},
+  ): Promise<HwcImage> {
     return this.enqueue<HwcImage>(model, options.signal, (resolved, resolve) => {
       // Node 20 cannot transfer a buffer that sharp allocated (it copies one silently on both
       // threads instead), so the pixels travel in a shelved buffer, and the worker writes the
@@ -373,7 +186,13 @@ export class InferencePool implements Inference, ImageInference {
         rows: 1,
         settle: (reply, queueMs) => {
           if (reply.kind !== 'translated') return false;
-          options.onTiming?.({ queueMs, runMs: reply.runMs, threads: reply.threads, toTensorMs: reply.toTensorMs, fromTensorMs: reply.fromTensorMs });
+          options.onTiming?.({
+            queueMs,
+            runMs: reply.runMs,
+            threads: reply.threads,
+            toTensorMs: reply.toTensorMs,
+            fromTensorMs: reply.fromTensorMs,
+          });
           resolve(reply.image);
           return true;
         },
@@ -521,7 +340,12 @@ export class InferencePool implements Inference, ImageInference {
   }
 
   private sessionSettings(solo = false): SessionSettings {
-    return { intraOpThreads: this.options.threadsPerWorker, soloThreads: solo ? (this.options.soloThreads ?? 0) : 0, device: this.options.device, cudaDeviceId: this.options.cudaDeviceId ?? 0 };
+    return {
+      intraOpThreads: this.options.threadsPerWorker,
+      soloThreads: solo ? (this.options.soloThreads ?? 0) : 0,
+      device: this.options.device,
+      cudaDeviceId: this.options.cudaDeviceId ?? 0,
+    };
   }
 
   /**
@@ -604,16 +428,16 @@ function transferListOf(feeds: Record<string, InputTensor>): ArrayBuffer[] {
   const buffers = new Set<ArrayBuffer>();
   for (const [name, tensor] of Object.entries(feeds)) {
     let data = tensor.data;
-    if (!(data.buffer instanceof ArrayBuffer) || data.byteOffset !== 0 || data.byteLength !== data.buffer.byteLength || buffers.has(data.buffer)) {
+    if (
+      !(data.buffer instanceof ArrayBuffer) ||
+      data.byteOffset !== 0 ||
+      data.byteLength !== data.buffer.byteLength ||
+      buffers.has(data.buffer)
+    ) {
       data = data.slice() as typeof data;
       feeds[name] = { ...tensor, data } as InputTensor;
     }
     buffers.add(data.buffer as ArrayBuffer);
   }
   return [...buffers];
-}
-
-/** The reason an aborted signal carries, as an Error. */
-export function abortError(signal: AbortSignal): Error {
-  return signal.reason instanceof Error ? signal.reason : new Error('the request was aborted');
 }

@@ -14,8 +14,8 @@ import { outputRowToImage } from '../imaging/rows.ts';
 import { lapTimer } from '../observability/laps.ts';
 import { DeviceLock } from './device-lock.ts';
 import { probeModel, providerCandidates, sessionOptions } from './device.ts';
-import type { Device } from '../config.ts';
-import type { EncodedRows, InputTensor, OutputTensor, RowEncoding, SessionInfo, SessionSettings, SkippedProvider, WorkerData, WorkerReply, WorkerRequest } from './protocol.ts';
+import type { Device, InputTensor, OutputTensor, RowEncoding, SessionInfo, SkippedProvider } from './contract.ts';
+import type { EncodedRows, SessionSettings, WorkerData, WorkerReply, WorkerRequest } from './protocol.ts';
 
 if (!parentPort) throw new Error('server/inference/worker.ts must run in a worker thread');
 const port = parentPort;

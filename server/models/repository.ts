@@ -6,8 +6,7 @@
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import type { DeviceSetting } from '../config.ts';
-import type { InputTensor, SessionInfo } from '../inference/protocol.ts';
+import type { DeviceSetting, InputTensor, SessionInfo } from '../inference/contract.ts';
 import { parseManifest, type Manifest } from './manifest.ts';
 
 export const MANIFEST_FILE = 'model.json';

@@ -9,7 +9,7 @@ import { encodeImage, type EncodedImage, type OutputFormat } from '../imaging/en
 import type { Codec } from '../imaging/jpeg.ts';
 import { fitInside, resizeTo } from '../imaging/resize.ts';
 import { cropTopLeft, reflectPad, reflectPadTo, type HwcImage } from '../imaging/tensor.ts';
-import type { ImageInference } from '../inference/pool.ts';
+import type { ImageInference } from '../inference/contract.ts';
 import type { ImageToImageManifest } from '../models/manifest.ts';
 import { lapTimer } from '../observability/laps.ts';
 
@@ -59,7 +59,7 @@ export interface TranslateTimings {
 }
 
 /**
- * Translates one image. Bad input throws the decoder's ProblemErrors (415 not an image, 422
+ * Translates one image. Bad input throws the decoder's errors (UnsupportedImageError: not an image; UnprocessableImageError:
  * corrupt or too many pixels); a model that returns an unusable tensor throws the pool's
  * InferenceError, or a plain Error when its output has the wrong size.
  */

@@ -1,7 +1,8 @@
 /**
- * The Dockerfile, read as instructions per stage (no Docker engine runs here): a CUDA 12 + cuDNN 9
- * server on the onnxruntime CUDA 12 provider, non-root, health-checked, models baked in with a
- * volume; a separate tfjs-node-gpu training target on CUDA 11.2 / cuDNN 8.1.
+ * The Dockerfile, read as instructions per stage (no Docker engine runs here): TypeScript compiled
+ * in a build stage; a CUDA 12 + cuDNN 9 server on the onnxruntime CUDA 12 provider that runs the
+ * compiled JavaScript with production dependencies only, non-root, health-checked, models baked in
+ * with a volume; a separate tfjs-node-gpu training target on CUDA 11.2 / cuDNN 8.1.
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
@@ -42,9 +43,17 @@ const stage = (name: string) => stages.find((s) => s.name === name)!;
 const all = (s: Stage, keyword: string) => s.instructions.filter((i) => i.keyword === keyword).map((i) => i.args);
 
 describe('Dockerfile', () => {
-  it('has deps, server and train stages, and builds the server by default', () => {
-    expect(stages.map((s) => s.name).filter(Boolean)).toEqual(['deps', 'server', 'train']);
+  it('has build, deps, server and train stages, and builds the server by default', () => {
+    expect(stages.map((s) => s.name).filter(Boolean)).toEqual(['build', 'deps', 'server', 'train']);
     expect(stages.at(-1)!.from).toBe('server');
+  });
+
+  it('compiles in the build stage and ships only dist/ and production dependencies', () => {
+    expect(all(stage('build'), 'RUN').join(' ')).toMatch(/npm run build/);
+    expect(all(stage('deps'), 'RUN').join(' ')).toMatch(/npm ci --omit=dev/);
+    const copies = all(stage('server'), 'COPY');
+    expect(copies.some((args) => /--from=build \/app\/dist/.test(args))).toBe(true);
+    expect(copies.some((args) => /^(server|training|scripts|tests)\b/.test(args))).toBe(false);
   });
 
   it('installs onnxruntime-node with its CUDA 12 provider for the server', () => {
@@ -75,7 +84,7 @@ describe('Dockerfile', () => {
     expect(env).toMatch(/PORT=8080/);
     expect(all(server, 'VOLUME').join(' ')).toContain('/app/models');
     expect(all(server, 'EXPOSE')).toContain('8080');
-    expect(all(server, 'CMD').join(' ')).toContain('server/main.ts');
+    expect(all(server, 'CMD').join(' ')).toBe('["node", "dist/server/main.js"]');
   });
 
   it('builds the training target on CUDA 11.2 / cuDNN 8 for tfjs-node-gpu, also non-root', () => {
@@ -83,6 +92,7 @@ describe('Dockerfile', () => {
     expect(train.from).toMatch(/^nvidia\/cuda:11\.2(\.\d+)?-cudnn8-/);
     expect(all(train, 'ENV').join(' ')).toMatch(/TRAIN_BACKEND=tfjs-node-gpu/);
     expect(all(train, 'USER').at(-1)).not.toMatch(/^(root|0)(:|$)/);
-    expect(all(train, 'ENTRYPOINT').join(' ')).toContain('training/cli.ts');
+    expect(all(train, 'ENTRYPOINT').join(' ')).toBe('["node", "dist/training/cli.js"]');
+    expect(all(train, 'COPY').some((args) => /--from=build \/app\/dist/.test(args))).toBe(true);
   });
 });

@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { ENV_VARS } from '../../server/config.ts';
 
 // Manifests are untyped YAML; the assertions below are the schema that matters here.
+// biome-ignore lint/suspicious/noExplicitAny: the tests read arbitrary YAML paths
 type Manifest = any;
 
 function load(file: string): Manifest[] {

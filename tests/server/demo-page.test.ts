@@ -58,7 +58,7 @@ describe.skipIf(!hasChromium)('demo page in headless Chromium', { timeout: 30_00
   }
 
   it('lists the models in the two sections', async () => {
-    await page.goto(server.url + '/');
+    await page.goto(`${server.url}/`);
     await expect.poll(() => page.$$eval('#translate-model option', (o) => o.map((x) => (x as HTMLOptionElement).value))).toEqual(['photo-invert']);
     expect(await page.$$eval('#generate-model option', (o) => o.map((x) => (x as HTMLOptionElement).value))).toEqual(['digits']);
     expect(await page.$$eval('#generate-label option', (o) => o.length)).toBe(10);
@@ -101,7 +101,7 @@ describe.skipIf(!hasChromium)('demo page in headless Chromium', { timeout: 30_00
   it('asks for the API key when the server requires one, then works with it', async () => {
     const guarded = await startTestServer(server.config.modelsDir, { API_KEYS: 'demo-key' });
     try {
-      await page.goto(guarded.url + '/');
+      await page.goto(`${guarded.url}/`);
       await page.evaluate(() => localStorage.clear());
       await page.reload();
       await expect.poll(() => page.textContent('#translate-status')).toMatch(/^cannot list models: 401/);
@@ -117,12 +117,12 @@ describe.skipIf(!hasChromium)('demo page in headless Chromium', { timeout: 30_00
     }
   });
 
-  it('renders the interactive API docs from /openapi.json and runs a request', async () => {
-    await page.goto(server.url + '/docs');
-    const summary = page.locator('details.op summary', { hasText: '/v1/models' }).first();
-    await summary.click();
-    const op = page.locator('details.op[open]').first();
-    await op.locator('button[type=submit]').click();
-    await expect.poll(() => op.locator('pre.result').textContent()).toContain('"photo-invert"');
+  it('renders the API docs in Swagger UI from /openapi.json and runs a request from the page', async () => {
+    await page.goto(`${server.url}/docs`);
+    const op = page.locator('.opblock-get', { has: page.locator('.opblock-summary-path[data-path="/v1/models"]') });
+    await op.locator('.opblock-summary').first().click();
+    // "Try it out" is on from the start (tryItOutEnabled), so the operation shows Execute at once.
+    await op.locator('button.execute').click();
+    await expect.poll(() => op.locator('.live-responses-table').first().textContent(), { timeout: 20_000 }).toContain('"photo-invert"');
   });
 });

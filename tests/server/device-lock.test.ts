@@ -1,7 +1,7 @@
 import type { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import { DeviceLock } from '../../server/inference/device-lock.ts';
-import { startWorker } from '../../server/inference/pool.ts';
+import { startWorker } from '../../server/inference/worker-slot.ts';
 
 const HELPER = new URL('../helpers/device-lock-worker.ts', import.meta.url);
 
@@ -50,8 +50,10 @@ describe('DeviceLock', () => {
     const lock = DeviceLock.createBuffer();
     const counter = new SharedArrayBuffer(4);
     const holder = startHelper({ lock, counter, iterations: 0, mode: 'hold' });
-    expect(await message(holder)).toBe('holding');
+    // Read now: the holder's event loop may empty and the thread end (threadId then reads -1)
+    // as soon as it has said it holds the lock.
     const holderThreadId = holder.threadId;
+    expect(await message(holder)).toBe('holding');
     expect(DeviceLock.releaseHeldBy(lock, holderThreadId + 1)).toBe(false); // not the holder
     await holder.terminate();
     // Still taken: the dead thread never released it, and a waiter would wait for ever.

@@ -198,9 +198,9 @@ describe('fuzzing', () => {
     expect(outcomes.some((o) => o.status === 200)).toBe(true);
     for (const status of [400, 404, 415, 422]) expect(outcomes.some((o) => o.status === status), `some ${status}`).toBe(true);
 
-    const health = await fetch(server.url + '/healthz');
+    const health = await fetch(`${server.url}/healthz`);
     expect(health.status).toBe(200);
-    const translated = await fetch(server.url + '/v1/models/photo/translate', { method: 'POST', body: new Uint8Array(seeds[0]!.bytes), headers: { 'Content-Type': 'image/jpeg' } });
+    const translated = await fetch(`${server.url}/v1/models/photo/translate`, { method: 'POST', body: new Uint8Array(seeds[0]!.bytes), headers: { 'Content-Type': 'image/jpeg' } });
     expect(translated.status).toBe(200);
     expect(peakRss - baselineRss).toBeLessThan(RSS_GROWTH_LIMIT_BYTES);
     // A per-request leak would keep growing; allocator warm-up levels off by the second half.

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../server/config.ts';
 import { createLogger } from '../../server/log.ts';
 import { startServer, type RunningServer } from '../../server/server.ts';
-import type { InputTensor } from '../../server/inference/pool.ts';
+import type { InputTensor } from '../../server/inference/contract.ts';
 import { imageManifest, tempModelsDir, colourMixModel, rotateAndInvert } from '../helpers/image-models.ts';
 import {
   convLabelGenerator,

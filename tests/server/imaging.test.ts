@@ -1,7 +1,7 @@
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import type { Layout, PixelRange } from '../../server/models/manifest.ts';
-import { ProblemError } from '../../server/http/problem.ts';
+import { clientErrorOf, type ProblemError } from '../../server/http/problem.ts';
 import { decodeImage } from '../../server/imaging/decode.ts';
 import { encodeImage } from '../../server/imaging/encode.ts';
 import { cropTopLeft, fromTensor, reflectIndex, reflectPad, toTensor, type HwcImage } from '../../server/imaging/tensor.ts';
@@ -15,13 +15,15 @@ function gradient(width: number, height: number, channels = 3): HwcImage {
   return { width, height, channels, data };
 }
 
+/** The decode's error as the HTTP layer answers it. */
 async function decodeError(bytes: Buffer, limits = LIMITS): Promise<ProblemError> {
   const error = await decodeImage(bytes, limits).then(
     () => null,
     (e: unknown) => e,
   );
-  expect(error).toBeInstanceOf(ProblemError);
-  return error as ProblemError;
+  const problem = clientErrorOf(error);
+  expect(problem).not.toBeNull();
+  return problem!;
 }
 
 describe('tensor conversion', () => {

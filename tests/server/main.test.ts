@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import sharp from 'sharp';
@@ -17,6 +18,22 @@ afterAll(() => {
     }
   }
 });
+
+/** The command lines of the processes in process group `group` (Linux /proc). */
+function processGroupCommands(group: number): string[][] {
+  const commands: string[][] = [];
+  for (const pid of readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
+    try {
+      // stat: "pid (comm) state ppid pgrp …"; comm may hold spaces, so split after its ')'
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const pgrp = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
+      if (pgrp === group) commands.push(readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean));
+    } catch {
+      // the process ended meanwhile
+    }
+  }
+  return commands;
+}
 
 /** Runs `npm start` (in a process group of its own) and resolves with its log lines as they come. */
 function startMain(env: Record<string, string>): { process: ChildProcess; nextLog: (msg: string) => Promise<Record<string, unknown>>; exited: Promise<number | null> } {
@@ -47,7 +64,7 @@ function startMain(env: Record<string, string>): { process: ChildProcess; nextLo
 }
 
 describe('npm start', () => {
-  it('listens within 10 s, loads models in the background, serves through tsx workers, and drains when npm gets SIGTERM', async () => {
+  it('runs the compiled server (dist/, no tsx), listens within 10 s, loads models in the background, serves through its workers, and drains when npm gets SIGTERM', async () => {
     const dir = tempModelsDir();
     writeModel(dir, 'busy', imageManifest('busy', { maxSide: 1024 }), busyConvModel(16));
     const started = performance.now();
@@ -55,6 +72,10 @@ describe('npm start', () => {
     child = main.process;
     const listening = await main.nextLog('listening');
     expect(performance.now() - started).toBeLessThan(10_000);
+    // npm exec'd plain node on the compiled entry: no tsx anywhere in the process group
+    const commands = processGroupCommands(main.process.pid!);
+    expect(commands.some((argv) => argv[1] === 'dist/server/main.js')).toBe(true);
+    expect(commands.filter((argv) => argv.some((arg) => arg.includes('tsx')))).toEqual([]);
     const url = `http://127.0.0.1:${listening.port as number}`;
     expect((await fetch(`${url}/healthz`)).status).toBe(200);
 

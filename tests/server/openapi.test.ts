@@ -92,4 +92,10 @@ describe('OpenAPI document', () => {
     expect(res.text).not.toMatch(/(src|href)="(https?:)?\/\//);
     await request(server.url).get('/docs.js').expect(200).expect('Content-Type', /javascript/);
   });
+
+  it('serves Swagger UI from the swagger-ui-dist package, and nothing else of it', async () => {
+    await request(server.url).get('/docs/swagger-ui/swagger-ui-bundle.js').expect(200).expect('Content-Type', /javascript/);
+    await request(server.url).get('/docs/swagger-ui/swagger-ui.css').expect(200).expect('Content-Type', /css/);
+    await request(server.url).get('/docs/swagger-ui/index.html').expect(404).expect('Content-Type', /problem\+json/);
+  });
 });

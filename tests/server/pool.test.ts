@@ -1,7 +1,9 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { InferenceError, InferencePool, ModelNotLoadedError, PoolClosedError, QueueFullError, type ImageInputSpec, type ImageOutputSpec, type InputTensor, type TranslateRunTiming } from '../../server/inference/pool.ts';
+import { InferenceError, ModelNotLoadedError, PoolClosedError, QueueFullError } from '../../server/errors.ts';
+import type { ImageInputSpec, ImageOutputSpec, InputTensor, TranslateRunTiming } from '../../server/inference/contract.ts';
+import { InferencePool } from '../../server/inference/pool.ts';
 import { ElemType, OnnxGraph } from '../../training/export/onnx-graph.ts';
 import { busyConvModel, colourMixModel, rotateAndInvert, tempModelsDir } from '../helpers/image-models.ts';
 

@@ -42,7 +42,8 @@ describe('graceful shutdown', () => {
   }, 60_000);
 
   it('npm start: SIGTERM turns /readyz 503, finishes the in-flight request within SHUTDOWN_TIMEOUT_MS, and exits 0', async () => {
-    const child = spawn(path.join(ROOT, 'node_modules/.bin/tsx'), ['server/main.ts'], {
+    // What `npm start` execs: plain node on the compiled server (npm test builds dist/ first).
+    const child = spawn(process.execPath, ['dist/server/main.js'], {
       cwd: ROOT,
       env: { ...process.env, PORT: '0', HOST: '127.0.0.1', MODELS_DIR: busyModels(), LOG_LEVEL: 'info', INFERENCE_WORKERS: '1', SHUTDOWN_DELAY_MS: '500', SHUTDOWN_TIMEOUT_MS: '20000' },
       stdio: ['ignore', 'pipe', 'inherit'],

@@ -34,14 +34,14 @@ describe('ModelRepository.scan', () => {
     const repository = await ModelRepository.scan(dir, 'cpu');
     const byName = Object.fromEntries(repository.list().map((m) => [m.name, m]));
     expect(Object.keys(byName).sort()).toEqual(['bad-schema', 'broken-json', 'corrupt-onnx', 'escape', 'good', 'linked', 'no-onnx', 'wrong-name', 'wrong-tensor']);
-    expect(byName['good']!.status).toBe('loading');
+    expect(byName.good!.status).toBe('loading');
     expect(byName['broken-json']!.reason).toMatch(/not valid JSON/);
     expect(byName['bad-schema']!.reason).toMatch(/input\.layout/);
     expect(byName['bad-schema']!.reason).toMatch(/input\.range/);
     expect(byName['wrong-name']!.reason).toMatch(/"other-name" does not match its folder "wrong-name"/);
     expect(byName['no-onnx']!.reason).toMatch(/does not exist/);
-    expect(byName['escape']!.reason).toMatch(/inside the model folder/);
-    expect(byName['linked']!.reason).toMatch(/links outside/);
+    expect(byName.escape!.reason).toMatch(/inside the model folder/);
+    expect(byName.linked!.reason).toMatch(/links outside/);
     expect(repository.isReady()).toBe(false);
   });
 
@@ -90,7 +90,7 @@ describe('a models folder with broken models beside a good one', () => {
     const res = await request(server.url).get('/v1/models');
     expect(res.status).toBe(200);
     const models = Object.fromEntries((res.body.models as Array<{ name: string; status: string; reason?: string; provider: string }>).map((m) => [m.name, m]));
-    expect(models['good']).toMatchObject({ status: 'ready', provider: 'cpu', task: 'image-to-image', endpoint: '/v1/models/good/translate' });
+    expect(models.good).toMatchObject({ status: 'ready', provider: 'cpu', task: 'image-to-image', endpoint: '/v1/models/good/translate' });
     expect(models['corrupt-onnx']).toMatchObject({ status: 'unavailable', reason: expect.stringMatching(/could not be loaded/) });
     expect(models['wrong-tensor']).toMatchObject({ status: 'unavailable', reason: expect.stringMatching(/lacks input "pixels".*inputs \[input\]/) });
     for (const name of ['broken-json', 'bad-schema', 'wrong-name', 'no-onnx', 'escape', 'linked']) expect(models[name]!.status).toBe('unavailable');

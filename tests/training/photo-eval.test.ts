@@ -63,8 +63,8 @@ describe('slicedWasserstein', () => {
 
   it('grows with the difference in texture', () => {
     const planar = photos.map(toPlanar);
-    const slightly = photos.map((p, i) => toPlanar(image(64, 48, i + 1, 30)));
-    const very = photos.map((p, i) => toPlanar(image(64, 48, i + 1, 160)));
+    const slightly = photos.map((_p, i) => toPlanar(image(64, 48, i + 1, 30)));
+    const very = photos.map((_p, i) => toPlanar(image(64, 48, i + 1, 160)));
     const near = slicedWasserstein(planar, slightly, fast).mean;
     const far = slicedWasserstein(planar, very, fast).mean;
     expect(near).toBeGreaterThan(0);
@@ -73,7 +73,7 @@ describe('slicedWasserstein', () => {
 
   it('ignores a per-channel gain and offset (descriptors are normalised per channel, per set)', () => {
     const recoloured = photos.map((p) => mapPixels(p, (v, c) => v * [0.9, 0.8, 0.85][c]! + [20, 30, 10][c]!));
-    const retextured = photos.map((p, i) => image(64, 48, i + 1, 60));
+    const retextured = photos.map((_p, i) => image(64, 48, i + 1, 60));
     const recolourDistance = slicedWasserstein(photos.map(toPlanar), recoloured.map(toPlanar), fast).mean;
     const textureDistance = slicedWasserstein(photos.map(toPlanar), retextured.map(toPlanar), fast).mean;
     // Only the rounding back to bytes remains of the recolouring.

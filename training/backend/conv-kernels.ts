@@ -5,10 +5,11 @@
  * ONNX's NCHW/OIHW around a Conv, or (when the filter is large next to the activations, where
  * those transposes cost as much as the conv) stays NHWC as im2col + MatMul.
  */
-import { backend_util, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs';
+import { backend_util, type TensorInfo } from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { OnnxGraph } from '../export/onnx-graph.ts';
 import { appendBiasAndActivation, BIAS_INPUT, fusedTailKey, PRELU_INPUT, type FusedActivation } from './fused-activation.ts';
+import type { DelegatedKernel } from './delegated-kernel.ts';
 import type { SessionCache } from './ort-sync.ts';
 import { allocateOutput, heapValue } from './wasm-heap.ts';
 
@@ -50,9 +51,6 @@ function flippedFilterForInputGradient(g: OnnxGraph, filter: string, [kh, kw, ci
   const swapped = g.op('Reshape', [g.op('Transpose', [taps], { perm: [1, 0] }), g.int64s('shape', [cin!, cout!, kh!, kw!])]);
   return g.op('Slice', [swapped, g.int64s('starts', [-1, -1]), g.int64s('ends', [-(2 ** 53), -(2 ** 53)]), g.int64s('axes', [2, 3]), g.int64s('steps', [-1, -1])]);
 }
-
-/** A kernel body, or undefined when it must fall back to the wasm backend's own kernel. */
-export type DelegatedKernel = (args: Parameters<KernelFunc>[0]) => TensorInfo | TensorInfo[] | undefined;
 
 function convInfo(xShape: number[], filterShape: number[], attrs: ConvAttrs, dilations: [number, number] | number = 1): backend_util.Conv2DInfo {
   return backend_util.computeConv2DInfo(

@@ -6,7 +6,7 @@
  */
 import type { TensorInfo } from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import type { DelegatedKernel } from './conv-kernels.ts';
+import type { DelegatedKernel } from './delegated-kernel.ts';
 
 export const identity: DelegatedKernel = ({ inputs, backend }) => {
   const { x } = inputs as Record<string, TensorInfo | undefined>;

@@ -12,7 +12,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { OnnxGraph } from '../export/onnx-graph.ts';
-import type { DelegatedKernel } from './conv-kernels.ts';
+import type { DelegatedKernel } from './delegated-kernel.ts';
 import type { SessionCache } from './ort-sync.ts';
 import { appendAxisRunReduction } from './reduce-kernels.ts';
 import { allocateOutput, heapValue } from './wasm-heap.ts';
@@ -71,7 +71,7 @@ export function instanceNormKernel(cache: SessionCache): DelegatedKernel {
   return ({ inputs, attrs, backend }) => {
     const { x } = inputs as Record<string, tf.TensorInfo | undefined>;
     const { epsilon } = attrs as unknown as { epsilon: number };
-    if (!x || x.dtype !== 'float32' || x.shape.length !== 4) return undefined;
+    if (x?.dtype !== 'float32' || x.shape.length !== 4) return undefined;
     const statsShape = [x.shape[0]!, 1, 1, x.shape[3]!];
     const session = cache.get(`instanceNorm|${x.shape}|${epsilon}`, () => {
       const g = new OnnxGraph('instance_norm');

@@ -6,7 +6,7 @@
 import { broadcast_util, util, type TensorInfo } from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { OnnxGraph } from '../export/onnx-graph.ts';
-import type { DelegatedKernel } from './conv-kernels.ts';
+import type { DelegatedKernel } from './delegated-kernel.ts';
 import { appendBiasAndActivation, BIAS_INPUT, fusedTailKey, PRELU_INPUT, type FusedActivation } from './fused-activation.ts';
 import type { FloatValue, SessionCache } from './ort-sync.ts';
 import { allocateOutput, heapValue } from './wasm-heap.ts';

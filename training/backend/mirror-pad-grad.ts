@@ -9,7 +9,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import type { DelegatedKernel } from './conv-kernels.ts';
+import type { DelegatedKernel } from './delegated-kernel.ts';
 
 type Paddings = Array<[number, number]>;
 
@@ -78,7 +78,7 @@ export function registerMirrorPadGradient(): void {
 export const mirrorPadGradKernel: DelegatedKernel = ({ inputs, attrs, backend }) => {
   const { dy } = inputs as Record<string, tf.TensorInfo | undefined>;
   const { xShape, paddings, mode } = attrs as unknown as { xShape: number[]; paddings: Paddings; mode: 'reflect' | 'symmetric' };
-  if (!dy || dy.dtype !== 'float32') return undefined;
+  if (dy?.dtype !== 'float32') return undefined;
   const wasm = backend as BackendWasm;
   const out = wasm.makeOutput(xShape, 'float32');
   const dx = wasm.typedArrayFromHeap(out) as Float32Array;

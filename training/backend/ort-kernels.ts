@@ -7,7 +7,8 @@
  * small matmuls.
  */
 import * as tf from '@tensorflow/tfjs';
-import { conv2dBackpropFilter, conv2dBackpropInput, conv2dForward, type DelegatedKernel } from './conv-kernels.ts';
+import { conv2dBackpropFilter, conv2dBackpropInput, conv2dForward } from './conv-kernels.ts';
+import type { DelegatedKernel } from './delegated-kernel.ts';
 import { identity } from './identity-kernel.ts';
 import { INSTANCE_NORM, INSTANCE_NORM_GRAD, instanceNormGradKernel, instanceNormKernel } from './instance-norm.ts';
 import { batchMatMul } from './matmul-kernels.ts';

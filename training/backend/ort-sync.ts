@@ -22,7 +22,7 @@
 import { createRequire } from 'node:module';
 import type { Binding } from 'onnxruntime-node/dist/binding.js';
 import type { Tensor as OrtTensor, TensorConstructor } from 'onnxruntime-common';
-import { availableCores } from '../../server/cores.ts';
+import { availableCores } from '../../server/shared.ts';
 import { OnnxGraph } from '../export/onnx-graph.ts';
 
 const require = createRequire(import.meta.url);

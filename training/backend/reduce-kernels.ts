@@ -10,7 +10,7 @@
 import { backend_util, util, type TensorInfo } from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { OnnxGraph } from '../export/onnx-graph.ts';
-import type { DelegatedKernel } from './conv-kernels.ts';
+import type { DelegatedKernel } from './delegated-kernel.ts';
 import type { SessionCache } from './ort-sync.ts';
 import { allocateOutput, heapValue } from './wasm-heap.ts';
 
@@ -22,7 +22,7 @@ export function reduction(cache: SessionCache, onnxOp: 'ReduceSum' | 'ReduceMean
   return ({ inputs, attrs, backend }) => {
     const { x } = inputs as Record<string, TensorInfo | undefined>;
     const { axis, keepDims } = attrs as unknown as { axis: number | number[]; keepDims: boolean };
-    if (!x || x.dtype !== 'float32' || util.sizeFromShape(x.shape) < REDUCE_MIN_ELEMENTS) return undefined;
+    if (x?.dtype !== 'float32' || util.sizeFromShape(x.shape) < REDUCE_MIN_ELEMENTS) return undefined;
     const axes = util.parseAxisParam(axis, x.shape);
     if (backend_util.getAxesPermutation(axes, x.shape.length) === null) return undefined;
     const [reducedShape] = backend_util.computeOutAndReduceShapes(x.shape, axes);

@@ -8,7 +8,7 @@
  */
 import type { TensorInfo } from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import type { DelegatedKernel } from './conv-kernels.ts';
+import type { DelegatedKernel } from './delegated-kernel.ts';
 
 export const resizeNearestNeighborGrad: DelegatedKernel = ({ inputs, attrs, backend }) => {
   const { images, dy } = inputs as Record<string, TensorInfo | undefined>;

@@ -5,7 +5,7 @@
  */
 import { util, type TensorInfo } from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import type { DelegatedKernel } from './conv-kernels.ts';
+import type { DelegatedKernel } from './delegated-kernel.ts';
 
 /** out[s, ...] = Σ x[i, ...] over every i with segmentIds[i] = s; ids outside [0, numSegments) are dropped, as in TensorFlow. */
 export const unsortedSegmentSum: DelegatedKernel = ({ inputs, attrs, backend }) => {

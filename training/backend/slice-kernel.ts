@@ -5,7 +5,7 @@
  */
 import { slice_util, util, type TensorInfo } from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import type { DelegatedKernel } from './conv-kernels.ts';
+import type { DelegatedKernel } from './delegated-kernel.ts';
 
 export const slice: DelegatedKernel = ({ inputs, attrs, backend }) => {
   const { x } = inputs as Record<string, TensorInfo | undefined>;

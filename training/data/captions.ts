@@ -20,7 +20,7 @@
  * order), {weight} and {slant}. Empty slots collapse and the leftover punctuation is tidied;
  * punctuation never reaches the model anyway (the shared tokenizer splits on it).
  */
-import { tokenize, Vocabulary, words } from '../../server/generation/tokenizer.ts';
+import { tokenize, Vocabulary, words } from '../../server/shared.ts';
 import { inkMass, slant } from '../eval/measures.ts';
 import { type DigitSet, MNIST_CLASSES, MNIST_PIXELS, MNIST_SIDE } from './mnist.ts';
 

@@ -3,7 +3,7 @@
  * reproducible from a seed, which Math.random cannot give. Built on the server's noise generator
  * so the project has one PRNG.
  */
-import { seededGenerator } from '../../server/generation/noise.ts';
+import { seededGenerator } from '../../server/shared.ts';
 
 /** A seeded source of floats in [0, 1). */
 export function seededRandom(seed: number): () => number {

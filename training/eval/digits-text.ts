@@ -19,9 +19,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InferenceSession, Tensor } from 'onnxruntime-node';
-import { type ConditionalGenerationManifest, parseManifest } from '../../server/models/manifest.ts';
-import { imageSeed, noiseBatch } from '../../server/generation/noise.ts';
-import { tokenize, Vocabulary } from '../../server/generation/tokenizer.ts';
+import { type ConditionalGenerationManifest, imageSeed, noiseBatch, parseManifest, tokenize, Vocabulary } from '../../server/shared.ts';
 import { caption, DIGIT_WORDS, type DigitStyle, HELD_OUT_TEMPLATES } from '../data/captions.ts';
 import { MNIST_CLASSES, MNIST_PIXELS, MNIST_SIDE } from '../data/mnist.ts';
 import { seededRandom } from '../data/random.ts';

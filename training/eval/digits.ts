@@ -15,10 +15,7 @@
 import { access, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { InferenceSession, Tensor } from 'onnxruntime-node';
-import { type ConditionalGenerationManifest, type PixelRange, parseManifest } from '../../server/models/manifest.ts';
-import { imageSeed, noiseBatch } from '../../server/generation/noise.ts';
-import { composeGrid, type RawImage, upscaleNearest } from '../../server/imaging/grid.ts';
-import { encodeRaw } from '../../server/generation/render.ts';
+import { composeGrid, type ConditionalGenerationManifest, encodeRaw, imageSeed, noiseBatch, parseManifest, type PixelRange, type RawImage, upscaleNearest } from '../../server/shared.ts';
 import { DEFAULT_SPLIT_SEED, MNIST_CLASSES, MNIST_PIXELS, MNIST_SIDE, digitsOfClass, splitMnist } from '../data/mnist.ts';
 import { DigitClassifier, readClassifierInfo } from './classifier.ts';
 import { accuracy, meanOf, meanPairwiseDistance, perClassAccuracy } from './metrics.ts';

@@ -15,7 +15,7 @@
 import { mkdir, readdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import sharp from 'sharp';
-import { composeGrid, type RawImage } from '../../server/imaging/grid.ts';
+import { composeGrid, type RawImage } from '../../server/shared.ts';
 import { readImageFolder, type RgbImage } from '../data/image-folder.ts';
 import { cartoonFilter } from './cartoon-filter.ts';
 import { labStats, reinhardTransfer } from './color-transfer.ts';

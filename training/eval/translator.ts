@@ -2,8 +2,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { cropTopLeft, fromTensor, reflectPad, toTensor } from '../../server/imaging/tensor.ts';
-import { type ImageToImageManifest, parseManifest } from '../../server/models/manifest.ts';
+import { cropTopLeft, fromTensor, type ImageToImageManifest, parseManifest, reflectPad, toTensor } from '../../server/shared.ts';
 import type { RgbImage } from '../data/image-folder.ts';
 
 /** An image-to-image model folder run through onnxruntime as the server would. */

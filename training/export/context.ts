@@ -8,7 +8,7 @@
  * changes, once per value. A chain of convs, norms, pads and elementwise ops stays in NCHW.
  */
 import * as tf from '@tensorflow/tfjs';
-import { OnnxGraph } from './onnx-graph.ts';
+import type { OnnxGraph } from './onnx-graph.ts';
 
 export const NHWC_TO_NCHW = [0, 3, 1, 2];
 export const NCHW_TO_NHWC = [0, 2, 3, 1];

@@ -12,7 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import onnxProto from 'onnx-proto';
-import { type Manifest, parseManifest } from '../../server/models/manifest.ts';
+import { type Manifest, parseManifest } from '../../server/shared.ts';
 
 export interface ModelFolderContents {
   /** The model.json content. `onnx` defaults to "model.onnx"; `provenance.date` to now. */

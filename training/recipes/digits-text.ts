@@ -41,7 +41,7 @@ import {
 } from '../losses.ts';
 import { buildTextDiscriminator, buildTextGenerator } from '../nets/text-cgan.ts';
 import { withScaledNoise } from '../nets/truncation.ts';
-import { noiseBatch } from '../../server/generation/noise.ts';
+import { noiseBatch } from '../../server/shared.ts';
 import { seededRandom } from '../data/random.ts';
 import type { Recipe, RecipeSession } from './recipe.ts';
 

@@ -23,7 +23,7 @@
  * the real batch's labels, so the penalty's interpolates stay within one class. `--loss bce` gives
  * the non-saturating BCE with one-sided label smoothing (real target 0.9; Adam β₁ 0.5, as in DCGAN)
  * that trained the first committed model: 98.4 % accuracy at τ = 0.35, where WGAN-GP reaches 100 %
- * (README).
+ * (models/digits/README.md).
  * Noise: 64-dim standard normal, recorded in the manifest.
  */
 import * as tf from '@tensorflow/tfjs';
@@ -39,7 +39,7 @@ import {
 } from '../losses.ts';
 import { buildConditionalDiscriminator, buildConditionalGenerator } from '../nets/cgan.ts';
 import { withScaledNoise } from '../nets/truncation.ts';
-import { noiseBatch } from '../../server/generation/noise.ts';
+import { noiseBatch } from '../../server/shared.ts';
 import type { Recipe, RecipeSession } from './recipe.ts';
 
 const digitsOptions = {

@@ -8,7 +8,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { seededRandom } from '../data/random.ts';
-import { noiseBatch } from '../../server/generation/noise.ts';
+import { noiseBatch } from '../../server/shared.ts';
 import { EpochSampler, gatherRows, stepSeed } from '../harness.ts';
 import { nonSaturatingDiscriminatorLoss, nonSaturatingGeneratorLoss } from '../losses.ts';
 import type { Recipe, RecipeSession } from './recipe.ts';

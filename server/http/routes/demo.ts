@@ -1,7 +1,7 @@
 /** The demo page at `/`: static files from server/public, plain HTML/JS with no build step. */
 import { fileURLToPath } from 'node:url';
 import express, { Router } from 'express';
-import type { AppDeps } from '../../app.ts';
+import type { AppDeps } from '../deps.ts';
 
 export const PUBLIC_DIR = fileURLToPath(new URL('../../public/', import.meta.url));
 

@@ -7,11 +7,13 @@
  */
 import { createHash, randomInt } from 'node:crypto';
 import express, { Router, type Request, type Response } from 'express';
-import type { AppDeps } from '../../app.ts';
+import type { AppDeps } from '../deps.ts';
 import type { ConditionalGenerationManifest } from '../../models/manifest.ts';
 import type { ModelEntry, ModelRepository } from '../../models/repository.ts';
-import { checkBatchingEnv, DEFAULT_BATCHING, DynamicBatcher, resolveBatching, type BatchingSettings } from '../../inference/batcher.ts';
-import type { Inference } from '../../inference/pool.ts';
+import { servableModel } from '../../models/servable.ts';
+import { DynamicBatcher } from '../../inference/batcher.ts';
+import { checkBatchingEnv, DEFAULT_BATCHING, resolveBatching, type BatchingSettings } from '../../inference/batching-settings.ts';
+import type { Inference } from '../../inference/contract.ts';
 import { composeGrid, upscaleNearest } from '../../imaging/grid.ts';
 import { Generator, type Generation } from '../../generation/generator.ts';
 import { MAX_SEED } from '../../generation/noise.ts';
@@ -20,7 +22,6 @@ import { encodeGenerated, encodeRaw, MIME_TYPES } from '../../generation/render.
 import { problems } from '../problem.ts';
 import { disconnectSignal, serverTiming } from '../request-life.ts';
 import type { ServerMetrics } from '../../observability/metrics.ts';
-import { servableModel } from './models.ts';
 
 /** How long a seeded GET response may be reused before revalidating with its ETag. */
 const SEEDED_MAX_AGE_SECONDS = 86_400;

@@ -1,6 +1,6 @@
 /** Liveness and readiness probes. */
 import { Router } from 'express';
-import type { AppDeps } from '../../app.ts';
+import type { AppDeps } from '../deps.ts';
 
 export function healthRoutes({ repository, lifecycle }: AppDeps): Router {
   const router = Router();

@@ -4,7 +4,7 @@
  * `model` is a known model's name or empty, `endpoint` one of a fixed set.
  */
 import { Router, type Request } from 'express';
-import type { AppDeps } from '../../app.ts';
+import type { AppDeps } from '../deps.ts';
 import type { ModelRepository } from '../../models/repository.ts';
 
 const PER_MODEL_PATH = /^\/v1\/models\/([^/]+)\/(translate|generate|reload)\/?$/;

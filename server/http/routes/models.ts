@@ -1,18 +1,12 @@
-/** Model listing, and the lookup every per-model endpoint starts with. */
+/** Model listing, one model's description, and reloads. */
 import { Router } from 'express';
-import type { AppDeps } from '../../app.ts';
-import type { Manifest } from '../../models/manifest.ts';
-import type { ModelEntry, ModelRepository } from '../../models/repository.ts';
+import type { ModelEntry } from '../../models/repository.ts';
+import type { AppDeps } from '../deps.ts';
+import { TASK_ENDPOINTS } from '../endpoints.ts';
 import { ProblemError, problems } from '../problem.ts';
 
-/** The endpoint each task serves under /v1/models/{name}/. */
-const TASK_ENDPOINTS: Record<Manifest['task'], string> = {
-  'image-to-image': 'translate',
-  'conditional-generation': 'generate',
-};
-
 /** The public view of a model: what it does, its status, and its tensors in summary. */
-export function describeModel(entry: ModelEntry): Record<string, unknown> {
+function describeModel(entry: ModelEntry): Record<string, unknown> {
   const { manifest } = entry;
   const base = {
     name: entry.name,
@@ -37,28 +31,6 @@ export function describeModel(entry: ModelEntry): Record<string, unknown> {
     output: manifest.output,
     ...(manifest.batching ? { batching: manifest.batching } : {}),
   };
-}
-
-/**
- * The model behind a per-model endpoint, ready to run: 404 unknown name, 400 when the endpoint
- * does not fit its task, 503 (with Retry-After while loading) when it cannot serve.
- */
-export function servableModel<T extends Manifest['task']>(
-  repository: ModelRepository,
-  name: string,
-  task: T,
-): ModelEntry & { manifest: Extract<Manifest, { task: T }> } {
-  const entry = repository.get(name);
-  if (!entry) throw problems.notFound(`no model named "${name}"`);
-  if (entry.manifest && entry.manifest.task !== task) {
-    const endpoint = TASK_ENDPOINTS[entry.manifest.task];
-    throw problems.wrongTask(`model "${name}" is a ${entry.manifest.task} model: use POST /v1/models/${name}/${endpoint}`);
-  }
-  if (entry.status === 'loading') throw problems.unavailable(`model "${name}" is still loading`, 5);
-  if (entry.status === 'unavailable' || !entry.manifest) {
-    throw problems.unavailable(`model "${name}" is unavailable: ${entry.reason ?? 'unknown reason'}`);
-  }
-  return entry as ModelEntry & { manifest: Extract<Manifest, { task: T }> };
 }
 
 export function modelsRoutes({ repository, pool, logger }: AppDeps): Router {

@@ -5,13 +5,13 @@
  */
 import { Router, type Request } from 'express';
 import { z } from 'zod';
-import type { AppDeps } from '../../app.ts';
+import type { AppDeps } from '../deps.ts';
 import { CONTENT_TYPES, OUTPUT_FORMATS, type OutputFormat } from '../../imaging/encode.ts';
+import { servableModel } from '../../models/servable.ts';
 import { translateImage } from '../../pipeline/translate.ts';
 import { problems } from '../problem.ts';
 import { disconnectSignal, serverTiming } from '../request-life.ts';
 import { imageUpload } from '../upload.ts';
-import { servableModel } from './models.ts';
 
 const intParam = (min: number, max: number) =>
   z

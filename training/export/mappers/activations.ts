@@ -45,7 +45,7 @@ export function applyActivation(ctx: ExportContext, value: Value, activation: un
 
 export const activation: LayerMapper = (layer, inputs, ctx, config) => applyActivation(ctx, onlyInput(inputs), config.activation, layer);
 
-export const relu: LayerMapper = (layer, inputs, ctx, config) => {
+export const relu: LayerMapper = (_layer, inputs, ctx, config) => {
   const input = onlyInput(inputs);
   const maxValue = config.maxValue as number | null | undefined;
   if (maxValue == null) return { ...input, name: ctx.graph.op('Relu', [input.name]) };
