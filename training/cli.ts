@@ -6,7 +6,7 @@
  *                             [--checkpoint-every N] [--sample-every N] [--log-every N]
  *                             [--<recipe option> VALUE ...]
  *   npm run eval -- <model folder or name under models/> [--record] [--fid-samples N]
- *   npm run data -- photo2anime [...]
+ *   npm run data -- photo2anime | colorize [...]
  *
  * Recipe options are the recipe's own (e.g. `--loss wgan-gp`, `--subset 500` for digits); a value
  * is parsed as the type of the option's default. Exit codes: 0 ok, 2 usage error, 3 eval targets
@@ -26,6 +26,8 @@ const RECIPES: Record<string, () => Promise<Recipe>> = {
   digits: async () => (await import('./recipes/digits.ts')).digitsRecipe as unknown as Recipe,
   'digits-text': async () => (await import('./recipes/digits-text.ts')).digitsTextRecipe as unknown as Recipe,
   photo2anime: async () => (await import('./recipes/photo2anime.ts')).photo2animeRecipe as unknown as Recipe,
+  colorize: async () => (await import('./recipes/pix2pix.ts')).colorizeRecipe as unknown as Recipe,
+  upscale2x: async () => (await import('./recipes/pix2pix.ts')).upscale2xRecipe as unknown as Recipe,
 };
 
 /** Usage error: printed with the usage text, exit code 2. */
@@ -177,7 +179,8 @@ async function trainCommand(args: ParsedArgs): Promise<number> {
 
 /**
  * Evaluates a model folder (or a name under models/) with the eval its task calls for:
- * conditional digit generators → training/eval/digits.ts, image-to-image → training/eval/photo.ts.
+ * conditional digit generators → training/eval/digits.ts, models of the colorize recipe (by their
+ * provenance) → training/eval/colorize.ts, other image-to-image → training/eval/photo.ts.
  * `--record` writes the figures into the manifest's provenance.eval.
  */
 async function evalCommand(args: ParsedArgs): Promise<number> {
@@ -250,6 +253,19 @@ async function evalCommand(args: ParsedArgs): Promise<number> {
       classifierHeldOutAccuracy: result.classifier.heldOutAccuracy,
       targetsMet: result.targetsMet,
     };
+  } else if (manifest.task === 'image-to-image' && manifest.provenance?.recipe === 'colorize') {
+    const colorize = await import('./eval/colorize.ts');
+    const l1Only = flags.get('l1-only');
+    const report = await colorize.runColorizeEval(folder, {
+      dataDir: flags.get('data'),
+      contactSheet: flags.get('out'),
+      l1Only: l1Only === undefined ? undefined : await digits.resolveModelFolder(l1Only).catch((error: Error) => {
+        throw new UsageError(error.message);
+      }),
+    });
+    console.log(colorize.formatColorizeEval(report));
+    targetsMet = report.targets.met;
+    figures = { kind: 'colorize', photos: report.photos, rows: report.rows, targets: report.targets, timing: report.timing, l1Only: report.l1Only };
   } else if (manifest.task === 'image-to-image') {
     const photo = await import('./eval/photo.ts');
     const report = await photo.runPhotoEval(folder, { dataDir: flags.get('data'), contactSheet: flags.get('out') });
@@ -268,10 +284,33 @@ async function evalCommand(args: ParsedArgs): Promise<number> {
   return targetsMet ? 0 : 3;
 }
 
+/** `data colorize`: builds data/colorize from Debian packages. */
+async function colorizeDataCommand({ flags }: ParsedArgs): Promise<number> {
+  const { buildColorize } = await import('./data/colorize.ts');
+  const { debianPackageFetcher, NoDebianToolsError } = await import('./data/debian-packages.ts');
+  const outDir = flags.get('out') ?? join('data', 'colorize');
+  try {
+    const record = await buildColorize({
+      outDir,
+      maxSide: integerFlag(flags, 'max-side', 64),
+      testMaxSide: integerFlag(flags, 'test-max-side', 64),
+      fetchPackage: debianPackageFetcher(flags.get('cache') ?? join('data', '.debs')),
+      log: (line) => console.log(`[data] ${line}`),
+    });
+    const balance = (split: 'train' | 'test') => Object.entries(record.balance[split]).map(([tag, n]) => `${tag} ${n}`).join(', ');
+    console.log(`[data] ${outDir}: train ${record.photos.train} photos in ${record.counts.train} files (${balance('train')}); test ${record.photos.test} (${balance('test')})`);
+    return 0;
+  } catch (error) {
+    if (error instanceof NoDebianToolsError) throw new UsageError('this host has no apt-get/dpkg-deb: build data/colorize on a Debian host and copy it here');
+    throw error;
+  }
+}
+
 /** `data photo2anime`: builds data/photo2anime from Debian packages, or from two folders. */
 async function dataCommand(args: ParsedArgs): Promise<number> {
   const [dataset] = args.positional;
-  if (dataset !== 'photo2anime') throw new UsageError(`unknown dataset "${dataset ?? ''}"; known: photo2anime (MNIST ships inside the mnist package)`);
+  if (dataset === 'colorize') return colorizeDataCommand(args);
+  if (dataset !== 'photo2anime') throw new UsageError(`unknown dataset "${dataset ?? ''}"; known: photo2anime, colorize (MNIST ships inside the mnist package)`);
   const { flags } = args;
   const { buildPhoto2Anime } = await import('./data/photo2anime.ts');
   const { debianPackageFetcher, NoDebianToolsError } = await import('./data/debian-packages.ts');
@@ -299,7 +338,9 @@ const USAGE = `usage:
                             [--checkpoint-every N] [--sample-every N] [--log-every N] [--progress auto|bar|lines|silent]
                             [--<recipe option> VALUE ...]
   npm run eval -- <model folder or name under models/> [--record] [--per-class N | --per-prompt N] [--fid-samples N] [--seed S] [--out PNG or DIR] [--data DIR]
+                   [--l1-only <model folder>] (colorize: the L1-only row)
   npm run data -- photo2anime [--out DIR] [--max-side N] [--cache DIR] [--dataA DIR --dataB DIR]
+  npm run data -- colorize [--out DIR] [--max-side N] [--test-max-side N] [--cache DIR]
 recipes: ${Object.keys(RECIPES).join(', ')}`;
 
 async function main(argv: string[]): Promise<number> {

@@ -3,6 +3,7 @@ import { activation, elu, leakyRelu, prelu, relu, softmax } from './activations.
 import { conv1d, conv2d, conv2dTranspose, depthwiseConv2d, separableConv2d } from './convolution.ts';
 import { dense, embedding, flatten, identity, reshape } from './core.ts';
 import { guidedFilter } from './guided-filter.ts';
+import { labToRgb, rgbToLightness } from './lab.ts';
 import { add, average, concatenate, maximum, minimum, multiply, subtract } from './merge.ts';
 import { batchNormalization, instanceNormalization, layerNormalization } from './normalization.ts';
 import { averagePooling2d, globalAveragePooling1d, globalAveragePooling2d, globalMaxPooling2d, maxPooling2d } from './pooling.ts';
@@ -49,4 +50,6 @@ export const LAYER_MAPPERS: Readonly<Record<string, LayerMapper>> = {
   Maximum: maximum,
   Minimum: minimum,
   GuidedFilter: guidedFilter,
+  RgbToLightness: rgbToLightness,
+  LabToRgb: labToRgb,
 };
