@@ -17,7 +17,8 @@ import { seededRandom } from '../../training/data/random.ts';
 import { formatPhotoEval, runPhotoEval } from '../../training/eval/photo.ts';
 import { train } from '../../training/harness.ts';
 import { patchDiscriminator, resnetGenerator } from '../../training/nets/cyclegan.ts';
-import { ImageHistoryPool, learningRateAt, PHOTO2ANIME_OPTIONS, type Photo2AnimeOptions, photo2animeRecipe } from '../../training/recipes/photo2anime.ts';
+import { ImageHistoryPool, PHOTO2ANIME_OPTIONS, type Photo2AnimeOptions, photo2animeRecipe } from '../../training/recipes/photo2anime.ts';
+import { learningRateAt } from '../../training/recipes/schedule.ts';
 import type { Recipe } from '../../training/recipes/recipe.ts';
 import { startTestServer, type TestServer } from '../server/harness.ts';
 

@@ -16,7 +16,7 @@
 import { mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import sharp from 'sharp';
-import { composeGrid, type RawImage } from '../../server/imaging/grid.ts';
+import { composeGrid, type RawImage } from '../../server/shared.ts';
 import { readImageFolder, type RgbImage } from '../data/image-folder.ts';
 import { chromaError, colourfulness, psnr } from './color-metrics.ts';
 import { labToRgb, rgbToLab } from './color-transfer.ts';

@@ -30,6 +30,7 @@ import { edgeSmoothed, greyscale } from '../negatives.ts';
 import { patchDiscriminator, resnetGenerator, type Upsampling } from '../nets/cyclegan.ts';
 import { type GuidedFilterGuide, withGuidedFilter } from '../nets/guided-filter.ts';
 import type { Recipe, RecipeSession, RecipeSetup } from './recipe.ts';
+import { learningRateAt, setLearningRate } from './schedule.ts';
 
 export const PHOTO2ANIME_OPTIONS = {
   /** Dataset in the CycleGAN layout (npm run data -- photo2anime). */
@@ -99,13 +100,6 @@ export const PHOTO2ANIME_OPTIONS = {
   filterEpsilon: 0.01,
 };
 export type Photo2AnimeOptions = typeof PHOTO2ANIME_OPTIONS;
-
-/** Learning rate at `step`: constant, then linear decay to 0 (the reference's 'linear' policy). */
-export function learningRateAt(step: number, options: Pick<Photo2AnimeOptions, 'learningRate' | 'constantSteps' | 'decaySteps'>): number {
-  if (step < options.constantSteps) return options.learningRate;
-  if (options.decaySteps <= 0) return 0;
-  return options.learningRate * Math.max(0, 1 - (step - options.constantSteps) / options.decaySteps);
-}
 
 /**
  * The reference's ImagePool: until full, every fake goes in and is returned; after that, each fake
@@ -182,11 +176,6 @@ async function samplePhotos(dir: string, count: number, multiple: number): Promi
   const flat = new Float32Array(images.length * width * height * 3);
   images.forEach((values, i) => flat.set(values, i * values.length));
   return tf.tensor4d(flat, [images.length, height, width, 3]);
-}
-
-/** The optimizer's learning rate lives in a field tfjs does not expose for writing. */
-function setLearningRate(optimizer: tf.AdamOptimizer, value: number): void {
-  (optimizer as unknown as { learningRate: number }).learningRate = value;
 }
 
 async function setup({ seed, batchSize, options }: RecipeSetup<Photo2AnimeOptions>): Promise<RecipeSession> {

@@ -29,7 +29,7 @@ import { upscale2xPairs } from '../data/pairs/upscale.ts';
 import { lsganDiscriminatorLoss, lsganGeneratorLoss } from '../losses.ts';
 import { conditionalPatchDiscriminator } from '../nets/conditional-patchgan.ts';
 import { unetGenerator } from '../nets/unet.ts';
-import { learningRateAt } from './photo2anime.ts';
+import { learningRateAt, setLearningRate } from './schedule.ts';
 import type { Recipe, RecipeSession, RecipeSetup } from './recipe.ts';
 
 export const PIX2PIX_OPTIONS = {
@@ -101,11 +101,6 @@ async function samplePhotos(dir: string, count: number): Promise<tf.Tensor4D> {
     flat.set(toSignedUnit({ name: photo.name, width, height, data: new Uint8Array(data) }), i * width * height * 3);
   }
   return tf.tensor4d(flat, [photos.length, height, width, 3]);
-}
-
-/** The optimizer's learning rate lives in a field tfjs does not expose for writing. */
-function setLearningRate(optimizer: tf.AdamOptimizer, value: number): void {
-  (optimizer as unknown as { learningRate: number }).learningRate = value;
 }
 
 function meanAbsoluteError(a: tf.Tensor, b: tf.Tensor): tf.Scalar {
