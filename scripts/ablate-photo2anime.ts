@@ -69,7 +69,8 @@ async function main(): Promise<void> {
   const out = flag(args, 'out') ?? join('runs', 'ablation');
   const only = flag(args, 'only')?.split(',');
   const unknown = only?.filter((name) => !ABLATION_VARIANTS.some((v) => v.name === name)) ?? [];
-  if (unknown.length > 0) throw new Error(`unknown variant ${unknown.join(', ')}; known: ${ABLATION_VARIANTS.map((v) => v.name).join(', ')}`);
+  if (unknown.length > 0)
+    throw new Error(`unknown variant ${unknown.join(', ')}; known: ${ABLATION_VARIANTS.map((v) => v.name).join(', ')}`);
   const variants = ABLATION_VARIANTS.filter((v) => only === undefined || only.includes(v.name));
   await mkdir(out, { recursive: true });
 
@@ -79,7 +80,19 @@ async function main(): Promise<void> {
     const exportDir = join(dir, 'export', 'photo2anime');
     if (!(await exists(join(exportDir, 'model.json')))) {
       console.log(`[ablate] training ${variant.name} (${variant.technique}) for ${steps} steps`);
-      const cli = ['tsx', 'training/cli.ts', 'train', 'photo2anime', '--steps', String(steps), '--out', dir, '--progress', 'silent', ...variant.flags];
+      const cli = [
+        'tsx',
+        'training/cli.ts',
+        'train',
+        'photo2anime',
+        '--steps',
+        String(steps),
+        '--out',
+        dir,
+        '--progress',
+        'silent',
+        ...variant.flags,
+      ];
       await run('npx', cli, { maxBuffer: 64 << 20 });
     }
     const report = await runPhotoEval(exportDir, { contactSheet: join(dir, 'contact-sheet.png') });
@@ -89,7 +102,14 @@ async function main(): Promise<void> {
   }
   const table = formatRows(rows, steps);
   await writeFile(join(out, 'ablation.md'), `${table}\n`);
-  await writeFile(join(out, 'ablation.json'), `${JSON.stringify(rows.map((r) => ({ ...r, report: { ...r.report } })), null, 2)}\n`);
+  await writeFile(
+    join(out, 'ablation.json'),
+    `${JSON.stringify(
+      rows.map((r) => ({ ...r, report: { ...r.report } })),
+      null,
+      2,
+    )}\n`,
+  );
   console.log(`\n${table}\n\n[ablate] written to ${join(out, 'ablation.md')}`);
 }
 

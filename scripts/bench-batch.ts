@@ -24,9 +24,24 @@ import * as ort from 'onnxruntime-node';
 import sharp from 'sharp';
 import { main } from './batch/main.ts';
 import type { BatchReport } from './batch/report.ts';
-import { availableCores, decodeImage, type FloatTensor, type ImageToImageManifest, parseManifest, reflectPad, toTensor } from '../server/shared.ts';
+import {
+  availableCores,
+  decodeImage,
+  type FloatTensor,
+  type ImageToImageManifest,
+  parseManifest,
+  reflectPad,
+  toTensor,
+} from '../server/shared.ts';
 import { type Device, InferencePool, loadConfig, sessionOptions, settleDeviceSetting } from '../server/embedding.ts';
-import { cycleGanGeneratorModel, imageManifest, mulberry32, photoLikePixels, tempModelsDir, writeModel } from '../tests/helpers/image-models.ts';
+import {
+  cycleGanGeneratorModel,
+  imageManifest,
+  mulberry32,
+  photoLikePixels,
+  tempModelsDir,
+  writeModel,
+} from '../tests/helpers/image-models.ts';
 
 const COUNT = positiveEnv('BENCH_COUNT', 200);
 const SIDE = 512;
@@ -44,14 +59,20 @@ function benchModel(): { modelsDir: string; name: string; manifest: ImageToImage
   const photo2anime = path.resolve('models/photo2anime/model.json');
   if (existsSync(photo2anime)) {
     const manifest = parseManifest(JSON.parse(readFileSync(photo2anime, 'utf8')));
-    if (manifest.task === 'image-to-image') return { modelsDir: path.resolve('models'), name: 'photo2anime', manifest, label: 'models/photo2anime' };
+    if (manifest.task === 'image-to-image')
+      return { modelsDir: path.resolve('models'), name: 'photo2anime', manifest, label: 'models/photo2anime' };
   }
   const ngf = positiveEnv('BENCH_NGF', 16);
   const blocks = positiveEnv('BENCH_BLOCKS', 6);
   const modelsDir = tempModelsDir();
   const manifest = imageManifest('bench-cyclegan', { layout: 'NCHW', inRange: [-1, 1], multipleOf: 4, maxSide: 1024 });
   writeModel(modelsDir, manifest.name, manifest, cycleGanGeneratorModel(ngf, blocks));
-  return { modelsDir, name: manifest.name, manifest, label: `in-code CycleGAN ResNet generator ngf=${ngf} blocks=${blocks} (random weights)` };
+  return {
+    modelsDir,
+    name: manifest.name,
+    manifest,
+    label: `in-code CycleGAN ResNet generator ngf=${ngf} blocks=${blocks} (random weights)`,
+  };
 }
 
 /** A photo-like 512² JPEG (smooth gradients, mild noise), different for every index. */
@@ -59,7 +80,9 @@ async function photoJpeg(index: number): Promise<Buffer> {
   const random = mulberry32(index + 1);
   const [x, y, phase] = [30 + random() * 40, 40 + random() * 40, random() * 6];
   const pixels = photoLikePixels(SIDE, SIDE, random, { x, y, phase });
-  return sharp(pixels, { raw: { width: SIDE, height: SIDE, channels: 3 } }).jpeg({ quality: 90 }).toBuffer();
+  return sharp(pixels, { raw: { width: SIDE, height: SIDE, channels: 3 } })
+    .jpeg({ quality: 90 })
+    .toBuffer();
 }
 
 /** The tensor the CLI feeds the model for this file (same decode, padding, layout and range). */
@@ -69,7 +92,14 @@ async function tensorOf(file: string, manifest: ImageToImageManifest, maxPixels:
   return toTensor(padded, manifest.input.layout, manifest.input.range, manifest.input.channels);
 }
 
-async function rawFilesPerSecond(onnxPath: string, files: string[], manifest: ImageToImageManifest, threads: number, maxPixels: number, device: Device): Promise<{ filesPerSecond: number; p50Ms: number }> {
+async function rawFilesPerSecond(
+  onnxPath: string,
+  files: string[],
+  manifest: ImageToImageManifest,
+  threads: number,
+  maxPixels: number,
+  device: Device,
+): Promise<{ filesPerSecond: number; p50Ms: number }> {
   const session = await ort.InferenceSession.create(onnxPath, sessionOptions(threads, device));
   const feedsOf = (tensor: FloatTensor) => ({ [manifest.input.name]: new ort.Tensor('float32', tensor.data, tensor.dims) });
   await session.run(feedsOf(await tensorOf(files[0]!, manifest, maxPixels))); // warm-up
@@ -86,14 +116,26 @@ async function rawFilesPerSecond(onnxPath: string, files: string[], manifest: Im
 }
 
 /** Pre-computed tensors through the worker pool, `concurrency` in flight; and the provider the pool settled on. */
-async function poolFilesPerSecond(onnxPath: string, name: string, files: string[], manifest: ImageToImageManifest, maxPixels: number): Promise<{ filesPerSecond: number; device: Device }> {
+async function poolFilesPerSecond(
+  onnxPath: string,
+  name: string,
+  files: string[],
+  manifest: ImageToImageManifest,
+  maxPixels: number,
+): Promise<{ filesPerSecond: number; device: Device }> {
   const config = loadConfig();
-  const pool = new InferencePool({ workers: config.workers, threadsPerWorker: config.threadsPerWorker, device: settleDeviceSetting(config.device), queueLimit: files.length });
+  const pool = new InferencePool({
+    workers: config.workers,
+    threadsPerWorker: config.threadsPerWorker,
+    device: settleDeviceSetting(config.device),
+    queueLimit: files.length,
+  });
   try {
     await pool.loadModel(name, onnxPath);
     const tensors: FloatTensor[] = [];
     for (const file of files) tensors.push(await tensorOf(file, manifest, maxPixels));
-    const run = (t: FloatTensor) => pool.run(name, { [manifest.input.name]: { type: 'float32', data: t.data, dims: t.dims } }, { outputs: [manifest.output.name] });
+    const run = (t: FloatTensor) =>
+      pool.run(name, { [manifest.input.name]: { type: 'float32', data: t.data, dims: t.dims } }, { outputs: [manifest.output.name] });
     const first = tensors[0]!;
     await pool.warmup(name, { [manifest.input.name]: { type: 'float32', data: first.data.slice(), dims: first.dims } });
     const started = performance.now();
@@ -122,7 +164,9 @@ async function benchmark(): Promise<void> {
   const load = os.loadavg()[0]!;
   const cores = availableCores();
   console.log(`bench:batch — ${COUNT} JPEGs of ${SIDE}×${SIDE}, model: ${model.label}`);
-  console.log(`machine: ${cores} cores, load average ${load.toFixed(1)}; pool ${config.workers} workers × ${config.threadsPerWorker} intra-op threads each`);
+  console.log(
+    `machine: ${cores} cores, load average ${load.toFixed(1)}; pool ${config.workers} workers × ${config.threadsPerWorker} intra-op threads each`,
+  );
   if (load > cores * 0.5) console.log('warning: the machine is busy; figures will be noisy');
   try {
     const files: string[] = [];
@@ -136,7 +180,9 @@ async function benchmark(): Promise<void> {
     // The pool first: it settles the provider (DEVICE), and the raw session then uses the same one.
     const poolOnly = await poolFilesPerSecond(onnxPath, model.name, files, model.manifest, config.maxInputPixels);
     const raw = await rawFilesPerSecond(onnxPath, files, model.manifest, totalThreads, config.maxInputPixels, poolOnly.device);
-    console.log(`raw onnxruntime (1 session, ${totalThreads} threads, back to back, ${poolOnly.device}): ${raw.filesPerSecond.toFixed(2)} files/s (run p50 ${raw.p50Ms.toFixed(0)} ms)`);
+    console.log(
+      `raw onnxruntime (1 session, ${totalThreads} threads, back to back, ${poolOnly.device}): ${raw.filesPerSecond.toFixed(2)} files/s (run p50 ${raw.p50Ms.toFixed(0)} ms)`,
+    );
     console.log(`worker pool only (tensors in and out):               ${poolOnly.filesPerSecond.toFixed(2)} files/s`);
 
     const wallStart = performance.now();
@@ -150,7 +196,9 @@ async function benchmark(): Promise<void> {
     const report = JSON.parse(readFileSync(path.join(output, 'batch-report.json'), 'utf8')) as BatchReport;
     const batch = report.totals.converted / (report.durationMs / 1000);
     const ratio = batch / raw.filesPerSecond;
-    console.log(`batch CLI in-process (decode → pool → PNG → write):  ${batch.toFixed(2)} files/s (${wallSeconds.toFixed(1)} s with start-up and model load)`);
+    console.log(
+      `batch CLI in-process (decode → pool → PNG → write):  ${batch.toFixed(2)} files/s (${wallSeconds.toFixed(1)} s with start-up and model load)`,
+    );
     console.log(`batch / raw = ${(ratio * 100).toFixed(0)} % (target ≥ ${TARGET * 100} %): ${ratio >= TARGET ? 'PASS' : 'FAIL'}`);
     process.exitCode = ratio >= TARGET ? 0 : 1;
   } finally {

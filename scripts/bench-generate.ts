@@ -52,12 +52,24 @@ class Tally {
   readonly roundRps: number[] = [];
 
   summary(): Measurement {
-    return { rps: (this.latencies.length / this.ms) * 1000, p50: percentile(this.latencies, 0.5), p95: percentile(this.latencies, 0.95), errors: this.errors };
+    return {
+      rps: (this.latencies.length / this.ms) * 1000,
+      p50: percentile(this.latencies, 0.5),
+      p95: percentile(this.latencies, 0.95),
+      errors: this.errors,
+    };
   }
 }
 
 /** Closed loop: `concurrency` clients each send the next request as soon as the last answered. */
-async function measure(client: BenchClient, route: string, concurrency: number, body: () => string, ms: number, tally?: Tally): Promise<void> {
+async function measure(
+  client: BenchClient,
+  route: string,
+  concurrency: number,
+  body: () => string,
+  ms: number,
+  tally?: Tally,
+): Promise<void> {
   const deadline = performance.now() + ms;
   let answered = 0;
   const loop = async () => {
@@ -90,10 +102,14 @@ async function prepareModels(modelsDir: string): Promise<string> {
     raw = null;
   }
   if (raw !== null) {
-    for (const [name, batching] of [[ON, raw.batching], [OFF, { maxBatch: 1, maxWaitMs: 0 }]] as const) {
+    for (const [name, batching] of [
+      [ON, raw.batching],
+      [OFF, { maxBatch: 1, maxWaitMs: 0 }],
+    ] as const) {
       const folder = path.join(modelsDir, name);
       await mkdir(folder);
-      for (const file of await readdir(digitsDir)) if (file !== 'model.json') await copyFile(path.join(digitsDir, file), path.join(folder, file));
+      for (const file of await readdir(digitsDir))
+        if (file !== 'model.json') await copyFile(path.join(digitsDir, file), path.join(folder, file));
       await writeFile(path.join(folder, 'model.json'), JSON.stringify({ ...raw, name, batching }));
     }
     return 'models/digits';
@@ -107,7 +123,9 @@ async function prepareModels(modelsDir: string): Promise<string> {
 
 /** The HTTP ceiling: a bare Express app parsing the same JSON body and sending a fixed 28×28 PNG. */
 async function startPlainExpress(): Promise<http.Server> {
-  const png = await sharp(Buffer.alloc(28 * 28), { raw: { width: 28, height: 28, channels: 1 } }).png().toBuffer();
+  const png = await sharp(Buffer.alloc(28 * 28), { raw: { width: 28, height: 28, channels: 1 } })
+    .png()
+    .toBuffer();
   const app = express();
   app.post('/png', express.json(), (_req, res) => {
     res.type('image/png').send(png);
@@ -117,7 +135,8 @@ async function startPlainExpress(): Promise<http.Server> {
   return server;
 }
 
-const fmt = (m: Measurement) => `${m.rps.toFixed(0).padStart(7)} req/s   p50 ${m.p50.toFixed(1).padStart(6)} ms   p95 ${m.p95.toFixed(1).padStart(6)} ms${m.errors ? `   (${m.errors} errors)` : ''}`;
+const fmt = (m: Measurement) =>
+  `${m.rps.toFixed(0).padStart(7)} req/s   p50 ${m.p50.toFixed(1).padStart(6)} ms   p95 ${m.p95.toFixed(1).padStart(6)} ms${m.errors ? `   (${m.errors} errors)` : ''}`;
 
 async function main(): Promise<void> {
   const modelsDir = await mkdtemp(path.join(os.tmpdir(), 'bench-generate-'));
@@ -146,10 +165,17 @@ async function main(): Promise<void> {
   let next = 0;
   const body = () => JSON.stringify({ label: next++ % classes });
 
-  console.log(`bench:generate — ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? 'unknown'}), node ${process.version}, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+  console.log(
+    `bench:generate — ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? 'unknown'}), node ${process.version}, load average ${os
+      .loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')}`,
+  );
   console.log(`model: ${source}`);
   const { device } = await running.pool.resolveDevice();
-  console.log(`pool: ${config.workers} workers × ${config.threadsPerWorker} intra-op threads, provider ${device}; ${SECONDS} s per route and concurrency, in ${ROUNDS} rounds`);
+  console.log(
+    `pool: ${config.workers} workers × ${config.threadsPerWorker} intra-op threads, provider ${device}; ${SECONDS} s per route and concurrency, in ${ROUNDS} rounds`,
+  );
   const on = resolveBatching(ON, manifest.batching, process.env);
   console.log(`batching on: maxBatch ${on.maxBatch}, maxWaitMs ${on.maxWaitMs}; batching off: maxBatch 1\n`);
 
@@ -190,7 +216,11 @@ async function main(): Promise<void> {
   // HTTP work is the same with batching on and off, so it can only pull the HTTP ratio below this.
   const alone = async (rowsPerRun: number, callers: number): Promise<number> => {
     const feeds = (): Record<string, InputTensor> => ({
-      [manifest.noise.name]: { type: 'float32', data: new Float32Array(rowsPerRun * manifest.noise.dim).fill(0.5), dims: [rowsPerRun, manifest.noise.dim] },
+      [manifest.noise.name]: {
+        type: 'float32',
+        data: new Float32Array(rowsPerRun * manifest.noise.dim).fill(0.5),
+        dims: [rowsPerRun, manifest.noise.dim],
+      },
       [manifest.label!.name]: { type: 'int64', data: new BigInt64Array(rowsPerRun), dims: [rowsPerRun] },
     });
     const rowsPerSecond = async (ms: number) => {
@@ -212,7 +242,9 @@ async function main(): Promise<void> {
   };
   const single = await alone(1, 64);
   const batched = await alone(on.maxBatch, config.workers);
-  console.log(`\ninference alone (no HTTP): batch 1 ${single.toFixed(0)} rows/s, batch ${on.maxBatch} ${batched.toFixed(0)} rows/s = ${(batched / single).toFixed(2)}× (the most batching can gain here)`);
+  console.log(
+    `\ninference alone (no HTTP): batch 1 ${single.toFixed(0)} rows/s, batch ${on.maxBatch} ${batched.toFixed(0)} rows/s = ${(batched / single).toFixed(2)}× (the most batching can gain here)`,
+  );
 
   const at64 = { on: results.on[64]!, off: results.off[64]!, plain: results.plain[64]! };
   const speedup = at64.on.summary().rps / at64.off.summary().rps;
@@ -223,8 +255,12 @@ async function main(): Promise<void> {
     return `${Math.min(...ratios).toFixed(digits)}–${Math.max(...ratios).toFixed(digits)}`;
   };
   console.log(`\ntargets at concurrency 64 (over all ${ROUNDS} rounds; per round in brackets):`);
-  console.log(`  batching on / off      = ${speedup.toFixed(2)}×   (${spread(at64.on, at64.off, 1, 2)})   target ≥ 3×    ${speedup >= 3 ? 'PASS' : 'FAIL'}`);
-  console.log(`  batching on / Express  = ${(share * 100).toFixed(0)} %   (${spread(at64.on, at64.plain, 100, 0)})   target ≥ 40 %  ${share >= 0.4 ? 'PASS' : 'FAIL'}`);
+  console.log(
+    `  batching on / off      = ${speedup.toFixed(2)}×   (${spread(at64.on, at64.off, 1, 2)})   target ≥ 3×    ${speedup >= 3 ? 'PASS' : 'FAIL'}`,
+  );
+  console.log(
+    `  batching on / Express  = ${(share * 100).toFixed(0)} %   (${spread(at64.on, at64.plain, 100, 0)})   target ≥ 40 %  ${share >= 0.4 ? 'PASS' : 'FAIL'}`,
+  );
 
   plain.close();
   await running.close();

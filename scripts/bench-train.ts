@@ -47,17 +47,25 @@ function makeStep(): () => void {
 
   return () => {
     let fake: tf.Tensor | undefined;
-    const generatorLoss = generatorOptimizer.minimize(() => {
-      const produced = generator.apply(realA, { training: true }) as tf.Tensor;
-      fake = tf.keep(produced);
-      const adversarial = squaredDistance(discriminator.apply(produced, { training: true }) as tf.Tensor, 1);
-      return tf.add(adversarial, tf.mul(L1_WEIGHT, tf.mean(tf.abs(tf.sub(produced, realA))))) as tf.Scalar;
-    }, true, generatorVariables)!;
-    const discriminatorLoss = discriminatorOptimizer.minimize(() => {
-      const real = squaredDistance(discriminator.apply(realB, { training: true }) as tf.Tensor, 1);
-      const forged = squaredDistance(discriminator.apply(fake!, { training: true }) as tf.Tensor, 0);
-      return tf.mul(0.5, tf.add(real, forged)) as tf.Scalar;
-    }, true, discriminatorVariables)!;
+    const generatorLoss = generatorOptimizer.minimize(
+      () => {
+        const produced = generator.apply(realA, { training: true }) as tf.Tensor;
+        fake = tf.keep(produced);
+        const adversarial = squaredDistance(discriminator.apply(produced, { training: true }) as tf.Tensor, 1);
+        return tf.add(adversarial, tf.mul(L1_WEIGHT, tf.mean(tf.abs(tf.sub(produced, realA))))) as tf.Scalar;
+      },
+      true,
+      generatorVariables,
+    )!;
+    const discriminatorLoss = discriminatorOptimizer.minimize(
+      () => {
+        const real = squaredDistance(discriminator.apply(realB, { training: true }) as tf.Tensor, 1);
+        const forged = squaredDistance(discriminator.apply(fake!, { training: true }) as tf.Tensor, 0);
+        return tf.mul(0.5, tf.add(real, forged)) as tf.Scalar;
+      },
+      true,
+      discriminatorVariables,
+    )!;
     // Reading the losses waits for every kernel, as a real training loop's logging does.
     generatorLoss.dataSync();
     discriminatorLoss.dataSync();
@@ -155,7 +163,16 @@ function convRatesOnOneLayer(repeats: number): Record<ConvKind, number> {
     forward: measure(() => tf.conv2d(x, filter, 1, 'same')),
     'input gradient': measure(() => tf.conv2dTranspose(dy, filter, [1, 32, 32, 32], 1, 'same')),
     'filter gradient': tf.getKernel(tf.Conv2DBackpropFilter, tf.getBackend())
-      ? measure(() => tf.engine().runKernel(tf.Conv2DBackpropFilter, { x, dy }, { strides: 1, pad: 'same', dataFormat: 'NHWC', filterShape: [3, 3, 32, 32] }) as tf.Tensor)
+      ? measure(
+          () =>
+            tf
+              .engine()
+              .runKernel(
+                tf.Conv2DBackpropFilter,
+                { x, dy },
+                { strides: 1, pad: 'same', dataFormat: 'NHWC', filterShape: [3, 3, 32, 32] },
+              ) as tf.Tensor,
+        )
       : Number.NaN,
   };
   tf.dispose([x, filter, dy]);
@@ -168,7 +185,9 @@ function extrapolatedConvSeconds(flops: Record<ConvKind, number>, rates: Record<
 
 async function main(): Promise<void> {
   await selectBackend('wasm-ort');
-  console.log(`step: one CycleGAN direction (G A→B + D_B), ${BATCH}×${CROP}×${CROP}, ResNet G ${GENERATOR.filters} filters/${GENERATOR.blocks} blocks, PatchGAN ${DISCRIMINATOR.filters} filters; forward + backward + Adam`);
+  console.log(
+    `step: one CycleGAN direction (G A→B + D_B), ${BATCH}×${CROP}×${CROP}, ResNet G ${GENERATOR.filters} filters/${GENERATOR.blocks} blocks, PatchGAN ${DISCRIMINATOR.filters} filters; forward + backward + Adam`,
+  );
   console.log(`onnxruntime threads: ${ortThreadCount()} (the machine may be shared: figures are for this run only)`);
 
   const step = makeStep();
@@ -185,15 +204,24 @@ async function main(): Promise<void> {
   const cpuUsed = process.cpuUsage(cpuBefore);
   const cpuMsPerStep = (cpuUsed.user + cpuUsed.system) / 1000 / TIMED_STEPS;
   const stepMs = percentile(stepTimes, 0.5);
-  console.log(`conv FLOPs per step: ${fmt(convFlops / 1e9, 2)} G (forward ${fmt(profile.flops.forward / 1e9, 2)}, input gradients ${fmt(profile.flops['input gradient'] / 1e9, 2)}, filter gradients ${fmt(profile.flops['filter gradient'] / 1e9, 2)}); ${profile.kernelCalls} kernel calls`);
+  console.log(
+    `conv FLOPs per step: ${fmt(convFlops / 1e9, 2)} G (forward ${fmt(profile.flops.forward / 1e9, 2)}, input gradients ${fmt(profile.flops['input gradient'] / 1e9, 2)}, filter gradients ${fmt(profile.flops['filter gradient'] / 1e9, 2)}); ${profile.kernelCalls} kernel calls`,
+  );
   console.log(`wasm-ort step: median ${fmt(stepMs, 0)} ms, best ${fmt(Math.min(...stepTimes), 0)} ms over ${TIMED_STEPS} steps`);
   // CPU time is what the step itself consumed, whatever else the machine runs. Nothing here waits
   // or spins, so an idle machine's wall time is at most this: conv FLOPs / CPU time is a lower
   // bound for the effective figure there.
-  console.log(`CPU time per step: ${fmt(cpuMsPerStep, 0)} ms (all threads) → ${fmt(gflops(convFlops, cpuMsPerStep))} GFLOP per CPU-second, a lower bound for the effective figure on an idle machine`);
+  console.log(
+    `CPU time per step: ${fmt(cpuMsPerStep, 0)} ms (all threads) → ${fmt(gflops(convFlops, cpuMsPerStep))} GFLOP per CPU-second, a lower bound for the effective figure on an idle machine`,
+  );
   const profiled = [...profile.timeByKernel].sort((a, b) => b[1] - a[1]);
   const profiledTotal = profiled.reduce((sum, [, ms]) => sum + ms, 0);
-  console.log(`profiled kernel time: ${profiled.slice(0, 8).map(([name, ms]) => `${name} ${fmt((100 * ms) / profiledTotal, 0)}%`).join(', ')}`);
+  console.log(
+    `profiled kernel time: ${profiled
+      .slice(0, 8)
+      .map(([name, ms]) => `${name} ${fmt((100 * ms) / profiledTotal, 0)}%`)
+      .join(', ')}`,
+  );
 
   const ortRates = convRatesOnOneLayer(5);
   await selectBackend('wasm');
@@ -201,12 +229,19 @@ async function main(): Promise<void> {
   await selectBackend('cpu');
   const cpuRates = convRatesOnOneLayer(1);
   await selectBackend('wasm-ort');
-  const rate = (r: Record<ConvKind, number>) => `forward ${fmt(r.forward)}, input gradient ${fmt(r['input gradient'])}, filter gradient ${Number.isNaN(r['filter gradient']) ? 'no kernel' : fmt(r['filter gradient'], 2)}`;
-  console.log(`one 3×3 layer (1×32×32×32→32), GFLOP/s: wasm-ort ${rate(ortRates)}; plain wasm ${rate(wasmRates)}; pure-JS cpu ${rate(cpuRates)}`);
+  const rate = (r: Record<ConvKind, number>) =>
+    `forward ${fmt(r.forward)}, input gradient ${fmt(r['input gradient'])}, filter gradient ${Number.isNaN(r['filter gradient']) ? 'no kernel' : fmt(r['filter gradient'], 2)}`;
+  console.log(
+    `one 3×3 layer (1×32×32×32→32), GFLOP/s: wasm-ort ${rate(ortRates)}; plain wasm ${rate(wasmRates)}; pure-JS cpu ${rate(cpuRates)}`,
+  );
   const wasmConvSeconds = extrapolatedConvSeconds(profile.flops, wasmRates, ['forward', 'input gradient']);
   const cpuConvSeconds = extrapolatedConvSeconds(profile.flops, cpuRates, ['forward', 'input gradient', 'filter gradient']);
-  console.log(`plain wasm: cannot run this step (no Conv2DBackpropFilter kernel); its forward and input-gradient convs alone would take ≈ ${fmt(wasmConvSeconds)} s/step (extrapolated from the layer above)`);
-  console.log(`pure-JS cpu: its convs alone would take ≈ ${fmt(cpuConvSeconds)} s/step (extrapolated), ${fmt(cpuConvSeconds / (stepMs / 1000), 0)}× this step`);
+  console.log(
+    `plain wasm: cannot run this step (no Conv2DBackpropFilter kernel); its forward and input-gradient convs alone would take ≈ ${fmt(wasmConvSeconds)} s/step (extrapolated from the layer above)`,
+  );
+  console.log(
+    `pure-JS cpu: its convs alone would take ≈ ${fmt(cpuConvSeconds)} s/step (extrapolated), ${fmt(cpuConvSeconds / (stepMs / 1000), 0)}× this step`,
+  );
 
   const ceiling = onnxruntimeConvCeiling();
   console.log(`effective ${fmt(gflops(convFlops, stepMs))} GFLOP/s (onnxruntime conv ceiling ${fmt(ceiling)} GFLOP/s)`);

@@ -30,7 +30,14 @@ import { pino } from 'pino';
 import sharp from 'sharp';
 import { availableCores, decodeImage, type HwcImage, type ImageToImageManifest, parseManifest, reflectPad } from '../server/shared.ts';
 import { type Device, type ImageInputSpec, type ImageOutputSpec, InferencePool, loadConfig, startServer } from '../server/embedding.ts';
-import { cycleGanGeneratorModel, imageManifest, mulberry32, photoLikePixels, tempModelsDir, writeModel } from '../tests/helpers/image-models.ts';
+import {
+  cycleGanGeneratorModel,
+  imageManifest,
+  mulberry32,
+  photoLikePixels,
+  tempModelsDir,
+  writeModel,
+} from '../tests/helpers/image-models.ts';
 import { BenchClient } from './bench/http-client.ts';
 import { medianDifferenceInterval, percentile } from './bench/stats.ts';
 
@@ -64,7 +71,9 @@ function modelsDirAndManifest(): { modelsDir: string; manifest: ImageToImageMani
 /** A photo-like test image (JPEG sizes like a real photo's). */
 async function photoJpeg(side: number): Promise<Buffer> {
   const pixels = photoLikePixels(side, side, mulberry32(side));
-  return sharp(pixels, { raw: { width: side, height: side, channels: 3 } }).jpeg({ quality: 90 }).toBuffer();
+  return sharp(pixels, { raw: { width: side, height: side, channels: 3 } })
+    .jpeg({ quality: 90 })
+    .toBuffer();
 }
 
 /** The padded pixels the server makes of this JPEG, and how the model takes and gives them. */
@@ -77,7 +86,13 @@ async function modelImage(manifest: ImageToImageManifest, jpeg: Buffer): Promise
   const decoded = await decodeImage(jpeg, { maxPixels: 40_000_000, maxSide: manifest.input.maxSide });
   const image = reflectPad({ width: decoded.width, height: decoded.height, channels: 3, data: decoded.rgb }, manifest.input.multipleOf);
   const { input, output } = manifest;
-  return { image, io: { input: { name: input.name, layout: input.layout, range: input.range, channels: input.channels }, output: { name: output.name, layout: output.layout, range: output.range } } };
+  return {
+    image,
+    io: {
+      input: { name: input.name, layout: input.layout, range: input.range, channels: input.channels },
+      output: { name: output.name, layout: output.layout, range: output.range },
+    },
+  };
 }
 
 /**
@@ -109,10 +124,16 @@ async function rawRuns(onnxPath: string, input: ModelImage, threads: number, run
 }
 
 /** One translate request: its latency and its Server-Timing stages (decode, …, inference, …). */
-async function translateOnce(client: BenchClient, path: string, body: Buffer): Promise<{ latency: number; stages: Record<string, number> }> {
+async function translateOnce(
+  client: BenchClient,
+  path: string,
+  body: Buffer,
+): Promise<{ latency: number; stages: Record<string, number> }> {
   const answer = await client.request('POST', path, body, { 'Content-Type': 'image/jpeg' });
   if (answer.status !== 200) throw new Error(`translate answered ${answer.status}`);
-  const stages = Object.fromEntries([...String(answer.headers['server-timing'] ?? '').matchAll(/(\w+);dur=([\d.]+)/g)].map((m) => [m[1]!, Number(m[2])]));
+  const stages = Object.fromEntries(
+    [...String(answer.headers['server-timing'] ?? '').matchAll(/(\w+);dur=([\d.]+)/g)].map((m) => [m[1]!, Number(m[2])]),
+  );
   if (stages.inference === undefined) throw new Error('translate answered without an inference Server-Timing');
   return { latency: answer.latency, stages };
 }
@@ -122,7 +143,15 @@ async function translateOnce(client: BenchClient, path: string, body: Buffer): P
  * (runs of one model vary by tens of ms here, in spells). Both land on the server's first idle
  * worker, so they run the very same session.
  */
-async function interleaved(client: BenchClient, path: string, body: Buffer, inference: InferencePool, poolKey: string, input: ModelImage, pairs: number) {
+async function interleaved(
+  client: BenchClient,
+  path: string,
+  body: Buffer,
+  inference: InferencePool,
+  poolKey: string,
+  input: ModelImage,
+  pairs: number,
+) {
   const rawTimes: number[] = [];
   /** Intra-op threads of the session each raw run used (the solo session, when the pool has one). */
   const rawThreads = new Set<number>();
@@ -155,7 +184,13 @@ async function interleaved(client: BenchClient, path: string, body: Buffer, infe
   return { rawTimes, rawThreads: [...rawThreads].join('/'), latencies, inferences, overheads, stages };
 }
 
-async function load(client: BenchClient, path: string, body: Buffer, concurrency: number, total: number): Promise<{ latencies: number[]; seconds: number }> {
+async function load(
+  client: BenchClient,
+  path: string,
+  body: Buffer,
+  concurrency: number,
+  total: number,
+): Promise<{ latencies: number[]; seconds: number }> {
   const latencies: number[] = [];
   let next = 0;
   const started = performance.now();
@@ -196,15 +231,27 @@ const fmt = (ms: number) => ms.toFixed(1).padStart(8);
 
 async function main(): Promise<void> {
   const { modelsDir, manifest, label } = modelsDirAndManifest();
-  const config = loadConfig({ ...process.env, PORT: '0', HOST: '127.0.0.1', MODELS_DIR: modelsDir, LOG_LEVEL: 'silent', QUEUE_LIMIT: '64' });
+  const config = loadConfig({
+    ...process.env,
+    PORT: '0',
+    HOST: '127.0.0.1',
+    MODELS_DIR: modelsDir,
+    LOG_LEVEL: 'silent',
+    QUEUE_LIMIT: '64',
+  });
   console.log(`model: ${label}`);
   const running = await startServer(config, pino({ level: 'silent' }));
   await running.loaded;
   // The provider the server settled on (DEVICE); the raw runs use it too.
   const { device } = await running.pool.resolveDevice();
   const totalThreads = config.workers * config.threadsPerWorker;
-  const solo = device === 'cpu' && config.soloThreads > config.threadsPerWorker ? `; a lone run gets a solo session of ${config.soloThreads} threads` : '';
-  console.log(`pool: ${config.workers} workers × ${config.threadsPerWorker} intra-op threads (${totalThreads} total) on ${availableCores()} cores; provider ${device}${solo}`);
+  const solo =
+    device === 'cpu' && config.soloThreads > config.threadsPerWorker
+      ? `; a lone run gets a solo session of ${config.soloThreads} threads`
+      : '';
+  console.log(
+    `pool: ${config.workers} workers × ${config.threadsPerWorker} intra-op threads (${totalThreads} total) on ${availableCores()} cores; provider ${device}${solo}`,
+  );
   const entry = running.repository.get(manifest.name)!;
   if (entry.status !== 'ready') throw new Error(`model not ready: ${entry.reason}`);
   const client = new BenchClient(running.port, 8);
@@ -219,17 +266,26 @@ async function main(): Promise<void> {
 
       const input = await modelImage(manifest, jpeg);
       const single = await interleaved(client, translatePath, jpeg, running.pool, entry.poolKey, input, PAIRS[side]!);
-      const rawAllThreads = totalThreads === config.threadsPerWorker ? single.rawTimes : await rawRuns(entry.onnxPath!, input, totalThreads, RAW_RUNS[side]!, device);
+      const rawAllThreads =
+        totalThreads === config.threadsPerWorker
+          ? single.rawTimes
+          : await rawRuns(entry.onnxPath!, input, totalThreads, RAW_RUNS[side]!, device);
       const rawP50 = percentile(single.rawTimes, 0.5);
       const rawThroughput = 1000 / (rawAllThreads.reduce((a, b) => a + b, 0) / rawAllThreads.length);
       const p50 = percentile(single.latencies, 0.5);
       const overheadP50 = percentile(single.overheads, 0.5);
-      rows.push(`${String(side).padStart(5)}²  raw   ${single.rawThreads}thr ${fmt(rawP50)} ${fmt(percentile(single.rawTimes, 0.95))}          | raw ${totalThreads} threads: ${rawThroughput.toFixed(2)} img/s`);
+      rows.push(
+        `${String(side).padStart(5)}²  raw   ${single.rawThreads}thr ${fmt(rawP50)} ${fmt(percentile(single.rawTimes, 0.95))}          | raw ${totalThreads} threads: ${rawThroughput.toFixed(2)} img/s`,
+      );
       rows.push(
         `${String(side).padStart(5)}²  c=1      ${fmt(p50)} ${fmt(percentile(single.latencies, 0.95))} ${(1000 / p50).toFixed(2).padStart(8)} img/s` +
           ` | ${single.latencies.length} requests alternating with raw runs; overhead per request (latency − its onnxruntime run) p50 ${overheadP50.toFixed(1)} ms, p95 ${percentile(single.overheads, 0.95).toFixed(1)} ms`,
       );
-      rows.push(`         overhead p50 by stage: ${Object.entries(single.stages).map(([stage, ms]) => `${stage} ${percentile(ms, 0.5).toFixed(1)}`).join(', ')} ms`);
+      rows.push(
+        `         overhead p50 by stage: ${Object.entries(single.stages)
+          .map(([stage, ms]) => `${stage} ${percentile(ms, 0.5).toFixed(1)}`)
+          .join(', ')} ms`,
+      );
       if (side === 512) {
         // The same session's runs inside requests and alone differ only by chance; this shows how
         // much of the metric that chance is.
@@ -256,7 +312,11 @@ async function main(): Promise<void> {
         );
         if (concurrency === 8) {
           const ratio = throughput / rawThroughput;
-          checks.push({ name: `c=8 ${side}²: throughput ≥ 85 % of raw (${totalThreads} threads)`, value: `${(ratio * 100).toFixed(0)} %`, pass: ratio >= 0.85 });
+          checks.push({
+            name: `c=8 ${side}²: throughput ≥ 85 % of raw (${totalThreads} threads)`,
+            value: `${(ratio * 100).toFixed(0)} %`,
+            pass: ratio >= 0.85,
+          });
           const p99 = percentile(healthLatencies, 0.99);
           checks.push({ name: `c=8 ${side}²: /healthz p99 < 50 ms`, value: `${p99.toFixed(1)} ms`, pass: p99 < 50 });
         }

@@ -20,7 +20,17 @@ import { translateRoutes } from './http/routes/translate.ts';
  * The routers, in mount order: metrics first (it counts every request, refusals included), then
  * CORS (preflights answer before the key check), then the API-key check, then the endpoints.
  */
-export const ROUTES: RouteFactory[] = [metricsRoutes, corsRoutes, authRoutes, healthRoutes, modelsRoutes, translateRoutes, generateRoutes, docsRoutes, demoRoutes];
+export const ROUTES: RouteFactory[] = [
+  metricsRoutes,
+  corsRoutes,
+  authRoutes,
+  healthRoutes,
+  modelsRoutes,
+  translateRoutes,
+  generateRoutes,
+  docsRoutes,
+  demoRoutes,
+];
 
 export function createApp(deps: AppDeps, routes: RouteFactory[] = ROUTES): Express {
   const app = express();

@@ -15,7 +15,12 @@ const positiveInt = z.coerce.number().int().positive();
 const commaList = z
   .string()
   .default('')
-  .transform((text) => text.split(',').map((item) => item.trim()).filter((item) => item !== ''));
+  .transform((text) =>
+    text
+      .split(',')
+      .map((item) => item.trim())
+      .filter((item) => item !== ''),
+  );
 
 const ConfigSchema = z.object({
   port: z.coerce.number().int().min(0).max(65535).default(8080),
@@ -49,7 +54,10 @@ const ConfigSchema = z.object({
    */
   shutdownDelayMs: z.coerce.number().int().min(0).default(0),
   /** Reload a model when its folder changes (MODELS_WATCH=1). */
-  modelsWatch: z.enum(['0', '1', 'true', 'false']).default('0').transform((v) => v === '1' || v === 'true'),
+  modelsWatch: z
+    .enum(['0', '1', 'true', 'false'])
+    .default('0')
+    .transform((v) => v === '1' || v === 'true'),
   /** Quiet time after the last change in a model folder before the watcher reloads it. */
   modelsWatchDebounceMs: z.coerce.number().int().min(0).max(60_000).default(500),
   /** Bearer keys accepted on /v1/*; none means the API is open. API_KEYS_FILE's keys are added. */
@@ -127,7 +135,10 @@ function readKeyFile(file: string): string[] {
   } catch (err) {
     throw new Error(`invalid configuration: API_KEYS_FILE: cannot read ${file}: ${(err as Error).message}`);
   }
-  const keys = text.split(/\r?\n/).map((line) => line.trim()).filter((line) => line !== '' && !line.startsWith('#'));
+  const keys = text
+    .split(/\r?\n/)
+    .map((line) => line.trim())
+    .filter((line) => line !== '' && !line.startsWith('#'));
   if (keys.length === 0) throw new Error(`invalid configuration: API_KEYS_FILE: ${file} holds no key`);
   return keys;
 }

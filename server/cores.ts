@@ -48,7 +48,10 @@ export function cgroupCpuLimit(read: ReadText = readText): number | null {
     } else if (controllers.split(',').includes('cpu')) {
       for (const mount of ['/sys/fs/cgroup/cpu', '/sys/fs/cgroup/cpu,cpuacct']) {
         for (const dir of new Set([cgroup, '/'])) {
-          const limit = quotaOf(read(path.posix.join(mount, dir, 'cpu.cfs_quota_us'))?.trim(), read(path.posix.join(mount, dir, 'cpu.cfs_period_us'))?.trim());
+          const limit = quotaOf(
+            read(path.posix.join(mount, dir, 'cpu.cfs_quota_us'))?.trim(),
+            read(path.posix.join(mount, dir, 'cpu.cfs_period_us'))?.trim(),
+          );
           if (limit !== null) limits.push(limit);
         }
       }

@@ -35,7 +35,8 @@ export interface RunningServer {
 export async function startServer(config: Config, logger: Logger, routes?: RouteFactory[]): Promise<RunningServer> {
   await preparePhotoPng();
   const device = settleDeviceSetting(config.device);
-  if (device !== config.device) logger.info({ device: config.device }, 'DEVICE=auto: no NVIDIA driver on this machine; running every model on the CPU');
+  if (device !== config.device)
+    logger.info({ device: config.device }, 'DEVICE=auto: no NVIDIA driver on this machine; running every model on the CPU');
   const repository = await ModelRepository.scan(config.modelsDir, device);
   for (const entry of repository.list()) {
     if (entry.status === 'unavailable') logger.warn({ model: entry.name, reason: entry.reason }, 'model unavailable');
@@ -76,7 +77,17 @@ export async function startServer(config: Config, logger: Logger, routes?: Route
     server.once('error', reject);
   });
   const port = (server.address() as AddressInfo).port;
-  logger.info({ host: config.host, port, modelsDir: config.modelsDir, workers: config.workers, threadsPerWorker: config.threadsPerWorker, soloThreads: config.soloThreads }, 'listening');
+  logger.info(
+    {
+      host: config.host,
+      port,
+      modelsDir: config.modelsDir,
+      workers: config.workers,
+      threadsPerWorker: config.threadsPerWorker,
+      soloThreads: config.soloThreads,
+    },
+    'listening',
+  );
 
   const loaded = repository.loadAll(pool, (entry) => {
     if (entry.status === 'ready') logger.info({ model: entry.name, provider: entry.provider }, 'model ready');

@@ -25,7 +25,12 @@ function shift(images: tf.Tensor4D, fraction: number, random: () => number): tf.
   if (padY === 0 && padX === 0) return images;
   const dy = Math.floor(random() * (2 * padY + 1));
   const dx = Math.floor(random() * (2 * padX + 1));
-  const padded = tf.pad(images, [[0, 0], [padY, padY], [padX, padX], [0, 0]]);
+  const padded = tf.pad(images, [
+    [0, 0],
+    [padY, padY],
+    [padX, padX],
+    [0, 0],
+  ]);
   return tf.slice(padded, [0, dy, dx, 0], [-1, height, width, -1]);
 }
 
@@ -38,7 +43,8 @@ function cutout(images: tf.Tensor4D, fraction: number, random: () => number): tf
   const top = Math.floor(random() * (height + 1)) - Math.floor(sideY / 2);
   const left = Math.floor(random() * (width + 1)) - Math.floor(sideX / 2);
   const mask = new Float32Array(height * width).fill(1);
-  for (let y = Math.max(0, top); y < Math.min(height, top + sideY); y++) mask.fill(0, y * width + Math.max(0, left), y * width + Math.min(width, left + sideX));
+  for (let y = Math.max(0, top); y < Math.min(height, top + sideY); y++)
+    mask.fill(0, y * width + Math.max(0, left), y * width + Math.min(width, left + sideX));
   return tf.mul(images, tf.tensor4d(mask, [1, height, width, 1]));
 }
 

@@ -36,7 +36,19 @@ class UsageError extends Error {}
 /** Signals that stop a training run after its current step; exit codes by the shell's 128 + n. */
 const STOP_EXIT_CODES = { SIGINT: 130, SIGTERM: 143 } as const;
 type StopSignal = keyof typeof STOP_EXIT_CODES;
-const HARNESS_FLAGS = new Set(['epochs', 'steps', 'batch-size', 'out', 'resume', 'seed', 'backend', 'checkpoint-every', 'sample-every', 'log-every', 'progress']);
+const HARNESS_FLAGS = new Set([
+  'epochs',
+  'steps',
+  'batch-size',
+  'out',
+  'resume',
+  'seed',
+  'backend',
+  'checkpoint-every',
+  'sample-every',
+  'log-every',
+  'progress',
+]);
 
 interface ParsedArgs {
   positional: string[];
@@ -112,7 +124,11 @@ export function recipeOptionsFrom(flags: Map<string, string>, defaults: RecipeOp
 }
 
 function timestamp(date = new Date()): string {
-  return date.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z').replace('T', '-');
+  return date
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z')
+    .replace('T', '-');
 }
 
 async function trainCommand(args: ParsedArgs): Promise<number> {
@@ -124,7 +140,8 @@ async function trainCommand(args: ParsedArgs): Promise<number> {
   if (flags.has('epochs') && flags.has('steps')) throw new UsageError('give --epochs or --steps, not both');
   const backendFlag = flags.get('backend') ?? 'auto';
   const progress = flags.get('progress');
-  if (progress !== undefined && !['auto', 'bar', 'lines', 'silent'].includes(progress)) throw new UsageError('--progress must be auto, bar, lines or silent');
+  if (progress !== undefined && !['auto', 'bar', 'lines', 'silent'].includes(progress))
+    throw new UsageError('--progress must be auto, bar, lines or silent');
 
   const recipe = await loadRecipe();
   const recipeOptions = recipeOptionsFrom(flags, recipe.options);
@@ -166,7 +183,9 @@ async function trainCommand(args: ParsedArgs): Promise<number> {
     });
     for (const model of Object.values(result.models)) model.dispose();
     if (result.interrupted) {
-      console.log(`[train] stopped at step ${result.step}/${result.totalSteps}; continue with: npm run train -- ${recipe.name} --resume ${result.outDir}`);
+      console.log(
+        `[train] stopped at step ${result.step}/${result.totalSteps}; continue with: npm run train -- ${recipe.name} --resume ${result.outDir}`,
+      );
       return STOP_EXIT_CODES[stoppedBy];
     }
     console.log(`[train] done: ${result.step} steps in ${result.outDir}`);
@@ -259,19 +278,36 @@ async function evalCommand(args: ParsedArgs): Promise<number> {
     const report = await colorize.runColorizeEval(folder, {
       dataDir: flags.get('data'),
       contactSheet: flags.get('out'),
-      l1Only: l1Only === undefined ? undefined : await digits.resolveModelFolder(l1Only).catch((error: Error) => {
-        throw new UsageError(error.message);
-      }),
+      l1Only:
+        l1Only === undefined
+          ? undefined
+          : await digits.resolveModelFolder(l1Only).catch((error: Error) => {
+              throw new UsageError(error.message);
+            }),
     });
     console.log(colorize.formatColorizeEval(report));
     targetsMet = report.targets.met;
-    figures = { kind: 'colorize', photos: report.photos, rows: report.rows, targets: report.targets, timing: report.timing, l1Only: report.l1Only };
+    figures = {
+      kind: 'colorize',
+      photos: report.photos,
+      rows: report.rows,
+      targets: report.targets,
+      timing: report.timing,
+      l1Only: report.l1Only,
+    };
   } else if (manifest.task === 'image-to-image') {
     const photo = await import('./eval/photo.ts');
     const report = await photo.runPhotoEval(folder, { dataDir: flags.get('data'), contactSheet: flags.get('out') });
     console.log(photo.formatPhotoEval(report));
     targetsMet = report.targets.met;
-    figures = { kind: 'photo', photos: report.photos, evalSide: report.evalSide, swdPhotos: report.swdPhotos, methods: report.methods, targets: report.targets };
+    figures = {
+      kind: 'photo',
+      photos: report.photos,
+      evalSide: report.evalSide,
+      swdPhotos: report.swdPhotos,
+      methods: report.methods,
+      targets: report.targets,
+    };
   } else {
     throw new UsageError(`${manifestPath}: no evaluation for task "${String(manifest.task)}"`);
   }
@@ -297,11 +333,17 @@ async function colorizeDataCommand({ flags }: ParsedArgs): Promise<number> {
       fetchPackage: debianPackageFetcher(flags.get('cache') ?? join('data', '.debs')),
       log: (line) => console.log(`[data] ${line}`),
     });
-    const balance = (split: 'train' | 'test') => Object.entries(record.balance[split]).map(([tag, n]) => `${tag} ${n}`).join(', ');
-    console.log(`[data] ${outDir}: train ${record.photos.train} photos in ${record.counts.train} files (${balance('train')}); test ${record.photos.test} (${balance('test')})`);
+    const balance = (split: 'train' | 'test') =>
+      Object.entries(record.balance[split])
+        .map(([tag, n]) => `${tag} ${n}`)
+        .join(', ');
+    console.log(
+      `[data] ${outDir}: train ${record.photos.train} photos in ${record.counts.train} files (${balance('train')}); test ${record.photos.test} (${balance('test')})`,
+    );
     return 0;
   } catch (error) {
-    if (error instanceof NoDebianToolsError) throw new UsageError('this host has no apt-get/dpkg-deb: build data/colorize on a Debian host and copy it here');
+    if (error instanceof NoDebianToolsError)
+      throw new UsageError('this host has no apt-get/dpkg-deb: build data/colorize on a Debian host and copy it here');
     throw error;
   }
 }
@@ -310,7 +352,8 @@ async function colorizeDataCommand({ flags }: ParsedArgs): Promise<number> {
 async function dataCommand(args: ParsedArgs): Promise<number> {
   const [dataset] = args.positional;
   if (dataset === 'colorize') return colorizeDataCommand(args);
-  if (dataset !== 'photo2anime') throw new UsageError(`unknown dataset "${dataset ?? ''}"; known: photo2anime, colorize (MNIST ships inside the mnist package)`);
+  if (dataset !== 'photo2anime')
+    throw new UsageError(`unknown dataset "${dataset ?? ''}"; known: photo2anime, colorize (MNIST ships inside the mnist package)`);
   const { flags } = args;
   const { buildPhoto2Anime } = await import('./data/photo2anime.ts');
   const { debianPackageFetcher, NoDebianToolsError } = await import('./data/debian-packages.ts');
@@ -324,7 +367,11 @@ async function dataCommand(args: ParsedArgs): Promise<number> {
       dataB: flags.get('dataB'),
       log: (line) => console.log(`[data] ${line}`),
     });
-    console.log(`[data] ${outDir}: ${Object.entries(sources.counts).map(([split, n]) => `${split} ${n}`).join(', ')}`);
+    console.log(
+      `[data] ${outDir}: ${Object.entries(sources.counts)
+        .map(([split, n]) => `${split} ${n}`)
+        .join(', ')}`,
+    );
     return 0;
   } catch (error) {
     if (error instanceof NoDebianToolsError) throw new UsageError(error.message);

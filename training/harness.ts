@@ -145,7 +145,8 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     await mkdir(join(outDir, 'checkpoints'), { recursive: true });
     await mkdir(join(outDir, 'samples'), { recursive: true });
     const logPath = join(outDir, 'log.jsonl');
-    const log = (record: Record<string, unknown>) => appendFile(logPath, `${JSON.stringify({ time: new Date().toISOString(), ...record })}\n`);
+    const log = (record: Record<string, unknown>) =>
+      appendFile(logPath, `${JSON.stringify({ time: new Date().toISOString(), ...record })}\n`);
 
     let step = 0;
     let elapsedBefore = 0;
@@ -196,7 +197,14 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         const imagesPerSecond = (windowSteps * batchSize) / Math.max(seconds, 1e-9);
         const epoch = (step * batchSize) / session.examplesPerEpoch;
         progress.update(step, totalSteps, lastLosses, imagesPerSecond, epoch);
-        await log({ event: 'step', step, epoch: round(epoch, 3), losses: roundAll(lastLosses), imagesPerSecond: round(imagesPerSecond, 1), tensors: tf.memory().numTensors });
+        await log({
+          event: 'step',
+          step,
+          epoch: round(epoch, 3),
+          losses: roundAll(lastLosses),
+          imagesPerSecond: round(imagesPerSecond, 1),
+          tensors: tf.memory().numTensors,
+        });
         windowStart = performance.now();
         windowSteps = 0;
       }
@@ -243,8 +251,7 @@ function definedEntries<T extends object>(record: T): Partial<T> {
 }
 
 const round = (value: number, digits: number) => Number(value.toFixed(digits));
-const roundAll = (values: Record<string, number>) =>
-  Object.fromEntries(Object.entries(values).map(([k, v]) => [k, round(v, 5)]));
+const roundAll = (values: Record<string, number>) => Object.fromEntries(Object.entries(values).map(([k, v]) => [k, round(v, 5)]));
 
 // ---------------------------------------------------------------------------------------------
 // Samples and export
@@ -282,4 +289,3 @@ async function exportRun(outDir: string, session: RecipeSession, provenance: Rec
   const exported = exportModel(model, exportOptions);
   return writeModelFolder(outDir, { manifest: { ...manifest, onnx: 'model.onnx', provenance }, onnx: exported.onnx, files });
 }
-

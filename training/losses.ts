@@ -46,9 +46,7 @@ export function nonSaturatingGeneratorLoss(fakeLogits: tf.Tensor): tf.Scalar {
 
 /** Least-squares GAN (Mao et al. 2017), discriminator: ½·E[(D(x) − 1)²] + ½·E[D(G(z))²]. */
 export function lsganDiscriminatorLoss(realScores: tf.Tensor, fakeScores: tf.Tensor): tf.Scalar {
-  return tf.tidy(
-    () => tf.mul(0.5, tf.add(tf.mean(tf.square(tf.sub(realScores, 1))), tf.mean(tf.square(fakeScores)))) as tf.Scalar,
-  );
+  return tf.tidy(() => tf.mul(0.5, tf.add(tf.mean(tf.square(tf.sub(realScores, 1))), tf.mean(tf.square(fakeScores)))) as tf.Scalar);
 }
 
 /** Least-squares GAN, generator: E[(D(G(z)) − 1)²]. */

@@ -43,7 +43,16 @@ export function edgeSmoothed(images: tf.Tensor4D, threshold = 0.8): tf.Tensor4D 
       kernel1d.flatMap((a) => kernel1d.flatMap((b) => [a * b, a * b, a * b])),
       [5, 5, 3, 1],
     );
-    const padded = tf.mirrorPad(images, [[0, 0], [2, 2], [2, 2], [0, 0]], 'reflect');
+    const padded = tf.mirrorPad(
+      images,
+      [
+        [0, 0],
+        [2, 2],
+        [2, 2],
+        [0, 0],
+      ],
+      'reflect',
+    );
     const blurred = tf.depthwiseConv2d(padded, kernel, 1, 'valid');
     return tf.add(tf.mul(mask, blurred), tf.mul(tf.sub(1, mask), images)) as tf.Tensor4D;
   });

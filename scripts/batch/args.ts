@@ -142,7 +142,8 @@ export function parseBatchArgs(argv: string[]): ParsedArgs {
       : { kind: 'prompt' as const, prompt: nonEmpty(values.prompt!, 'prompt') };
   const count = requiredInt(values.count, 'count', 1, MAX_GENERATE_IMAGES);
   const perCount = conditioning.kind === 'labels' ? conditioning.labels.length : 1;
-  if (perCount * count > MAX_GENERATE_IMAGES) throw new UsageError(`at most ${MAX_GENERATE_IMAGES} images per run (asked for ${perCount * count})`);
+  if (perCount * count > MAX_GENERATE_IMAGES)
+    throw new UsageError(`at most ${MAX_GENERATE_IMAGES} images per run (asked for ${perCount * count})`);
   return {
     kind: 'command',
     command: { kind, ...common, conditioning, count, seed: optionalInt(values.seed, 'seed', 0, MAX_SEED) ?? 0 },

@@ -7,7 +7,24 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { type Manifest, tokenize, Vocabulary } from '../../server/shared.ts';
-import { type Config, DEFAULT_BATCHING, DynamicBatcher, encodeGenerated, Generator, InferencePool, type InputTensor, loadConfig, ModelRepository, resolveBatching, servableModel, type SessionInfo, type SessionLoader, settleDeviceSetting, translateImage, type TranslateModel } from '../../server/embedding.ts';
+import {
+  type Config,
+  DEFAULT_BATCHING,
+  DynamicBatcher,
+  encodeGenerated,
+  Generator,
+  InferencePool,
+  type InputTensor,
+  loadConfig,
+  ModelRepository,
+  resolveBatching,
+  servableModel,
+  type SessionInfo,
+  type SessionLoader,
+  settleDeviceSetting,
+  translateImage,
+  type TranslateModel,
+} from '../../server/embedding.ts';
 import type { BatchCommand } from './args.ts';
 import { UsageError } from './args.ts';
 import type { Converted, Converter, PreparedRunner } from './converter.ts';
@@ -39,13 +56,23 @@ export async function prepareLocal(command: BatchCommand, env: NodeJS.ProcessEnv
   }
   const manifest = entry.manifest;
   if (manifest && manifest.task !== task) {
-    throw new UsageError(`model "${command.model}" is a ${manifest.task} model: use ${command.kind === 'translate' ? 'generate' : 'translate'}`);
+    throw new UsageError(
+      `model "${command.model}" is a ${manifest.task} model: use ${command.kind === 'translate' ? 'generate' : 'translate'}`,
+    );
   }
-  if (manifest?.task === 'conditional-generation' && command.kind === 'generate' && command.conditioning.kind === 'prompt' && manifest.text) {
+  if (
+    manifest?.task === 'conditional-generation' &&
+    command.kind === 'generate' &&
+    command.conditioning.kind === 'prompt' &&
+    manifest.text
+  ) {
     await checkPrompt(command.conditioning.prompt, path.resolve(entry.dir, manifest.text.vocab), manifest.text.maxTokens);
   }
   return {
-    summary: manifest?.task === 'conditional-generation' ? { classes: manifest.label?.classes, text: manifest.text !== undefined } : { text: false },
+    summary:
+      manifest?.task === 'conditional-generation'
+        ? { classes: manifest.label?.classes, text: manifest.text !== undefined }
+        : { text: false },
     start: () => LocalConverter.start(command, config, repository, task, env),
   };
 }
@@ -55,7 +82,9 @@ async function checkPrompt(prompt: string, vocabPath: string, maxTokens: number)
   const vocabulary = await Vocabulary.load(vocabPath);
   const { known, ignored } = tokenize(prompt, vocabulary, maxTokens);
   if (known.length === 0) {
-    throw new UsageError(`--prompt has no word the model knows (${ignored.join(', ')}); known words include: ${vocabulary.words.slice(0, 30).join(', ')}`);
+    throw new UsageError(
+      `--prompt has no word the model knows (${ignored.join(', ')}); known words include: ${vocabulary.words.slice(0, 30).join(', ')}`,
+    );
   }
 }
 
@@ -80,7 +109,13 @@ export class LocalConverter implements Converter {
   ) {}
 
   /** Starts the worker pool and loads the model; a model that fails to load → Error with the reason. */
-  static async start(command: BatchCommand, config: Config, repository: ModelRepository, task: Manifest['task'], env: NodeJS.ProcessEnv): Promise<LocalConverter> {
+  static async start(
+    command: BatchCommand,
+    config: Config,
+    repository: ModelRepository,
+    task: Manifest['task'],
+    env: NodeJS.ProcessEnv,
+  ): Promise<LocalConverter> {
     // No solo sessions (PoolOptions.soloThreads): a batch keeps every worker busy, so a run that
     // borrowed the idle cores would mostly end up sharing them with the next one.
     const pool = new InferencePool({
@@ -97,7 +132,10 @@ export class LocalConverter implements Converter {
       if (servable.manifest.task === 'image-to-image') {
         return new LocalConverter(config, pool, command, { name: servable.name, manifest: servable.manifest }, null);
       }
-      const batching = resolveBatching(servable.name, servable.manifest.batching, env, { ...DEFAULT_BATCHING, maxQueue: Number.MAX_SAFE_INTEGER });
+      const batching = resolveBatching(servable.name, servable.manifest.batching, env, {
+        ...DEFAULT_BATCHING,
+        maxQueue: Number.MAX_SAFE_INTEGER,
+      });
       const batcher = new DynamicBatcher(pool, servable.name, servable.manifest.output, batching);
       const generator = await Generator.create(servable.manifest, servable.dir, batcher);
       return new LocalConverter(config, pool, command, null, generator);
@@ -129,7 +167,9 @@ export class LocalConverter implements Converter {
       return { body: translated.body };
     }
     const conditioning =
-      'label' in task.conditioning ? { kind: 'labels' as const, labels: [task.conditioning.label] } : { kind: 'prompt' as const, prompt: task.conditioning.prompt };
+      'label' in task.conditioning
+        ? { kind: 'labels' as const, labels: [task.conditioning.label] }
+        : { kind: 'prompt' as const, prompt: task.conditioning.prompt };
     const generation = await this.generator!.generate(conditioning, 1, task.seed, { pngScale: 1 });
     return { body: await encodeGenerated(generation.images[0]!, 'png', 1) };
   }

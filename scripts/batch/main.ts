@@ -27,7 +27,10 @@ export interface CliIo {
   env: NodeJS.ProcessEnv;
 }
 
-export async function main(argv: string[], io: CliIo = { stdout: process.stdout, stderr: process.stderr, env: process.env }): Promise<number> {
+export async function main(
+  argv: string[],
+  io: CliIo = { stdout: process.stdout, stderr: process.stderr, env: process.env },
+): Promise<number> {
   try {
     const parsed = parseBatchArgs(argv);
     if (parsed.kind === 'help') {
@@ -73,7 +76,12 @@ async function run(command: BatchCommand, io: CliIo): Promise<number> {
     const began = performance.now();
     let results;
     try {
-      results = await runJobs(jobs, converter, { concurrency: command.concurrency ?? converter.defaultConcurrency, outputDir: command.output, progress, stop: stop.signal });
+      results = await runJobs(jobs, converter, {
+        concurrency: command.concurrency ?? converter.defaultConcurrency,
+        outputDir: command.output,
+        progress,
+        stop: stop.signal,
+      });
     } finally {
       progress.stop();
     }

@@ -79,7 +79,8 @@ export async function planGenerate(command: GenerateCommand, model: GeneratorSum
       groups.push({ folder: safeFolderName(className, `class-${label}`), conditioning: { label }, details: { label, class: className } });
     }
   } else {
-    if (!model.text) throw new UsageError(`model "${command.model}" has no text input: use --labels (classes ${model.classes?.join(', ')})`);
+    if (!model.text)
+      throw new UsageError(`model "${command.model}" has no text input: use --labels (classes ${model.classes?.join(', ')})`);
     if (model.classes) throw new UsageError(`model "${command.model}" needs a class label as well as text; the batch CLI cannot give both`);
     const prompt = command.conditioning.prompt;
     groups.push({ folder: promptFolder(prompt), conditioning: { prompt }, details: { prompt } });
@@ -138,7 +139,13 @@ async function markExisting(jobs: Job[], overwrite: boolean): Promise<void> {
     await Promise.all(
       jobs.slice(start, start + STAT_CONCURRENCY).map(async (job) => {
         if (job.outcome) return;
-        if (await fs.stat(job.output).then((s) => s.isFile(), () => false)) job.outcome = { status: 'skipped' };
+        if (
+          await fs.stat(job.output).then(
+            (s) => s.isFile(),
+            () => false,
+          )
+        )
+          job.outcome = { status: 'skipped' };
       }),
     );
   }

@@ -29,7 +29,13 @@ export interface RetryPolicy {
   giveUpAfterMs: number;
 }
 
-export const DEFAULT_RETRY: RetryPolicy = { maxAttempts: 8, baseDelayMs: 250, maxDelayMs: 10_000, requestTimeoutMs: 300_000, giveUpAfterMs: 60_000 };
+export const DEFAULT_RETRY: RetryPolicy = {
+  maxAttempts: 8,
+  baseDelayMs: 250,
+  maxDelayMs: 10_000,
+  requestTimeoutMs: 300_000,
+  giveUpAfterMs: 60_000,
+};
 
 /** Files in flight per server by default. */
 const CONCURRENCY_PER_SERVER = 4;
@@ -56,7 +62,10 @@ interface ServerState {
 }
 
 /** GET /v1/models/{name} on one server: its description, a 404, or why it could not be asked. */
-async function describeModel(url: string, model: string): Promise<{ url: string; model: ModelDescription } | { url: string; missing: true } | { url: string; problem: string }> {
+async function describeModel(
+  url: string,
+  model: string,
+): Promise<{ url: string; model: ModelDescription } | { url: string; missing: true } | { url: string; problem: string }> {
   let response: Response;
   try {
     response = await fetch(`${url}/v1/models/${encodeURIComponent(model)}`, { signal: AbortSignal.timeout(10_000) });
@@ -111,10 +120,14 @@ export class RemoteConverter implements Converter {
     if (described.length === 0) throw new Error(`no server answered for model "${command.model}": ${problems.join('; ')}`);
     const { model } = described[0]!;
     if (model.task && model.task !== wantedTask) {
-      throw new UsageError(`model "${command.model}" is a ${model.task} model: use ${command.kind === 'translate' ? 'generate' : 'translate'}`);
+      throw new UsageError(
+        `model "${command.model}" is a ${model.task} model: use ${command.kind === 'translate' ? 'generate' : 'translate'}`,
+      );
     }
     if (described.every((answer) => answer.model.status === 'unavailable')) {
-      throw new Error(`model "${command.model}" is unavailable on every server: ${described.map((a) => `${a.url}: ${a.model.reason ?? 'no reason given'}`).join('; ')}`);
+      throw new Error(
+        `model "${command.model}" is unavailable on every server: ${described.map((a) => `${a.url}: ${a.model.reason ?? 'no reason given'}`).join('; ')}`,
+      );
     }
     return new RemoteConverter(command.servers, command, retry, { classes: model.label?.classes, text: model.text !== undefined });
   }
@@ -170,7 +183,9 @@ export class RemoteConverter implements Converter {
     const now = Date.now();
     const ready = this.servers.filter((s) => s.coolUntil <= now);
     if (ready.length > 0) {
-      return ready.reduce((best, s) => (s.failures < best.failures || (s.failures === best.failures && s.inFlight < best.inFlight) ? s : best));
+      return ready.reduce((best, s) =>
+        s.failures < best.failures || (s.failures === best.failures && s.inFlight < best.inFlight) ? s : best,
+      );
     }
     const soonest = this.servers.reduce((best, s) => (s.coolUntil < best.coolUntil ? s : best));
     await sleep(soonest.coolUntil - now);

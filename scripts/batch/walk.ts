@@ -11,7 +11,18 @@ import { isTempFile } from './atomic-write.ts';
 
 /** Extensions of the formats sharp reads, lower case. */
 export const IMAGE_EXTENSIONS = new Set([
-  '.jpg', '.jpeg', '.jpe', '.jfif', '.png', '.webp', '.gif', '.tif', '.tiff', '.avif', '.heic', '.heif',
+  '.jpg',
+  '.jpeg',
+  '.jpe',
+  '.jfif',
+  '.png',
+  '.webp',
+  '.gif',
+  '.tif',
+  '.tiff',
+  '.avif',
+  '.heic',
+  '.heif',
 ]);
 
 /** Bytes read to recognise a signature (the longest, WebP's, needs 12). */

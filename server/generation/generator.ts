@@ -66,7 +66,11 @@ export class Generator {
   async generate(conditioning: Conditioning, count: number, seed: number, { signal, pngScale }: GenerateOptions = {}): Promise<Generation> {
     const { manifest } = this;
     const feeds: Record<string, InputTensor> = {
-      [manifest.noise.name]: { type: 'float32', data: noiseBatch(seed, count, manifest.noise.dim, manifest.noise.distribution), dims: [count, manifest.noise.dim] },
+      [manifest.noise.name]: {
+        type: 'float32',
+        data: noiseBatch(seed, count, manifest.noise.dim, manifest.noise.distribution),
+        dims: [count, manifest.noise.dim],
+      },
     };
     let labels: number[] | undefined;
     let words: { ignored: string[]; truncated: string[] } | undefined;
@@ -78,14 +82,22 @@ export class Generator {
       feeds[manifest.label.name] = { type: 'int64', data: BigInt64Array.from(labels, BigInt), dims: [count] };
       if (manifest.text) {
         // A model with both inputs gets all-padding tokens (no text) for a label request.
-        feeds[manifest.text.name] = { type: 'int64', data: new BigInt64Array(count * manifest.text.maxTokens), dims: [count, manifest.text.maxTokens] };
+        feeds[manifest.text.name] = {
+          type: 'int64',
+          data: new BigInt64Array(count * manifest.text.maxTokens),
+          dims: [count, manifest.text.maxTokens],
+        };
       }
     } else {
       if (!manifest.text || !this.vocabulary) {
-        throw new InvalidRequestError(`model "${manifest.name}" has no text input: send a "label" (one of ${manifest.label!.classes.join(', ')}), not a prompt`);
+        throw new InvalidRequestError(
+          `model "${manifest.name}" has no text input: send a "label" (one of ${manifest.label!.classes.join(', ')}), not a prompt`,
+        );
       }
       if (manifest.label) {
-        throw new InvalidRequestError(`model "${manifest.name}" also needs a class label, and a request cannot give both a label and a prompt`);
+        throw new InvalidRequestError(
+          `model "${manifest.name}" also needs a class label, and a request cannot give both a label and a prompt`,
+        );
       }
       const tokenized = tokenize(conditioning.prompt, this.vocabulary, manifest.text.maxTokens);
       if (tokenized.known.length === 0) throw this.noKnownWord(tokenized.ignored);

@@ -8,7 +8,9 @@ import { OPENAPI_DOCUMENT } from './openapi.ts';
 const OPERATIONS = new Set(['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace']);
 
 const ROUTES = Object.entries(OPENAPI_DOCUMENT.paths).map(([template, item]) => {
-  const methods = Object.keys(item).filter((key) => OPERATIONS.has(key)).map((key) => key.toUpperCase());
+  const methods = Object.keys(item)
+    .filter((key) => OPERATIONS.has(key))
+    .map((key) => key.toUpperCase());
   // Express answers HEAD wherever it answers GET.
   if (methods.includes('GET') && !methods.includes('HEAD')) methods.push('HEAD');
   const segments = template.split(/\{[^}]+\}/).map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));

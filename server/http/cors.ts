@@ -6,7 +6,16 @@ import cors from 'cors';
 import { Router } from 'express';
 import type { AppDeps } from './deps.ts';
 
-const EXPOSED_HEADERS = ['X-Request-Id', 'X-Seed', 'X-Image-Size', 'Server-Timing', 'X-Ignored-Words', 'Retry-After', 'ETag', 'WWW-Authenticate'];
+const EXPOSED_HEADERS = [
+  'X-Request-Id',
+  'X-Seed',
+  'X-Image-Size',
+  'Server-Timing',
+  'X-Ignored-Words',
+  'Retry-After',
+  'ETag',
+  'WWW-Authenticate',
+];
 
 export function corsRoutes({ config }: AppDeps): Router {
   const router = Router();

@@ -26,9 +26,19 @@ const generateParameters = [
   { name: 'label', in: 'query', description: 'Class index or class name.', schema: { type: 'string' } },
   { name: 'prompt', in: 'query', description: 'Text prompt (text-conditioned models only).', schema: { type: 'string', maxLength: 1000 } },
   { name: 'count', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 64, default: 1 } },
-  { name: 'seed', in: 'query', description: 'uint32; image i uses seed + i. Given a seed, the response is cacheable (strong ETag).', schema: { type: 'integer', minimum: 0, maximum: 4294967295 } },
+  {
+    name: 'seed',
+    in: 'query',
+    description: 'uint32; image i uses seed + i. Given a seed, the response is cacheable (strong ETag).',
+    schema: { type: 'integer', minimum: 0, maximum: 4294967295 },
+  },
   { name: 'format', in: 'query', schema: { $ref: '#/components/schemas/ImageFormat' } },
-  { name: 'scale', in: 'query', description: 'Nearest-neighbour upscaling.', schema: { type: 'integer', minimum: 1, maximum: 8, default: 1 } },
+  {
+    name: 'scale',
+    in: 'query',
+    description: 'Nearest-neighbour upscaling.',
+    schema: { type: 'integer', minimum: 1, maximum: 8, default: 1 },
+  },
 ];
 
 const generateResponses = {
@@ -36,7 +46,10 @@ const generateResponses = {
     description: 'One image (count 1), a row-major grid (count > 1), or JSON with `Accept: application/json`.',
     headers: {
       'X-Seed': { description: 'The seed used (random when none was given).', schema: { type: 'string' } },
-      'X-Ignored-Words': { description: 'Percent-encoded prompt words not in the vocabulary, comma-separated.', schema: { type: 'string' } },
+      'X-Ignored-Words': {
+        description: 'Percent-encoded prompt words not in the vocabulary, comma-separated.',
+        schema: { type: 'string' },
+      },
       ETag: { description: 'Strong ETag when a seed was given.', schema: { type: 'string' } },
       'Server-Timing': {
         description: 'Milliseconds queued (batching wait included), in onnxruntime (with the size of the batch it ran in) and encoding.',
@@ -69,7 +82,12 @@ export const OPENAPI_DOCUMENT = {
         tags: ['health'],
         summary: 'Liveness: 200 while the process lives',
         security: [{}],
-        responses: { '200': { description: 'Alive', content: { 'application/json': { schema: { type: 'object', properties: { status: { const: 'ok' } } } } } } },
+        responses: {
+          '200': {
+            description: 'Alive',
+            content: { 'application/json': { schema: { type: 'object', properties: { status: { const: 'ok' } } } } },
+          },
+        },
       },
     },
     '/readyz': {
@@ -79,7 +97,10 @@ export const OPENAPI_DOCUMENT = {
         security: [{}],
         responses: {
           '200': { description: 'Ready', content: { 'application/json': { schema: { $ref: '#/components/schemas/Readiness' } } } },
-          '503': { description: 'Models still loading', content: { 'application/json': { schema: { $ref: '#/components/schemas/Readiness' } } } },
+          '503': {
+            description: 'Models still loading',
+            content: { 'application/json': { schema: { $ref: '#/components/schemas/Readiness' } } },
+          },
         },
       },
     },
@@ -98,7 +119,15 @@ export const OPENAPI_DOCUMENT = {
         responses: {
           '200': {
             description: 'The models',
-            content: { 'application/json': { schema: { type: 'object', required: ['models'], properties: { models: { type: 'array', items: { $ref: '#/components/schemas/Model' } } } } } },
+            content: {
+              'application/json': {
+                schema: {
+                  type: 'object',
+                  required: ['models'],
+                  properties: { models: { type: 'array', items: { $ref: '#/components/schemas/Model' } } },
+                },
+              },
+            },
           },
           '401': problemResponse('Missing or invalid API key.'),
         },
@@ -120,14 +149,19 @@ export const OPENAPI_DOCUMENT = {
       post: {
         tags: ['models'],
         summary: 'Reload a model from its folder, swapping it atomically',
-        description: 'In-flight requests finish on the old version; a broken new version leaves the old one serving and the response says why.',
+        description:
+          'In-flight requests finish on the old version; a broken new version leaves the old one serving and the response says why.',
         parameters: [modelName],
         responses: {
           '200': {
             description: 'Reloaded: the new version serves',
             content: {
               'application/json': {
-                schema: { type: 'object', required: ['reloaded', 'model'], properties: { reloaded: { const: true }, model: { $ref: '#/components/schemas/Model' } } },
+                schema: {
+                  type: 'object',
+                  required: ['reloaded', 'model'],
+                  properties: { reloaded: { const: true }, model: { $ref: '#/components/schemas/Model' } },
+                },
               },
             },
           },
@@ -148,17 +182,27 @@ export const OPENAPI_DOCUMENT = {
           {
             name: 'format',
             in: 'query',
-            description: 'Output format. Without it, the Accept header chooses among image/png, image/jpeg and image/webp; png when it names none of them.',
+            description:
+              'Output format. Without it, the Accept header chooses among image/png, image/jpeg and image/webp; png when it names none of them.',
             schema: { $ref: '#/components/schemas/ImageFormat' },
           },
           { name: 'quality', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 100 } },
-          { name: 'max_side', in: 'query', description: "Can only lower the manifest's maxSide.", schema: { type: 'integer', minimum: 1, maximum: 16384 } },
+          {
+            name: 'max_side',
+            in: 'query',
+            description: "Can only lower the manifest's maxSide.",
+            schema: { type: 'integer', minimum: 1, maximum: 16384 },
+          },
         ],
         requestBody: {
           required: true,
           content: {
             'multipart/form-data': {
-              schema: { type: 'object', required: ['image'], properties: { image: { type: 'string', contentMediaType: 'application/octet-stream' } } },
+              schema: {
+                type: 'object',
+                required: ['image'],
+                properties: { image: { type: 'string', contentMediaType: 'application/octet-stream' } },
+              },
             },
             'image/*': { schema: { type: 'string', contentMediaType: 'application/octet-stream' } },
           },
@@ -173,7 +217,9 @@ export const OPENAPI_DOCUMENT = {
                   'Milliseconds per stage: decode, preprocess, queue, inference (onnxruntime alone), postprocess, encode. Decode and encode name their codec (libjpeg-turbo for plain JPEGs up to quality 90, else libvips; zlib for PNG answers); inference names its intra-op threads.',
                 schema: {
                   type: 'string',
-                  examples: ['decode;dur=1.9;desc="libjpeg-turbo", preprocess;dur=0.9, queue;dur=0.0, inference;dur=230.4;desc="2 threads", postprocess;dur=1.7, encode;dur=1.5;desc="libjpeg-turbo"'],
+                  examples: [
+                    'decode;dur=1.9;desc="libjpeg-turbo", preprocess;dur=0.9, queue;dur=0.0, inference;dur=230.4;desc="2 threads", postprocess;dur=1.7, encode;dur=1.5;desc="libjpeg-turbo"',
+                  ],
                 },
               },
             },
@@ -205,13 +251,28 @@ export const OPENAPI_DOCUMENT = {
       },
     },
     '/openapi.json': {
-      get: { tags: ['docs'], summary: 'This document', security: [{}], responses: { '200': { description: 'OpenAPI 3.1', content: { 'application/json': {} } } } },
+      get: {
+        tags: ['docs'],
+        summary: 'This document',
+        security: [{}],
+        responses: { '200': { description: 'OpenAPI 3.1', content: { 'application/json': {} } } },
+      },
     },
     '/docs': {
-      get: { tags: ['docs'], summary: 'Interactive API docs', security: [{}], responses: { '200': { description: 'HTML page', content: { 'text/html': {} } } } },
+      get: {
+        tags: ['docs'],
+        summary: 'Interactive API docs',
+        security: [{}],
+        responses: { '200': { description: 'HTML page', content: { 'text/html': {} } } },
+      },
     },
     '/': {
-      get: { tags: ['docs'], summary: 'Demo page', security: [{}], responses: { '200': { description: 'HTML page', content: { 'text/html': {} } } } },
+      get: {
+        tags: ['docs'],
+        summary: 'Demo page',
+        security: [{}],
+        responses: { '200': { description: 'HTML page', content: { 'text/html': {} } } },
+      },
     },
   },
   components: {
@@ -274,7 +335,12 @@ export const OPENAPI_DOCUMENT = {
             type: 'array',
             items: {
               type: 'object',
-              properties: { label: { type: ['integer', 'string'] }, seed: { type: 'integer' }, mime: { type: 'string' }, data: { type: 'string', contentEncoding: 'base64' } },
+              properties: {
+                label: { type: ['integer', 'string'] },
+                seed: { type: 'integer' },
+                mime: { type: 'string' },
+                data: { type: 'string', contentEncoding: 'base64' },
+              },
             },
           },
           ignoredWords: { type: 'array', items: { type: 'string' } },

@@ -66,8 +66,7 @@ export const problems = {
   methodNotAllowed: (detail: string, allow: string[]) =>
     new ProblemError(405, 'method-not-allowed', 'Method not allowed', detail, { Allow: allow.join(', ') }),
   tooLarge: (detail: string) => new ProblemError(413, 'payload-too-large', 'Request body too large', detail),
-  unsupportedMediaType: (detail: string) =>
-    new ProblemError(415, 'unsupported-media-type', 'Unsupported media type', detail),
+  unsupportedMediaType: (detail: string) => new ProblemError(415, 'unsupported-media-type', 'Unsupported media type', detail),
   unprocessableImage: (detail: string) => new ProblemError(422, 'unprocessable-image', 'Image cannot be processed', detail),
   unavailable: (detail: string, retryAfterSeconds?: number) =>
     new ProblemError(
@@ -77,8 +76,7 @@ export const problems = {
       detail,
       retryAfterSeconds === undefined ? {} : { 'Retry-After': String(retryAfterSeconds) },
     ),
-  internal: (detail = 'the server failed to process the request') =>
-    new ProblemError(500, 'internal', 'Internal server error', detail),
+  internal: (detail = 'the server failed to process the request') => new ProblemError(500, 'internal', 'Internal server error', detail),
 };
 
 /** Seconds a client is told to wait when the pool has not loaded the model yet. */
@@ -88,17 +86,26 @@ const NOT_LOADED_RETRY_AFTER_SECONDS = 5;
 function domainProblemOf(err: unknown): ProblemError | null {
   if (err instanceof InvalidRequestError) return problems.badRequest(err.message, err.details);
   if (err instanceof WrongTaskError) {
-    return problems.wrongTask(`${err.message}: use POST /v1/models/${err.model}/${TASK_ENDPOINTS[err.task as keyof typeof TASK_ENDPOINTS]}`);
+    return problems.wrongTask(
+      `${err.message}: use POST /v1/models/${err.model}/${TASK_ENDPOINTS[err.task as keyof typeof TASK_ENDPOINTS]}`,
+    );
   }
   if (err instanceof ModelNotFoundError) return problems.notFound(err.message);
   if (err instanceof UnsupportedImageError) return problems.unsupportedMediaType(err.message);
   if (err instanceof UnprocessableImageError) return problems.unprocessableImage(err.message);
   if (err instanceof NoKnownWordError) {
-    return new ProblemError(422, 'no-known-words', 'Prompt has no known word', err.message, {}, {
-      ignoredWords: err.ignoredWords,
-      vocabulary: err.vocabulary,
-      vocabularySize: err.vocabularySize,
-    });
+    return new ProblemError(
+      422,
+      'no-known-words',
+      'Prompt has no known word',
+      err.message,
+      {},
+      {
+        ignoredWords: err.ignoredWords,
+        vocabulary: err.vocabulary,
+        vocabularySize: err.vocabularySize,
+      },
+    );
   }
   if (err instanceof ModelUnavailableError) return problems.unavailable(err.message, err.retryAfterSeconds);
   if (err instanceof QueueFullError) return problems.unavailable(err.message, err.retryAfterSeconds);
@@ -146,7 +153,10 @@ export function clientErrorOf(err: unknown): ProblemError | null {
 /** Writes a problem response. */
 export function sendProblem(res: Parameters<RequestHandler>[1], problem: ProblemError, instance?: string): void {
   for (const [name, value] of Object.entries(problem.headers)) res.setHeader(name, value);
-  res.status(problem.status).type(PROBLEM_CONTENT_TYPE).send(JSON.stringify(problem.toJSON(instance)));
+  res
+    .status(problem.status)
+    .type(PROBLEM_CONTENT_TYPE)
+    .send(JSON.stringify(problem.toJSON(instance)));
 }
 
 /** The final handler for requests no route took: 405 on a known path (with Allow), else 404. */

@@ -67,7 +67,8 @@ export async function decodeImage(bytes: Buffer, limits: DecodeLimits, allocate?
   // sizes the scale-down after EXIF orientation. Why a call failed is worked out only then.
   try {
     let pipeline = sharp(bytes, { limitInputPixels: limits.maxPixels, failOn: 'warning', pages: 1 }).rotate();
-    if (limits.maxSide !== undefined) pipeline = pipeline.resize(limits.maxSide, limits.maxSide, { fit: 'inside', withoutEnlargement: true });
+    if (limits.maxSide !== undefined)
+      pipeline = pipeline.resize(limits.maxSide, limits.maxSide, { fit: 'inside', withoutEnlargement: true });
     const { data, info } = await pipeline.toColourspace('srgb').raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
     return { ...splitChannels(data, info.width, info.height, info.channels), decoder: 'libvips' };
   } catch (err) {

@@ -52,7 +52,9 @@ export interface EncodedImage {
 
 export async function encodeImage(pixels: RgbPixels, options: EncodeOptions): Promise<EncodedImage> {
   const keepAlpha = pixels.alpha != null && options.format !== 'jpeg';
-  const raw = keepAlpha ? joinAlpha(pixels.rgb, pixels.alpha!) : Buffer.from(pixels.rgb.buffer, pixels.rgb.byteOffset, pixels.rgb.byteLength);
+  const raw = keepAlpha
+    ? joinAlpha(pixels.rgb, pixels.alpha!)
+    : Buffer.from(pixels.rgb.buffer, pixels.rgb.byteOffset, pixels.rgb.byteLength);
   const channels = keepAlpha ? 4 : 3;
   const viaSharp = () => sharp(raw, { raw: { width: pixels.width, height: pixels.height, channels } });
   const quality = options.quality;
@@ -63,7 +65,8 @@ export async function encodeImage(pixels: RgbPixels, options: EncodeOptions): Pr
       // Lossless either way; see png.ts for why the default is the average filter with run-only
       // matching. A quality asks for zlib's full matching at a level instead (100 → level 9,
       // smallest and slowest).
-      const compression = quality === undefined ? PHOTO_PNG : { filter: 'average' as const, level: Math.round((quality / 100) * 9), runsOnly: false };
+      const compression =
+        quality === undefined ? PHOTO_PNG : { filter: 'average' as const, level: Math.round((quality / 100) * 9), runsOnly: false };
       body = await encodePng({ width: pixels.width, height: pixels.height, channels, data: raw }, compression);
       encoder = 'zlib';
       break;
@@ -79,7 +82,9 @@ export async function encodeImage(pixels: RgbPixels, options: EncodeOptions): Pr
     }
     case 'webp':
       // Effort 2 of 0–6: a 512² answer in ≈ 23 ms instead of ≈ 56 ms at the default 4, 1.5 % larger.
-      body = await viaSharp().webp({ quality: quality ?? 90, effort: 2 }).toBuffer();
+      body = await viaSharp()
+        .webp({ quality: quality ?? 90, effort: 2 })
+        .toBuffer();
       break;
   }
   return { body, contentType: CONTENT_TYPES[options.format], encoder };

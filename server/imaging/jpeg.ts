@@ -50,8 +50,8 @@ export interface JpegHeader {
 
 /** The luminance quantisation table of the JPEG standard (Annex K.1), which IJG quality scales. */
 const ANNEX_K_LUMINANCE = [
-  16, 11, 10, 16, 24, 40, 51, 61, 12, 12, 14, 19, 26, 58, 60, 55, 14, 13, 16, 24, 40, 57, 69, 56, 14, 17, 22, 29, 51, 87, 80, 62, 18, 22, 37, 56, 68, 109,
-  103, 77, 24, 35, 55, 64, 81, 104, 113, 92, 49, 64, 78, 87, 103, 121, 120, 101, 72, 92, 95, 98, 112, 100, 103, 99,
+  16, 11, 10, 16, 24, 40, 51, 61, 12, 12, 14, 19, 26, 58, 60, 55, 14, 13, 16, 24, 40, 57, 69, 56, 14, 17, 22, 29, 51, 87, 80, 62, 18, 22,
+  37, 56, 68, 109, 103, 77, 24, 35, 55, 64, 81, 104, 113, 92, 49, 64, 78, 87, 103, 121, 120, 101, 72, 92, 95, 98, 112, 100, 103, 99,
 ];
 const ANNEX_K_SUM = ANNEX_K_LUMINANCE.reduce((sum, value) => sum + value, 0);
 
@@ -86,7 +86,13 @@ export function readJpegHeader(bytes: Uint8Array): JpegHeader | null {
     if (marker === 0xda) break; // start of scan: the header is over
     if (FRAME_MARKERS.has(marker)) {
       if (segment.length < 6) return null;
-      frame = { frame: marker, precision: segment[0]!, height: view.getUint16(at + 5), width: view.getUint16(at + 7), components: segment[5]! };
+      frame = {
+        frame: marker,
+        precision: segment[0]!,
+        height: view.getUint16(at + 5),
+        width: view.getUint16(at + 7),
+        components: segment[5]!,
+      };
     } else if (marker === 0xdb) {
       const sum = luminanceTableSum(segment);
       if (sum !== null) quality = estimateQuality(sum);
@@ -216,7 +222,9 @@ export async function decodePlainJpeg(
     const into = allocate ? Buffer.from(allocate(size), 0, size) : undefined;
     const decoded =
       header.width * header.height <= SYNC_DECODE_MAX_PIXELS
-        ? into ? turbo.decompressSync(bytes, into, options) : turbo.decompressSync(bytes, options)
+        ? into
+          ? turbo.decompressSync(bytes, into, options)
+          : turbo.decompressSync(bytes, options)
         : await (into ? turbo.decompress(bytes, into, options) : turbo.decompress(bytes, options));
     return { width: decoded.width, height: decoded.height, rgb: decoded.data };
   } catch {

@@ -81,7 +81,10 @@ const WAT = `(module
   (local $i i32) (local $end i32) (local $v v128) (local $w v128) (local $q v128) (local $scales v128) (local $offsets v128)
   (local.set $scales (f32x4.splat (local.get $scale)))
   (local.set $offsets (f32x4.splat (local.get $offset)))
-  ${loops('$i', '$n', `(local.set $v (v128.load ${byteAt('$src', '$i')}))
+  ${loops(
+    '$i',
+    '$n',
+    `(local.set $v (v128.load ${byteAt('$src', '$i')}))
    (local.set $w (i16x8.extend_low_i8x16_u (local.get $v)))
    (local.set $q (i32x4.extend_low_i16x8_u (local.get $w))) ${affineQuad(0)}
    (local.set $q (i32x4.extend_high_i16x8_u (local.get $w))) ${affineQuad(16)}
@@ -97,7 +100,10 @@ const WAT = `(module
   (local.set $offsets (f32x4.splat (local.get $offset)))
   (local.set $inverses (f32x4.splat (local.get $inverse)))
   (local.set $max (f32x4.splat (f32.const 255)))
-  ${loops('$i', '$n', `${[0, 1, 2, 3].map((k) => `(local.set $q${k} ${toByteQuad(`(v128.load offset=${16 * k} ${floatAt('$src', '$i')})`)})`).join('\n   ')}
+  ${loops(
+    '$i',
+    '$n',
+    `${[0, 1, 2, 3].map((k) => `(local.set $q${k} ${toByteQuad(`(v128.load offset=${16 * k} ${floatAt('$src', '$i')})`)})`).join('\n   ')}
    (v128.store ${byteAt('$dst', '$i')} (i8x16.narrow_i16x8_u (i16x8.narrow_i32x4_u (local.get $q0) (local.get $q1)) (i16x8.narrow_i32x4_u (local.get $q2) (local.get $q3))))`,
     `(local.set $x (f32.mul (f32.sub (f32.load ${floatAt('$src', '$i')}) (local.get $offset)) (local.get $inverse)))
    (i32.store8 ${byteAt('$dst', '$i')} (if (result i32) (f32.gt (local.get $x) (f32.const 0))
@@ -107,7 +113,10 @@ const WAT = `(module
 
  (func (export "pixelsToPlanes") (param $src i32) (param $dst i32) (param $pixels i32)
   (local $p i32) (local $end i32) (local $s i32) (local $v0 v128) (local $v1 v128) (local $v2 v128)
-  ${loops('$p', '$pixels', `(local.set $s (i32.add (local.get $src) (i32.mul (local.get $p) (i32.const 3))))
+  ${loops(
+    '$p',
+    '$pixels',
+    `(local.set $s (i32.add (local.get $src) (i32.mul (local.get $p) (i32.const 3))))
    (local.set $v0 (v128.load (local.get $s)))
    (local.set $v1 (v128.load offset=16 (local.get $s)))
    (local.set $v2 (v128.load offset=32 (local.get $s)))
@@ -123,7 +132,10 @@ const WAT = `(module
 
  (func (export "planesToPixels") (param $src i32) (param $dst i32) (param $pixels i32)
   (local $p i32) (local $end i32) (local $d i32) (local $r v128) (local $g v128) (local $b v128)
-  ${loops('$p', '$pixels', `(local.set $r (v128.load ${byteAt('$src', '$p')}))
+  ${loops(
+    '$p',
+    '$pixels',
+    `(local.set $r (v128.load ${byteAt('$src', '$p')}))
    (local.set $g (v128.load (i32.add ${byteAt('$src', '$p')} (local.get $pixels))))
    (local.set $b (v128.load (i32.add ${byteAt('$src', '$p')} (i32.shl (local.get $pixels) (i32.const 1)))))
    (local.set $d (i32.add (local.get $dst) (i32.mul (local.get $p) (i32.const 3))))

@@ -38,7 +38,8 @@ export function reflectPad(image: HwcImage, multiple: number): HwcImage {
 
 /** Pads on the right and bottom by reflection to width × height (each at least the image's). */
 export function reflectPadTo(image: HwcImage, width: number, height: number): HwcImage {
-  if (width < image.width || height < image.height) throw new RangeError(`cannot pad ${image.width}×${image.height} to a smaller ${width}×${height}`);
+  if (width < image.width || height < image.height)
+    throw new RangeError(`cannot pad ${image.width}×${image.height} to a smaller ${width}×${height}`);
   if (width === image.width && height === image.height) return image;
   const { channels } = image;
   const data = new Uint8Array(width * height * channels);

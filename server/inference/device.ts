@@ -61,7 +61,7 @@ export const DEVICE_LABELS: Record<Device, string> = { cuda: 'CUDA', webgpu: 'We
 
 const REQUIREMENTS: Record<Exclude<Device, 'cpu'>, string> = {
   cuda: 'It needs an NVIDIA GPU, CUDA 12 + cuDNN 9, and onnxruntime-node installed with ONNXRUNTIME_NODE_INSTALL=cuda12',
-  webgpu: 'It needs a GPU with a Vulkan driver: on Linux the Vulkan loader (libvulkan1) and the vendor\'s Vulkan ICD',
+  webgpu: "It needs a GPU with a Vulkan driver: on Linux the Vulkan loader (libvulkan1) and the vendor's Vulkan ICD",
 };
 
 /** DEVICE=cuda or webgpu, and that provider cannot load: the server must not start on the CPU silently. */

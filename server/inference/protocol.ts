@@ -33,7 +33,15 @@ export interface SessionSettings {
 export type WorkerRequest =
   | { kind: 'load'; id: number; model: string; onnxPath: string; settings: SessionSettings }
   /** solo: run on the model's solo session, if it has one (the pool is otherwise idle). */
-  | { kind: 'run'; id: number; model: string; feeds: Record<string, InputTensor>; outputs?: string[]; encodeRows?: RowEncoding; solo?: boolean }
+  | {
+      kind: 'run';
+      id: number;
+      model: string;
+      feeds: Record<string, InputTensor>;
+      outputs?: string[];
+      encodeRows?: RowEncoding;
+      solo?: boolean;
+    }
   /** Pixels in, pixels out: the worker converts to and from tensors itself (off the event loop). */
   | { kind: 'translate'; id: number; model: string; image: HwcImage; input: ImageInputSpec; output: ImageOutputSpec; solo?: boolean }
   | { kind: 'unload'; id: number; model: string }

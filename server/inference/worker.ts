@@ -52,7 +52,11 @@ function onDevice<T>(needsLock: boolean, call: () => Promise<T>): Promise<T> {
 }
 
 /** session.run, through the device lock where needed; runMs is onnxruntime's own time, without the wait for the lock. */
-function runSession(session: ort.InferenceSession, feeds: Record<string, ort.Tensor>, outputs: readonly string[]): Promise<{ results: ort.InferenceSession.ReturnType; runMs: number }> {
+function runSession(
+  session: ort.InferenceSession,
+  feeds: Record<string, ort.Tensor>,
+  outputs: readonly string[],
+): Promise<{ results: ort.InferenceSession.ReturnType; runMs: number }> {
   return onDevice(webgpuSessions.has(session), async () => {
     const started = performance.now();
     const results = await session.run(feeds, outputs);
@@ -86,12 +90,17 @@ function toOutput(tensor: ort.Tensor): OutputTensor {
  * moves on to the next provider (CUDA → WebGPU → CPU), and the session reports the ones skipped;
  * with a single provider asked for, the failure is thrown.
  */
-async function createSession(model: string | Uint8Array, settings: SessionSettings): Promise<{ session: ort.InferenceSession; provider: Device; skipped: SkippedProvider[] }> {
+async function createSession(
+  model: string | Uint8Array,
+  settings: SessionSettings,
+): Promise<{ session: ort.InferenceSession; provider: Device; skipped: SkippedProvider[] }> {
   const auto = settings.device === 'auto';
   const candidates = providerCandidates(settings.device).filter((device) => !(auto && unusable.some((u) => u.provider === device)));
   for (const device of candidates) {
     try {
-      const session = await onDevice(device === 'webgpu', () => ort.InferenceSession.create(model as Uint8Array, sessionOptions(settings.intraOpThreads, device, settings.cudaDeviceId)));
+      const session = await onDevice(device === 'webgpu', () =>
+        ort.InferenceSession.create(model as Uint8Array, sessionOptions(settings.intraOpThreads, device, settings.cudaDeviceId)),
+      );
       if (device === 'webgpu') webgpuSessions.add(session);
       return { session, provider: device, skipped: auto ? [...unusable] : [] };
     } catch (err) {
@@ -123,7 +132,9 @@ async function encodeRows(outputs: Record<string, OutputTensor>, encoding: RowEn
   if (encoding.scales.length !== output.dims[0]) throw new Error(`${encoding.scales.length} row scales for ${output.dims[0]} rows`);
   const started = performance.now();
   const pngs = await Promise.all(
-    encoding.scales.map((scale, row) => (scale > 0 ? encodePng(upscaleNearest(outputRowToImage(output, row, encoding.layout, encoding.range), scale)) : null)),
+    encoding.scales.map((scale, row) =>
+      scale > 0 ? encodePng(upscaleNearest(outputRowToImage(output, row, encoding.layout, encoding.range), scale)) : null,
+    ),
   );
   const data = new Uint8Array(pngs.reduce((sum, png) => sum + (png?.length ?? 0), 0));
   const ends: number[] = [];
@@ -143,7 +154,13 @@ async function handle(request: WorkerRequest): Promise<{ reply: WorkerReply; tra
       const { session, provider, skipped } = await createSession(request.onnxPath, settings);
       // Intra-op threads matter on the CPU only; a GPU session gets no solo twin.
       const soloThreads = provider === 'cpu' && settings.soloThreads > settings.intraOpThreads ? settings.soloThreads : undefined;
-      const solo = soloThreads === undefined ? undefined : { session: (await createSession(request.onnxPath, { ...settings, device: 'cpu', intraOpThreads: soloThreads })).session, threads: soloThreads };
+      const solo =
+        soloThreads === undefined
+          ? undefined
+          : {
+              session: (await createSession(request.onnxPath, { ...settings, device: 'cpu', intraOpThreads: soloThreads })).session,
+              threads: soloThreads,
+            };
       await releaseModel(request.model);
       sessions.set(request.model, { shared: { session, threads: settings.intraOpThreads }, solo });
       const info: SessionInfo = {
@@ -213,6 +230,7 @@ async function handle(request: WorkerRequest): Promise<{ reply: WorkerReply; tra
 port.on('message', (request: WorkerRequest) => {
   handle(request).then(
     ({ reply, transfer }) => port.postMessage(reply, transfer),
-    (err: unknown) => port.postMessage({ kind: 'error', id: request.id, message: err instanceof Error ? err.message : String(err) } satisfies WorkerReply),
+    (err: unknown) =>
+      port.postMessage({ kind: 'error', id: request.id, message: err instanceof Error ? err.message : String(err) } satisfies WorkerReply),
   );
 });

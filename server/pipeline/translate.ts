@@ -63,7 +63,12 @@ export interface TranslateTimings {
  * corrupt or too many pixels); a model that returns an unusable tensor throws the pool's
  * InferenceError, or a plain Error when its output has the wrong size.
  */
-export async function translateImage(bytes: Buffer, model: TranslateModel, inference: ImageInference, options: TranslateOptions): Promise<TranslatedImage> {
+export async function translateImage(
+  bytes: Buffer,
+  model: TranslateModel,
+  inference: ImageInference,
+  options: TranslateOptions,
+): Promise<TranslatedImage> {
   const { input, output } = model.manifest;
   const maxSide = Math.min(input.maxSide, options.maxSide ?? Infinity);
   const timings: TranslateTimings = { decode: 0, preprocess: 0, queue: 0, inference: 0, postprocess: 0, encode: 0 };
@@ -106,7 +111,10 @@ export async function translateImage(bytes: Buffer, model: TranslateModel, infer
   const translated = inference.translate(
     model.name,
     padded,
-    { input: { name: input.name, layout: input.layout, range: input.range, channels: input.channels }, output: { name: output.name, layout: output.layout, range: output.range } },
+    {
+      input: { name: input.name, layout: input.layout, range: input.range, channels: input.channels },
+      output: { name: output.name, layout: output.layout, range: output.range },
+    },
     {
       signal: options.signal,
       onTiming: ({ queueMs, runMs, threads, toTensorMs, fromTensorMs }) => {

@@ -39,8 +39,16 @@ async function loadModels() {
     return;
   }
   models = (await response.json()).models.filter((m) => m.status === 'ready');
-  fillSelect($('translate-model'), models.filter((m) => m.task === 'image-to-image'), 'translate');
-  fillSelect($('generate-model'), models.filter((m) => m.task === 'conditional-generation'), 'generate');
+  fillSelect(
+    $('translate-model'),
+    models.filter((m) => m.task === 'image-to-image'),
+    'translate',
+  );
+  fillSelect(
+    $('generate-model'),
+    models.filter((m) => m.task === 'conditional-generation'),
+    'generate',
+  );
   updateConditioning();
 }
 
@@ -75,7 +83,11 @@ async function translate(event) {
   try {
     const body = new FormData();
     body.append('image', file);
-    const response = await fetch(`/v1/models/${encodeURIComponent(model)}/translate?format=png`, { method: 'POST', body, headers: authHeaders() });
+    const response = await fetch(`/v1/models/${encodeURIComponent(model)}/translate?format=png`, {
+      method: 'POST',
+      body,
+      headers: authHeaders(),
+    });
     if (!response.ok) return setStatus('translate-status', await describeFailure(response), true);
     showBlob($('translate-output'), await response.blob());
     const size = response.headers.get('X-Image-Size') ?? '';

@@ -7,7 +7,12 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { DeviceLock } from '../../server/inference/device-lock.ts';
 
-const { lock, counter, iterations, mode } = workerData as { lock: SharedArrayBuffer; counter: SharedArrayBuffer; iterations: number; mode: 'count' | 'hold' };
+const { lock, counter, iterations, mode } = workerData as {
+  lock: SharedArrayBuffer;
+  counter: SharedArrayBuffer;
+  iterations: number;
+  mode: 'count' | 'hold';
+};
 const deviceLock = new DeviceLock(lock);
 const cells = new Int32Array(counter);
 

@@ -61,7 +61,10 @@ function appendRangeOps(g: OnnxGraph, value: string, range: PixelRange): string 
 }
 
 /** Exact generator, label-conditioned: pixel p = clip(z_p / 4 + labelOffset(label, p), -1, 1) → range. */
-export function exactLabelGenerator(options: ExactGeneratorOptions): { manifest: Record<string, unknown> & { name: string }; onnx: Uint8Array } {
+export function exactLabelGenerator(options: ExactGeneratorOptions): {
+  manifest: Record<string, unknown> & { name: string };
+  onnx: Uint8Array;
+} {
   const side = options.side ?? 6;
   const classes = options.classes ?? DIGIT_CLASSES;
   const range = options.range ?? [-1, 1];
@@ -92,7 +95,11 @@ export function exactLabelGenerator(options: ExactGeneratorOptions): { manifest:
 }
 
 /** Expected uint8 pixels (row-major, one channel) of the exact label generator for one image. */
-export function expectedLabelImage(seed: number, label: number, options: Pick<ExactGeneratorOptions, 'side' | 'range' | 'distribution'> = {}): Uint8Array {
+export function expectedLabelImage(
+  seed: number,
+  label: number,
+  options: Pick<ExactGeneratorOptions, 'side' | 'range' | 'distribution'> = {},
+): Uint8Array {
   const side = options.side ?? 6;
   const range = options.range ?? [-1, 1];
   const z = noiseVector(seed, side * side, options.distribution ?? 'normal');
@@ -184,13 +191,41 @@ export function convLabelGenerator(options: { name: string; noiseDim?: number; b
   const g = new OnnxGraph(options.name);
   const noise = g.input('noise', 'float', ['N', dim]);
   const label = g.input('label', 'int64', ['N']);
-  const embedded = g.op('Gather', [g.initializer('label_embedding', weights(classes.length * embeddingDim, 1), [classes.length, embeddingDim]), label], { axis: 0 });
+  const embedded = g.op(
+    'Gather',
+    [g.initializer('label_embedding', weights(classes.length * embeddingDim, 1), [classes.length, embeddingDim]), label],
+    { axis: 0 },
+  );
   const conditioned = g.op('Concat', [noise, embedded], { axis: 1 });
   const inputs = dim + embeddingDim;
-  const projected = g.op('Gemm', [conditioned, g.initializer('fc_w', weights(wide * 49 * inputs, 1 / Math.sqrt(inputs)), [wide * 49, inputs]), g.initializer('fc_b', weights(wide * 49, 0.1), [wide * 49])], { transB: 1 });
+  const projected = g.op(
+    'Gemm',
+    [
+      conditioned,
+      g.initializer('fc_w', weights(wide * 49 * inputs, 1 / Math.sqrt(inputs)), [wide * 49, inputs]),
+      g.initializer('fc_b', weights(wide * 49, 0.1), [wide * 49]),
+    ],
+    { transB: 1 },
+  );
   const map7 = g.op('Relu', [g.op('Reshape', [projected, g.int64s('shape', [-1, wide, 7, 7])])]);
-  const up14 = g.op('ConvTranspose', [map7, g.initializer('up1_w', weights(wide * narrow * 16, 1 / Math.sqrt(wide * 4)), [wide, narrow, 4, 4]), g.initializer('up1_b', weights(narrow, 0.1), [narrow])], upsample);
-  const up28 = g.op('ConvTranspose', [g.op('Relu', [up14]), g.initializer('up2_w', weights(narrow * 16, 1 / Math.sqrt(narrow * 4)), [narrow, 1, 4, 4]), g.initializer('up2_b', [0], [1])], upsample);
+  const up14 = g.op(
+    'ConvTranspose',
+    [
+      map7,
+      g.initializer('up1_w', weights(wide * narrow * 16, 1 / Math.sqrt(wide * 4)), [wide, narrow, 4, 4]),
+      g.initializer('up1_b', weights(narrow, 0.1), [narrow]),
+    ],
+    upsample,
+  );
+  const up28 = g.op(
+    'ConvTranspose',
+    [
+      g.op('Relu', [up14]),
+      g.initializer('up2_w', weights(narrow * 16, 1 / Math.sqrt(narrow * 4)), [narrow, 1, 4, 4]),
+      g.initializer('up2_b', [0], [1]),
+    ],
+    upsample,
+  );
   g.op('Tanh', [up28], {}, 'image');
   g.output('image', 'float', ['N', 1, 28, 28]);
   return {

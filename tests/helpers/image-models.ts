@@ -21,14 +21,26 @@ export interface ColourMix {
  */
 export function rotateAndInvert(range: PixelRange): ColourMix {
   const k = range[0] + range[1]; // −r + (low + high) mirrors r inside the range
-  return { weights: [[0, 1, 0], [0, 0, 1], [-1, 0, 0]], bias: [0, 0, k] };
+  return {
+    weights: [
+      [0, 1, 0],
+      [0, 0, 1],
+      [-1, 0, 0],
+    ],
+    bias: [0, 0, k],
+  };
 }
 
 /**
  * A per-pixel colour mix as a 1×1 Conv (NCHW) or MatMul + Add over the channel axis (NHWC). With
  * `fixed`, the graph's input and output take only that size (like an export without dynamic axes).
  */
-export function colourMixModel(layout: Layout, mix: ColourMix, names = { input: 'input', output: 'output' }, fixed?: { width: number; height: number }): Uint8Array {
+export function colourMixModel(
+  layout: Layout,
+  mix: ColourMix,
+  names = { input: 'input', output: 'output' },
+  fixed?: { width: number; height: number },
+): Uint8Array {
   const g = new OnnxGraph('colour_mix');
   const [h, w] = fixed ? [fixed.height, fixed.width] : ['H', 'W'];
   const dims = layout === 'NCHW' ? [fixed ? 1 : 'N', 3, h, w] : [fixed ? 1 : 'N', h, w, 3];
@@ -88,13 +100,21 @@ export function cycleGanGeneratorModel(ngf = 64, blocks = 9, seed = 7): Uint8Arr
   const g = new OnnxGraph('cyclegan_resnet_generator');
   const random = mulberry32(seed);
   const conv = (x: string, cin: number, cout: number, k: number, stride = 1, pad = 0): string => {
-    const w = g.initializer(g.fresh('w'), Float32Array.from({ length: cout * cin * k * k }, () => (random() * 2 - 1) / Math.sqrt(cin * k * k)), [cout, cin, k, k]);
+    const w = g.initializer(
+      g.fresh('w'),
+      Float32Array.from({ length: cout * cin * k * k }, () => (random() * 2 - 1) / Math.sqrt(cin * k * k)),
+      [cout, cin, k, k],
+    );
     const b = g.initializer(g.fresh('b'), new Float32Array(cout), [cout]);
     return g.op('Conv', [x, w, b], { kernel_shape: [k, k], strides: [stride, stride], pads: [pad, pad, pad, pad] });
   };
   const reflect = (x: string, p: number) => g.op('Pad', [x, g.int64s('pads', [0, 0, p, p, 0, 0, p, p])], { mode: 'reflect' });
   const norm = (x: string, c: number) =>
-    g.op('InstanceNormalization', [x, g.initializer(g.fresh('gamma'), new Float32Array(c).fill(1), [c]), g.initializer(g.fresh('beta'), new Float32Array(c), [c])], { epsilon: { float: 1e-5 } });
+    g.op(
+      'InstanceNormalization',
+      [x, g.initializer(g.fresh('gamma'), new Float32Array(c).fill(1), [c]), g.initializer(g.fresh('beta'), new Float32Array(c), [c])],
+      { epsilon: { float: 1e-5 } },
+    );
   const relu = (x: string) => g.op('Relu', [x]);
 
   let x = g.input('input', 'float', ['N', 3, 'H', 'W']);
@@ -106,8 +126,15 @@ export function cycleGanGeneratorModel(ngf = 64, blocks = 9, seed = 7): Uint8Arr
     const y = norm(conv(reflect(relu(norm(conv(reflect(x, 1), c, c, 3), c)), 1), c, c, 3), c);
     x = g.op('Add', [x, y]);
   }
-  for (const [cin, cout] of [[ngf * 4, ngf * 2], [ngf * 2, ngf]] as const) {
-    const w = g.initializer(g.fresh('wt'), Float32Array.from({ length: cin * cout * 9 }, () => (random() * 2 - 1) / Math.sqrt(cin * 9)), [cin, cout, 3, 3]);
+  for (const [cin, cout] of [
+    [ngf * 4, ngf * 2],
+    [ngf * 2, ngf],
+  ] as const) {
+    const w = g.initializer(
+      g.fresh('wt'),
+      Float32Array.from({ length: cin * cout * 9 }, () => (random() * 2 - 1) / Math.sqrt(cin * 9)),
+      [cin, cout, 3, 3],
+    );
     x = relu(norm(g.op('ConvTranspose', [x, w], { strides: [2, 2], pads: [1, 1, 1, 1], output_padding: [1, 1] }), cout));
   }
   g.op('Tanh', [conv(reflect(x, 3), ngf, 3, 7)], {}, 'output');
@@ -126,7 +153,14 @@ export function imageManifest(
     task: 'image-to-image',
     onnx: 'model.onnx',
     description: `test model ${name}`,
-    input: { name: 'input', layout, channels: 3, range: options.inRange ?? [-1, 1], multipleOf: options.multipleOf ?? 4, maxSide: options.maxSide ?? 2048 },
+    input: {
+      name: 'input',
+      layout,
+      channels: 3,
+      range: options.inRange ?? [-1, 1],
+      multipleOf: options.multipleOf ?? 4,
+      maxSide: options.maxSide ?? 2048,
+    },
     output: { name: 'output', layout, range: options.outRange ?? options.inRange ?? [-1, 1] },
   };
 }

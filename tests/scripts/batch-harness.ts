@@ -26,10 +26,23 @@ export function noisePixels(width: number, height: number, seed: number): Buffer
   return Buffer.from(Uint8Array.from({ length: width * height * 3 }, () => Math.floor(random() * 256)));
 }
 
-export async function writeImage(file: string, width: number, height: number, seed: number, format: 'jpeg' | 'png' | 'webp' | 'tiff' = 'jpeg'): Promise<void> {
+export async function writeImage(
+  file: string,
+  width: number,
+  height: number,
+  seed: number,
+  format: 'jpeg' | 'png' | 'webp' | 'tiff' = 'jpeg',
+): Promise<void> {
   mkdirSync(path.dirname(file), { recursive: true });
   const image = sharp(noisePixels(width, height, seed), { raw: { width, height, channels: 3 } });
-  const bytes = await (format === 'jpeg' ? image.jpeg() : format === 'png' ? image.png() : format === 'webp' ? image.webp({ lossless: true }) : image.tiff({ compression: 'lzw' })).toBuffer();
+  const bytes = await (format === 'jpeg'
+    ? image.jpeg()
+    : format === 'png'
+      ? image.png()
+      : format === 'webp'
+        ? image.webp({ lossless: true })
+        : image.tiff({ compression: 'lzw' })
+  ).toBuffer();
   writeFileSync(file, bytes);
 }
 
@@ -69,7 +82,9 @@ export function spawnCli(argv: string[], env: Record<string, string> = {}): { ch
   let stderr = '';
   child.stdout!.on('data', (chunk) => (stdout += String(chunk)));
   child.stderr!.on('data', (chunk) => (stderr += String(chunk)));
-  const done = new Promise<CliResult>((resolve) => child.on('close', (code, signal) => resolve({ code: code ?? (signal ? -1 : 0), stdout, stderr })));
+  const done = new Promise<CliResult>((resolve) =>
+    child.on('close', (code, signal) => resolve({ code: code ?? (signal ? -1 : 0), stdout, stderr })),
+  );
   return { child, done };
 }
 

@@ -20,7 +20,8 @@ beforeAll(async () => {
   // Heavy enough per image (hidden 48 channels at 256²) that the run is still going when killed.
   writeModel(modelsDir, 'busy', imageManifest('busy'), busyConvModel(48));
   input = tempDir('in');
-  for (let i = 0; i < IMAGES; i++) await writeImage(path.join(input, i % 2 ? 'odd' : 'even', `photo-${String(i).padStart(2, '0')}.jpg`), SIDE, SIDE, 100 + i);
+  for (let i = 0; i < IMAGES; i++)
+    await writeImage(path.join(input, i % 2 ? 'odd' : 'even', `photo-${String(i).padStart(2, '0')}.jpg`), SIDE, SIDE, 100 + i);
 });
 
 it('resumes after SIGKILL: the full set, whole files only, no temp files left', async () => {

@@ -39,7 +39,21 @@ describe('across two servers', () => {
   it('completes when one server is killed mid-run', async () => {
     const [survivor, victim] = servers as [TestServer, TestServer];
     const output = tempDir('out');
-    const { done } = spawnCli(['translate', '--model', 'busy', '--input', input, '--output', output, '--server', survivor.url, '--server', victim.url, '--concurrency', '4']);
+    const { done } = spawnCli([
+      'translate',
+      '--model',
+      'busy',
+      '--input',
+      input,
+      '--output',
+      output,
+      '--server',
+      survivor.url,
+      '--server',
+      victim.url,
+      '--concurrency',
+      '4',
+    ]);
 
     await waitFor(() => outputImages(output).length >= 3, 60_000, 'the first outputs');
     // Kill the second server: drop its open connections (requests in flight break) and stop listening.
@@ -49,7 +63,8 @@ describe('across two servers', () => {
 
     expect(result.code, result.stderr).toBe(0);
     expect(outputImages(output)).toHaveLength(IMAGES);
-    for (const file of outputImages(output)) expect(await sharp(path.join(output, file)).metadata()).toMatchObject({ width: 192, height: 160 });
+    for (const file of outputImages(output))
+      expect(await sharp(path.join(output, file)).metadata()).toMatchObject({ width: 192, height: 160 });
     const report = readReport(output);
     expect(report.totals).toMatchObject({ converted: IMAGES, failed: 0 });
     const usedServers = new Set(report.files.map((f) => f.server));
@@ -98,7 +113,9 @@ describe('retry rules', () => {
       });
     });
     return new Promise((resolve) =>
-      server.listen(0, '127.0.0.1', () => resolve({ server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, calls: () => calls })),
+      server.listen(0, '127.0.0.1', () =>
+        resolve({ server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, calls: () => calls }),
+      ),
     );
   }
 
@@ -139,7 +156,9 @@ describe('retry rules', () => {
     await writeImage(file, 4, 4, 1, 'png');
     try {
       const converter = await RemoteConverter.create(command([always503.url]), policy);
-      await expect(converter.convert({ kind: 'translate', inputPath: file })).rejects.toThrow(/gave up after 5 attempts; last: .*HTTP 503: scripted 503/);
+      await expect(converter.convert({ kind: 'translate', inputPath: file })).rejects.toThrow(
+        /gave up after 5 attempts; last: .*HTTP 503: scripted 503/,
+      );
       expect(always503.calls()).toBe(5);
       await expect(RemoteConverter.create(command([await deadUrl()]), policy)).rejects.toThrow(/no server answered.*ECONNREFUSED/);
     } finally {
@@ -154,11 +173,15 @@ describe('retry rules', () => {
     await writeImage(file, 4, 4, 1, 'png');
     try {
       const converter = await RemoteConverter.create(command([always503.url]), { ...policy, giveUpAfterMs: 0 });
-      await expect(converter.convert({ kind: 'translate', inputPath: file })).rejects.toThrow(/every server is failing and none has converted a file/);
+      await expect(converter.convert({ kind: 'translate', inputPath: file })).rejects.toThrow(
+        /every server is failing and none has converted a file/,
+      );
       expect(always503.calls()).toBe(1);
       await expect(converter.convert({ kind: 'translate', inputPath: file })).rejects.toThrow(/every server is failing/);
       expect(always503.calls()).toBe(1); // failed at once, nothing sent
-      await expect(RemoteConverter.create(command([unavailable.url]), policy)).rejects.toThrow(/unavailable on every server: .*scripted reason/);
+      await expect(RemoteConverter.create(command([unavailable.url]), policy)).rejects.toThrow(
+        /unavailable on every server: .*scripted reason/,
+      );
     } finally {
       always503.server.close();
       unavailable.server.close();

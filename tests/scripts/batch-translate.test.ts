@@ -7,7 +7,13 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { DIGIT_CLASSES, exactLabelGenerator, exactTextGenerator, expectedLabelImage, writeModelFolder } from '../helpers/generator-models.ts';
+import {
+  DIGIT_CLASSES,
+  exactLabelGenerator,
+  exactTextGenerator,
+  expectedLabelImage,
+  writeModelFolder,
+} from '../helpers/generator-models.ts';
 import { applyColourMix, colourMixModel, imageManifest, rotateAndInvert, writeModel } from '../helpers/image-models.ts';
 import { listFiles, noisePixels, outputImages, readReport, runCli, tempDir, writeImage } from './batch-harness.ts';
 
@@ -61,7 +67,11 @@ describe('batch translate', () => {
     expect(readFileSync(path.join(output, 'trip/day2/done.png'), 'utf8')).toBe('converted earlier');
 
     // Lossless inputs: every output pixel is the model applied to the input pixel.
-    for (const [file, width, height, seed] of [['top', 30, 22, 1], ['trip/day2/scan', 9, 13, 4], ['trip/day1/sea', 16, 16, 3]] as const) {
+    for (const [file, width, height, seed] of [
+      ['top', 30, 22, 1],
+      ['trip/day2/scan', 9, 13, 4],
+      ['trip/day1/sea', 16, 16, 3],
+    ] as const) {
       const result = await pixelsOf(path.join(output, `${file}.png`));
       expect([result.width, result.height, result.channels]).toEqual([width, height, 3]);
       expect(Buffer.from(result.data)).toEqual(Buffer.from(applyColourMix(noisePixels(width, height, seed), MIX, [-1, 1], [-1, 1])));
@@ -94,7 +104,10 @@ describe('batch translate', () => {
     const output = path.join(input, 'converted'); // inside the input: must not be walked
     await writeImage(path.join(input, 'a.png'), 40, 20, 7, 'png');
     await writeImage(path.join(input, 'b.png'), 10, 10, 8, 'png');
-    const run = await runCli(['translate', '--model', 'mix', '--input', input, '--output', output, '--format', 'jpeg', '--quality', '80', '--max-side', '20'], env);
+    const run = await runCli(
+      ['translate', '--model', 'mix', '--input', input, '--output', output, '--format', 'jpeg', '--quality', '80', '--max-side', '20'],
+      env,
+    );
     expect(run.code, run.stderr).toBe(0);
     expect(outputImages(output)).toEqual(['a.jpg', 'b.jpg']);
     expect(await sharp(path.join(output, 'a.jpg')).metadata()).toMatchObject({ format: 'jpeg', width: 20, height: 10 });
@@ -113,8 +126,14 @@ describe('batch translate', () => {
       [[], /missing command/],
       [['resize', '--model', 'mix'], /unknown command "resize"/],
       [['translate', '--input', input, '--output', '/tmp/x'], /--model is required/],
-      [['translate', '--model', 'mix', '--input', input, '--output', '/tmp/x', '--format', 'bmp'], /--format must be one of png, jpeg, webp/],
-      [['translate', '--model', 'mix', '--input', input, '--output', '/tmp/x', '--quality', '0'], /--quality must be a whole number from 1 to 100/],
+      [
+        ['translate', '--model', 'mix', '--input', input, '--output', '/tmp/x', '--format', 'bmp'],
+        /--format must be one of png, jpeg, webp/,
+      ],
+      [
+        ['translate', '--model', 'mix', '--input', input, '--output', '/tmp/x', '--quality', '0'],
+        /--quality must be a whole number from 1 to 100/,
+      ],
       [['translate', '--model', 'mix', '--input', path.join(input, 'nope'), '--output', '/tmp/x'], /is not a folder/],
       [['translate', '--model', 'mix', '--input', input, '--output', '/tmp/x', '--labels', '1'], /--labels is not an option of translate/],
       [['translate', '--model', 'mix', '--input', input, '--output', '/tmp/x', '--server', 'ftp://x'], /must be an http or https URL/],
@@ -142,11 +161,18 @@ describe('batch translate', () => {
 describe('batch generate', () => {
   it('writes OUTPUT/<label>/<seed>.png with the generator pixels, the same bytes on every run', async () => {
     const first = tempDir('gen');
-    const run = await runCli(['generate', '--model', 'digits', '--labels', '0-2,7', '--count', '3', '--seed', '40', '--output', first], env);
+    const run = await runCli(
+      ['generate', '--model', 'digits', '--labels', '0-2,7', '--count', '3', '--seed', '40', '--output', first],
+      env,
+    );
     expect(run.code, run.stderr).toBe(0);
     const expected = ['0', '1', '2', '7'].flatMap((label) => [40, 41, 42].map((seed) => `${label}/${seed}.png`));
     expect(outputImages(first)).toEqual(expected.sort());
-    for (const [label, seed] of [[0, 40], [7, 42], [2, 41]] as const) {
+    for (const [label, seed] of [
+      [0, 40],
+      [7, 42],
+      [2, 41],
+    ] as const) {
       const file = path.join(first, `${DIGIT_CLASSES[label]}/${seed}.png`);
       expect((await sharp(file).metadata()).channels).toBe(1);
       const grey = await sharp(file).extractChannel(0).raw().toBuffer();
@@ -156,10 +182,17 @@ describe('batch generate', () => {
 
     // Another run, a different order of work (one at a time), a subset of seeds: identical files.
     const second = tempDir('gen');
-    await runCli(['generate', '--model', 'digits', '--labels', '7', '--count', '2', '--seed', '41', '--output', second, '--concurrency', '1'], env);
-    for (const file of ['7/41.png', '7/42.png']) expect(readFileSync(path.join(second, file))).toEqual(readFileSync(path.join(first, file)));
+    await runCli(
+      ['generate', '--model', 'digits', '--labels', '7', '--count', '2', '--seed', '41', '--output', second, '--concurrency', '1'],
+      env,
+    );
+    for (const file of ['7/41.png', '7/42.png'])
+      expect(readFileSync(path.join(second, file))).toEqual(readFileSync(path.join(first, file)));
 
-    const prompt = await runCli(['generate', '--model', 'words', '--prompt', 'A bold SEVEN!', '--count', '2', '--seed', '5', '--output', first], env);
+    const prompt = await runCli(
+      ['generate', '--model', 'words', '--prompt', 'A bold SEVEN!', '--count', '2', '--seed', '5', '--output', first],
+      env,
+    );
     expect(prompt.code, prompt.stderr).toBe(0);
     expect(outputImages(first)).toEqual(expect.arrayContaining(['a-bold-seven/5.png', 'a-bold-seven/6.png']));
   });

@@ -29,10 +29,32 @@ describe('batch argument parts', () => {
   });
 
   it('parses a full translate command with repeated servers', () => {
-    const parsed = parseBatchArgs(['translate', '--model', 'm', '--input', 'in', '--output', 'out', '--server', 'http://a:1/', '--server', 'http://b:2', '--concurrency', '6', '--overwrite']);
-    expect(parsed).toMatchObject({ kind: 'command', command: { kind: 'translate', servers: ['http://a:1', 'http://b:2'], concurrency: 6, overwrite: true, format: 'png' } });
-    expect(() => parseBatchArgs(['translate', '--model', 'm', '--input', 'in', '--output', 'in'])).toThrow(/--output must differ from --input/);
-    expect(() => parseBatchArgs(['generate', '--model', 'm', '--labels', '1', '--count', '2', '--output', 'o', '--seed', '-1'])).toThrow(UsageError);
+    const parsed = parseBatchArgs([
+      'translate',
+      '--model',
+      'm',
+      '--input',
+      'in',
+      '--output',
+      'out',
+      '--server',
+      'http://a:1/',
+      '--server',
+      'http://b:2',
+      '--concurrency',
+      '6',
+      '--overwrite',
+    ]);
+    expect(parsed).toMatchObject({
+      kind: 'command',
+      command: { kind: 'translate', servers: ['http://a:1', 'http://b:2'], concurrency: 6, overwrite: true, format: 'png' },
+    });
+    expect(() => parseBatchArgs(['translate', '--model', 'm', '--input', 'in', '--output', 'in'])).toThrow(
+      /--output must differ from --input/,
+    );
+    expect(() => parseBatchArgs(['generate', '--model', 'm', '--labels', '1', '--count', '2', '--output', 'o', '--seed', '-1'])).toThrow(
+      UsageError,
+    );
   });
 
   it('recognises only its own temp files', () => {

@@ -24,7 +24,9 @@ async function greyScene(): Promise<Buffer> {
   for (let y = 0; y < height; y++) {
     for (let x = 0; x < width; x++) data[y * width + x] = y < 90 ? 230 - y : 90 + ((x * 7 + y * 13) % 40);
   }
-  return sharp(data, { raw: { width, height, channels: 1 } }).jpeg({ quality: 90 }).toBuffer();
+  return sharp(data, { raw: { width, height, channels: 1 } })
+    .jpeg({ quality: 90 })
+    .toBuffer();
 }
 
 async function rgb(bytes: Buffer): Promise<{ data: Uint8Array; width: number; height: number; channels: number }> {

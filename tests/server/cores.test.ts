@@ -32,7 +32,15 @@ describe('cgroupCpuLimit', () => {
 
   it('is null without a quota: "max", -1, unreadable or malformed files', () => {
     expect(cgroupCpuLimit(files({ '/proc/self/cgroup': '0::/\n', '/sys/fs/cgroup/cpu.max': 'max 100000' }))).toBeNull();
-    expect(cgroupCpuLimit(files({ '/proc/self/cgroup': '1:cpu:/\n', '/sys/fs/cgroup/cpu/cpu.cfs_quota_us': '-1', '/sys/fs/cgroup/cpu/cpu.cfs_period_us': '100000' }))).toBeNull();
+    expect(
+      cgroupCpuLimit(
+        files({
+          '/proc/self/cgroup': '1:cpu:/\n',
+          '/sys/fs/cgroup/cpu/cpu.cfs_quota_us': '-1',
+          '/sys/fs/cgroup/cpu/cpu.cfs_period_us': '100000',
+        }),
+      ),
+    ).toBeNull();
     expect(cgroupCpuLimit(files({ '/proc/self/cgroup': '0::/\n', '/sys/fs/cgroup/cpu.max': 'lots' }))).toBeNull();
     expect(cgroupCpuLimit(files({}))).toBeNull();
   });

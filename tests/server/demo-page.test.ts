@@ -36,7 +36,16 @@ describe.skipIf(!hasChromium)('demo page in headless Chromium', { timeout: 30_00
     context = await chromium.launchPersistentContext(path.join(scratch, 'profile'), {
       executablePath: CHROMIUM,
       headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
       viewport: { width: 1200, height: 800 },
     });
     page = context.pages()[0] ?? (await context.newPage());
@@ -50,16 +59,25 @@ describe.skipIf(!hasChromium)('demo page in headless Chromium', { timeout: 30_00
 
   /** Natural size of an <img> once it has loaded a source. */
   async function loadedImageSize(selector: string): Promise<{ width: number; height: number }> {
-    await page.waitForFunction((s) => {
-      const img = document.querySelector<HTMLImageElement>(s);
-      return Boolean(img?.src && img.complete && img.naturalWidth > 0);
-    }, selector, { timeout: 20_000 });
-    return page.$eval(selector, (img) => ({ width: (img as HTMLImageElement).naturalWidth, height: (img as HTMLImageElement).naturalHeight }));
+    await page.waitForFunction(
+      (s) => {
+        const img = document.querySelector<HTMLImageElement>(s);
+        return Boolean(img?.src && img.complete && img.naturalWidth > 0);
+      },
+      selector,
+      { timeout: 20_000 },
+    );
+    return page.$eval(selector, (img) => ({
+      width: (img as HTMLImageElement).naturalWidth,
+      height: (img as HTMLImageElement).naturalHeight,
+    }));
   }
 
   it('lists the models in the two sections', async () => {
     await page.goto(`${server.url}/`);
-    await expect.poll(() => page.$$eval('#translate-model option', (o) => o.map((x) => (x as HTMLOptionElement).value))).toEqual(['photo-invert']);
+    await expect
+      .poll(() => page.$$eval('#translate-model option', (o) => o.map((x) => (x as HTMLOptionElement).value)))
+      .toEqual(['photo-invert']);
     expect(await page.$$eval('#generate-model option', (o) => o.map((x) => (x as HTMLOptionElement).value))).toEqual(['digits']);
     expect(await page.$$eval('#generate-label option', (o) => o.length)).toBe(10);
   });
@@ -68,7 +86,12 @@ describe.skipIf(!hasChromium)('demo page in headless Chromium', { timeout: 30_00
     const photo = path.join(scratch, 'photo.jpg');
     const gradient = Buffer.alloc(90 * 60 * 3);
     for (let i = 0; i < gradient.length; i++) gradient[i] = (i * 7) % 256;
-    writeFileSync(photo, await sharp(gradient, { raw: { width: 90, height: 60, channels: 3 } }).jpeg().toBuffer());
+    writeFileSync(
+      photo,
+      await sharp(gradient, { raw: { width: 90, height: 60, channels: 3 } })
+        .jpeg()
+        .toBuffer(),
+    );
     await page.setInputFiles('#translate-file', photo);
     await page.click('#translate-run');
     expect(await loadedImageSize('#translate-input')).toEqual({ width: 90, height: 60 });

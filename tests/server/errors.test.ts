@@ -2,7 +2,15 @@ import sharp, { type Sharp } from 'sharp';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OnnxGraph } from '../../training/export/onnx-graph.ts';
-import { busyConvModel, colourMixModel, imageManifest, mulberry32, rotateAndInvert, tempModelsDir, writeModel } from '../helpers/image-models.ts';
+import {
+  busyConvModel,
+  colourMixModel,
+  imageManifest,
+  mulberry32,
+  rotateAndInvert,
+  tempModelsDir,
+  writeModel,
+} from '../helpers/image-models.ts';
 import { startTestServer, type TestServer } from './harness.ts';
 
 const BODY_LIMIT = 200_000;
@@ -38,7 +46,9 @@ beforeAll(async () => {
     tinyGenerator(),
   );
   server = await startTestServer(dir, { MAX_BODY_BYTES: String(BODY_LIMIT), MAX_INPUT_PIXELS: String(PIXEL_LIMIT) });
-  goodPng = await sharp({ create: { width: 20, height: 20, channels: 3, background: '#4a8' } }).png().toBuffer();
+  goodPng = await sharp({ create: { width: 20, height: 20, channels: 3, background: '#4a8' } })
+    .png()
+    .toBuffer();
 });
 afterAll(() => server?.close());
 
@@ -54,7 +64,12 @@ function expectProblem(res: request.Response, status: number, detail?: RegExp): 
   expect(res.status).toBe(status);
   expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
   const body = JSON.parse(res.text) as Record<string, unknown>;
-  expect(body).toMatchObject({ status, type: expect.stringMatching(/^urn:ganserve:problem:/), title: expect.any(String), detail: expect.any(String) });
+  expect(body).toMatchObject({
+    status,
+    type: expect.stringMatching(/^urn:ganserve:problem:/),
+    title: expect.any(String),
+    detail: expect.any(String),
+  });
   if (detail) expect(body.detail).toMatch(detail);
 }
 
@@ -92,12 +107,19 @@ describe('client mistakes are 4xx problem+json', () => {
     expectProblem(await post('/v1/models/mix/translate'), 400);
   });
 
-  it.each(['format=gif', 'quality=0', 'quality=101', 'quality=high', 'max_side=-5', 'max_side=0', 'max_side=1.5', 'colour=red', 'format=png&format=jpeg'])(
-    '400: bad query %s',
-    async (query) => {
-      expectProblem(await post(`/v1/models/mix/translate?${query}`).set('Content-Type', 'image/png').send(goodPng), 400, /query/);
-    },
-  );
+  it.each([
+    'format=gif',
+    'quality=0',
+    'quality=101',
+    'quality=high',
+    'max_side=-5',
+    'max_side=0',
+    'max_side=1.5',
+    'colour=red',
+    'format=png&format=jpeg',
+  ])('400: bad query %s', async (query) => {
+    expectProblem(await post(`/v1/models/mix/translate?${query}`).set('Content-Type', 'image/png').send(goodPng), 400, /query/);
+  });
 
   it('413: raw and multipart bodies over the limit', async () => {
     const big = Buffer.alloc(BODY_LIMIT + 10_000, 7);
@@ -116,11 +138,18 @@ describe('client mistakes are 4xx problem+json', () => {
 
   it('422: truncated image, too many pixels (from the header)', async () => {
     const jpeg = await noisyImage(64).jpeg().toBuffer();
-    expectProblem(await post('/v1/models/mix/translate').set('Content-Type', 'image/jpeg').send(jpeg.subarray(0, jpeg.length / 2)), 422);
+    expectProblem(
+      await post('/v1/models/mix/translate')
+        .set('Content-Type', 'image/jpeg')
+        .send(jpeg.subarray(0, jpeg.length / 2)),
+      422,
+    );
     const png = await noisyImage(64).png().toBuffer();
     expectProblem(await post('/v1/models/mix/translate').attach('image', png.subarray(0, png.length / 2), 'cut.png'), 422);
     // 1000×1000 = 1 MP > 0.25 MP limit, yet a tiny file: refused before decoding.
-    const bomb = await sharp({ create: { width: 1000, height: 1000, channels: 3, background: '#000' } }).png().toBuffer();
+    const bomb = await sharp({ create: { width: 1000, height: 1000, channels: 3, background: '#000' } })
+      .png()
+      .toBuffer();
     expect(bomb.length).toBeLessThan(BODY_LIMIT);
     expectProblem(await post('/v1/models/mix/translate').set('Content-Type', 'image/png').send(bomb), 422, /pixel/);
   });
@@ -139,7 +168,10 @@ describe('client mistakes are 4xx problem+json', () => {
         const whole = i % 4 === 1 ? jpeg : png;
         body = whole.subarray(0, 1 + Math.floor(random() * (whole.length - 40)));
       }
-      const res = i % 3 === 0 ? await post('/v1/models/mix/translate').attach('image', body, 'x.bin') : await post('/v1/models/mix/translate').set('Content-Type', 'image/jpeg').send(body);
+      const res =
+        i % 3 === 0
+          ? await post('/v1/models/mix/translate').attach('image', body, 'x.bin')
+          : await post('/v1/models/mix/translate').set('Content-Type', 'image/jpeg').send(body);
       expect(res.status, `upload ${i}`).toBeGreaterThanOrEqual(400);
       expect(res.status, `upload ${i}`).toBeLessThan(500);
       expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
@@ -161,7 +193,9 @@ describe('503 when the model queue is full', () => {
   afterAll(() => busy?.close());
 
   it('answers 503 with Retry-After instead of queueing without bound, and recovers', async () => {
-    const png = await sharp({ create: { width: 384, height: 384, channels: 3, background: '#777' } }).png().toBuffer();
+    const png = await sharp({ create: { width: 384, height: 384, channels: 3, background: '#777' } })
+      .png()
+      .toBuffer();
     const responses = await Promise.all(
       Array.from({ length: 8 }, () => request(busy.url).post('/v1/models/busy/translate').set('Content-Type', 'image/png').send(png)),
     );

@@ -13,7 +13,9 @@ beforeAll(async () => {
   server = await startTestServer(dir, { INFERENCE_WORKERS: '2', INFERENCE_THREADS: '1', QUEUE_LIMIT: '16' });
   const random = mulberry32(3);
   const pixels = Buffer.from(Array.from({ length: 1024 * 1024 * 3 }, () => Math.floor(random() * 256)));
-  jpeg = await sharp(pixels, { raw: { width: 1024, height: 1024, channels: 3 } }).jpeg({ quality: 85 }).toBuffer();
+  jpeg = await sharp(pixels, { raw: { width: 1024, height: 1024, channels: 3 } })
+    .jpeg({ quality: 85 })
+    .toBuffer();
 });
 afterAll(() => server?.close());
 
@@ -28,7 +30,11 @@ describe('inference runs off the event loop', () => {
     let done = false;
     const translates = Promise.all(
       Array.from({ length: 8 }, () =>
-        fetch(`${server.url}/v1/models/busy/translate?format=jpeg`, { method: 'POST', body: new Uint8Array(jpeg), headers: { 'Content-Type': 'image/jpeg' } }).then(async (res) => {
+        fetch(`${server.url}/v1/models/busy/translate?format=jpeg`, {
+          method: 'POST',
+          body: new Uint8Array(jpeg),
+          headers: { 'Content-Type': 'image/jpeg' },
+        }).then(async (res) => {
           await res.arrayBuffer();
           return res.status;
         }),

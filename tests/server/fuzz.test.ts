@@ -91,7 +91,11 @@ function mutate(seed: { mime: string; bytes: Buffer }): Buffer {
         editDimensions(bytes, seed.mime);
         break;
       default: // a chunk duplicated or appended garbage
-        bytes = Buffer.concat([bytes, bytes.subarray(randomInt(bytes.length)), Buffer.from(Array.from({ length: randomInt(64) }, () => randomInt(256)))]);
+        bytes = Buffer.concat([
+          bytes,
+          bytes.subarray(randomInt(bytes.length)),
+          Buffer.from(Array.from({ length: randomInt(64) }, () => randomInt(256))),
+        ]);
     }
     if (bytes.length === 0) break;
   }
@@ -100,11 +104,43 @@ function mutate(seed: { mime: string; bytes: Buffer }): Buffer {
 
 /** A random JSON value, biased towards the generate fields and their edge values. */
 function randomJson(depth = 0): unknown {
-  const scalars = [0, -1, 1, 7, 64, 65, 2 ** 32, 2 ** 53, 1.5, -0.0, 1e308, '', '7', 'seven', 'a thick seven', 'x'.repeat(2000), true, false, null];
+  const scalars = [
+    0,
+    -1,
+    1,
+    7,
+    64,
+    65,
+    2 ** 32,
+    2 ** 53,
+    1.5,
+    -0.0,
+    1e308,
+    '',
+    '7',
+    'seven',
+    'a thick seven',
+    'x'.repeat(2000),
+    true,
+    false,
+    null,
+  ];
   if (depth > 2) return pick(scalars);
   switch (randomInt(4)) {
     case 0: {
-      const keys = ['label', 'labels', 'prompt', 'count', 'seed', 'format', 'scale', '__proto__', 'constructor', 'image', String(randomInt(9))];
+      const keys = [
+        'label',
+        'labels',
+        'prompt',
+        'count',
+        'seed',
+        'format',
+        'scale',
+        '__proto__',
+        'constructor',
+        'image',
+        String(randomInt(9)),
+      ];
       return Object.fromEntries(Array.from({ length: randomInt(5) }, () => [pick(keys), randomJson(depth + 1)]));
     }
     case 1:
@@ -150,7 +186,16 @@ async function send(label: string, path: string, init: RequestInit): Promise<Out
 describe('fuzzing', () => {
   it(`answers ${UPLOADS} mutated uploads and ${JSON_REQUESTS} random JSON requests without a 5xx, within bounded memory`, async () => {
     // Warm up (worker sessions, allocator pools) before the baseline.
-    await runAll(seeds.map((s) => () => send('warm', '/v1/models/photo/translate', { method: 'POST', body: new Uint8Array(s.bytes), headers: { 'Content-Type': s.mime } })));
+    await runAll(
+      seeds.map(
+        (s) => () =>
+          send('warm', '/v1/models/photo/translate', {
+            method: 'POST',
+            body: new Uint8Array(s.bytes),
+            headers: { 'Content-Type': s.mime },
+          }),
+      ),
+    );
     const baselineRss = process.memoryUsage().rss;
     let peakRss = baselineRss;
     let halfwayRss = baselineRss;
@@ -168,11 +213,17 @@ describe('fuzzing', () => {
           form.append('image', new Blob([new Uint8Array(body)], { type: declared }), 'fuzz.bin');
           return send(`multipart #${i}`, `/v1/models/photo/translate${randomQuery()}`, { method: 'POST', body: form });
         }
-        return send(`raw #${i} ${declared}`, `/v1/models/photo/translate${randomQuery()}`, { method: 'POST', body: new Uint8Array(body), headers: { 'Content-Type': declared } });
+        return send(`raw #${i} ${declared}`, `/v1/models/photo/translate${randomQuery()}`, {
+          method: 'POST',
+          body: new Uint8Array(body),
+          headers: { 'Content-Type': declared },
+        });
       };
     });
 
-    const operations = Object.entries(OPENAPI_DOCUMENT.paths).flatMap(([path, item]) => Object.keys(item).map((method) => ({ path, method: method.toUpperCase() })));
+    const operations = Object.entries(OPENAPI_DOCUMENT.paths).flatMap(([path, item]) =>
+      Object.keys(item).map((method) => ({ path, method: method.toUpperCase() })),
+    );
     const names = ['photo', 'digits', 'text', 'nope', '..%2F..', 'a'.repeat(80)];
     const jsonRequests = Array.from({ length: JSON_REQUESTS }, (_, i) => {
       const operation = operations[i % operations.length]!;
@@ -184,7 +235,14 @@ describe('fuzzing', () => {
       const init: RequestInit =
         operation.method === 'GET'
           ? { method: 'GET', headers: { Accept: pick(['application/json', 'image/*', '*/*', 'text/html']) } }
-          : { method: operation.method, body, headers: { 'Content-Type': pick(['application/json', 'application/json', 'text/plain', 'image/png']), Accept: pick(['application/json', 'image/png']) } };
+          : {
+              method: operation.method,
+              body,
+              headers: {
+                'Content-Type': pick(['application/json', 'application/json', 'text/plain', 'image/png']),
+                Accept: pick(['application/json', 'image/png']),
+              },
+            };
       return () => send(`${init.method} ${path} ${malformed ? 'malformed' : ''}`, path, init);
     });
 
@@ -196,16 +254,26 @@ describe('fuzzing', () => {
     expect(outcomes.filter((o) => o.status >= 500)).toEqual([]);
     // The mutations reach both the rejecting and the accepting paths.
     expect(outcomes.some((o) => o.status === 200)).toBe(true);
-    for (const status of [400, 404, 415, 422]) expect(outcomes.some((o) => o.status === status), `some ${status}`).toBe(true);
+    for (const status of [400, 404, 415, 422])
+      expect(
+        outcomes.some((o) => o.status === status),
+        `some ${status}`,
+      ).toBe(true);
 
     const health = await fetch(`${server.url}/healthz`);
     expect(health.status).toBe(200);
-    const translated = await fetch(`${server.url}/v1/models/photo/translate`, { method: 'POST', body: new Uint8Array(seeds[0]!.bytes), headers: { 'Content-Type': 'image/jpeg' } });
+    const translated = await fetch(`${server.url}/v1/models/photo/translate`, {
+      method: 'POST',
+      body: new Uint8Array(seeds[0]!.bytes),
+      headers: { 'Content-Type': 'image/jpeg' },
+    });
     expect(translated.status).toBe(200);
     expect(peakRss - baselineRss).toBeLessThan(RSS_GROWTH_LIMIT_BYTES);
     // A per-request leak would keep growing; allocator warm-up levels off by the second half.
     const endRss = process.memoryUsage().rss;
     expect(endRss - halfwayRss).toBeLessThan(RSS_GROWTH_LIMIT_BYTES / 2);
-    console.info(`fuzz: ${outcomes.length} requests in ${Date.now() - started} ms; rss baseline ${(baselineRss / 2 ** 20).toFixed(0)} MiB, peak +${((peakRss - baselineRss) / 2 ** 20).toFixed(0)} MiB, halfway → end ${((endRss - halfwayRss) / 2 ** 20).toFixed(0)} MiB`);
+    console.info(
+      `fuzz: ${outcomes.length} requests in ${Date.now() - started} ms; rss baseline ${(baselineRss / 2 ** 20).toFixed(0)} MiB, peak +${((peakRss - baselineRss) / 2 ** 20).toFixed(0)} MiB, halfway → end ${((endRss - halfwayRss) / 2 ** 20).toFixed(0)} MiB`,
+    );
   }, 60_000);
 });

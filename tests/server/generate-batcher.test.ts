@@ -212,7 +212,11 @@ describe('resolveBatching', () => {
     expect(resolveBatching('digits', { maxBatch: 8, maxWaitMs: 1 }, {}, defaults)).toEqual({ maxBatch: 8, maxWaitMs: 1, maxQueue: 256 });
     const env = { BATCH_MAX_SIZE: '4', BATCH_MAX_SIZE_DIGITS_TEXT: '1', BATCH_MAX_WAIT_MS: '0', BATCH_MAX_QUEUE: '9' };
     expect(resolveBatching('digits', { maxBatch: 8, maxWaitMs: 1 }, env, defaults)).toEqual({ maxBatch: 4, maxWaitMs: 0, maxQueue: 9 });
-    expect(resolveBatching('digits-text', { maxBatch: 8, maxWaitMs: 1 }, env, defaults)).toEqual({ maxBatch: 1, maxWaitMs: 0, maxQueue: 9 });
+    expect(resolveBatching('digits-text', { maxBatch: 8, maxWaitMs: 1 }, env, defaults)).toEqual({
+      maxBatch: 1,
+      maxWaitMs: 0,
+      maxQueue: 9,
+    });
   });
 
   it('checks every global and per-model variable up front', () => {
@@ -257,7 +261,14 @@ describe('batched runs on onnxruntime', () => {
     for (const maxBatch of [3, 5, 12]) {
       const batcher = new DynamicBatcher(pool, 'conv', { name: 'image' }, settings({ maxBatch, maxWaitMs: 5 }));
       // Requests of 1, 2 and 3 rows, all in flight at once.
-      const spans = [[0, 1], [1, 2], [3, 3], [6, 1], [7, 2], [9, 3]] as const;
+      const spans = [
+        [0, 1],
+        [1, 2],
+        [3, 3],
+        [6, 1],
+        [7, 2],
+        [9, 3],
+      ] as const;
       const outputs = await Promise.all(spans.map(([first, rows]) => batcher.run(rowFeeds(first, rows))));
       spans.forEach(([first, rows], k) => {
         for (let r = 0; r < rows; r++) {
@@ -277,7 +288,9 @@ describe('batched runs on onnxruntime', () => {
       { first: 3, rows: 4, pngScale: 3 },
       { first: 7, rows: 1, pngScale: 2 },
     ];
-    const outputs = await Promise.all(asks.map(({ first, rows, pngScale }) => batcher.run(rowFeeds(first, rows), pngScale ? { pngScale } : {})));
+    const outputs = await Promise.all(
+      asks.map(({ first, rows, pngScale }) => batcher.run(rowFeeds(first, rows), pngScale ? { pngScale } : {})),
+    );
     for (const [k, { rows, pngScale }] of asks.entries()) {
       const output = outputs[k]!;
       if (pngScale === 0) {

@@ -44,7 +44,14 @@ beforeAll(async () => {
   await writeModelFolder(modelsDir, badVocabulary.manifest, badVocabulary.onnx, { 'vocab.json': '{"a": 1}' });
   await writeModelFolder(modelsDir, imageManifest('photo'), colourMixModel('NCHW', rotateAndInvert([-1, 1])));
 
-  const config = loadConfig({ MODELS_DIR: modelsDir, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', INFERENCE_WORKERS: '2', INFERENCE_THREADS: '1' });
+  const config = loadConfig({
+    MODELS_DIR: modelsDir,
+    PORT: '0',
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'silent',
+    INFERENCE_WORKERS: '2',
+    INFERENCE_THREADS: '1',
+  });
   running = await startServer(config, createLogger('silent'));
   await running.loaded;
   const run = running.pool.run.bind(running.pool);
@@ -107,14 +114,21 @@ describe('POST /v1/models/{name}/generate', () => {
     const seed = first.headers['x-seed'] as string;
     expect(seed).toMatch(/^\d+$/);
     expect(first.headers['cache-control']).toBe('no-store');
-    const again = await binary(http().post('/v1/models/digits-exact/generate').send({ label: 1, seed: Number(seed) }));
+    const again = await binary(
+      http()
+        .post('/v1/models/digits-exact/generate')
+        .send({ label: 1, seed: Number(seed) }),
+    );
     expect(Buffer.compare(first.body, again.body)).toBe(0);
     const other = await binary(http().post('/v1/models/digits-exact/generate').send({ label: 1 }));
     expect(other.headers['x-seed']).not.toBe(seed);
   });
 
   it('answers JSON with one entry per image when asked for application/json', async () => {
-    const res = await http().post('/v1/models/digits-exact/generate').set('Accept', 'application/json').send({ labels: [1, '2', 3], seed: 100 });
+    const res = await http()
+      .post('/v1/models/digits-exact/generate')
+      .set('Accept', 'application/json')
+      .send({ labels: [1, '2', 3], seed: 100 });
     expect(res.status).toBe(200);
     expect(res.headers['content-type']).toMatch(/^application\/json/);
     expect(res.headers['x-seed']).toBe('100');
@@ -139,7 +153,10 @@ describe('POST /v1/models/{name}/generate', () => {
       const expected = i < 5 ? expectedLabelImage(10 + i, 4, { side: SIDE }) : new Uint8Array(SIDE * SIDE);
       const left = (i % 3) * SIDE;
       const top = Math.floor(i / 3) * SIDE;
-      const cell = Uint8Array.from({ length: SIDE * SIDE }, (_, p) => grid.pixels[(top + Math.floor(p / SIDE)) * grid.width + left + (p % SIDE)]!);
+      const cell = Uint8Array.from(
+        { length: SIDE * SIDE },
+        (_, p) => grid.pixels[(top + Math.floor(p / SIDE)) * grid.width + left + (p % SIDE)]!,
+      );
       expect(cell).toEqual(expected);
     }
   });
@@ -149,9 +166,14 @@ describe('POST /v1/models/{name}/generate', () => {
     const image = await grey(res.body);
     expect([image.width, image.height]).toEqual([4 * SIDE, 4 * SIDE]);
     const expected = expectedLabelImage(3, 2, { side: SIDE });
-    const upscaled = Uint8Array.from({ length: 16 * SIDE * SIDE }, (_, p) => expected[Math.floor(Math.floor(p / (4 * SIDE)) / 4) * SIDE + Math.floor((p % (4 * SIDE)) / 4)]!);
+    const upscaled = Uint8Array.from(
+      { length: 16 * SIDE * SIDE },
+      (_, p) => expected[Math.floor(Math.floor(p / (4 * SIDE)) / 4) * SIDE + Math.floor((p % (4 * SIDE)) / 4)]!,
+    );
     expect(image.pixels).toEqual(upscaled);
-    const grid = await grey((await binary(http().post('/v1/models/digits-exact/generate').send({ label: 2, seed: 3, count: 4, scale: 3 }))).body);
+    const grid = await grey(
+      (await binary(http().post('/v1/models/digits-exact/generate').send({ label: 2, seed: 3, count: 4, scale: 3 }))).body,
+    );
     expect([grid.width, grid.height]).toEqual([2 * 3 * SIDE, 2 * 3 * SIDE]);
   });
 
@@ -159,7 +181,10 @@ describe('POST /v1/models/{name}/generate', () => {
     const jpeg = await binary(http().post('/v1/models/digits-exact/generate').send({ label: 2, seed: 3, format: 'jpeg' }));
     expect(jpeg.headers['content-type']).toBe('image/jpeg');
     expect((await sharp(jpeg.body).metadata()).format).toBe('jpeg');
-    const webp = await http().post('/v1/models/digits-exact/generate').set('Accept', 'application/json').send({ label: 2, seed: 3, format: 'webp', scale: 2 });
+    const webp = await http()
+      .post('/v1/models/digits-exact/generate')
+      .set('Accept', 'application/json')
+      .send({ label: 2, seed: 3, format: 'webp', scale: 2 });
     expect(webp.body.images[0].mime).toBe('image/webp');
     const decoded = await sharp(Buffer.from(webp.body.images[0].data, 'base64')).metadata();
     expect([decoded.format, decoded.width]).toEqual(['webp', 2 * SIDE]);
@@ -177,7 +202,9 @@ describe('GET /v1/models/{name}/generate', () => {
     expect(get.headers['cache-control']).toMatch(/public, max-age=\d+/);
     const again = await http().get('/v1/models/digits-exact/generate?label=7&seed=42&count=2&format=png&scale=2');
     expect(again.headers.etag).toBe(etag);
-    const revalidated = await http().get('/v1/models/digits-exact/generate?label=7&seed=42&count=2&format=png&scale=2').set('If-None-Match', etag);
+    const revalidated = await http()
+      .get('/v1/models/digits-exact/generate?label=7&seed=42&count=2&format=png&scale=2')
+      .set('If-None-Match', etag);
     expect(revalidated.status).toBe(304);
     const head = await http().head('/v1/models/digits-exact/generate?label=7&seed=42&count=2&format=png&scale=2');
     expect([head.status, head.headers.etag]).toEqual([200, etag]);
@@ -196,7 +223,10 @@ describe('GET /v1/models/{name}/generate', () => {
 
 describe('prompts', () => {
   it('tokenizes with the model vocabulary, reports ignored words, and draws the prompt', async () => {
-    const res = await http().post('/v1/models/text-exact/generate').set('Accept', 'application/json').send({ prompt: 'A THICK seven, please!', seed: 8, count: 2 });
+    const res = await http()
+      .post('/v1/models/text-exact/generate')
+      .set('Accept', 'application/json')
+      .send({ prompt: 'A THICK seven, please!', seed: 8, count: 2 });
     expect(res.status).toBe(200);
     expect(res.body.ignoredWords).toEqual(['please']);
     const ids = ['a', 'thick', 'seven'].map((w) => VOCABULARY.indexOf(w) + 1);
@@ -287,8 +317,17 @@ describe('dynamic batching over HTTP', () => {
     for (const seed of [500, 501, 502, 503, 900]) for (const [s, data] of await imagesBySeed({ label: 3, seed })) alone.set(s, data);
     runSizes.set('conv', []);
     for (const mix of [
-      [{ label: 3, seed: 500, count: 4 }, { label: 5, seed: 1, count: 3 }, { label: 3, seed: 900 }],
-      [{ label: 3, seed: 900 }, { labels: [3, 3], seed: 502 }, { label: 0, seed: 7, count: 6 }, { label: 3, seed: 500, count: 2 }],
+      [
+        { label: 3, seed: 500, count: 4 },
+        { label: 5, seed: 1, count: 3 },
+        { label: 3, seed: 900 },
+      ],
+      [
+        { label: 3, seed: 900 },
+        { labels: [3, 3], seed: 502 },
+        { label: 0, seed: 7, count: 6 },
+        { label: 3, seed: 500, count: 2 },
+      ],
       Array.from({ length: 12 }, (_, i) => ({ label: 3, seed: 500 + (i % 4) })),
     ]) {
       const results = await Promise.all(mix.map(imagesBySeed));
@@ -303,10 +342,14 @@ describe('dynamic batching over HTTP', () => {
 
   it('says in Server-Timing how long each request queued and ran, and how big its batch was', async () => {
     runSizes.set('conv', []);
-    const answers = await Promise.all(Array.from({ length: 6 }, (_, i) => http().post('/v1/models/conv/generate').send({ label: 1, seed: i })));
+    const answers = await Promise.all(
+      Array.from({ length: 6 }, (_, i) => http().post('/v1/models/conv/generate').send({ label: 1, seed: i })),
+    );
     const batches = answers.map((res) => {
       expect(res.status).toBe(200);
-      const timing = /^queue;dur=\d+\.\d, inference;dur=\d+\.\d;desc="batch of (\d+)", encode;dur=\d+\.\d$/.exec(res.headers['server-timing'] as string);
+      const timing = /^queue;dur=\d+\.\d, inference;dur=\d+\.\d;desc="batch of (\d+)", encode;dur=\d+\.\d$/.exec(
+        res.headers['server-timing'] as string,
+      );
       expect(timing).not.toBeNull();
       return Number(timing![1]);
     });
@@ -317,7 +360,14 @@ describe('dynamic batching over HTTP', () => {
 
   it('gives identical bytes after a restart (a second server on the same models)', async () => {
     const before = await binary(http().get('/v1/models/conv/generate?label=6&seed=31337&count=3&scale=2'));
-    const config = loadConfig({ MODELS_DIR: modelsDir, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', INFERENCE_WORKERS: '1', INFERENCE_THREADS: '1' });
+    const config = loadConfig({
+      MODELS_DIR: modelsDir,
+      PORT: '0',
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'silent',
+      INFERENCE_WORKERS: '1',
+      INFERENCE_THREADS: '1',
+    });
     const restarted = await startServer(config, createLogger('silent'));
     try {
       await restarted.loaded;
@@ -331,7 +381,9 @@ describe('dynamic batching over HTTP', () => {
   });
 
   it('refuses with 503 and Retry-After when the model’s queue is full', async () => {
-    const responses = await Promise.all(Array.from({ length: 16 }, () => http().post('/v1/models/tiny-queue/generate').send({ label: 1, count: 64 })));
+    const responses = await Promise.all(
+      Array.from({ length: 16 }, () => http().post('/v1/models/tiny-queue/generate').send({ label: 1, count: 64 })),
+    );
     const refused = responses.filter((r) => r.status === 503);
     expect(refused.length).toBeGreaterThan(0);
     expect(responses.filter((r) => r.status === 200).length).toBeGreaterThan(0);

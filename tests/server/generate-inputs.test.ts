@@ -117,7 +117,10 @@ describe('generate request', () => {
       ok: true,
       request: { conditioning: { kind: 'labels', labels: ['7', '7'] }, count: 2, seed: 42, format: 'jpeg', scale: 4 },
     });
-    expect(parseGenerateQuery({ labels: ['1,2', '3'] })).toMatchObject({ ok: true, request: { conditioning: { labels: ['1', '2', '3'] }, count: 3 } });
+    expect(parseGenerateQuery({ labels: ['1,2', '3'] })).toMatchObject({
+      ok: true,
+      request: { conditioning: { labels: ['1', '2', '3'] }, count: 3 },
+    });
     expect(parseGenerateQuery({ label: '1', seed: '4.2' })).toMatchObject({ ok: false });
     expect(parseGenerateQuery({ label: '1', seed: 'abc' })).toMatchObject({ ok: false });
     expect(parseGenerateQuery({ label: ['1', '2'] })).toEqual({ ok: false, problems: ['label: given more than once'] });

@@ -13,7 +13,6 @@ function noise(width: number, height: number, channels: number, seed: number): R
   return { data: Uint8Array.from({ length: width * height * channels }, () => Math.floor(random() * 256)), width, height, channels };
 }
 
-
 async function decodesTo(png: Buffer, image: RawImage): Promise<void> {
   const metadata = await sharp(png).metadata();
   expect([metadata.format, metadata.width, metadata.height, metadata.channels]).toEqual(['png', image.width, image.height, image.channels]);
@@ -42,14 +41,20 @@ describe('encodePng', () => {
   // sizes, reach the filter's first-pixel, vector and scalar-tail paths and its first row.
   it.each(photoSettings)('%s: every channel count and awkward size decodes back exactly', async (_name, compression) => {
     for (const channels of [1, 2, 3, 4]) {
-      for (const [width, height] of [[1, 1], [5, 3], [16, 2], [17, 9], [301, 7]] as const) {
+      for (const [width, height] of [
+        [1, 1],
+        [5, 3],
+        [16, 2],
+        [17, 9],
+        [301, 7],
+      ] as const) {
         const image = noise(width, height, channels, width * 7 + height + channels);
         await decodesTo(await encodePng(image, compression), image);
       }
     }
   });
 
-  it('keeps a photo PNG\'s filtered rows until zlib on the thread pool has read them, while the next image is filtered', async () => {
+  it("keeps a photo PNG's filtered rows until zlib on the thread pool has read them, while the next image is filtered", async () => {
     const slow: PngCompression = { filter: 'average', level: 9, runsOnly: false }; // tens of ms on noise
     const [first, second] = [noise(600, 400, 3, 5), noise(600, 400, 3, 6)];
     const pending = encodePng(first, slow);
@@ -63,7 +68,12 @@ describe('encodePng', () => {
     // A horizontal ramp: after the average filter most bytes repeat, so the PNG is far smaller
     // than the same pixels unfiltered at the same settings.
     const width = 256;
-    const ramp: RawImage = { width, height: 64, channels: 3, data: Uint8Array.from({ length: width * 64 * 3 }, (_, i) => Math.floor(i / 3) % width) };
+    const ramp: RawImage = {
+      width,
+      height: 64,
+      channels: 3,
+      data: Uint8Array.from({ length: width * 64 * 3 }, (_, i) => Math.floor(i / 3) % width),
+    };
     const filtered = await encodePng(ramp, PHOTO_PNG);
     const unfiltered = await encodePng(ramp, { ...PHOTO_PNG, filter: 'none' });
     expect(filtered.length).toBeLessThan(0.5 * unfiltered.length);

@@ -8,7 +8,11 @@ export interface TestServer extends RunningServer {
   config: Config;
 }
 
-export async function startTestServer(modelsDir: string, env: Record<string, string> = {}, logger: Logger = pino({ level: 'silent' })): Promise<TestServer> {
+export async function startTestServer(
+  modelsDir: string,
+  env: Record<string, string> = {},
+  logger: Logger = pino({ level: 'silent' }),
+): Promise<TestServer> {
   const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', MODELS_DIR: modelsDir, LOG_LEVEL: 'silent', INFERENCE_WORKERS: '2', ...env });
   const running = await startServer(config, logger);
   await running.loaded;

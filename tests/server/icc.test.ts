@@ -53,12 +53,19 @@ function profile(tags: Record<string, Buffer>, colourSpace = 'RGB '): Buffer {
   return Buffer.concat([header, table, ...entries.map(([, data]) => data)]);
 }
 
-const SRGB_PRIMARIES = { rXYZ: xyzTag([0.43607, 0.22249, 0.01392]), gXYZ: xyzTag([0.38515, 0.71687, 0.09708]), bXYZ: xyzTag([0.14307, 0.06061, 0.7141]) };
+const SRGB_PRIMARIES = {
+  rXYZ: xyzTag([0.43607, 0.22249, 0.01392]),
+  gXYZ: xyzTag([0.38515, 0.71687, 0.09708]),
+  bXYZ: xyzTag([0.14307, 0.06061, 0.7141]),
+};
 const curves = (curve: Buffer) => ({ rTRC: curve, gTRC: curve, bTRC: curve });
 const SRGB_PARAMETRIC = paraTag(3, [2.4, 1 / 1.055, 0.055 / 1.055, 1 / 12.92, 0.04045]);
 
 async function embeddedProfile(name: string): Promise<Buffer> {
-  const jpeg = await sharp(Buffer.alloc(8 * 8 * 3, 128), { raw: { width: 8, height: 8, channels: 3 } }).withIccProfile(name).jpeg().toBuffer();
+  const jpeg = await sharp(Buffer.alloc(8 * 8 * 3, 128), { raw: { width: 8, height: 8, channels: 3 } })
+    .withIccProfile(name)
+    .jpeg()
+    .toBuffer();
   return (await sharp(jpeg).metadata()).icc!;
 }
 

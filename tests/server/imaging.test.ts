@@ -77,20 +77,28 @@ describe('decodeImage', () => {
     // 4×2 image, left half red, right half blue; orientation 6 shows it as 2×4, red on top.
     const raw = Buffer.alloc(4 * 2 * 3);
     for (let y = 0; y < 2; y++) for (let x = 0; x < 4; x++) raw.set(x < 2 ? [255, 0, 0] : [0, 0, 255], (y * 4 + x) * 3);
-    const jpeg = await sharp(raw, { raw: { width: 4, height: 2, channels: 3 } }).jpeg({ quality: 100 }).withMetadata({ orientation: 6 }).toBuffer();
+    const jpeg = await sharp(raw, { raw: { width: 4, height: 2, channels: 3 } })
+      .jpeg({ quality: 100 })
+      .withMetadata({ orientation: 6 })
+      .toBuffer();
     const image = await decodeImage(jpeg, LIMITS);
     expect([image.width, image.height]).toEqual([2, 4]);
     expect(image.rgb[0]).toBeGreaterThan(200); // top-left red
-    expect(image.rgb[(3 * 2) * 3 + 2]).toBeGreaterThan(200); // bottom-left blue
+    expect(image.rgb[3 * 2 * 3 + 2]).toBeGreaterThan(200); // bottom-left blue
   });
 
   it('splits alpha from RGBA and grey+alpha inputs', async () => {
-    const rgba = await sharp({ create: { width: 3, height: 2, channels: 4, background: { r: 10, g: 20, b: 30, alpha: 0.5 } } }).png().toBuffer();
+    const rgba = await sharp({ create: { width: 3, height: 2, channels: 4, background: { r: 10, g: 20, b: 30, alpha: 0.5 } } })
+      .png()
+      .toBuffer();
     const image = await decodeImage(rgba, LIMITS);
     expect(image.alpha).not.toBeNull();
     expect(image.alpha![0]).toBe(128);
     expect(Array.from(image.rgb.subarray(0, 3))).toEqual([10, 20, 30]);
-    const greyAlpha = await sharp({ create: { width: 2, height: 2, channels: 4, background: { r: 90, g: 90, b: 90, alpha: 1 } } }).toColourspace('b-w').png().toBuffer();
+    const greyAlpha = await sharp({ create: { width: 2, height: 2, channels: 4, background: { r: 90, g: 90, b: 90, alpha: 1 } } })
+      .toColourspace('b-w')
+      .png()
+      .toBuffer();
     const grey = await decodeImage(greyAlpha, LIMITS);
     expect(Array.from(grey.rgb.subarray(0, 3))).toEqual([90, 90, 90]);
   });
@@ -120,12 +128,16 @@ describe('decodeImage', () => {
   });
 
   it('scales down to maxSide keeping the aspect ratio, never up', async () => {
-    const png = await sharp({ create: { width: 300, height: 200, channels: 3, background: '#808080' } }).png().toBuffer();
+    const png = await sharp({ create: { width: 300, height: 200, channels: 3, background: '#808080' } })
+      .png()
+      .toBuffer();
     const small = await decodeImage(png, { ...LIMITS, maxSide: 150 });
     expect([small.width, small.height]).toEqual([150, 100]);
     const same = await decodeImage(png, { ...LIMITS, maxSide: 1000 });
     expect([same.width, same.height]).toEqual([300, 200]);
-    const thin = await sharp({ create: { width: 1000, height: 3, channels: 3, background: '#808080' } }).png().toBuffer();
+    const thin = await sharp({ create: { width: 1000, height: 3, channels: 3, background: '#808080' } })
+      .png()
+      .toBuffer();
     const line = await decodeImage(thin, { ...LIMITS, maxSide: 100 });
     expect([line.width, line.height, line.rgb.length]).toEqual([100, 1, 100 * 3]);
   });
@@ -133,21 +145,30 @@ describe('decodeImage', () => {
   it('scales the image as shown, after EXIF orientation', async () => {
     // Stored 400×100; orientation 8 shows it as 100×400, which maxSide 200 scales to 50×200.
     const raw = Buffer.alloc(400 * 100 * 3, 128);
-    const jpeg = await sharp(raw, { raw: { width: 400, height: 100, channels: 3 } }).jpeg().withMetadata({ orientation: 8 }).toBuffer();
+    const jpeg = await sharp(raw, { raw: { width: 400, height: 100, channels: 3 } })
+      .jpeg()
+      .withMetadata({ orientation: 8 })
+      .toBuffer();
     const image = await decodeImage(jpeg, { ...LIMITS, maxSide: 200 });
     expect([image.width, image.height, image.rgb.length]).toEqual([50, 200, 50 * 200 * 3]);
   });
 
   it('refuses too many pixels from the header (422), non-images and unsupported formats (415), truncation (422)', async () => {
-    const big = await sharp({ create: { width: 2000, height: 1000, channels: 3, background: '#000' } }).png().toBuffer();
+    const big = await sharp({ create: { width: 2000, height: 1000, channels: 3, background: '#000' } })
+      .png()
+      .toBuffer();
     const bomb = await decodeError(big, { maxPixels: 1_000_000 });
     expect([bomb.status, bomb.message]).toEqual([422, expect.stringContaining('2000×1000')]);
     expect((await decodeError(Buffer.from('hello, not an image'))).status).toBe(415);
     const svg = Buffer.from('<svg xmlns="http://www.w3.org/2000/svg" width="4" height="4"><rect width="4" height="4"/></svg>');
     expect((await decodeError(svg)).status).toBe(415);
-    const jpeg = await sharp({ create: { width: 64, height: 64, channels: 3, background: '#369' } }).jpeg().toBuffer();
+    const jpeg = await sharp({ create: { width: 64, height: 64, channels: 3, background: '#369' } })
+      .jpeg()
+      .toBuffer();
     expect((await decodeError(jpeg.subarray(0, jpeg.length / 2))).status).toBe(422);
-    const png = await sharp({ create: { width: 64, height: 64, channels: 3, background: '#369' } }).png().toBuffer();
+    const png = await sharp({ create: { width: 64, height: 64, channels: 3, background: '#369' } })
+      .png()
+      .toBuffer();
     expect((await decodeError(png.subarray(0, png.length - 20))).status).toBe(422);
   });
 });
@@ -190,7 +211,9 @@ describe('encodeImage', () => {
       expect(Buffer.from(photoLike).equals(await sharp(png.body).raw().toBuffer())).toBe(true);
     }
     const ours = await encodeImage({ width, height, rgb: photoLike }, { format: 'png' });
-    const unfiltered = await sharp(photoLike, { raw: { width, height, channels: 3 } }).png({ compressionLevel: 6, adaptiveFiltering: false }).toBuffer();
+    const unfiltered = await sharp(photoLike, { raw: { width, height, channels: 3 } })
+      .png({ compressionLevel: 6, adaptiveFiltering: false })
+      .toBuffer();
     expect(ours.body.length).toBeLessThan(0.8 * unfiltered.length);
   });
 });

@@ -14,7 +14,9 @@ describe('without the libjpeg-turbo binding', () => {
     expect(turboAvailable).toBe(false);
     const pixels = Buffer.alloc(32 * 16 * 3);
     for (let i = 0; i < pixels.length; i++) pixels[i] = (i * 13) % 251;
-    const jpeg = await sharp(pixels, { raw: { width: 32, height: 16, channels: 3 } }).jpeg({ quality: 80 }).toBuffer();
+    const jpeg = await sharp(pixels, { raw: { width: 32, height: 16, channels: 3 } })
+      .jpeg({ quality: 80 })
+      .toBuffer();
     const image = await decodeImage(jpeg, { maxPixels: 1e6 });
     expect([image.decoder, image.width, image.height]).toEqual(['libvips', 32, 16]);
     expect(image.rgb.equals(await sharp(jpeg).raw().toBuffer())).toBe(true);

@@ -3,7 +3,14 @@ import { describe, expect, it } from 'vitest';
 import { clientErrorOf } from '../../server/http/problem.ts';
 import { decodeImage } from '../../server/imaging/decode.ts';
 import { encodeImage } from '../../server/imaging/encode.ts';
-import { decodePlainJpeg, FAST_DCT_MAX_QUALITY, plainJpeg, readJpegHeader, SYNC_DECODE_MAX_PIXELS, turboAvailable } from '../../server/imaging/jpeg.ts';
+import {
+  decodePlainJpeg,
+  FAST_DCT_MAX_QUALITY,
+  plainJpeg,
+  readJpegHeader,
+  SYNC_DECODE_MAX_PIXELS,
+  turboAvailable,
+} from '../../server/imaging/jpeg.ts';
 import { mulberry32, photoLikePixels } from '../helpers/image-models.ts';
 
 const LIMITS = { maxPixels: 40_000_000 };
@@ -67,7 +74,16 @@ describe('JPEG header', () => {
   it('reads size, components, frame type, orientation and ICC profile from the markers', async () => {
     const pixels = photoLike(64, 48);
     const plain = readJpegHeader(await jpegOf(pixels, 64, 48).jpeg({ quality: 80 }).toBuffer());
-    expect(plain).toMatchObject({ width: 64, height: 48, components: 3, precision: 8, frame: 0xc0, orientation: 1, colourProfile: 'none', endsAtEoi: true });
+    expect(plain).toMatchObject({
+      width: 64,
+      height: 48,
+      components: 3,
+      precision: 8,
+      frame: 0xc0,
+      orientation: 1,
+      colourProfile: 'none',
+      endsAtEoi: true,
+    });
     expect(readJpegHeader(await jpegOf(pixels, 64, 48).jpeg({ progressive: true }).toBuffer())?.frame).toBe(0xc2);
     expect(readJpegHeader(await jpegOf(pixels, 64, 48).toColourspace('b-w').jpeg().toBuffer())?.components).toBe(1);
     expect(readJpegHeader(await jpegOf(pixels, 64, 48).toColourspace('cmyk').jpeg().toBuffer())?.components).toBe(4);
@@ -90,7 +106,8 @@ describe('JPEG header', () => {
     const random = mulberry32(5);
     for (let i = 0; i < 3000; i++) {
       const bytes = Buffer.from(jpeg.subarray(0, 2 + Math.floor(random() * (jpeg.length - 2))));
-      for (let j = 0; j < 1 + Math.floor(random() * 4); j++) bytes[2 + Math.floor(random() * (bytes.length - 2))] = Math.floor(random() * 256);
+      for (let j = 0; j < 1 + Math.floor(random() * 4); j++)
+        bytes[2 + Math.floor(random() * (bytes.length - 2))] = Math.floor(random() * 256);
       expect(() => readJpegHeader(bytes)).not.toThrow();
     }
   });
@@ -116,7 +133,9 @@ describe('JPEG header', () => {
     const at = (quality: number) => jpegOf(pixels, 64, 48).jpeg({ quality }).toBuffer();
     const plain = await at(FAST_DCT_MAX_QUALITY);
     expect(plainJpeg(readJpegHeader(plain), LIMITS)).toBe(true);
-    expect(plainJpeg(readJpegHeader(await jpegOf(pixels, 64, 48).toColourspace('b-w').jpeg({ quality: 80 }).toBuffer()), LIMITS)).toBe(true);
+    expect(plainJpeg(readJpegHeader(await jpegOf(pixels, 64, 48).toColourspace('b-w').jpeg({ quality: 80 }).toBuffer()), LIMITS)).toBe(
+      true,
+    );
     const refused = {
       'quality 91': await at(FAST_DCT_MAX_QUALITY + 1),
       'EXIF rotation': withExifOrientation(plain, 6),
@@ -165,7 +184,10 @@ describe('libjpeg-turbo path', () => {
 
   it('decodes into the buffer the caller supplies, on the calling thread and on the pool alike', async () => {
     const side = Math.ceil(Math.sqrt(SYNC_DECODE_MAX_PIXELS)) + 1;
-    for (const [width, height] of [[96, 64], [side, side]] as const) {
+    for (const [width, height] of [
+      [96, 64],
+      [side, side],
+    ] as const) {
       const jpeg = await jpegOf(photoLike(width, height), width, height).jpeg({ quality: 85 }).toBuffer();
       const header = readJpegHeader(jpeg)!;
       const supplied = new ArrayBuffer(width * height * 3 + 100);
@@ -264,7 +286,9 @@ describe('libjpeg-turbo path', () => {
     const header = readJpegHeader(fast.body);
     expect(header).toMatchObject({ width: 64, height: 64, components: 3 });
     expect(Math.abs(header!.quality! - FAST_DCT_MAX_QUALITY)).toBeLessThan(0.5);
-    const [fastPsnr, accuratePsnr] = await Promise.all([fast, accurate].map(async (e) => psnr(await sharp(e.body).raw().toBuffer(), pixels)));
+    const [fastPsnr, accuratePsnr] = await Promise.all(
+      [fast, accurate].map(async (e) => psnr(await sharp(e.body).raw().toBuffer(), pixels)),
+    );
     expect(fastPsnr).toBeGreaterThan(accuratePsnr! - 1.5); // one quality step apart, same fidelity within noise
     expect(fastPsnr).toBeGreaterThan(28);
   });

@@ -36,7 +36,11 @@ function processGroupCommands(group: number): string[][] {
 }
 
 /** Runs `npm start` (in a process group of its own) and resolves with its log lines as they come. */
-function startMain(env: Record<string, string>): { process: ChildProcess; nextLog: (msg: string) => Promise<Record<string, unknown>>; exited: Promise<number | null> } {
+function startMain(env: Record<string, string>): {
+  process: ChildProcess;
+  nextLog: (msg: string) => Promise<Record<string, unknown>>;
+  exited: Promise<number | null>;
+} {
   const proc = spawn('npm', ['start', '--silent'], {
     cwd: ROOT,
     env: { ...process.env, ...env },
@@ -82,7 +86,9 @@ describe('npm start', () => {
     await main.nextLog('all models loaded');
     expect((await fetch(`${url}/readyz`)).status).toBe(200);
 
-    const png = await sharp({ create: { width: 512, height: 512, channels: 3, background: '#468' } }).png().toBuffer();
+    const png = await sharp({ create: { width: 512, height: 512, channels: 3, background: '#468' } })
+      .png()
+      .toBuffer();
     const inFlight = fetch(`${url}/v1/models/busy/translate`, { method: 'POST', body: png, headers: { 'Content-Type': 'image/png' } });
     await new Promise((resolve) => setTimeout(resolve, 150)); // let the request reach the worker
     main.process.kill('SIGTERM');

@@ -33,7 +33,9 @@ function mountedOperations(stack: Layer[]): string[] {
 }
 
 function documentedOperations(): string[] {
-  return Object.entries(OPENAPI_DOCUMENT.paths).flatMap(([path, item]) => Object.keys(item).map((method) => `${method.toUpperCase()} ${path}`));
+  return Object.entries(OPENAPI_DOCUMENT.paths).flatMap(([path, item]) =>
+    Object.keys(item).map((method) => `${method.toUpperCase()} ${path}`),
+  );
 }
 
 let server: TestServer;
@@ -47,7 +49,10 @@ afterAll(() => server?.close());
 
 describe('OpenAPI document', () => {
   it('is served as JSON and declares OpenAPI 3.1', async () => {
-    const res = await request(server.url).get('/openapi.json').expect(200).expect('Content-Type', /application\/json/);
+    const res = await request(server.url)
+      .get('/openapi.json')
+      .expect(200)
+      .expect('Content-Type', /application\/json/);
     expect(res.body.openapi).toMatch(/^3\.1\.\d+$/);
     expect(res.body.info.title).toBe('ganserve');
     expect(res.body).toEqual(JSON.parse(JSON.stringify(OPENAPI_DOCUMENT)));
@@ -64,7 +69,10 @@ describe('OpenAPI document', () => {
   it('documents nothing that is not served (the demo page at / is served by express.static, not a route)', async () => {
     const mounted = new Set(mountedOperations((app as unknown as { router: { stack: Layer[] } }).router.stack));
     expect(documentedOperations().filter((op) => !mounted.has(op))).toEqual(['GET /']);
-    await request(server.url).get('/').expect(200).expect('Content-Type', /text\/html/);
+    await request(server.url)
+      .get('/')
+      .expect(200)
+      .expect('Content-Type', /text\/html/);
   });
 
   it('resolves every $ref to a component schema', () => {
@@ -75,27 +83,46 @@ describe('OpenAPI document', () => {
 
   it('gives every operation a problem+json schema for its error responses and path parameters for its templates', () => {
     for (const [path, item] of Object.entries(OPENAPI_DOCUMENT.paths)) {
-      for (const operation of Object.values(item) as Array<{ responses: Record<string, { content?: Record<string, unknown> }>; parameters?: Array<{ name: string; in: string }> }>) {
+      for (const operation of Object.values(item) as Array<{
+        responses: Record<string, { content?: Record<string, unknown> }>;
+        parameters?: Array<{ name: string; in: string }>;
+      }>) {
         for (const [status, response] of Object.entries(operation.responses)) {
-          if (Number(status) >= 400 && path !== '/readyz') expect(response.content, `${path} ${status}`).toHaveProperty(['application/problem+json']);
+          if (Number(status) >= 400 && path !== '/readyz')
+            expect(response.content, `${path} ${status}`).toHaveProperty(['application/problem+json']);
         }
         for (const name of [...path.matchAll(/\{(\w+)\}/g)].map((m) => m[1])) {
-          expect(operation.parameters?.some((p) => p.in === 'path' && p.name === name), `${path} {${name}}`).toBe(true);
+          expect(
+            operation.parameters?.some((p) => p.in === 'path' && p.name === name),
+            `${path} {${name}}`,
+          ).toBe(true);
         }
       }
     }
   });
 
   it('serves the interactive docs page, self-contained (no external scripts or styles)', async () => {
-    const res = await request(server.url).get('/docs').expect(200).expect('Content-Type', /text\/html/);
+    const res = await request(server.url)
+      .get('/docs')
+      .expect(200)
+      .expect('Content-Type', /text\/html/);
     expect(res.text).toContain('/openapi.json');
     expect(res.text).not.toMatch(/(src|href)="(https?:)?\/\//);
-    await request(server.url).get('/docs.js').expect(200).expect('Content-Type', /javascript/);
+    await request(server.url)
+      .get('/docs.js')
+      .expect(200)
+      .expect('Content-Type', /javascript/);
   });
 
   it('serves Swagger UI from the swagger-ui-dist package, and nothing else of it', async () => {
-    await request(server.url).get('/docs/swagger-ui/swagger-ui-bundle.js').expect(200).expect('Content-Type', /javascript/);
+    await request(server.url)
+      .get('/docs/swagger-ui/swagger-ui-bundle.js')
+      .expect(200)
+      .expect('Content-Type', /javascript/);
     await request(server.url).get('/docs/swagger-ui/swagger-ui.css').expect(200).expect('Content-Type', /css/);
-    await request(server.url).get('/docs/swagger-ui/index.html').expect(404).expect('Content-Type', /problem\+json/);
+    await request(server.url)
+      .get('/docs/swagger-ui/index.html')
+      .expect(404)
+      .expect('Content-Type', /problem\+json/);
   });
 });

@@ -98,7 +98,9 @@ describe('PixelKernels', () => {
 
   it('rejects tensors of the wrong shape with the JavaScript version’s errors', () => {
     expect(() => kernels.fromTensor({ data: new Float32Array(12), dims: [3, 2, 2] }, 'NCHW', [-1, 1])).toThrow(/4-D image tensor/);
-    expect(() => kernels.fromTensor({ data: new Float32Array(11), dims: [1, 3, 2, 2] }, 'NCHW', [-1, 1])).toThrow(/fewer than its dims say/);
+    expect(() => kernels.fromTensor({ data: new Float32Array(11), dims: [1, 3, 2, 2] }, 'NCHW', [-1, 1])).toThrow(
+      /fewer than its dims say/,
+    );
     expect(() => kernels.fromTensor({ data: new Float32Array(16), dims: [1, 4, 2, 2] }, 'NCHW', [-1, 1])).toThrow(/1 or 3 output channels/);
   });
 

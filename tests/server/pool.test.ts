@@ -95,13 +95,19 @@ describe('InferencePool', () => {
   });
 
   it('translates with a model whose output is not float32 (a graph ending in a uint8 Cast)', async () => {
-    const out = await pool.translate('to-bytes', { width: 2, height: 1, channels: 3, data: Uint8Array.from([0, 9, 99, 128, 200, 255]) }, mixIo);
+    const out = await pool.translate(
+      'to-bytes',
+      { width: 2, height: 1, channels: 3, data: Uint8Array.from([0, 9, 99, 128, 200, 255]) },
+      mixIo,
+    );
     expect(Array.from(out.data)).toEqual([0, 9, 99, 128, 200, 255]);
   });
 
   it('rejects a translate whose output name the model does not have, and keeps serving', async () => {
     const wrongOutput = { ...mixIo, output: { ...mixIo.output, name: 'nope' } };
-    await expect(pool.translate('mix', { width: 1, height: 1, channels: 3, data: new Uint8Array(3) }, wrongOutput)).rejects.toBeInstanceOf(InferenceError);
+    await expect(pool.translate('mix', { width: 1, height: 1, channels: 3, data: new Uint8Array(3) }, wrongOutput)).rejects.toBeInstanceOf(
+      InferenceError,
+    );
     const out = await pool.translate('mix', { width: 1, height: 1, channels: 3, data: Uint8Array.from([1, 2, 3]) }, mixIo);
     expect(Array.from(out.data)).toEqual([2, 3, 254]);
   });
@@ -115,7 +121,12 @@ describe('InferencePool', () => {
   });
 
   it('bounds the queue: beyond workers + queueLimit it rejects with a Retry-After estimate', async () => {
-    const runs = Array.from({ length: 6 }, () => pool.run('busy', image(256)).then(() => 'ok', (e: unknown) => e));
+    const runs = Array.from({ length: 6 }, () =>
+      pool.run('busy', image(256)).then(
+        () => 'ok',
+        (e: unknown) => e,
+      ),
+    );
     expect(pool.load('busy')).toEqual({ queued: 2, running: 2 });
     const results = await Promise.all(runs);
     expect(results.filter((r) => r === 'ok')).toHaveLength(4);
@@ -201,7 +212,13 @@ describe('InferencePool solo runs', () => {
     } finally {
       slots.forEach((slot, index) => (slot.request = originals[index]!));
     }
-    expect(sent).toEqual(expect.arrayContaining([{ slot: 0, solo: false }, { slot: 0, solo: true }, { slot: 1, solo: false }]));
+    expect(sent).toEqual(
+      expect.arrayContaining([
+        { slot: 0, solo: false },
+        { slot: 0, solo: true },
+        { slot: 1, solo: false },
+      ]),
+    );
     expect(sent).toHaveLength(3);
   });
 
@@ -211,12 +228,20 @@ describe('InferencePool solo runs', () => {
   });
 
   it('gives the replacement of a dead first worker the solo sessions again', async () => {
-    const crashing = new InferencePool({ workers: 2, threadsPerWorker: 1, soloThreads: 2, device: 'cpu', queueLimit: 4, onWorkerError: () => {} });
+    const crashing = new InferencePool({
+      workers: 2,
+      threadsPerWorker: 1,
+      soloThreads: 2,
+      device: 'cpu',
+      queueLimit: 4,
+      onWorkerError: () => {},
+    });
     await crashing.loadModel('busy', busyPath, { solo: true });
     const first = crashing['slots'][0]!;
     await first.worker.terminate();
     // The replacement takes the first place once it has loaded the model; until then the other worker serves.
-    while (crashing['slots'][0] === first || !crashing['slots'][0]!.models.has('busy')) await new Promise((resolve) => setTimeout(resolve, 20));
+    while (crashing['slots'][0] === first || !crashing['slots'][0]!.models.has('busy'))
+      await new Promise((resolve) => setTimeout(resolve, 20));
     expect(await threadsOf((onTiming) => crashing.run('busy', image(16), { onTiming }))).toBe(2);
     await crashing.close();
   });

@@ -25,7 +25,12 @@ describe('API keys', () => {
   afterAll(async () => server?.close());
 
   it('answers 401 problem+json with a Bearer challenge without a valid key', async () => {
-    const attempts: Array<Record<string, string>> = [{}, { Authorization: 'Bearer wrong' }, { Authorization: 'Basic ZW52LWtleS1hOg==' }, { Authorization: 'Bearer env-key-a-but-longer' }];
+    const attempts: Array<Record<string, string>> = [
+      {},
+      { Authorization: 'Bearer wrong' },
+      { Authorization: 'Basic ZW52LWtleS1hOg==' },
+      { Authorization: 'Bearer env-key-a-but-longer' },
+    ];
     for (const headers of attempts) {
       const res = await fetch(`${server.url}/v1/models`, { headers });
       expect(res.status).toBe(401);
@@ -36,7 +41,11 @@ describe('API keys', () => {
       expect(String(body.detail)).toMatch(/key|Bearer/);
     }
     // Also before the body is read on per-model endpoints.
-    const post = await fetch(`${server.url}/v1/models/mix/translate`, { method: 'POST', body: 'x', headers: { 'Content-Type': 'image/png' } });
+    const post = await fetch(`${server.url}/v1/models/mix/translate`, {
+      method: 'POST',
+      body: 'x',
+      headers: { 'Content-Type': 'image/png' },
+    });
     expect(post.status).toBe(401);
   });
 
@@ -60,7 +69,9 @@ describe('API keys', () => {
     const logger = createLogger('info', { write: (line: string) => void lines.push(line) });
     const logged = await startTestServer(modelsDir(), { API_KEYS: 'secret-key-123' }, logger);
     try {
-      expect((await fetch(`${logged.url}/v1/models`, { headers: { Authorization: 'Bearer secret-key-123', Cookie: 'session=abc' } })).status).toBe(200);
+      expect(
+        (await fetch(`${logged.url}/v1/models`, { headers: { Authorization: 'Bearer secret-key-123', Cookie: 'session=abc' } })).status,
+      ).toBe(200);
       expect((await fetch(`${logged.url}/v1/models`, { headers: { Authorization: 'Bearer wrong-key-456' } })).status).toBe(401);
     } finally {
       await logged.close();
@@ -113,7 +124,11 @@ describe('CORS', () => {
   it('allows only the listed origins, answers preflights without a key, and exposes the API headers', async () => {
     const preflight = await fetch(`${listed.url}/v1/models/mix/translate`, {
       method: 'OPTIONS',
-      headers: { Origin: 'https://app.example', 'Access-Control-Request-Method': 'POST', 'Access-Control-Request-Headers': 'authorization, content-type' },
+      headers: {
+        Origin: 'https://app.example',
+        'Access-Control-Request-Method': 'POST',
+        'Access-Control-Request-Headers': 'authorization, content-type',
+      },
     });
     expect(preflight.status).toBe(204);
     expect(preflight.headers.get('access-control-allow-origin')).toBe('https://app.example');

@@ -13,7 +13,12 @@ const ROOT = path.resolve(import.meta.dirname, '../..');
 
 function modelsDir(): string {
   const dir = tempModelsDir();
-  writeModel(dir, 'mix', { ...imageManifest('mix'), input: { ...imageManifest('mix').input, warmupSide: 64 } }, colourMixModel('NCHW', rotateAndInvert([-1, 1])));
+  writeModel(
+    dir,
+    'mix',
+    { ...imageManifest('mix'), input: { ...imageManifest('mix').input, warmupSide: 64 } },
+    colourMixModel('NCHW', rotateAndInvert([-1, 1])),
+  );
   return dir;
 }
 
@@ -72,7 +77,9 @@ describe('DEVICE', () => {
       );
       if (outcome instanceof Error) {
         expect(outcome).toBeInstanceOf(DeviceUnavailableError);
-        expect(outcome.message).toMatch(/^DEVICE=webgpu, but onnxruntime's WebGPU execution provider cannot be loaded: .*adapter.*Vulkan.* set DEVICE=auto/);
+        expect(outcome.message).toMatch(
+          /^DEVICE=webgpu, but onnxruntime's WebGPU execution provider cannot be loaded: .*adapter.*Vulkan.* set DEVICE=auto/,
+        );
         // No model can load on a pool whose provider is unusable.
         await expect(pool.loadModel('mix', 'missing.onnx')).rejects.toBeInstanceOf(DeviceUnavailableError);
       } else {
@@ -103,15 +110,23 @@ describe('DEVICE', () => {
         // WebGPU where a Vulkan adapter is found, else the CPU.
         expect(warnings).toHaveLength(1);
         const on = /running every model on (the CPU|WebGPU)$/.exec(String(warnings[0]!.msg))?.[1];
-        expect(warnings[0]!.msg).toMatch(on === 'WebGPU' ? /^DEVICE=auto: the CUDA execution provider cannot be loaded;/ : /^DEVICE=auto: the CUDA and WebGPU execution providers cannot be loaded;/);
+        expect(warnings[0]!.msg).toMatch(
+          on === 'WebGPU'
+            ? /^DEVICE=auto: the CUDA execution provider cannot be loaded;/
+            : /^DEVICE=auto: the CUDA and WebGPU execution providers cannot be loaded;/,
+        );
         expect(String(warnings[0]!.reason)).toMatch(/^cuda: .*(Cuda|CUDA|shared library)/);
         if (on === 'WebGPU') provider = 'webgpu';
       } else {
         // No NVIDIA driver: CUDA is not tried at all, so nothing to warn about.
         expect(warnings).toHaveLength(0);
-        expect(lines.filter((l) => l.msg === 'DEVICE=auto: no NVIDIA driver on this machine; running every model on the CPU')).toHaveLength(1);
+        expect(lines.filter((l) => l.msg === 'DEVICE=auto: no NVIDIA driver on this machine; running every model on the CPU')).toHaveLength(
+          1,
+        );
       }
-      const body = (await (await fetch(`http://127.0.0.1:${running.port}/v1/models`)).json()) as { models: Array<{ name: string; status: string; provider: string }> };
+      const body = (await (await fetch(`http://127.0.0.1:${running.port}/v1/models`)).json()) as {
+        models: Array<{ name: string; status: string; provider: string }>;
+      };
       expect(body.models).toEqual([expect.objectContaining({ name: 'mix', status: 'ready', provider })]);
     } finally {
       await running.close();
@@ -129,7 +144,11 @@ describe('DEVICE', () => {
     child.stderr.resume();
     const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
     expect(code).toBe(1);
-    const fatal = stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.level === 60);
+    const fatal = stdout
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .find((l) => l.level === 60);
     expect(fatal?.msg).toMatch(/^DEVICE=cuda, but onnxruntime's CUDA execution provider cannot be loaded: .+ set DEVICE=auto/);
     expect(stdout).not.toMatch(/"msg":"listening"/);
   }, 30_000);

@@ -33,12 +33,21 @@ describe('/metrics', () => {
   });
 
   it('counts requests by model, endpoint and status, and times queue, inference and encode per model', async () => {
-    const png = await sharp({ create: { width: 20, height: 12, channels: 3, background: '#369' } }).png().toBuffer();
+    const png = await sharp({ create: { width: 20, height: 12, channels: 3, background: '#369' } })
+      .png()
+      .toBuffer();
     for (let i = 0; i < 3; i++) {
-      const res = await fetch(`${server.url}/v1/models/mix/translate`, { method: 'POST', body: png, headers: { 'Content-Type': 'image/png' } });
+      const res = await fetch(`${server.url}/v1/models/mix/translate`, {
+        method: 'POST',
+        body: png,
+        headers: { 'Content-Type': 'image/png' },
+      });
       expect(res.status).toBe(200);
     }
-    expect((await fetch(`${server.url}/v1/models/mix/translate`, { method: 'POST', body: 'nope', headers: { 'Content-Type': 'image/png' } })).status).toBe(415);
+    expect(
+      (await fetch(`${server.url}/v1/models/mix/translate`, { method: 'POST', body: 'nope', headers: { 'Content-Type': 'image/png' } }))
+        .status,
+    ).toBe(415);
     expect((await fetch(`${server.url}/v1/models/nosuch/translate`, { method: 'POST' })).status).toBe(404);
     expect((await fetch(`${server.url}/v1/models/digits/generate?label=3&count=5&seed=1`)).status).toBe(200);
 
@@ -79,7 +88,9 @@ describe('/metrics', () => {
   });
 
   it('shows waiting runs in the queue-depth gauge while the workers are busy', async () => {
-    const big = await sharp({ create: { width: 1024, height: 1024, channels: 3, background: '#abc' } }).png().toBuffer();
+    const big = await sharp({ create: { width: 1024, height: 1024, channels: 3, background: '#abc' } })
+      .png()
+      .toBuffer();
     const requests = Array.from({ length: 6 }, () =>
       fetch(`${server.url}/v1/models/mix/translate`, { method: 'POST', body: big, headers: { 'Content-Type': 'image/png' } }),
     );

@@ -7,7 +7,14 @@ import type { ImageToImageManifest } from '../../server/models/manifest.ts';
 import { colourMixModel, imageManifest, rotateAndInvert, tempModelsDir, writeModel, type ColourMix } from '../helpers/image-models.ts';
 import { startTestServer, type TestServer } from './harness.ts';
 
-const IDENTITY: ColourMix = { weights: [[1, 0, 0], [0, 1, 0], [0, 0, 1]], bias: [0, 0, 0] };
+const IDENTITY: ColourMix = {
+  weights: [
+    [1, 0, 0],
+    [0, 1, 0],
+    [0, 0, 1],
+  ],
+  bias: [0, 0, 0],
+};
 // Solid #3366cc: version A (rotate + invert) turns red into 0x66, version B (identity) keeps 0x33.
 const RED_A = 0x66;
 const RED_B = 0x33;
@@ -21,7 +28,12 @@ describe('model reload', () => {
   let dir: string;
   let server: TestServer;
   let image: Buffer;
-  const translate = () => fetch(`${server.url}/v1/models/mix/translate`, { method: 'POST', body: new Uint8Array(image), headers: { 'Content-Type': 'image/png' } });
+  const translate = () =>
+    fetch(`${server.url}/v1/models/mix/translate`, {
+      method: 'POST',
+      body: new Uint8Array(image),
+      headers: { 'Content-Type': 'image/png' },
+    });
   const reload = () => fetch(`${server.url}/v1/models/mix/reload`, { method: 'POST' });
   const writeVersion = (mix: ColourMix | 'corrupt') =>
     writeModel(dir, 'mix', imageManifest('mix'), mix === 'corrupt' ? 'this is not an onnx file' : colourMixModel('NCHW', mix));
@@ -29,7 +41,9 @@ describe('model reload', () => {
   beforeAll(async () => {
     dir = tempModelsDir();
     writeVersion(rotateAndInvert([-1, 1]));
-    image = await sharp({ create: { width: 256, height: 256, channels: 3, background: '#3366cc' } }).png().toBuffer();
+    image = await sharp({ create: { width: 256, height: 256, channels: 3, background: '#3366cc' } })
+      .png()
+      .toBuffer();
     server = await startTestServer(dir, { INFERENCE_WORKERS: '1' });
   });
   afterAll(async () => server?.close());
@@ -39,7 +53,10 @@ describe('model reload', () => {
     const old = server.repository.get('mix')!;
     // What the translate route does once it has resolved the model: these hold version A.
     const holding = Array.from({ length: 6 }, () =>
-      translateImage(image, { name: old.poolKey, manifest: old.manifest as ImageToImageManifest }, server.pool, { format: 'png', maxPixels: 1e7 }),
+      translateImage(image, { name: old.poolKey, manifest: old.manifest as ImageToImageManifest }, server.pool, {
+        format: 'png',
+        maxPixels: 1e7,
+      }),
     );
     writeVersion(IDENTITY);
     const res = await reload();
@@ -54,7 +71,10 @@ describe('model reload', () => {
     while (server.pool.loads().some((l) => l.model === old.poolKey) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     expect(server.pool.loads().map((l) => l.model)).toEqual([server.repository.get('mix')!.poolKey]);
     // A request that picked version A but reaches the pool only now runs on its successor.
-    const late = await translateImage(image, { name: old.poolKey, manifest: old.manifest as ImageToImageManifest }, server.pool, { format: 'png', maxPixels: 1e7 });
+    const late = await translateImage(image, { name: old.poolKey, manifest: old.manifest as ImageToImageManifest }, server.pool, {
+      format: 'png',
+      maxPixels: 1e7,
+    });
     expect(await firstRed(late.body)).toBe(RED_B);
   });
 
@@ -75,13 +95,19 @@ describe('model reload', () => {
       const res = await reload();
       expect(res.status).toBe(422);
       expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
-      const problem = (await res.json()) as { type: string; detail: string; model: { status: string; lastReloadError: { reason: string } } };
+      const problem = (await res.json()) as {
+        type: string;
+        detail: string;
+        model: { status: string; lastReloadError: { reason: string } };
+      };
       expect(problem.type).toBe('urn:ganserve:problem:reload-failed');
       expect(problem.detail).toMatch(broken === 'corrupt' ? /could not be loaded/ : /not valid JSON/);
       expect(problem.model.status).toBe('ready');
 
       expect(await firstRed(Buffer.from(await (await translate()).arrayBuffer()))).toBe(RED_A);
-      const listed = (await (await fetch(`${server.url}/v1/models`)).json()) as { models: Array<{ name: string; status: string; lastReloadError?: { reason: string; at: string } }> };
+      const listed = (await (await fetch(`${server.url}/v1/models`)).json()) as {
+        models: Array<{ name: string; status: string; lastReloadError?: { reason: string; at: string } }>;
+      };
       const mix = listed.models.find((m) => m.name === 'mix')!;
       expect(mix.status).toBe('ready');
       expect(mix.lastReloadError?.reason).toBe(problem.model.lastReloadError.reason);
@@ -107,10 +133,16 @@ describe('MODELS_WATCH=1', () => {
   it('reloads a model when its folder changes, keeps the old version on a broken change, and picks up new folders', async () => {
     const dir = tempModelsDir();
     writeModel(dir, 'mix', imageManifest('mix'), colourMixModel('NCHW', rotateAndInvert([-1, 1])));
-    const image = await sharp({ create: { width: 64, height: 64, channels: 3, background: '#3366cc' } }).png().toBuffer();
+    const image = await sharp({ create: { width: 64, height: 64, channels: 3, background: '#3366cc' } })
+      .png()
+      .toBuffer();
     const server = await startTestServer(dir, { MODELS_WATCH: '1', MODELS_WATCH_DEBOUNCE_MS: '100' });
     const redOf = async (model: string) => {
-      const res = await fetch(`${server.url}/v1/models/${model}/translate`, { method: 'POST', body: new Uint8Array(image), headers: { 'Content-Type': 'image/png' } });
+      const res = await fetch(`${server.url}/v1/models/${model}/translate`, {
+        method: 'POST',
+        body: new Uint8Array(image),
+        headers: { 'Content-Type': 'image/png' },
+      });
       return res.status === 200 ? firstRed(Buffer.from(await res.arrayBuffer())) : res.status;
     };
     const eventually = async (check: () => Promise<boolean>) => {

@@ -15,7 +15,9 @@ function busyModels(): string {
 }
 
 async function bigPng() {
-  return sharp({ create: { width: 768, height: 768, channels: 3, background: '#468' } }).png().toBuffer();
+  return sharp({ create: { width: 768, height: 768, channels: 3, background: '#468' } })
+    .png()
+    .toBuffer();
 }
 
 describe('graceful shutdown', () => {
@@ -23,7 +25,11 @@ describe('graceful shutdown', () => {
     const server = await startTestServer(busyModels(), { SHUTDOWN_DELAY_MS: '400', INFERENCE_WORKERS: '1' });
     expect((await fetch(`${server.url}/readyz`)).status).toBe(200);
     const png = await bigPng();
-    const inFlight = fetch(`${server.url}/v1/models/busy/translate`, { method: 'POST', body: png, headers: { 'Content-Type': 'image/png' } });
+    const inFlight = fetch(`${server.url}/v1/models/busy/translate`, {
+      method: 'POST',
+      body: png,
+      headers: { 'Content-Type': 'image/png' },
+    });
     await new Promise((resolve) => setTimeout(resolve, 100));
     const closed = server.close();
 
@@ -45,7 +51,16 @@ describe('graceful shutdown', () => {
     // What `npm start` execs: plain node on the compiled server (npm test builds dist/ first).
     const child = spawn(process.execPath, ['dist/server/main.js'], {
       cwd: ROOT,
-      env: { ...process.env, PORT: '0', HOST: '127.0.0.1', MODELS_DIR: busyModels(), LOG_LEVEL: 'info', INFERENCE_WORKERS: '1', SHUTDOWN_DELAY_MS: '500', SHUTDOWN_TIMEOUT_MS: '20000' },
+      env: {
+        ...process.env,
+        PORT: '0',
+        HOST: '127.0.0.1',
+        MODELS_DIR: busyModels(),
+        LOG_LEVEL: 'info',
+        INFERENCE_WORKERS: '1',
+        SHUTDOWN_DELAY_MS: '500',
+        SHUTDOWN_TIMEOUT_MS: '20000',
+      },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
@@ -58,7 +73,11 @@ describe('graceful shutdown', () => {
         });
       });
       while ((await fetch(`${url}/readyz`)).status !== 200) await new Promise((resolve) => setTimeout(resolve, 50));
-      const inFlight = fetch(`${url}/v1/models/busy/translate`, { method: 'POST', body: await bigPng(), headers: { 'Content-Type': 'image/png' } });
+      const inFlight = fetch(`${url}/v1/models/busy/translate`, {
+        method: 'POST',
+        body: await bigPng(),
+        headers: { 'Content-Type': 'image/png' },
+      });
       await new Promise((resolve) => setTimeout(resolve, 100));
       child.kill('SIGTERM');
       await new Promise((resolve) => setTimeout(resolve, 100));

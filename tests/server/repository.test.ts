@@ -16,7 +16,12 @@ beforeAll(() => {
   dir = tempModelsDir();
   writeModel(dir, 'good', imageManifest('good'), good());
   writeModel(dir, 'broken-json', '{ "name": "broken-json", ');
-  writeModel(dir, 'bad-schema', { ...imageManifest('bad-schema'), input: { name: 'input', layout: 'NCWH', channels: 3, range: [0, 2] } }, good());
+  writeModel(
+    dir,
+    'bad-schema',
+    { ...imageManifest('bad-schema'), input: { name: 'input', layout: 'NCWH', channels: 3, range: [0, 2] } },
+    good(),
+  );
   writeModel(dir, 'wrong-name', imageManifest('other-name'), good());
   writeModel(dir, 'no-onnx', imageManifest('no-onnx'));
   writeModel(dir, 'corrupt-onnx', imageManifest('corrupt-onnx'), Buffer.from('this is not a protobuf at all \x00\x01\x02'));
@@ -33,7 +38,17 @@ describe('ModelRepository.scan', () => {
   it('checks each manifest on its own and gives reasons', async () => {
     const repository = await ModelRepository.scan(dir, 'cpu');
     const byName = Object.fromEntries(repository.list().map((m) => [m.name, m]));
-    expect(Object.keys(byName).sort()).toEqual(['bad-schema', 'broken-json', 'corrupt-onnx', 'escape', 'good', 'linked', 'no-onnx', 'wrong-name', 'wrong-tensor']);
+    expect(Object.keys(byName).sort()).toEqual([
+      'bad-schema',
+      'broken-json',
+      'corrupt-onnx',
+      'escape',
+      'good',
+      'linked',
+      'no-onnx',
+      'wrong-name',
+      'wrong-tensor',
+    ]);
     expect(byName.good!.status).toBe('loading');
     expect(byName['broken-json']!.reason).toMatch(/not valid JSON/);
     expect(byName['bad-schema']!.reason).toMatch(/input\.layout/);
@@ -72,7 +87,10 @@ describe('ModelRepository.scan', () => {
   });
 
   it('warm-up feeds follow the manifest layout, multiple and inputs', () => {
-    const nhwc = warmupFeeds({ ...imageManifest('w', { layout: 'NHWC', multipleOf: 8 }), input: { ...imageManifest('w', { layout: 'NHWC', multipleOf: 8 }).input, warmupSide: 30 } });
+    const nhwc = warmupFeeds({
+      ...imageManifest('w', { layout: 'NHWC', multipleOf: 8 }),
+      input: { ...imageManifest('w', { layout: 'NHWC', multipleOf: 8 }).input, warmupSide: 30 },
+    });
     expect(nhwc!.input!.dims).toEqual([1, 32, 32, 3]);
     expect(warmupFeeds(imageManifest('w'))).toBeNull();
   });
@@ -89,16 +107,24 @@ describe('a models folder with broken models beside a good one', () => {
     expect((await request(server.url).get('/readyz')).status).toBe(200);
     const res = await request(server.url).get('/v1/models');
     expect(res.status).toBe(200);
-    const models = Object.fromEntries((res.body.models as Array<{ name: string; status: string; reason?: string; provider: string }>).map((m) => [m.name, m]));
+    const models = Object.fromEntries(
+      (res.body.models as Array<{ name: string; status: string; reason?: string; provider: string }>).map((m) => [m.name, m]),
+    );
     expect(models.good).toMatchObject({ status: 'ready', provider: 'cpu', task: 'image-to-image', endpoint: '/v1/models/good/translate' });
     expect(models['corrupt-onnx']).toMatchObject({ status: 'unavailable', reason: expect.stringMatching(/could not be loaded/) });
-    expect(models['wrong-tensor']).toMatchObject({ status: 'unavailable', reason: expect.stringMatching(/lacks input "pixels".*inputs \[input\]/) });
-    for (const name of ['broken-json', 'bad-schema', 'wrong-name', 'no-onnx', 'escape', 'linked']) expect(models[name]!.status).toBe('unavailable');
+    expect(models['wrong-tensor']).toMatchObject({
+      status: 'unavailable',
+      reason: expect.stringMatching(/lacks input "pixels".*inputs \[input\]/),
+    });
+    for (const name of ['broken-json', 'bad-schema', 'wrong-name', 'no-onnx', 'escape', 'linked'])
+      expect(models[name]!.status).toBe('unavailable');
 
     const one = await request(server.url).get('/v1/models/corrupt-onnx');
     expect(one.body).toMatchObject({ name: 'corrupt-onnx', status: 'unavailable' });
 
-    const png = await sharp({ create: { width: 8, height: 8, channels: 3, background: '#fff' } }).png().toBuffer();
+    const png = await sharp({ create: { width: 8, height: 8, channels: 3, background: '#fff' } })
+      .png()
+      .toBuffer();
     const refused = await request(server.url).post('/v1/models/corrupt-onnx/translate').set('Content-Type', 'image/png').send(png);
     expect([refused.status, refused.headers['content-type']]).toEqual([503, 'application/problem+json; charset=utf-8']);
     expect(JSON.parse(refused.text).detail).toMatch(/unavailable/);

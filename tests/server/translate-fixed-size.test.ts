@@ -20,10 +20,20 @@ beforeAll(async () => {
   writeModel(dir, 'fixed-auto', imageManifest('fixed-auto'), colourMixModel('NCHW', mix, undefined, { width: 48, height: 32 }));
   // NHWC graph fixed at 24×24, and the manifest says so.
   const declared = imageManifest('fixed-declared', { layout: 'NHWC' });
-  writeModel(dir, 'fixed-declared', { ...declared, input: { ...declared.input, size: { width: 24, height: 24 } } }, colourMixModel('NHWC', mix, undefined, { width: 24, height: 24 }));
+  writeModel(
+    dir,
+    'fixed-declared',
+    { ...declared, input: { ...declared.input, size: { width: 24, height: 24 } } },
+    colourMixModel('NHWC', mix, undefined, { width: 24, height: 24 }),
+  );
   // The manifest claims a size the graph does not take.
   const wrong = imageManifest('fixed-mismatch');
-  writeModel(dir, 'fixed-mismatch', { ...wrong, input: { ...wrong.input, size: { width: 64, height: 64 } } }, colourMixModel('NCHW', mix, undefined, { width: 32, height: 32 }));
+  writeModel(
+    dir,
+    'fixed-mismatch',
+    { ...wrong, input: { ...wrong.input, size: { width: 64, height: 64 } } },
+    colourMixModel('NCHW', mix, undefined, { width: 32, height: 32 }),
+  );
   server = await startTestServer(dir);
 });
 afterAll(() => server?.close());
@@ -52,10 +62,18 @@ function meanAbsoluteError(a: Uint8Array, b: Uint8Array): number {
 
 async function translated(model: string, width: number, height: number): Promise<{ rgb: Buffer; expected: Uint8Array; size: string }> {
   const pixels = gradient(width, height, 3);
-  const png = await sharp(pixels, { raw: { width, height, channels: 3 } }).png().toBuffer();
-  const res = await request(server.url).post(`/v1/models/${model}/translate`).set('Content-Type', 'image/png').responseType('blob').send(png);
+  const png = await sharp(pixels, { raw: { width, height, channels: 3 } })
+    .png()
+    .toBuffer();
+  const res = await request(server.url)
+    .post(`/v1/models/${model}/translate`)
+    .set('Content-Type', 'image/png')
+    .responseType('blob')
+    .send(png);
   expect(res.status).toBe(200);
-  const { data, info } = await sharp(res.body as Buffer).raw().toBuffer({ resolveWithObject: true });
+  const { data, info } = await sharp(res.body as Buffer)
+    .raw()
+    .toBuffer({ resolveWithObject: true });
   expect([info.width, info.height, info.channels]).toEqual([width, height, 3]);
   return { rgb: data, expected: applyColourMix(pixels, rotateAndInvert(RANGE), RANGE, RANGE), size: res.headers['x-image-size'] as string };
 }
@@ -89,10 +107,18 @@ describe('fixed-size graphs', () => {
   it('keeps the alpha of the input at full size', async () => {
     const [width, height] = [60, 40];
     const rgba = gradient(width, height, 4);
-    const png = await sharp(rgba, { raw: { width, height, channels: 4 } }).png().toBuffer();
-    const res = await request(server.url).post('/v1/models/fixed-auto/translate?format=png').set('Content-Type', 'image/png').responseType('blob').send(png);
+    const png = await sharp(rgba, { raw: { width, height, channels: 4 } })
+      .png()
+      .toBuffer();
+    const res = await request(server.url)
+      .post('/v1/models/fixed-auto/translate?format=png')
+      .set('Content-Type', 'image/png')
+      .responseType('blob')
+      .send(png);
     expect(res.status).toBe(200);
-    const { data, info } = await sharp(res.body as Buffer).raw().toBuffer({ resolveWithObject: true });
+    const { data, info } = await sharp(res.body as Buffer)
+      .raw()
+      .toBuffer({ resolveWithObject: true });
     expect(info.channels).toBe(4);
     for (let p = 0; p < width * height; p++) expect(data[p * 4 + 3]).toBe(rgba[p * 4 + 3]);
   });

@@ -16,7 +16,10 @@ const shape: [number, number, number, number] = [2, 9, 7, 5];
 
 /** Values and input gradient of Σ w · norm(x), for norm = the op under test or the definition. */
 function valuesAndGradient(useOp: boolean): tf.Tensor[] {
-  const x = tf.tensor4d(randomValues(2 * 9 * 7 * 5, 500).map((v, i) => v * 3 + (i % 5)), shape);
+  const x = tf.tensor4d(
+    randomValues(2 * 9 * 7 * 5, 500).map((v, i) => v * 3 + (i % 5)),
+    shape,
+  );
   const weights = tf.tensor4d(randomValues(2 * 9 * 7 * 5, 501), shape);
   const norm = (t: tf.Tensor): tf.Tensor => {
     if (useOp) return instanceNorm(t as tf.Tensor4D, 1e-5);

@@ -12,7 +12,14 @@ import { compareWithCpu, randomValues, relativeError, runOn, TOLERANCE, use } fr
 type Pad = 'same' | 'valid';
 type Shape4 = [number, number, number, number];
 
-const tensor4 = (shape: Shape4, seed: number) => tf.tensor4d(randomValues(shape.reduce((a, b) => a * b), seed), shape);
+const tensor4 = (shape: Shape4, seed: number) =>
+  tf.tensor4d(
+    randomValues(
+      shape.reduce((a, b) => a * b),
+      seed,
+    ),
+    shape,
+  );
 
 interface ConvCase {
   x: Shape4;
@@ -67,7 +74,9 @@ describe('Conv2D and FusedConv2D on onnxruntime', () => {
   ];
 
   it('covers every formulation: NCHW Conv, NHWC im2col + MatMul, flipped-filter ConvTranspose', () => {
-    const formulations = new Set(forwardCases.map((c) => forwardConvFormulation(c.x, [c.kernel, c.kernel, c.x[3], c.outChannels], c.stride, c.pad, c.dilation)));
+    const formulations = new Set(
+      forwardCases.map((c) => forwardConvFormulation(c.x, [c.kernel, c.kernel, c.x[3], c.outChannels], c.stride, c.pad, c.dilation)),
+    );
     expect([...formulations].sort()).toEqual(['conv', 'convTranspose', 'matmul']);
     expect(forwardConvFormulation([1, 7, 7, 16], [3, 3, 16, 32], 1, 'valid', 2)).toBe('matmul');
     expect(forwardConvFormulation([2, 12, 11, 16], [3, 3, 16, 2], 1, 'valid', 2)).toBe('convTranspose');
@@ -75,7 +84,8 @@ describe('Conv2D and FusedConv2D on onnxruntime', () => {
 
   it.each(forwardCases.map((c) => [label(c), c] as const))('conv2d %s', async (_, c) => {
     const { error, delegated } = await compareWithCpu(tf.Conv2D, () =>
-      tf.conv2d(tensor4(c.x, 1), tensor4([c.kernel, c.kernel, c.x[3], c.outChannels], 2), c.stride, c.pad, 'NHWC', c.dilation ?? 1));
+      tf.conv2d(tensor4(c.x, 1), tensor4([c.kernel, c.kernel, c.x[3], c.outChannels], 2), c.stride, c.pad, 'NHWC', c.dilation ?? 1),
+    );
     expect(delegated).toBe(1);
     expect(error).toBeLessThan(TOLERANCE);
   });
@@ -100,7 +110,8 @@ describe('Conv2D and FusedConv2D on onnxruntime', () => {
         activation,
         preluActivationWeights: activation === 'prelu' ? tf.tensor1d(randomValues(6, 6)) : undefined,
         ...extra,
-      }));
+      }),
+    );
     expect(delegated).toBe(1);
     expect(error).toBeLessThan(TOLERANCE);
   });
@@ -108,9 +119,15 @@ describe('Conv2D and FusedConv2D on onnxruntime', () => {
 
 describe('Conv2DBackpropInput (gradient of x, and conv2dTranspose) on onnxruntime', () => {
   it.each(convCases.map((c) => [label(c), c] as const))('dx of %s', async (_, c) => {
-    const forwardShape = tf.conv2d(tf.zeros(c.x) as tf.Tensor4D, tf.zeros([c.kernel, c.kernel, c.x[3], c.outChannels]) as tf.Tensor4D, c.stride, c.pad).shape as Shape4;
+    const forwardShape = tf.conv2d(
+      tf.zeros(c.x) as tf.Tensor4D,
+      tf.zeros([c.kernel, c.kernel, c.x[3], c.outChannels]) as tf.Tensor4D,
+      c.stride,
+      c.pad,
+    ).shape as Shape4;
     const { error, delegated } = await compareWithCpu(tf.Conv2DBackpropInput, () =>
-      tf.conv2dTranspose(tensor4(forwardShape, 7), tensor4([c.kernel, c.kernel, c.x[3], c.outChannels], 8), c.x, c.stride, c.pad));
+      tf.conv2dTranspose(tensor4(forwardShape, 7), tensor4([c.kernel, c.kernel, c.x[3], c.outChannels], 8), c.x, c.stride, c.pad),
+    );
     expect(delegated).toBe(1);
     expect(error).toBeLessThan(TOLERANCE);
   });
@@ -118,12 +135,22 @@ describe('Conv2DBackpropInput (gradient of x, and conv2dTranspose) on onnxruntim
   // The generator's upsampling: stride 2, 'same', output exactly twice the input (the case an
   // earlier prototype got wrong by up to 5.7), on even and odd output sizes.
   it.each([
-    [[2, 8, 8, 6], [2, 16, 16, 4]],
-    [[1, 5, 7, 8], [1, 10, 14, 3]],
-    [[2, 5, 6, 4], [2, 9, 11, 3]],
+    [
+      [2, 8, 8, 6],
+      [2, 16, 16, 4],
+    ],
+    [
+      [1, 5, 7, 8],
+      [1, 10, 14, 3],
+    ],
+    [
+      [2, 5, 6, 4],
+      [2, 9, 11, 3],
+    ],
   ] as Array<[Shape4, Shape4]>)('conv2dTranspose stride 2 same: %j → %j', async (input, output) => {
     const { error, delegated } = await compareWithCpu(tf.Conv2DBackpropInput, () =>
-      tf.conv2dTranspose(tensor4(input, 9), tensor4([3, 3, output[3], input[3]], 10), output, 2, 'same'));
+      tf.conv2dTranspose(tensor4(input, 9), tensor4([3, 3, output[3], input[3]], 10), output, 2, 'same'),
+    );
     expect(delegated).toBe(1);
     expect(error).toBeLessThan(TOLERANCE);
   });
@@ -131,22 +158,42 @@ describe('Conv2DBackpropInput (gradient of x, and conv2dTranspose) on onnxruntim
 
 describe('Conv2DBackpropFilter (missing on wasm) on onnxruntime', () => {
   it('covers both formulations: im2col + MatMul, and a correlation Conv for few output channels', () => {
-    const formulations = new Set(convCases.map((c) => filterGradFormulation(backend_util.computeConv2DInfo(c.x, [c.kernel, c.kernel, c.x[3], c.outChannels], c.stride, 1, c.pad))));
+    const formulations = new Set(
+      convCases.map((c) =>
+        filterGradFormulation(backend_util.computeConv2DInfo(c.x, [c.kernel, c.kernel, c.x[3], c.outChannels], c.stride, 1, c.pad)),
+      ),
+    );
     expect([...formulations].sort()).toEqual(['correlation', 'im2col']);
   });
 
   it.each(convCases.map((c) => [label(c), c] as const))('dW of %s', async (_, c) => {
     const filterShape: Shape4 = [c.kernel, c.kernel, c.x[3], c.outChannels];
     const forwardShape = tf.conv2d(tf.zeros(c.x) as tf.Tensor4D, tf.zeros(filterShape) as tf.Tensor4D, c.stride, c.pad).shape as Shape4;
-    const { error, delegated } = await compareWithCpu(tf.Conv2DBackpropFilter, () =>
-      tf.engine().runKernel(tf.Conv2DBackpropFilter, { x: tensor4(c.x, 11), dy: tensor4(forwardShape, 12) }, { strides: c.stride, pad: c.pad, dataFormat: 'NHWC', filterShape }) as tf.Tensor);
+    const { error, delegated } = await compareWithCpu(
+      tf.Conv2DBackpropFilter,
+      () =>
+        tf
+          .engine()
+          .runKernel(
+            tf.Conv2DBackpropFilter,
+            { x: tensor4(c.x, 11), dy: tensor4(forwardShape, 12) },
+            { strides: c.stride, pad: c.pad, dataFormat: 'NHWC', filterShape },
+          ) as tf.Tensor,
+    );
     expect(delegated).toBe(1);
     expect(error).toBeLessThan(TOLERANCE);
   });
 });
 
 describe('BatchMatMul and _FusedMatMul on onnxruntime', () => {
-  const matrix = (shape: number[], seed: number) => tf.tensor(randomValues(shape.reduce((a, b) => a * b), seed), shape);
+  const matrix = (shape: number[], seed: number) =>
+    tf.tensor(
+      randomValues(
+        shape.reduce((a, b) => a * b),
+        seed,
+      ),
+      shape,
+    );
   it.each([
     ['2-D', [96, 80], [80, 70], false, false],
     ['2-D, A transposed', [80, 96], [80, 70], true, false],
@@ -163,13 +210,16 @@ describe('BatchMatMul and _FusedMatMul on onnxruntime', () => {
       return product;
     });
     expect(delegated).toBe(1);
-    expect(shape.slice(0, -2)).toEqual(aShape.length > bShape.length ? aShape.slice(0, -2) : aShape.slice(0, -2).map((d, i) => Math.max(d, bShape[i]!)));
+    expect(shape.slice(0, -2)).toEqual(
+      aShape.length > bShape.length ? aShape.slice(0, -2) : aShape.slice(0, -2).map((d, i) => Math.max(d, bShape[i]!)),
+    );
     expect(error).toBeLessThan(TOLERANCE);
   });
 
   it('fused matMul with bias and relu (a Dense layer)', async () => {
     const { error, delegated } = await compareWithCpu(tf._FusedMatMul, () =>
-      tf.fused.matMul({ a: matrix([64, 100], 15), b: matrix([100, 90], 16), bias: matrix([90], 17), activation: 'relu' }));
+      tf.fused.matMul({ a: matrix([64, 100], 15), b: matrix([100, 90], 16), bias: matrix([90], 17), activation: 'relu' }),
+    );
     expect(delegated).toBe(1);
     expect(error).toBeLessThan(TOLERANCE);
   });
@@ -205,10 +255,22 @@ describe('Sum and Mean over spatial axes on onnxruntime', () => {
 
 describe('Slice and UnsortedSegmentSum on the wasm heap', () => {
   it.each([
-    [[0, 1, 1, 0], [2, 7, 9, 3]],
-    [[1, 0, 0, 0], [1, 9, 11, 3]],
-    [[0, 2, 0, 1], [2, 3, 11, 2]],
-    [[1, 4, 10, 2], [1, 1, 1, 1]],
+    [
+      [0, 1, 1, 0],
+      [2, 7, 9, 3],
+    ],
+    [
+      [1, 0, 0, 0],
+      [1, 9, 11, 3],
+    ],
+    [
+      [0, 2, 0, 1],
+      [2, 3, 11, 2],
+    ],
+    [
+      [1, 4, 10, 2],
+      [1, 1, 1, 1],
+    ],
   ])('slice begin %j size %j', async (begin, size) => {
     const { error, delegated } = await compareWithCpu(tf.Slice, () => tf.slice(tensor4([2, 9, 11, 3], 22), begin, size));
     expect(delegated).toBe(1);
@@ -216,7 +278,9 @@ describe('Slice and UnsortedSegmentSum on the wasm heap', () => {
   });
 
   it('int32 slices are exact', async () => {
-    const { error, delegated } = await compareWithCpu(tf.Slice, () => tf.cast(tf.slice(tf.range(0, 60, 1, 'int32').reshape([3, 4, 5]), [1, 1, 2], [2, 2, 3]), 'float32'));
+    const { error, delegated } = await compareWithCpu(tf.Slice, () =>
+      tf.cast(tf.slice(tf.range(0, 60, 1, 'int32').reshape([3, 4, 5]), [1, 1, 2], [2, 2, 3]), 'float32'),
+    );
     expect(delegated).toBe(1);
     expect(error).toBe(0);
   });
@@ -224,7 +288,8 @@ describe('Slice and UnsortedSegmentSum on the wasm heap', () => {
   it('unsortedSegmentSum drops out-of-range ids like TensorFlow', async () => {
     const ids = [0, 4, 2, 4, -1, 7, 1, 0, 3, 4];
     const { error, delegated } = await compareWithCpu(tf.UnsortedSegmentSum, () =>
-      tf.unsortedSegmentSum(tf.tensor2d(randomValues(10 * 6, 23), [10, 6]), tf.tensor1d(ids, 'int32'), 5));
+      tf.unsortedSegmentSum(tf.tensor2d(randomValues(10 * 6, 23), [10, 6]), tf.tensor1d(ids, 'int32'), 5),
+    );
     expect(delegated).toBe(1);
     expect(error).toBeLessThan(TOLERANCE);
   });
@@ -232,7 +297,14 @@ describe('Slice and UnsortedSegmentSum on the wasm heap', () => {
   it('trains an Embedding: the gradient of gather', async () => {
     const { error, delegated } = await compareWithCpu(tf.UnsortedSegmentSum, () => {
       const table = tf.tensor2d(randomValues(12 * 8, 24), [12, 8]);
-      const ids = tf.tensor2d([[1, 3, 3, 11], [0, 1, 5, 5]], [2, 4], 'int32');
+      const ids = tf.tensor2d(
+        [
+          [1, 3, 3, 11],
+          [0, 1, 5, 5],
+        ],
+        [2, 4],
+        'int32',
+      );
       const weights = tf.tensor3d(randomValues(2 * 4 * 8, 25), [2, 4, 8]);
       return tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.gather(t, ids), weights)))(table);
     });
@@ -250,7 +322,9 @@ describe('ResizeNearestNeighborGrad on the wasm heap', () => {
     const { error, delegated } = await compareWithCpu(tf.ResizeNearestNeighborGrad, () => {
       const x = tensor4([...shape], 600);
       const weights = tensor4([shape[0], size[0], size[1], shape[3]], 601);
-      return tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.image.resizeNearestNeighbor(t as tf.Tensor4D, [...size], alignCorners), weights)))(x);
+      return tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.image.resizeNearestNeighbor(t as tf.Tensor4D, [...size], alignCorners), weights)))(
+        x,
+      );
     });
     expect(delegated).toBe(1);
     expect(error).toBeLessThan(1e-6);
@@ -266,14 +340,17 @@ describe('ResizeNearestNeighborGrad on the wasm heap', () => {
       for (let r = 0; r < 10; r += 1) {
         for (let c = 0; c < 12; c += 1) {
           for (let d = 0; d < depth; d += 1) {
-            expected[((b * height + Math.floor(r / 2)) * width + Math.floor(c / 2)) * depth + d]! += dyValues[((b * 10 + r) * 12 + c) * depth + d]!;
+            expected[((b * height + Math.floor(r / 2)) * width + Math.floor(c / 2)) * depth + d]! +=
+              dyValues[((b * 10 + r) * 12 + c) * depth + d]!;
           }
         }
       }
     }
     const [actual] = await runOn('wasm-ort', () => {
       const weights = tf.tensor4d(dyValues, [batch, 10, 12, depth]);
-      return tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.image.resizeNearestNeighbor(t as tf.Tensor4D, [10, 12]), weights)))(tensor4([batch, height, width, depth], 603));
+      return tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.image.resizeNearestNeighbor(t as tf.Tensor4D, [10, 12]), weights)))(
+        tensor4([batch, height, width, depth], 603),
+      );
     });
     expect(relativeError(actual!, expected)).toBeLessThan(1e-6);
   });

@@ -56,7 +56,9 @@ describe('selectBackend', () => {
     expect(tf.getBackend()).toBe('wasm');
     expect(ortKernelsRegistered()).toBe(true);
     expect(out.lines).toHaveLength(1);
-    expect(out.lines[0]).toMatch(/backend: wasm-ort \(.*Conv2DBackpropFilter.*onnxruntime-node 1\.30\.0.*skipped tfjs-node-gpu: .*; tfjs-node: /);
+    expect(out.lines[0]).toMatch(
+      /backend: wasm-ort \(.*Conv2DBackpropFilter.*onnxruntime-node 1\.30\.0.*skipped tfjs-node-gpu: .*; tfjs-node: /,
+    );
   });
 
   it('TRAIN_BACKEND forces a backend when no explicit one is asked for', async () => {
@@ -65,7 +67,9 @@ describe('selectBackend', () => {
   });
 
   it('rejects an unknown TRAIN_BACKEND or preference with the valid choices', async () => {
-    await expect(selectBackend('auto', { log: () => {}, env: { TRAIN_BACKEND: 'gpu' } })).rejects.toThrow(/TRAIN_BACKEND='gpu' is not one of auto, tfjs-node-gpu, tfjs-node, wasm-ort, wasm, cpu/);
+    await expect(selectBackend('auto', { log: () => {}, env: { TRAIN_BACKEND: 'gpu' } })).rejects.toThrow(
+      /TRAIN_BACKEND='gpu' is not one of auto, tfjs-node-gpu, tfjs-node, wasm-ort, wasm, cpu/,
+    );
     await expect(selectBackend('metal' as never, { log: () => {} })).rejects.toThrow(/unknown backend 'metal'/);
   });
 

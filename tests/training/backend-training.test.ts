@@ -34,11 +34,28 @@ const shapes = {
  */
 function convNetLoss(params: Record<keyof typeof shapes, tf.Tensor>): tf.Scalar {
   const x = params.x as tf.Tensor4D;
-  let h: tf.Tensor = tf.mirrorPad(x, [[0, 0], [1, 1], [1, 1], [0, 0]], 'reflect');
+  let h: tf.Tensor = tf.mirrorPad(
+    x,
+    [
+      [0, 0],
+      [1, 1],
+      [1, 1],
+      [0, 0],
+    ],
+    'reflect',
+  );
   h = tf.conv2d(h as tf.Tensor4D, params.stem as tf.Tensor4D, 1, 'valid');
   const { mean, variance } = tf.moments(h, [1, 2], true);
   h = tf.relu(tf.mul(tf.sub(h, mean), tf.rsqrt(tf.add(variance, 1e-5))));
-  const down = tf.fused.conv2d({ x: h as tf.Tensor4D, filter: params.down as tf.Tensor4D, strides: 2, pad: 'same', bias: params.downBias, activation: 'leakyrelu', leakyreluAlpha: 0.2 });
+  const down = tf.fused.conv2d({
+    x: h as tf.Tensor4D,
+    filter: params.down as tf.Tensor4D,
+    strides: 2,
+    pad: 'same',
+    bias: params.downBias,
+    activation: 'leakyrelu',
+    leakyreluAlpha: 0.2,
+  });
   const up = tf.relu(tf.conv2dTranspose(down as tf.Tensor4D, params.up as tf.Tensor4D, [2, 12, 12, 8], 2, 'same'));
   const image = tf.tanh(tf.conv2d(up, params.out as tf.Tensor4D, 1, 'valid'));
   const logits = tf.matMul(tf.reshape(down, [2, -1]), params.dense);
@@ -49,11 +66,24 @@ describe('training on wasm-ort matches the cpu reference', () => {
   it('gradients of a small conv net (every parameter and the input)', async () => {
     const names = Object.keys(shapes) as Array<keyof typeof shapes>;
     const compute = () => {
-      const params = Object.fromEntries(names.map((name, i) => {
-        const shape = [...shapes[name]];
-        return [name, tf.tensor(randomValues(shape.reduce((a, b) => a * b), 100 + i), shape)];
-      })) as Record<keyof typeof shapes, tf.Tensor>;
-      const grads = tf.grads((...values: tf.Tensor[]) => convNetLoss(Object.fromEntries(names.map((n, i) => [n, values[i]!])) as Record<keyof typeof shapes, tf.Tensor>));
+      const params = Object.fromEntries(
+        names.map((name, i) => {
+          const shape = [...shapes[name]];
+          return [
+            name,
+            tf.tensor(
+              randomValues(
+                shape.reduce((a, b) => a * b),
+                100 + i,
+              ),
+              shape,
+            ),
+          ];
+        }),
+      ) as Record<keyof typeof shapes, tf.Tensor>;
+      const grads = tf.grads((...values: tf.Tensor[]) =>
+        convNetLoss(Object.fromEntries(names.map((n, i) => [n, values[i]!])) as Record<keyof typeof shapes, tf.Tensor>),
+      );
       return grads(names.map((n) => params[n]));
     };
     const filterGradsBefore = delegatedCalls.get(tf.Conv2DBackpropFilter) ?? 0;
@@ -71,8 +101,22 @@ describe('training on wasm-ort matches the cpu reference', () => {
     const compute = () => {
       const model = tf.sequential({
         layers: [
-          tf.layers.conv2d({ inputShape: [10, 10, 3], filters: 8, kernelSize: 3, strides: 2, padding: 'same', activation: 'relu', kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }) }),
-          tf.layers.conv2dTranspose({ filters: 4, kernelSize: 3, strides: 2, padding: 'same', kernelInitializer: tf.initializers.glorotUniform({ seed: 2 }) }),
+          tf.layers.conv2d({
+            inputShape: [10, 10, 3],
+            filters: 8,
+            kernelSize: 3,
+            strides: 2,
+            padding: 'same',
+            activation: 'relu',
+            kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }),
+          }),
+          tf.layers.conv2dTranspose({
+            filters: 4,
+            kernelSize: 3,
+            strides: 2,
+            padding: 'same',
+            kernelInitializer: tf.initializers.glorotUniform({ seed: 2 }),
+          }),
           tf.layers.flatten(),
           tf.layers.dense({ units: 64, activation: 'relu', kernelInitializer: tf.initializers.glorotUniform({ seed: 3 }) }),
           tf.layers.dense({ units: 2, kernelInitializer: tf.initializers.glorotUniform({ seed: 4 }) }),
@@ -97,7 +141,12 @@ describe('training on wasm-ort matches the cpu reference', () => {
 });
 
 /** The definition: dx[i] = Σ dy[j] over every padded position j whose value was copied from x[i]. */
-function mirrorPadAdjoint(dy: Float32Array, xShape: [number, number], pads: [[number, number], [number, number]], mode: 'reflect' | 'symmetric'): Float32Array {
+function mirrorPadAdjoint(
+  dy: Float32Array,
+  xShape: [number, number],
+  pads: [[number, number], [number, number]],
+  mode: 'reflect' | 'symmetric',
+): Float32Array {
   const [rows, cols] = xShape;
   const paddedCols = cols + pads[1][0] + pads[1][1];
   const source = (p: number, size: number, before: number) => {
@@ -117,8 +166,20 @@ function mirrorPadAdjoint(dy: Float32Array, xShape: [number, number], pads: [[nu
 
 describe('MirrorPad gradient', () => {
   it.each([
-    ['reflect', [[2, 1], [3, 2]]],
-    ['symmetric', [[2, 1], [0, 3]]],
+    [
+      'reflect',
+      [
+        [2, 1],
+        [3, 2],
+      ],
+    ],
+    [
+      'symmetric',
+      [
+        [2, 1],
+        [0, 3],
+      ],
+    ],
   ] as const)('%s with pads %j is the adjoint of the padding on every backend', async (mode, pads) => {
     const xShape: [number, number] = [5, 6];
     const paddedSize = (5 + pads[0][0] + pads[0][1]) * (6 + pads[1][0] + pads[1][1]);
@@ -128,7 +189,9 @@ describe('MirrorPad gradient', () => {
       const [viaTape, direct] = await runOn(backend, () => {
         const x = tf.tensor2d(randomValues(30, 301), xShape);
         const weights = tf.tensor2d(dy, [5 + pads[0][0] + pads[0][1], 6 + pads[1][0] + pads[1][1]]);
-        const grad = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.mirrorPad(t as tf.Tensor2D, [[...pads[0]], [...pads[1]]], mode), weights)))(x);
+        const grad = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.mirrorPad(t as tf.Tensor2D, [[...pads[0]], [...pads[1]]], mode), weights)))(
+          x,
+        );
         return [grad, mirrorPadBackward(weights, xShape, [[...pads[0]], [...pads[1]]], mode)];
       });
       expect(relativeError(viaTape!, expected), backend).toBeLessThan(1e-6);
@@ -139,14 +202,36 @@ describe('MirrorPad gradient', () => {
 
 describe('MirrorPad gradient kernel on the wasm heap', () => {
   it.each([
-    ['reflect', [[0, 0], [3, 3], [1, 2], [0, 0]]],
-    ['symmetric', [[1, 0], [2, 3], [0, 1], [0, 0]]],
+    [
+      'reflect',
+      [
+        [0, 0],
+        [3, 3],
+        [1, 2],
+        [0, 0],
+      ],
+    ],
+    [
+      'symmetric',
+      [
+        [1, 0],
+        [2, 3],
+        [0, 1],
+        [0, 0],
+      ],
+    ],
   ] as const)('NHWC %s pads %j match the composed gradient on cpu', async (mode, pads) => {
     const { error, delegated } = await compareWithCpu(MIRROR_PAD_GRAD, () => {
       const x = tf.tensor4d(randomValues(2 * 5 * 6 * 3, 400), [2, 5, 6, 3]);
       const paddings = pads.map(([a, b]) => [a, b] as [number, number]);
       const paddedShape = x.shape.map((d, i) => d + paddings[i]![0] + paddings[i]![1]);
-      const weights = tf.tensor(randomValues(paddedShape.reduce((a, b) => a * b), 401), paddedShape);
+      const weights = tf.tensor(
+        randomValues(
+          paddedShape.reduce((a, b) => a * b),
+          401,
+        ),
+        paddedShape,
+      );
       return tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.mirrorPad(t as tf.Tensor4D, paddings, mode), weights)))(x);
     });
     expect(delegated).toBe(1);

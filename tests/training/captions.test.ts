@@ -48,17 +48,30 @@ describe('digitStyles', () => {
   it('labels the heaviest third of a class thick and the lightest third thin, the middle nothing', () => {
     // Class 3: bar widths 1…6 (ink grows with width); class 5: the same widths in reverse order.
     const widths = [1, 2, 3, 4, 5, 6];
-    const set = digitSet([...widths.map((w) => bar(w)), ...[...widths].reverse().map((w) => bar(w))], [...widths.map(() => 3), ...widths.map(() => 5)]);
+    const set = digitSet(
+      [...widths.map((w) => bar(w)), ...[...widths].reverse().map((w) => bar(w))],
+      [...widths.map(() => 3), ...widths.map(() => 5)],
+    );
     const weights = digitStyles(set).map((s) => s.weight);
     expect(weights).toEqual(['thin', 'thin', null, null, 'thick', 'thick', 'thick', 'thick', null, null, 'thin', 'thin']);
   });
 
   it('labels clearly right-leaning digits slanted and the most vertical third upright, within each class', () => {
     const shears = [0, 0, 0, 0.2, 0.3, 0.4];
-    const styles = digitStyles(digitSet(shears.map((s) => bar(2, s)), shears.map(() => 1)));
+    const styles = digitStyles(
+      digitSet(
+        shears.map((s) => bar(2, s)),
+        shears.map(() => 1),
+      ),
+    );
     expect(styles.map((s) => s.slant)).toEqual(['upright', 'upright', 'upright', null, 'slanted', 'slanted']);
     // A left-leaning digit is never "slanted", and a class with no clear lean has no slanted digits.
-    const leaning = digitStyles(digitSet([-0.3, -0.2, 0, 0.01, 0.02, 0.03].map((s) => bar(2, s)), [7, 7, 7, 7, 7, 7]));
+    const leaning = digitStyles(
+      digitSet(
+        [-0.3, -0.2, 0, 0.01, 0.02, 0.03].map((s) => bar(2, s)),
+        [7, 7, 7, 7, 7, 7],
+      ),
+    );
     expect(leaning.some((s) => s.slant === 'slanted')).toBe(false);
   });
 });
@@ -105,7 +118,9 @@ describe('caption', () => {
     expect(captions.size).toBeGreaterThan(20);
     for (const text of captions) expect(text).not.toMatch(/^[ ,]|[ ,]$|\s,|,,|\s\s/);
     expect(renderTemplate('{digit}, {weight}, {slant}', { digit: 'three', weight: '', slant: '', style: '' })).toBe('three');
-    expect(renderTemplate('draw me a {style} {digit} please', { digit: '3', weight: 'bold', slant: 'italic', style: 'bold italic' })).toBe('draw me a bold italic 3 please');
+    expect(renderTemplate('draw me a {style} {digit} please', { digit: '3', weight: 'bold', slant: 'italic', style: 'bold italic' })).toBe(
+      'draw me a bold italic 3 please',
+    );
   });
 });
 
@@ -120,7 +135,11 @@ describe('templates and vocabulary', () => {
     const vocabulary = captionVocabulary();
     const random = seededRandom(7);
     for (let i = 0; i < 1000; i++) {
-      const style: DigitStyle = { label: i % 10, weight: (['thick', 'thin', null] as const)[i % 3]!, slant: (['slanted', 'upright', null] as const)[i % 4 % 3]! };
+      const style: DigitStyle = {
+        label: i % 10,
+        weight: (['thick', 'thin', null] as const)[i % 3]!,
+        slant: (['slanted', 'upright', null] as const)[(i % 4) % 3]!,
+      };
       expect(tokenize(caption(style, random), vocabulary, 32).ignored).toEqual([]);
       const heldOut = tokenize(caption(style, random, { templates: HELD_OUT_TEMPLATES }), vocabulary, 32);
       expect(heldOut.known.filter((w) => DIGIT_WORDS.includes(w as never) || /^\d$/.test(w) || STYLE_WORDS.has(w)).length).toBe(

@@ -116,7 +116,12 @@ function writeQtResources(files: Record<string, Buffer>, compressed: Set<string>
 
 describe('Qt resource files', () => {
   it('lists nested paths and reads stored and zlib-compressed entries', () => {
-    const files = { '/app/a.txt': Buffer.from('alpha'), '/app/deep/b.bin': Buffer.from([1, 2, 3]), '/app/deep/readme': Buffer.from('x'.repeat(300)), '/top.txt': Buffer.from('τop') };
+    const files = {
+      '/app/a.txt': Buffer.from('alpha'),
+      '/app/deep/b.bin': Buffer.from([1, 2, 3]),
+      '/app/deep/readme': Buffer.from('x'.repeat(300)),
+      '/top.txt': Buffer.from('τop'),
+    };
     const resources = parseQtResources(writeQtResources(files, new Set(['/app/deep/readme'])));
     expect(resources.paths).toEqual(['/app/a.txt', '/app/deep/b.bin', '/app/deep/readme', '/top.txt']);
     for (const [path, bytes] of Object.entries(files)) expect(resources.read(path)).toEqual(bytes);
@@ -133,27 +138,47 @@ describe('GCompris credits', () => {
     const credits = parseGcomprisCredits(
       'Copyright: Someone, 2018\nLicense: CC-BY-SA 4.0\nFiles:\nkey.svg\n\nCopyright: Nicolas Perrault III\nLicense: CC0-1.0\nSource: https://commons.wikimedia.org/wiki/File:Great_Wall.JPG\nFiles:\nwonders/greatWallofChina.webp\nwonders/other.webp\n',
     );
-    expect(credits.get('wonders/greatWallofChina.webp')).toEqual({ author: 'Nicolas Perrault III', license: 'CC0-1.0', source: 'https://commons.wikimedia.org/wiki/File:Great_Wall.JPG' });
+    expect(credits.get('wonders/greatWallofChina.webp')).toEqual({
+      author: 'Nicolas Perrault III',
+      license: 'CC0-1.0',
+      source: 'https://commons.wikimedia.org/wiki/File:Great_Wall.JPG',
+    });
     expect(credits.get('wonders/other.webp')?.license).toBe('CC0-1.0');
     expect(credits.get('key.svg')).toEqual({ author: 'Someone, 2018', license: 'CC-BY-SA 4.0' });
   });
 });
 
 /** An RGBA texture whose top `sky` rows are transparent (one pixel of row `sky` half transparent when `feather`). */
-async function texture(file: string, width: number, height: number, sky: number, colour: [number, number, number], feather = false): Promise<void> {
+async function texture(
+  file: string,
+  width: number,
+  height: number,
+  sky: number,
+  colour: [number, number, number],
+  feather = false,
+): Promise<void> {
   const data = Buffer.alloc(width * height * 4);
   for (let p = 0; p < width * height; p++) data.set([...colour, Math.floor(p / width) < sky ? 0 : 255], p * 4);
   if (feather) data[(sky * width + 1) * 4 + 3] = 128;
   await mkdir(dirname(file), { recursive: true });
-  await sharp(data, { raw: { width, height, channels: 4 } }).png().toFile(file);
+  await sharp(data, { raw: { width, height, channels: 4 } })
+    .png()
+    .toFile(file);
 }
 
 describe('Stellarium landscapes', () => {
   it('reads side textures in panorama order, or the one map of a spherical landscape', async () => {
     const dir = join(root, 'landscapes', 'garching');
     await mkdir(dir, { recursive: true });
-    await writeFile(join(dir, 'landscape.ini'), '[landscape]\nname = Garching\nauthor = Fabien Chéreau\ntype = old_style\nnbsidetex = 2\ntex0 = b.png\ntex1 = a.png\n');
-    expect(await readLandscape(dir)).toEqual({ name: 'Garching', author: 'Fabien Chéreau', textures: [join(dir, 'b.png'), join(dir, 'a.png')] });
+    await writeFile(
+      join(dir, 'landscape.ini'),
+      '[landscape]\nname = Garching\nauthor = Fabien Chéreau\ntype = old_style\nnbsidetex = 2\ntex0 = b.png\ntex1 = a.png\n',
+    );
+    expect(await readLandscape(dir)).toEqual({
+      name: 'Garching',
+      author: 'Fabien Chéreau',
+      textures: [join(dir, 'b.png'), join(dir, 'a.png')],
+    });
     await writeFile(join(dir, 'landscape.ini'), '[landscape]\nname = Field\ntype = spherical\nmaptex = map.png\n');
     expect((await readLandscape(dir)).textures).toEqual([join(dir, 'map.png')]);
     await writeFile(join(dir, 'landscape.ini'), '[landscape]\ntype = polygonal\n');
@@ -171,12 +196,25 @@ describe('Stellarium landscapes', () => {
   });
 
   it('names frames so they are drawn as one photo', () => {
-    expect(['stellarium-garching-frame2.jpg', 'tuxtype-kcas4.jpg', 'opencv-scenetext01.jpg'].map(photoOfFile)).toEqual(['stellarium-garching.jpg', 'tuxtype-kcas4.jpg', 'opencv-scenetext01.jpg']);
+    expect(['stellarium-garching-frame2.jpg', 'tuxtype-kcas4.jpg', 'opencv-scenetext01.jpg'].map(photoOfFile)).toEqual([
+      'stellarium-garching.jpg',
+      'tuxtype-kcas4.jpg',
+      'opencv-scenetext01.jpg',
+    ]);
   });
 
   it('cuts a band into frames at most twice as wide as tall', () => {
-    expect(frameColumns(4096, 455)).toEqual([0, 1, 2, 3, 4].map((i) => ({ left: Math.round((i * 4096) / 5), width: Math.round(((i + 1) * 4096) / 5) - Math.round((i * 4096) / 5) })));
-    expect(frameColumns(80, 18)).toEqual([{ left: 0, width: 27 }, { left: 27, width: 26 }, { left: 53, width: 27 }]);
+    expect(frameColumns(4096, 455)).toEqual(
+      [0, 1, 2, 3, 4].map((i) => ({
+        left: Math.round((i * 4096) / 5),
+        width: Math.round(((i + 1) * 4096) / 5) - Math.round((i * 4096) / 5),
+      })),
+    );
+    expect(frameColumns(80, 18)).toEqual([
+      { left: 0, width: 27 },
+      { left: 27, width: 26 },
+      { left: 53, width: 27 },
+    ]);
     expect(frameColumns(30, 20)).toEqual([{ left: 0, width: 30 }]);
   });
 });
@@ -184,7 +222,8 @@ describe('Stellarium landscapes', () => {
 // ---------------------------------------------------------------------------------------------
 // The builder against fake packages.
 
-const COPYRIGHT = 'Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\n\nFiles: *\nCopyright: someone\nLicense: GPL-2+\n';
+const COPYRIGHT =
+  'Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\n\nFiles: *\nCopyright: someone\nLicense: GPL-2+\n';
 let colourIndex = 0;
 
 async function photo(file: string, width = 40, height = 30): Promise<void> {
@@ -194,7 +233,10 @@ async function photo(file: string, width = 40, height = 30): Promise<void> {
   await sharp({ create: { width, height, channels: 3, background } }).toFile(file);
 }
 
-const webp = async () => sharp({ create: { width: 32, height: 24, channels: 3, background: '#3366aa' } }).webp().toBuffer();
+const webp = async () =>
+  sharp({ create: { width: 32, height: 24, channels: 3, background: '#3366aa' } })
+    .webp()
+    .toBuffer();
 
 /** Writes every catalogued photo of `name` (and a few things the rules leave out) under `dir`. */
 async function fakePackage(name: string, dir: string): Promise<void> {
@@ -208,7 +250,10 @@ async function fakePackage(name: string, dir: string): Promise<void> {
         await photo(join(images, '1280x800.jpg'), 64, 40);
         await photo(join(images, '2560x1600.jpg'), 128, 80);
         await photo(join(images, '1080x1920.jpg'), 45, 80);
-        await writeFile(join(dir, 'usr/share/wallpapers', wallpaper, 'metadata.json'), JSON.stringify({ KPlugin: { Authors: [{ Name: `Author of ${wallpaper}` }], License: 'LGPLv3' } }));
+        await writeFile(
+          join(dir, 'usr/share/wallpapers', wallpaper, 'metadata.json'),
+          JSON.stringify({ KPlugin: { Authors: [{ Name: `Author of ${wallpaper}` }], License: 'LGPLv3' } }),
+        );
       }
       break;
     case 'mate-backgrounds':
@@ -230,7 +275,9 @@ async function fakePackage(name: string, dir: string): Promise<void> {
         for (const n of Object.keys(photos)) files[`${resource}/${n}.webp`] = await webp();
         const readme = activity === 'explore_monuments' ? `${resource}/README` : `${resource}/animals/README`;
         const listed = activity === 'explore_monuments' ? 'wonders/greatWallofChina.webp' : 'sheep.webp\ncat.webp';
-        files[readme] = Buffer.from(`Copyright: Photographer of ${activity}\nLicense: CC0-1.0\nSource: https://example.org/${activity}\nFiles:\n${listed}\n`);
+        files[readme] = Buffer.from(
+          `Copyright: Photographer of ${activity}\nLicense: CC0-1.0\nSource: https://example.org/${activity}\nFiles:\n${listed}\n`,
+        );
         await mkdir(join(dir, 'usr/share/gcompris-qt/rcc'), { recursive: true });
         await writeFile(join(dir, 'usr/share/gcompris-qt/rcc', `${activity}.rcc`), writeQtResources(files, new Set([readme])));
       }
@@ -240,7 +287,10 @@ async function fakePackage(name: string, dir: string): Promise<void> {
         const base = join(dir, 'usr/share/stellarium/landscapes', landscape);
         await texture(join(base, 't0.png'), 40, 30, 10, [30, 160, 40]);
         await texture(join(base, 't1.png'), 40, 30, 12, [30, 150, 40]);
-        await writeFile(join(base, 'landscape.ini'), `[landscape]\nname = ${landscape}\nauthor = Author of ${landscape}\ntype = old_style\nnbsidetex = 2\ntex0 = t0.png\ntex1 = t1.png\n`);
+        await writeFile(
+          join(base, 'landscape.ini'),
+          `[landscape]\nname = ${landscape}\nauthor = Author of ${landscape}\ntype = old_style\nnbsidetex = 2\ntex0 = t0.png\ntex1 = t1.png\n`,
+        );
       }
       break;
     case 'opencv-doc':
@@ -257,7 +307,11 @@ async function fakePackage(name: string, dir: string): Promise<void> {
       break;
     case 'palapeli-data':
       await each(PALAPELI_PHOTOS, (n) => `usr/share/palapeli/collection/${n}.jpg`);
-      for (const n of Object.keys(PALAPELI_PHOTOS)) await writeFile(join(dir, `usr/share/palapeli/collection/${n}.desktop`), `[Desktop Entry]\nName=${n}\nX-KDE-PluginInfo-Author=Photographer of ${n}\n`);
+      for (const n of Object.keys(PALAPELI_PHOTOS))
+        await writeFile(
+          join(dir, `usr/share/palapeli/collection/${n}.desktop`),
+          `[Desktop Entry]\nName=${n}\nX-KDE-PluginInfo-Author=Photographer of ${n}\n`,
+        );
       break;
     case 'digikam-data':
       await each(DIGIKAM_PHOTOS, (n) => `usr/share/digikam/${n}`);
@@ -279,7 +333,13 @@ const fakeFetch: FetchPackage = async (name) => {
   fetchCount += 1;
   const dir = join(packagesDir, name);
   if (!(await readdir(dir).catch(() => undefined))) await fakePackage(name, dir);
-  return { name, version: '1.0-1', root: dir, copyright: await readFile(join(dir, 'usr/share/doc', name, 'copyright'), 'utf8'), cleanup: async () => {} };
+  return {
+    name,
+    version: '1.0-1',
+    root: dir,
+    copyright: await readFile(join(dir, 'usr/share/doc', name, 'copyright'), 'utf8'),
+    cleanup: async () => {},
+  };
 };
 
 describe('buildColorize', () => {
@@ -333,16 +393,33 @@ describe('buildColorize', () => {
 
   it('records each photo with the credit its package states', () => {
     const files = new Map(record.sources.flatMap((s) => s.files.map((f) => [f.stem, f])));
-    expect(files.get('gcompris-greatWallofChina')).toMatchObject({ split: 'test', author: 'Photographer of explore_monuments', license: 'CC0-1.0', source: 'https://example.org/explore_monuments' });
+    expect(files.get('gcompris-greatWallofChina')).toMatchObject({
+      split: 'test',
+      author: 'Photographer of explore_monuments',
+      license: 'CC0-1.0',
+      source: 'https://example.org/explore_monuments',
+    });
     expect(files.get('gcompris-sheep')).toMatchObject({ author: 'Photographer of explore_farm_animals', license: 'CC0-1.0' });
     expect(files.get('gcompris-bison')?.license).toBeUndefined(); // not in its README
-    expect(files.get('plasma-Path')).toMatchObject({ path: 'usr/share/wallpapers/Path/contents/images/2560x1600.jpg', author: 'Author of Path', license: 'LGPLv3' });
+    expect(files.get('plasma-Path')).toMatchObject({
+      path: 'usr/share/wallpapers/Path/contents/images/2560x1600.jpg',
+      author: 'Author of Path',
+      license: 'LGPLv3',
+    });
     expect(files.has('plasma-Grey')).toBe(false);
     expect(files.get('palapeli-castle-maintenon')?.author).toBe('Photographer of castle-maintenon');
     expect(files.get('tuxpaint-reef-back')?.license).toBe('public-domain');
     expect(files.has('tuxpaint-frog')).toBe(false);
-    expect(files.get('stellarium-garching-frame2')).toMatchObject({ author: 'Author of garching', tags: ['vegetation'], path: expect.stringContaining('frame 2 of 3') });
-    expect(record.sources.find((s) => s.package === 'opencv-doc')).toMatchObject({ version: '1.0-1', license: 'GPL-2+', copyrightFile: '/usr/share/doc/opencv-doc/copyright' });
+    expect(files.get('stellarium-garching-frame2')).toMatchObject({
+      author: 'Author of garching',
+      tags: ['vegetation'],
+      path: expect.stringContaining('frame 2 of 3'),
+    });
+    expect(record.sources.find((s) => s.package === 'opencv-doc')).toMatchObject({
+      version: '1.0-1',
+      license: 'GPL-2+',
+      copyrightFile: '/usr/share/doc/opencv-doc/copyright',
+    });
   });
 
   it('stores 4:4:4 JPEGs, training photos at maxSide, held-out ones at testMaxSide, a panorama as frames of its ground', async () => {

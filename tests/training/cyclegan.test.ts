@@ -51,7 +51,9 @@ async function writeImage(path: string, kind: 'A' | 'B', seed: number): Promise<
       else data.set(y < 16 ? [250, 200, 220] : [60, 160, 80], i);
     }
   }
-  await sharp(data, { raw: { width, height, channels: 3 } }).png().toFile(path);
+  await sharp(data, { raw: { width, height, channels: 3 } })
+    .png()
+    .toFile(path);
 }
 
 beforeAll(async () => {
@@ -91,17 +93,23 @@ afterAll(async () => {
 });
 
 describe('CycleGAN nets', () => {
-  it.each(['transpose', 'resize'] as const)('the ResNet generator (%s upsampling) keeps any multiple-of-4 size and outputs tanh values', (upsampling) => {
-    const net = resnetGenerator({ filters: 4, blocks: 2, seed: 1, upsampling });
-    for (const [h, w] of [[16, 16], [20, 28]] as const) {
-      const out = tf.tidy(() => net.predict(tf.randomUniform([1, h, w, 3], -1, 1, 'float32', 2)) as tf.Tensor);
-      expect(out.shape).toEqual([1, h, w, 3]);
-      const values = out.dataSync();
-      expect(Math.max(...values.map(Math.abs))).toBeLessThanOrEqual(1);
-      out.dispose();
-    }
-    net.dispose();
-  });
+  it.each(['transpose', 'resize'] as const)(
+    'the ResNet generator (%s upsampling) keeps any multiple-of-4 size and outputs tanh values',
+    (upsampling) => {
+      const net = resnetGenerator({ filters: 4, blocks: 2, seed: 1, upsampling });
+      for (const [h, w] of [
+        [16, 16],
+        [20, 28],
+      ] as const) {
+        const out = tf.tidy(() => net.predict(tf.randomUniform([1, h, w, 3], -1, 1, 'float32', 2)) as tf.Tensor);
+        expect(out.shape).toEqual([1, h, w, 3]);
+        const values = out.dataSync();
+        expect(Math.max(...values.map(Math.abs))).toBeLessThanOrEqual(1);
+        out.dispose();
+      }
+      net.dispose();
+    },
+  );
 
   it('the generator is reproducible from its seed', () => {
     const [a, b] = [resnetGenerator({ filters: 4, blocks: 1, seed: 9 }), resnetGenerator({ filters: 4, blocks: 1, seed: 9 })];
@@ -121,14 +129,19 @@ describe('CycleGAN nets', () => {
 
 describe('photo2anime techniques', () => {
   const setupWith = (overrides: Partial<Photo2AnimeOptions>) =>
-    photo2animeRecipe.setup({ seed: 3, batchSize: 1, options: { ...PHOTO2ANIME_OPTIONS, ...TINY, dataDir: join(root, 'data'), ...overrides } });
+    photo2animeRecipe.setup({
+      seed: 3,
+      batchSize: 1,
+      options: { ...PHOTO2ANIME_OPTIONS, ...TINY, dataDir: join(root, 'data'), ...overrides },
+    });
 
   it('starts with reconstruction only, then trains the GAN with every technique on', async () => {
     const session = await setupWith({ initSteps: 1 });
     try {
       expect(Object.keys(session.trainStep(0, seededRandom(1))).sort()).toEqual(['g', 'initA', 'initB', 'lr']);
       const gan = session.trainStep(1, seededRandom(2));
-      for (const key of ['gAB', 'gBA', 'cycleA', 'cycleB', 'color', 'dB', 'dEdge', 'dGrey', 'dA']) expect(Number.isFinite(gan[key])).toBe(true);
+      for (const key of ['gAB', 'gBA', 'cycleA', 'cycleB', 'color', 'dB', 'dEdge', 'dGrey', 'dA'])
+        expect(Number.isFinite(gan[key])).toBe(true);
       expect(gan.idA).toBeUndefined();
     } finally {
       session.dispose?.();
@@ -152,7 +165,14 @@ describe('photo2anime techniques', () => {
   });
 
   it('switches each technique off', async () => {
-    const session = await setupWith({ initSteps: 0, lambdaColor: 0, edgeNegatives: 0, greyNegatives: 0, diffAugment: false, lambdaIdentity: 0.5 });
+    const session = await setupWith({
+      initSteps: 0,
+      lambdaColor: 0,
+      edgeNegatives: 0,
+      greyNegatives: 0,
+      diffAugment: false,
+      lambdaIdentity: 0.5,
+    });
     try {
       const losses = session.trainStep(0, seededRandom(1));
       for (const key of ['initA', 'color', 'dEdge', 'dGrey']) expect(losses[key]).toBeUndefined();
@@ -229,7 +249,9 @@ describe('photo2anime: tiny CycleGAN → export → onnxruntime → server', () 
     const list = await request(server.server).get('/v1/models').expect(200);
     expect(list.body.models).toEqual([expect.objectContaining({ name: 'photo2anime', status: 'ready', task: 'image-to-image' })]);
 
-    const photo = await sharp(join(root, 'data', 'testA', 'ta0.png')).png().toBuffer();
+    const photo = await sharp(join(root, 'data', 'testA', 'ta0.png'))
+      .png()
+      .toBuffer();
     const res = await request(server.server)
       .post('/v1/models/photo2anime/translate')
       .set('Content-Type', 'image/png')
@@ -248,11 +270,16 @@ describe('photo2anime: tiny CycleGAN → export → onnxruntime → server', () 
 
   it('is scored by the photo eval, which writes its contact sheet', async () => {
     const sheet = join(root, 'sheet.png');
-    const report = await runPhotoEval(exportDir, { dataDir: join(root, 'data'), contactSheet: sheet, swd: { levels: 2, descriptorsPerImage: 16, directions: 8, repeats: 1 } });
+    const report = await runPhotoEval(exportDir, {
+      dataDir: join(root, 'data'),
+      contactSheet: sheet,
+      swd: { levels: 2, descriptorsPerImage: 16, directions: 8, repeats: 1 },
+    });
     expect(report.photos).toHaveLength(2);
     expect(report.animeImages).toBe(5);
     for (const scores of Object.values(report.methods)) {
-      for (const value of [scores.swdRatio, scores.ssim, ...scores.swdRatioPerPhoto, ...scores.ssimPerPhoto]) expect(Number.isFinite(value)).toBe(true);
+      for (const value of [scores.swdRatio, scores.ssim, ...scores.swdRatioPerPhoto, ...scores.ssimPerPhoto])
+        expect(Number.isFinite(value)).toBe(true);
       expect(scores.ssimPerPhoto).toHaveLength(2);
     }
     expect(report.methods.reinhard.ssim).toBeGreaterThan(report.methods.translated.ssim); // 3 steps of training: the baseline still wins

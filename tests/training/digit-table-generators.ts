@@ -20,7 +20,8 @@ function digitTable(perLabel: number, shift: number): Float32Array {
   for (let label = 0; label < MNIST_CLASSES; label++) {
     const digits = digitsOfClass(train, (label + shift) % MNIST_CLASSES);
     for (let k = 0; k < perLabel; k++) {
-      for (let p = 0; p < MNIST_PIXELS; p++) table[(label * perLabel + k) * MNIST_PIXELS + p] = (digits.images[k * MNIST_PIXELS + p]! + 1) / 2;
+      for (let p = 0; p < MNIST_PIXELS; p++)
+        table[(label * perLabel + k) * MNIST_PIXELS + p] = (digits.images[k * MNIST_PIXELS + p]! + 1) / 2;
     }
   }
   return table;
@@ -57,7 +58,11 @@ export function textTableGenerator(perLabel: number, wordsAs?: number): Uint8Arr
   const text = g.input('text', 'int64', ['N', TEXT_MAX_TOKENS]);
   // Token id → 1 + digit (padding 0); the row's maximum minus 1 is the digit.
   const digitOfToken = [0, ...DIGIT_WORDS.map((_, d) => 1 + (wordsAs ?? d)), ...Array.from({ length: MNIST_CLASSES }, (_, d) => 1 + d)];
-  const perToken = g.op('Gather', [g.initializer('digit_of_token', BigInt64Array.from(digitOfToken, BigInt), [digitOfToken.length], 'int64'), text], { axis: 0 });
+  const perToken = g.op(
+    'Gather',
+    [g.initializer('digit_of_token', BigInt64Array.from(digitOfToken, BigInt), [digitOfToken.length], 'int64'), text],
+    { axis: 0 },
+  );
   const label = g.op('Sub', [g.op('ReduceMax', [perToken], { axes: [1], keepdims: 0 }), g.initializer('one', [1], [], 'int64')]);
   addTableLookup(g, noise, label, perLabel, 0);
   return g.toBytes();

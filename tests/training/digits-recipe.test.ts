@@ -88,7 +88,10 @@ describe('digits recipe', () => {
       return out;
     };
     const viaExport = await run(truncated.exportDir!, noise);
-    const viaScaledNoise = await run(join(root, 'run', 'export', 'digits'), noise.map((v) => v * 0.5));
+    const viaScaledNoise = await run(
+      join(root, 'run', 'export', 'digits'),
+      noise.map((v) => v * 0.5),
+    );
     expect(viaExport.reduce((m, v, i) => Math.max(m, Math.abs(v - viaScaledNoise[i]!)), 0)).toBeLessThan(1e-4);
   }, 60_000);
 

@@ -11,7 +11,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { words } from '../../server/generation/tokenizer.ts';
 import { TRAINING_TEMPLATES } from '../../training/data/captions.ts';
 import { seededRandom } from '../../training/data/random.ts';
-import { type DigitMeasurements, evalTextDigits, formatDigitsTextTable, heldOutPrompts, PROMPT_KINDS, type PromptKind, summarise } from '../../training/eval/digits-text.ts';
+import {
+  type DigitMeasurements,
+  evalTextDigits,
+  formatDigitsTextTable,
+  heldOutPrompts,
+  PROMPT_KINDS,
+  type PromptKind,
+  summarise,
+} from '../../training/eval/digits-text.ts';
 import { TABLE_NOISE_DIM, textTableGenerator, writeTableGenerator } from './digit-table-generators.ts';
 
 const STYLE: Record<PromptKind, string[]> = {
@@ -65,9 +73,24 @@ describe('summarise', () => {
     const good = () => Array.from({ length: 10 }, (_, d) => digit(d, 1.5, true, 0.8));
     expect(summarise(good(), 0.95).targetsMet).toBe(true);
     expect(summarise(good(), 0.94).targetsMet).toBe(false);
-    expect(summarise(good().map((d, i) => (i < 2 ? digit(i, 1.29, true, 0.8) : d)), 0.99).targetsMet).toBe(false);
-    expect(summarise(good().map((d, i) => (i < 2 ? digit(i, 1.5, false, 0.8) : d)), 0.99).targetsMet).toBe(false);
-    expect(summarise(good().map((d) => ({ ...d, generatedSpread: 1.1 })), 0.99).targetsMet).toBe(false);
+    expect(
+      summarise(
+        good().map((d, i) => (i < 2 ? digit(i, 1.29, true, 0.8) : d)),
+        0.99,
+      ).targetsMet,
+    ).toBe(false);
+    expect(
+      summarise(
+        good().map((d, i) => (i < 2 ? digit(i, 1.5, false, 0.8) : d)),
+        0.99,
+      ).targetsMet,
+    ).toBe(false);
+    expect(
+      summarise(
+        good().map((d) => ({ ...d, generatedSpread: 1.1 })),
+        0.99,
+      ).targetsMet,
+    ).toBe(false);
   });
 });
 

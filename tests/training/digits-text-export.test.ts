@@ -60,7 +60,11 @@ describe('digits-text generator export', () => {
 
   it('masks padding and ignores word order, in the exported graph too', async () => {
     const generator = buildTextGenerator(config);
-    const { onnx } = await checkParity(generator, [randomInput([1, config.noiseDim], 1), tf.zeros([1, MAX_TOKENS], 'int32')], EXPORT_OPTIONS);
+    const { onnx } = await checkParity(
+      generator,
+      [randomInput([1, config.noiseDim], 1), tf.zeros([1, MAX_TOKENS], 'int32')],
+      EXPORT_OPTIONS,
+    );
     const noise = Float32Array.from({ length: 3 * config.noiseDim }, (_, i) => Math.sin(i % config.noiseDim));
     const images = await runExported(onnx, ['a bold slanted 3', '3 slanted bold a', 'bold 3 a slanted'], noise);
     const side = images.length / 3;
@@ -74,7 +78,11 @@ describe('digits-text generator export', () => {
     const [table] = embedding.getWeights();
     const changed = tf.tidy(() => tf.concat([tf.fill([1, config.textDim], 7), tf.slice(table!, [1, 0], [-1, -1])]));
     embedding.setWeights([changed]);
-    const { onnx: repadded } = await checkParity(generator, [randomInput([1, config.noiseDim], 1), tf.zeros([1, MAX_TOKENS], 'int32')], EXPORT_OPTIONS);
+    const { onnx: repadded } = await checkParity(
+      generator,
+      [randomInput([1, config.noiseDim], 1), tf.zeros([1, MAX_TOKENS], 'int32')],
+      EXPORT_OPTIONS,
+    );
     const after = await runExported(repadded, ['bold 3'], noise.slice(0, config.noiseDim));
     expect(Math.max(...after.map((v, i) => Math.abs(v - before[i]!)))).toBeLessThan(1e-5);
     changed.dispose();

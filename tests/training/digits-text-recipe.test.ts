@@ -26,7 +26,11 @@ afterAll(async () => {
 });
 
 const judgedTokens = (loss: 'bce' | 'wgan-gp') =>
-  judgedConditions(digitsTextRecipe, { ...digitsTextRecipe.options, ...SMALL_NETS, subset: 64, noiseScale: 1, loss } satisfies DigitsTextOptions, 8);
+  judgedConditions(
+    digitsTextRecipe,
+    { ...digitsTextRecipe.options, ...SMALL_NETS, subset: 64, noiseScale: 1, loss } satisfies DigitsTextOptions,
+    8,
+  );
 
 describe('digits-text recipe losses', () => {
   it('scores WGAN-GP fakes and penalty interpolates under the real captions, with no mismatched pairs; BCE fakes come in same-caption pairs', async () => {

@@ -137,7 +137,11 @@ describe('digits-text training → serving', () => {
     const session = await ort.InferenceSession.create(join(modelsDir, 'digits-text', 'model.onnx'));
     const out = await session.run({
       noise: new ort.Tensor('float32', noiseBatch(5, 1, 64, 'normal'), [1, 64]),
-      text: new ort.Tensor('int64', BigInt64Array.from(captionTokens([prompt], vocabulary, MAX_TOKENS), (v) => BigInt(v)), [1, MAX_TOKENS]),
+      text: new ort.Tensor(
+        'int64',
+        BigInt64Array.from(captionTokens([prompt], vocabulary, MAX_TOKENS), (v) => BigInt(v)),
+        [1, MAX_TOKENS],
+      ),
     });
     await session.release();
     const expected = Array.from(out.image!.data as Float32Array, (v) => Math.min(255, Math.max(0, Math.round(((v + 1) / 2) * 255))));

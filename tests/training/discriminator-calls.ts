@@ -8,7 +8,11 @@ import type * as tf from '@tensorflow/tfjs';
 import type { Recipe, RecipeOptions } from '../../training/recipes/recipe.ts';
 import { mulberry32 } from '../helpers/image-models.ts';
 
-export async function judgedConditions<Options extends RecipeOptions>(recipe: Recipe<Options>, options: Options, batchSize: number): Promise<string[][]> {
+export async function judgedConditions<Options extends RecipeOptions>(
+  recipe: Recipe<Options>,
+  options: Options,
+  batchSize: number,
+): Promise<string[][]> {
   const session = await recipe.setup({ seed: 3, batchSize, options });
   const discriminator = session.models.discriminator!;
   const apply = discriminator.apply.bind(discriminator);

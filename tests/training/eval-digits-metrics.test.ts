@@ -76,7 +76,12 @@ describe('image measures', () => {
 
   it('gives a blank image and a flat line zero slant', () => {
     expect(slant(new Float32Array(784).fill(-1), 28)).toBe(0);
-    expect(slant(drawImage((x, y) => y === 10 && x > 3 && x < 20), 28)).toBe(0);
+    expect(
+      slant(
+        drawImage((x, y) => y === 10 && x > 3 && x < 20),
+        28,
+      ),
+    ).toBe(0);
   });
 
   it('measures a packed batch', () => {

@@ -10,7 +10,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { evalConditionalDigits, formatDigitsTable, resolveModelFolder, runDigitsEval, toClassifierRange } from '../../training/eval/digits.ts';
+import {
+  evalConditionalDigits,
+  formatDigitsTable,
+  resolveModelFolder,
+  runDigitsEval,
+  toClassifierRange,
+} from '../../training/eval/digits.ts';
 import { labelTableGenerator, TABLE_NOISE_DIM, writeTableGenerator } from './digit-table-generators.ts';
 
 /** Few FID digits keep the tests fast; the figures' meaning does not depend on the size. */
@@ -44,7 +50,9 @@ describe('digits eval', () => {
     expect(result.realism.floor).toBeGreaterThan(0);
     expect(result.realism.fidRatio).toBeCloseTo(result.realism.fid / result.realism.floor, 10);
     expect(result.realismTargetsMet).toBe(result.realism.fidRatio <= 2.5);
-    expect(lines.join('\n')).toMatch(/FID \d+\.\d\d \(real-vs-real floor \d+\.\d\d, ratio \d+\.\d\d; target ≤ 2\.5: (met|MISSED)\), precision 0\.\d{3}, recall 0\.\d{3}/);
+    expect(lines.join('\n')).toMatch(
+      /FID \d+\.\d\d \(real-vs-real floor \d+\.\d\d, ratio \d+\.\d\d; target ≤ 2\.5: (met|MISSED)\), precision 0\.\d{3}, recall 0\.\d{3}/,
+    );
     const grid = await sharp(await readFile(result.grid)).metadata();
     expect(grid.width).toBe(10 * 28 * 2);
     expect(grid.height).toBe(10 * 28 * 2);

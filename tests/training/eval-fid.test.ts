@@ -109,7 +109,8 @@ describe('frechetDistance', () => {
     const sigma1 = Array.from({ length: dim }, () => 0.2 + Math.abs(normal()));
     const sigma2 = Array.from({ length: dim }, () => 0.2 + Math.abs(normal()));
     const expected = mean1.reduce((sum, m, d) => sum + (m - mean2[d]!) ** 2 + (sigma1[d]! - sigma2[d]!) ** 2, 0);
-    const diagonal = (sigma: number[]) => Array.from({ length: dim * dim }, (_, i) => (i % (dim + 1) === 0 ? sigma[i / (dim + 1)]! ** 2 : 0));
+    const diagonal = (sigma: number[]) =>
+      Array.from({ length: dim * dim }, (_, i) => (i % (dim + 1) === 0 ? sigma[i / (dim + 1)]! ** 2 : 0));
     expect(frechetDistance(statistics(mean1, diagonal(sigma1)), statistics(mean2, diagonal(sigma2)))).toBeCloseTo(expected, 10);
 
     // R Σ Rᵀ and R μ: non-diagonal, non-commuting-looking covariances with the same distance.
@@ -146,8 +147,18 @@ describe('fid', () => {
     const normal = normalSource(seed);
     return Float64Array.from({ length: dim * dim }, () => normal() / 3);
   };
-  const setA = gaussianSamples(600, Array.from({ length: dim }, () => 0), mixing(4), 5);
-  const setB = gaussianSamples(500, Array.from({ length: dim }, (_, d) => (d % 3) * 0.2), mixing(6), 7);
+  const setA = gaussianSamples(
+    600,
+    Array.from({ length: dim }, () => 0),
+    mixing(4),
+    5,
+  );
+  const setB = gaussianSamples(
+    500,
+    Array.from({ length: dim }, (_, d) => (d % 3) * 0.2),
+    mixing(6),
+    7,
+  );
 
   it('is 0 for identical sets and positive for different ones', () => {
     expect(fid(setA, setA, dim)).toBeLessThan(1e-9);
@@ -167,7 +178,12 @@ describe('fid', () => {
     // N(0, I) vs N(1, 4·I) in 4 dimensions: ‖Δμ‖² = 4, Σ(σ1 − σ2)² = 4.
     const identity = Float64Array.from({ length: 16 }, (_, i) => (i % 5 === 0 ? 1 : 0));
     const a = gaussianSamples(20_000, [0, 0, 0, 0], identity, 9);
-    const b = gaussianSamples(20_000, [1, 1, 1, 1], identity.map((v) => 2 * v), 10);
+    const b = gaussianSamples(
+      20_000,
+      [1, 1, 1, 1],
+      identity.map((v) => 2 * v),
+      10,
+    );
     expect(Math.abs(fid(a, b, 4) - 8)).toBeLessThan(0.25);
   });
 

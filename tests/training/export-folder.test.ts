@@ -24,7 +24,9 @@ beforeAll(async () => {
   const label = tf.input({ shape: [1], dtype: 'int32', name: 'label' });
   const embedded = tf.layers.flatten().apply(tf.layers.embedding({ inputDim: 3, outputDim: 2 }).apply(label)) as tf.SymbolicTensor;
   const x = tf.layers.dense({ units: 4 * 4 }).apply(tf.layers.concatenate().apply([noise, embedded])) as tf.SymbolicTensor;
-  const image = tf.layers.reshape({ targetShape: [4, 4, 1] }).apply(tf.layers.activation({ activation: 'tanh' }).apply(x)) as tf.SymbolicTensor;
+  const image = tf.layers
+    .reshape({ targetShape: [4, 4, 1] })
+    .apply(tf.layers.activation({ activation: 'tanh' }).apply(x)) as tf.SymbolicTensor;
   generatorOnnx = exportToOnnx(tf.model({ inputs: [noise, label], outputs: image }), { inputs: [{}, { shape: [] }], imageLayout: 'NCHW' });
   const input = tf.input({ shape: [null, null, 3] });
   const output = tf.layers.conv2d({ filters: 3, kernelSize: 3, padding: 'same', activation: 'tanh' }).apply(input) as tf.SymbolicTensor;
@@ -60,7 +62,11 @@ const translatorManifest = (extra: Record<string, unknown> = {}) => ({
 
 describe('writeModelFolder', () => {
   it('writes a folder the server schema accepts and onnxruntime loads, with provenance and a date', async () => {
-    const dir = await writeModelFolder(runDir, { manifest: generatorManifest({ text: { name: 'label', maxTokens: 1, vocab: 'vocab.json' } }), onnx: generatorOnnx, files: { 'vocab.json': '{"a":1}' } });
+    const dir = await writeModelFolder(runDir, {
+      manifest: generatorManifest({ text: { name: 'label', maxTokens: 1, vocab: 'vocab.json' } }),
+      onnx: generatorOnnx,
+      files: { 'vocab.json': '{"a":1}' },
+    });
     expect(dir).toBe(join(runDir, 'export', 'tiny-digits'));
     expect((await readdir(dir)).sort()).toEqual(['model.json', 'model.onnx', 'vocab.json']);
     const manifest = parseManifest(JSON.parse(await readFile(join(dir, 'model.json'), 'utf8')));
@@ -86,27 +92,40 @@ describe('writeModelFolder', () => {
   });
 
   it('rejects a manifest the server would reject, writing nothing', async () => {
-    await expect(writeModelFolder(runDir, { manifest: translatorManifest({ name: 'Bad Name' }), onnx: translatorOnnx })).rejects.toThrow(/name/);
+    await expect(writeModelFolder(runDir, { manifest: translatorManifest({ name: 'Bad Name' }), onnx: translatorOnnx })).rejects.toThrow(
+      /name/,
+    );
     await expect(readdir(runDir)).resolves.toEqual([]);
   });
 
   it('rejects tensor names the graph lacks', async () => {
     const manifest = translatorManifest({ input: { name: 'image', layout: 'NCHW', channels: 3, range: [-1, 1] } });
     await expect(writeModelFolder(runDir, { manifest, onnx: translatorOnnx })).rejects.toThrow(/input "image".*input/);
-    await expect(writeModelFolder(runDir, { manifest: generatorManifest({ label: { name: 'class', classes: ['a'] } }), onnx: generatorOnnx })).rejects.toThrow(/"class"/);
+    await expect(
+      writeModelFolder(runDir, { manifest: generatorManifest({ label: { name: 'class', classes: ['a'] } }), onnx: generatorOnnx }),
+    ).rejects.toThrow(/"class"/);
   });
 
   it('rejects a layout that puts the channels on the wrong axis', async () => {
     // The generator's output is NCHW [N, 1, 4, 4]: read as NHWC, its channel axis has size 4.
     const manifest = generatorManifest({ output: { name: 'output', layout: 'NHWC', range: [-1, 1], channels: 1 } });
-    await expect(writeModelFolder(runDir, { manifest, onnx: generatorOnnx })).rejects.toThrow(/NHWC puts 1 channels at a dimension of size 4/);
+    await expect(writeModelFolder(runDir, { manifest, onnx: generatorOnnx })).rejects.toThrow(
+      /NHWC puts 1 channels at a dimension of size 4/,
+    );
   });
 
   it('rejects a referenced vocab that is not written and unsafe extra file names', async () => {
     await expect(
-      writeModelFolder(runDir, { manifest: generatorManifest({ text: { name: 'label', maxTokens: 1, vocab: 'vocab.json' } }), onnx: generatorOnnx }),
+      writeModelFolder(runDir, {
+        manifest: generatorManifest({ text: { name: 'label', maxTokens: 1, vocab: 'vocab.json' } }),
+        onnx: generatorOnnx,
+      }),
     ).rejects.toThrow(/vocab/);
-    await expect(writeModelFolder(runDir, { manifest: translatorManifest(), onnx: translatorOnnx, files: { '../x': 'y' } })).rejects.toThrow(/plain file name/);
-    await expect(writeModelFolder(runDir, { manifest: translatorManifest(), onnx: translatorOnnx, files: { 'model.json': '{}' } })).rejects.toThrow(/overwrite/);
+    await expect(
+      writeModelFolder(runDir, { manifest: translatorManifest(), onnx: translatorOnnx, files: { '../x': 'y' } }),
+    ).rejects.toThrow(/plain file name/);
+    await expect(
+      writeModelFolder(runDir, { manifest: translatorManifest(), onnx: translatorOnnx, files: { 'model.json': '{}' } }),
+    ).rejects.toThrow(/overwrite/);
   });
 });

@@ -36,7 +36,11 @@ export async function checkParity(model: tf.LayersModel, feeds: tf.Tensor[], opt
       const data = tensor.dataSync();
       ortFeeds[info.name] =
         info.dtype === 'int64'
-          ? new ort.Tensor('int64', BigInt64Array.from(data, (v) => BigInt(Math.trunc(v))), dims)
+          ? new ort.Tensor(
+              'int64',
+              BigInt64Array.from(data, (v) => BigInt(Math.trunc(v))),
+              dims,
+            )
           : new ort.Tensor('float32', Float32Array.from(data), dims);
     });
     const results = await session.run(ortFeeds);

@@ -20,7 +20,13 @@ async function expectLayerParity(inputShape: number[], makeLayer: () => tf.layer
 }
 
 describe('Conv2D', () => {
-  const cases: { size: [number, number]; kernel: number | [number, number]; strides: number | [number, number]; padding: 'same' | 'valid'; dilation?: number }[] = [
+  const cases: {
+    size: [number, number];
+    kernel: number | [number, number];
+    strides: number | [number, number];
+    padding: 'same' | 'valid';
+    dilation?: number;
+  }[] = [
     { size: [8, 8], kernel: 3, strides: 1, padding: 'same' },
     { size: [8, 8], kernel: 3, strides: 2, padding: 'same' },
     { size: [9, 7], kernel: 3, strides: 2, padding: 'same' },
@@ -44,12 +50,21 @@ describe('Conv2D', () => {
   }
 
   it('without bias, with relu', async () => {
-    await expectLayerParity([6, 6, 2], () => tf.layers.conv2d({ filters: 3, kernelSize: 3, padding: 'same', useBias: false, activation: 'relu' }));
+    await expectLayerParity([6, 6, 2], () =>
+      tf.layers.conv2d({ filters: 3, kernelSize: 3, padding: 'same', useBias: false, activation: 'relu' }),
+    );
   });
 
   it('stride 2 same at sizes other than the ones it was built for (dynamic spatial dims)', async () => {
-    const model = singleLayerModel([null, null, 3] as unknown as number[], tf.layers.conv2d({ filters: 4, kernelSize: 3, strides: 2, padding: 'same' }));
-    for (const [h, w] of [[8, 8], [9, 7], [5, 6]] as const) {
+    const model = singleLayerModel(
+      [null, null, 3] as unknown as number[],
+      tf.layers.conv2d({ filters: 4, kernelSize: 3, strides: 2, padding: 'same' }),
+    );
+    for (const [h, w] of [
+      [8, 8],
+      [9, 7],
+      [5, 6],
+    ] as const) {
       const { maxAbsDiff } = await checkParity(model, [randomInput([1, h, w, 3], h * w)]);
       expect(maxAbsDiff, `${h}x${w}`).toBeLessThanOrEqual(TOLERANCE);
     }
@@ -57,7 +72,12 @@ describe('Conv2D', () => {
 });
 
 describe('Conv2DTranspose', () => {
-  const cases: { size: [number, number]; kernel: number | [number, number]; strides: number | [number, number]; padding: 'same' | 'valid' }[] = [
+  const cases: {
+    size: [number, number];
+    kernel: number | [number, number];
+    strides: number | [number, number];
+    padding: 'same' | 'valid';
+  }[] = [
     { size: [4, 4], kernel: 3, strides: 2, padding: 'same' },
     { size: [5, 3], kernel: 3, strides: 2, padding: 'same' },
     { size: [4, 5], kernel: 4, strides: 2, padding: 'same' },
@@ -71,16 +91,24 @@ describe('Conv2DTranspose', () => {
   ];
   for (const c of cases) {
     it(`${c.size.join('x')} kernel ${c.kernel} stride ${c.strides} ${c.padding}`, async () => {
-      await expectLayerParity([...c.size, 3], () => tf.layers.conv2dTranspose({ filters: 2, kernelSize: c.kernel, strides: c.strides, padding: c.padding }), [
-        'NHWC',
-        'NCHW',
-      ]);
+      await expectLayerParity(
+        [...c.size, 3],
+        () => tf.layers.conv2dTranspose({ filters: 2, kernelSize: c.kernel, strides: c.strides, padding: c.padding }),
+        ['NHWC', 'NCHW'],
+      );
     });
   }
 
   it('stride 2 same at several input sizes of one dynamic-size model', async () => {
-    const model = singleLayerModel([null, null, 2] as unknown as number[], tf.layers.conv2dTranspose({ filters: 3, kernelSize: 3, strides: 2, padding: 'same' }));
-    for (const [h, w] of [[4, 4], [5, 3], [1, 2]] as const) {
+    const model = singleLayerModel(
+      [null, null, 2] as unknown as number[],
+      tf.layers.conv2dTranspose({ filters: 3, kernelSize: 3, strides: 2, padding: 'same' }),
+    );
+    for (const [h, w] of [
+      [4, 4],
+      [5, 3],
+      [1, 2],
+    ] as const) {
       const { maxAbsDiff, shapes } = await checkParity(model, [randomInput([2, h, w, 2], h + w)]);
       expect(shapes[0]).toEqual([2, h * 2, w * 2, 3]);
       expect(maxAbsDiff).toBeLessThanOrEqual(TOLERANCE);
@@ -90,7 +118,10 @@ describe('Conv2DTranspose', () => {
 
 describe('other convolutions', () => {
   it('DepthwiseConv2D with a depth multiplier, stride 1 and 2', async () => {
-    await expectLayerParity([7, 6, 3], () => tf.layers.depthwiseConv2d({ kernelSize: 3, depthMultiplier: 2, padding: 'same' }), ['NHWC', 'NCHW']);
+    await expectLayerParity([7, 6, 3], () => tf.layers.depthwiseConv2d({ kernelSize: 3, depthMultiplier: 2, padding: 'same' }), [
+      'NHWC',
+      'NCHW',
+    ]);
     await expectLayerParity([7, 6, 3], () => tf.layers.depthwiseConv2d({ kernelSize: 3, strides: 2, padding: 'same', activation: 'relu' }));
     await expectLayerParity([7, 6, 3], () => tf.layers.depthwiseConv2d({ kernelSize: [2, 3], padding: 'valid' }));
   });
@@ -118,8 +149,13 @@ describe('pooling', () => {
   ];
   for (const c of cases) {
     it(`max and average ${c.size.join('x')} pool ${c.pool} stride ${c.strides ?? 'pool'} ${c.padding}`, async () => {
-      await expectLayerParity([...c.size, 2], () => tf.layers.maxPooling2d({ poolSize: c.pool, strides: c.strides, padding: c.padding }), ['NHWC', 'NCHW']);
-      await expectLayerParity([...c.size, 2], () => tf.layers.averagePooling2d({ poolSize: c.pool, strides: c.strides, padding: c.padding }));
+      await expectLayerParity([...c.size, 2], () => tf.layers.maxPooling2d({ poolSize: c.pool, strides: c.strides, padding: c.padding }), [
+        'NHWC',
+        'NCHW',
+      ]);
+      await expectLayerParity([...c.size, 2], () =>
+        tf.layers.averagePooling2d({ poolSize: c.pool, strides: c.strides, padding: c.padding }),
+      );
     });
   }
 
@@ -132,7 +168,20 @@ describe('pooling', () => {
 
 describe('Dense', () => {
   it('rank 2 with bias and each activation', async () => {
-    for (const activation of ['linear', 'relu', 'tanh', 'sigmoid', 'softmax', 'elu', 'selu', 'softplus', 'softsign', 'hardSigmoid', 'relu6', 'swish'] as const) {
+    for (const activation of [
+      'linear',
+      'relu',
+      'tanh',
+      'sigmoid',
+      'softmax',
+      'elu',
+      'selu',
+      'softplus',
+      'softsign',
+      'hardSigmoid',
+      'relu6',
+      'swish',
+    ] as const) {
       const model = singleLayerModel([6], tf.layers.dense({ units: 5, activation }));
       const { maxAbsDiff } = await checkParity(model, [randomInput([3, 6], 2).mul(3)]);
       expect(maxAbsDiff, activation).toBeLessThanOrEqual(TOLERANCE);
@@ -161,7 +210,10 @@ describe('Embedding', () => {
 
   it('token sequences [N, T] with float32 indices are cast', async () => {
     const model = singleLayerModel([5], tf.layers.embedding({ inputDim: 20, outputDim: 4 }));
-    const tokens = tf.tensor2d([[1, 2, 3, 0, 0], [19, 18, 0, 0, 0]]);
+    const tokens = tf.tensor2d([
+      [1, 2, 3, 0, 0],
+      [19, 18, 0, 0, 0],
+    ]);
     const { maxAbsDiff } = await checkParity(model, [tokens], { inputs: [{ dtype: 'float32' }] });
     expect(maxAbsDiff).toBe(0);
   });
@@ -191,18 +243,36 @@ describe('normalization', () => {
 describe('padding and resizing', () => {
   it('ReflectionPadding2D symmetric and asymmetric', async () => {
     await expectLayerParity([6, 5, 2], () => new ReflectionPadding2D({ padding: 3 }), ['NHWC', 'NCHW']);
-    await expectLayerParity([6, 5, 2], () => new ReflectionPadding2D({ padding: [[1, 2], [0, 3]] }));
+    await expectLayerParity(
+      [6, 5, 2],
+      () =>
+        new ReflectionPadding2D({
+          padding: [
+            [1, 2],
+            [0, 3],
+          ],
+        }),
+    );
   });
 
   it('ZeroPadding2D', async () => {
-    await expectLayerParity([4, 5, 2], () => tf.layers.zeroPadding2d({ padding: [[1, 2], [3, 0]] }), ['NHWC', 'NCHW']);
+    await expectLayerParity(
+      [4, 5, 2],
+      () =>
+        tf.layers.zeroPadding2d({
+          padding: [
+            [1, 2],
+            [3, 0],
+          ],
+        }),
+      ['NHWC', 'NCHW'],
+    );
   });
 
   it('UpSampling2D nearest and bilinear', async () => {
     await expectLayerParity([3, 4, 2], () => tf.layers.upSampling2d({ size: [2, 3] }));
     await expectLayerParity([3, 4, 2], () => tf.layers.upSampling2d({ size: [2, 2], interpolation: 'bilinear' }));
   });
-
 });
 
 describe('activation layers and reshaping', () => {
@@ -273,7 +343,11 @@ describe('merge layers', () => {
     const y = tf.input({ shape: [5] });
     const model = tf.model({
       inputs: [x, y],
-      outputs: [tf.layers.concatenate().apply([x, y]), tf.layers.multiply().apply([x, y]), tf.layers.add().apply([x, y])] as tf.SymbolicTensor[],
+      outputs: [
+        tf.layers.concatenate().apply([x, y]),
+        tf.layers.multiply().apply([x, y]),
+        tf.layers.add().apply([x, y]),
+      ] as tf.SymbolicTensor[],
     });
     const { maxAbsDiff } = await checkParity(model, [randomInput([3, 5], 1), randomInput([3, 5], 2)]);
     expect(maxAbsDiff).toBeLessThanOrEqual(TOLERANCE);

@@ -30,7 +30,9 @@ function labelConditionedGenerator(): tf.LayersModel {
   x = tf.layers.conv2dTranspose({ filters: 4, kernelSize: 4, strides: 2, padding: 'same', useBias: false }).apply(x) as tf.SymbolicTensor;
   x = tf.layers.batchNormalization().apply(x) as tf.SymbolicTensor;
   x = tf.layers.leakyReLU({ alpha: 0.2 }).apply(x) as tf.SymbolicTensor;
-  const image = tf.layers.conv2dTranspose({ filters: 1, kernelSize: 4, strides: 2, padding: 'same', activation: 'tanh' }).apply(x) as tf.SymbolicTensor;
+  const image = tf.layers
+    .conv2dTranspose({ filters: 1, kernelSize: 4, strides: 2, padding: 'same', activation: 'tanh' })
+    .apply(x) as tf.SymbolicTensor;
   const model = tf.model({ inputs: [noise, label], outputs: image });
   randomizeWeights(model, 21);
   return model;
@@ -40,14 +42,20 @@ function labelConditionedGenerator(): tf.LayersModel {
 function resnetGenerator(): tf.LayersModel {
   const apply = (layer: tf.layers.Layer, x: tf.SymbolicTensor | tf.SymbolicTensor[]) => layer.apply(x) as tf.SymbolicTensor;
   const convNormRelu = (x: tf.SymbolicTensor, filters: number, kernelSize: number, strides: number, padding: 'same' | 'valid') =>
-    apply(tf.layers.reLU(), apply(instanceNormalization(), apply(tf.layers.conv2d({ filters, kernelSize, strides, padding, useBias: false }), x)));
+    apply(
+      tf.layers.reLU(),
+      apply(instanceNormalization(), apply(tf.layers.conv2d({ filters, kernelSize, strides, padding, useBias: false }), x)),
+    );
   const input = tf.input({ shape: [null, null, 3] });
   let x = convNormRelu(apply(reflectionPadding2D({ padding: 3 }), input), 4, 7, 1, 'valid');
   x = convNormRelu(x, 8, 3, 2, 'same');
   x = convNormRelu(x, 16, 3, 2, 'same');
   for (let i = 0; i < 2; i += 1) {
     let y = convNormRelu(apply(reflectionPadding2D({ padding: 1 }), x), 16, 3, 1, 'valid');
-    y = apply(instanceNormalization(), apply(tf.layers.conv2d({ filters: 16, kernelSize: 3, useBias: false }), apply(reflectionPadding2D({ padding: 1 }), y)));
+    y = apply(
+      instanceNormalization(),
+      apply(tf.layers.conv2d({ filters: 16, kernelSize: 3, useBias: false }), apply(reflectionPadding2D({ padding: 1 }), y)),
+    );
     x = apply(tf.layers.add(), [x, y]);
   }
   for (const filters of [8, 4]) {
@@ -93,7 +101,10 @@ describe('CycleGAN-style ResNet generator', () => {
 
   it('matches tfjs at several sizes in both external layouts', async () => {
     for (const imageLayout of ['NHWC', 'NCHW'] as const) {
-      for (const [h, w] of [[16, 16], [20, 12]] as const) {
+      for (const [h, w] of [
+        [16, 16],
+        [20, 12],
+      ] as const) {
         const { maxAbsDiff, shapes } = await checkParity(model, [randomInput([1, h, w, 3], h * w)], { imageLayout });
         expect(maxAbsDiff, `${imageLayout} ${h}x${w}`).toBeLessThanOrEqual(TOLERANCE);
         expect(shapes[0]).toEqual(imageLayout === 'NCHW' ? [1, 3, h, w] : [1, h, w, 3]);
@@ -146,7 +157,9 @@ describe('model structure', () => {
   it('inlines a model used as a layer of another model', async () => {
     const inner = tf.sequential({ layers: [tf.layers.dense({ inputShape: [4], units: 3, activation: 'tanh' })] });
     const input = tf.input({ shape: [4] });
-    const twice = tf.layers.add().apply([inner.apply(input) as tf.SymbolicTensor, tf.layers.dense({ units: 3 }).apply(input) as tf.SymbolicTensor]);
+    const twice = tf.layers
+      .add()
+      .apply([inner.apply(input) as tf.SymbolicTensor, tf.layers.dense({ units: 3 }).apply(input) as tf.SymbolicTensor]);
     const outer = tf.model({ inputs: input, outputs: twice as tf.SymbolicTensor });
     randomizeWeights(outer, 6);
     randomizeWeights(inner, 7);
@@ -174,7 +187,10 @@ describe('model structure', () => {
     const a = tf.input({ shape: [4] });
     const b = tf.input({ shape: [4] });
     const shared = tf.layers.dense({ units: 3 });
-    const model = tf.model({ inputs: [a, b], outputs: tf.layers.add().apply([shared.apply(a), shared.apply(b)] as tf.SymbolicTensor[]) as tf.SymbolicTensor });
+    const model = tf.model({
+      inputs: [a, b],
+      outputs: tf.layers.add().apply([shared.apply(a), shared.apply(b)] as tf.SymbolicTensor[]) as tf.SymbolicTensor,
+    });
     randomizeWeights(model, 9);
     const { maxAbsDiff, onnx } = await checkParity(model, [randomInput([2, 4], 1), randomInput([2, 4], 2)]);
     expect(maxAbsDiff).toBeLessThanOrEqual(TOLERANCE);
@@ -201,7 +217,9 @@ describe('unsupported layers', () => {
 
   it('fails for a supported class with a setting it cannot reproduce', () => {
     const input = tf.input({ shape: [2, 8, 8] });
-    const conv = tf.layers.conv2d({ filters: 2, kernelSize: 3, dataFormat: 'channelsFirst', name: 'cf_conv' }).apply(input) as tf.SymbolicTensor;
+    const conv = tf.layers
+      .conv2d({ filters: 2, kernelSize: 3, dataFormat: 'channelsFirst', name: 'cf_conv' })
+      .apply(input) as tf.SymbolicTensor;
     expect(() => exportToOnnx(tf.model({ inputs: input, outputs: conv }))).toThrow(/"cf_conv" \(Conv2D\): dataFormat channelsFirst/);
   });
 

@@ -67,7 +67,13 @@ function referenceGuidedFilter(guide: Float64Array, source: Float64Array, shape:
   return map((i) => meanA[i]! * guide[i]! + meanB[i]!);
 }
 
-function filterWithLayer(guide: ArrayLike<number>, source: ArrayLike<number>, shape: Shape4, radius: number, epsilon: number): Float32Array {
+function filterWithLayer(
+  guide: ArrayLike<number>,
+  source: ArrayLike<number>,
+  shape: Shape4,
+  radius: number,
+  epsilon: number,
+): Float32Array {
   return tf.tidy(() => {
     const layer = new GuidedFilter({ radius, epsilon });
     const output = layer.apply([tf.tensor4d(Float32Array.from(guide), shape), tf.tensor4d(Float32Array.from(source), shape)]) as tf.Tensor;
@@ -112,7 +118,8 @@ describe.each(['cpu', 'wasm'])('GuidedFilter on the %s backend', (backend) => {
     const guide = seededValues(sizeOf(shape), 21);
     const source = seededValues(sizeOf(shape), 22);
     const weights = seededValues(sizeOf(shape), 23);
-    const loss = (g: Float64Array, p: Float64Array) => referenceGuidedFilter(g, p, shape, radius, epsilon).reduce((sum, q, i) => sum + q * weights[i]!, 0);
+    const loss = (g: Float64Array, p: Float64Array) =>
+      referenceGuidedFilter(g, p, shape, radius, epsilon).reduce((sum, q, i) => sum + q * weights[i]!, 0);
     const numericGradient = (wrtGuide: boolean) =>
       Float64Array.from({ length: guide.length }, (_, i) => {
         const step = 1e-5;
@@ -128,9 +135,14 @@ describe.each(['cpu', 'wasm'])('GuidedFilter on the %s backend', (backend) => {
       const layer = new GuidedFilter({ radius, epsilon });
       const weightTensor = tf.tensor4d(Float32Array.from(weights), shape);
       const f = (g: tf.Tensor, p: tf.Tensor) => tf.sum(tf.mul(layer.apply([g, p]) as tf.Tensor, weightTensor));
-      return tf.grads(f)([tf.tensor4d(Float32Array.from(guide), shape), tf.tensor4d(Float32Array.from(source), shape)]).map((t) => t.dataSync());
+      return tf
+        .grads(f)([tf.tensor4d(Float32Array.from(guide), shape), tf.tensor4d(Float32Array.from(source), shape)])
+        .map((t) => t.dataSync());
     });
-    for (const [actual, expected] of [[sourceGradient!, numericGradient(false)], [guideGradient!, numericGradient(true)]] as const) {
+    for (const [actual, expected] of [
+      [sourceGradient!, numericGradient(false)],
+      [guideGradient!, numericGradient(true)],
+    ] as const) {
       expect(actual.every(Number.isFinite)).toBe(true);
       const scale = Math.max(...expected.map(Math.abs));
       expect(scale).toBeGreaterThan(0.1);
@@ -154,7 +166,8 @@ describe('GuidedFilter properties', () => {
     const noisy = clean.map((v, i) => v + noise[i]!);
     const output = filterWithLayer(noisy, noisy, shape, radius, 1e-3);
 
-    const columnMean = (image: ArrayLike<number>, x: number) => Array.from({ length: height }, (_, y) => image[y * width + x]!).reduce((a, b) => a + b) / height;
+    const columnMean = (image: ArrayLike<number>, x: number) =>
+      Array.from({ length: height }, (_, y) => image[y * width + x]!).reduce((a, b) => a + b) / height;
     // The jump between the two columns at the edge survives almost whole (a box blur would halve it).
     expect(columnMean(output, edge) - columnMean(output, edge - 1)).toBeGreaterThan(0.9);
     // Away from the edge (further than the two stacked windows reach), the noise shrinks.
@@ -165,16 +178,24 @@ describe('GuidedFilter properties', () => {
 
   it('survives a save/load round trip (registered class, config)', async () => {
     const input = tf.input({ shape: [null, null, 3] as unknown as number[] });
-    const model = withGuidedFilter(tf.model({ inputs: input, outputs: tf.layers.conv2d({ filters: 3, kernelSize: 3, padding: 'same' }).apply(input) as tf.SymbolicTensor }), {
-      radius: 1,
-      epsilon: 0.02,
-      guide: 'input',
-    });
+    const model = withGuidedFilter(
+      tf.model({
+        inputs: input,
+        outputs: tf.layers.conv2d({ filters: 3, kernelSize: 3, padding: 'same' }).apply(input) as tf.SymbolicTensor,
+      }),
+      {
+        radius: 1,
+        epsilon: 0.02,
+        guide: 'input',
+      },
+    );
     let artifacts: tf.io.ModelArtifacts | undefined;
-    await model.save(tf.io.withSaveHandler(async (a) => {
-      artifacts = a;
-      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-    }));
+    await model.save(
+      tf.io.withSaveHandler(async (a) => {
+        artifacts = a;
+        return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+      }),
+    );
     const loaded = await tf.loadLayersModel(tf.io.fromMemory(artifacts!));
     const layer = loaded.layers.find((l) => l instanceof GuidedFilter) as GuidedFilter;
     expect([layer.radius, layer.epsilon]).toEqual([1, 0.02]);
@@ -184,7 +205,10 @@ describe('GuidedFilter properties', () => {
 
   it('refuses a guide whose shape differs from the source', () => {
     const input = tf.input({ shape: [8, 8, 1] });
-    const generator = tf.model({ inputs: input, outputs: tf.layers.conv2d({ filters: 3, kernelSize: 1 }).apply(input) as tf.SymbolicTensor });
+    const generator = tf.model({
+      inputs: input,
+      outputs: tf.layers.conv2d({ filters: 3, kernelSize: 1 }).apply(input) as tf.SymbolicTensor,
+    });
     expect(() => withGuidedFilter(generator, { radius: 1, epsilon: 0.01, guide: 'input' })).toThrow(/differs/);
   });
 });
@@ -201,12 +225,21 @@ describe('GuidedFilter ONNX export (withGuidedFilter)', () => {
   for (const guide of ['self', 'input'] as const) {
     it(`matches tfjs with guide '${guide}' at two sizes, NCHW and NHWC, opsets 13 and 17`, async () => {
       const model = convThenGuidedFilter(guide);
-      for (const [height, width] of [[16, 20], [24, 24]] as const) {
-        for (const [imageLayout, opset] of [['NCHW', 13], ['NCHW', 17], ['NHWC', 15]] as const) {
+      for (const [height, width] of [
+        [16, 20],
+        [24, 24],
+      ] as const) {
+        for (const [imageLayout, opset] of [
+          ['NCHW', 13],
+          ['NCHW', 17],
+          ['NHWC', 15],
+        ] as const) {
           const image = tf.randomNormal([2, height, width, 3], 0, 1, 'float32', height * width);
           const scale = (model.predict(image) as tf.Tensor).abs().max().dataSync()[0]!;
           const { maxAbsDiff: diff, shapes } = await checkParity(model, [image], { imageLayout, opset, inputs: [{ name: 'image' }] });
-          expect(shapes[0], `${height}×${width} ${imageLayout}`).toEqual(imageLayout === 'NCHW' ? [2, 3, height, width] : [2, height, width, 3]);
+          expect(shapes[0], `${height}×${width} ${imageLayout}`).toEqual(
+            imageLayout === 'NCHW' ? [2, 3, height, width] : [2, height, width, 3],
+          );
           expect(diff / scale, `${height}×${width} ${imageLayout} opset ${opset}`).toBeLessThanOrEqual(1e-4);
         }
       }

@@ -30,7 +30,20 @@ async function cli(args: string[]): Promise<{ code: number; stdout: string; stde
 describe('train CLI', () => {
   it('trains a recipe with plain progress lines when not on a TTY, names the backend and exports', async () => {
     const out = join(root, 'run');
-    const { code, stdout } = await cli(['train', 'smoke', '--steps', '4', '--backend', 'cpu', '--out', out, '--log-every', '2', '--seed', '3']);
+    const { code, stdout } = await cli([
+      'train',
+      'smoke',
+      '--steps',
+      '4',
+      '--backend',
+      'cpu',
+      '--out',
+      out,
+      '--log-every',
+      '2',
+      '--seed',
+      '3',
+    ]);
     expect(code).toBe(0);
     expect(stdout).toMatch(/\[train\] backend: cpu/);
     expect(stdout).toMatch(/^step 2\/4 epoch [\d.]+ discriminator=[\d.]+ generator=[\d.]+ [\d.]+ img\/s$/m);
@@ -40,9 +53,13 @@ describe('train CLI', () => {
 
   it('stops after the current step with a checkpoint on SIGTERM (docker stop), exit code 143', async () => {
     const out = join(root, 'terminated');
-    const child = spawn(process.execPath, ['--import', 'tsx', 'training/cli.ts', 'train', 'smoke', '--steps', '100000', '--backend', 'cpu', '--out', out, '--log-every', '1'], {
-      stdio: ['ignore', 'pipe', 'ignore'],
-    });
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', 'training/cli.ts', 'train', 'smoke', '--steps', '100000', '--backend', 'cpu', '--out', out, '--log-every', '1'],
+      {
+        stdio: ['ignore', 'pipe', 'ignore'],
+      },
+    );
     let stdout = '';
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     try {

@@ -107,7 +107,10 @@ describe('train', () => {
     expect(groups).toEqual(new Set(['model:generator', 'model:discriminator', 'optimizer:generator', 'optimizer:discriminator']));
     expect(Object.keys(state.adamBetaPowers)).toEqual(['generator', 'discriminator']);
 
-    const log = (await readFile(join(outDir, 'log.jsonl'), 'utf8')).trim().split('\n').map((line) => JSON.parse(line));
+    const log = (await readFile(join(outDir, 'log.jsonl'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line));
     expect(log[0]).toMatchObject({ event: 'start', recipe: 'smoke', seed: 7, totalSteps: 12 });
     const steps = log.filter((r) => r.event === 'step');
     expect(steps.map((r) => r.step)).toEqual([2, 4, 6, 8, 10, 12]);

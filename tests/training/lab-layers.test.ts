@@ -21,7 +21,13 @@ function randomImage(height: number, width: number, seed: number): { bytes: Uint
     state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
     return state >>> 24;
   });
-  return { bytes, tensor: tf.tensor4d(Float32Array.from(bytes, (v) => v / 127.5 - 1), [1, height, width, 3]) };
+  return {
+    bytes,
+    tensor: tf.tensor4d(
+      Float32Array.from(bytes, (v) => v / 127.5 - 1),
+      [1, height, width, 3],
+    ),
+  };
 }
 
 function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
@@ -80,7 +86,11 @@ describe('Lab layers: ONNX export', () => {
     const input = tf.input({ shape: [null, null, 3] as unknown as number[], name: 'image' });
     const model = tf.model({ inputs: input, outputs: new RgbToLightness().apply(input) as tf.SymbolicTensor });
     const feed = tf.mul(randomImage(6, 10, 4).tensor, 1.2); // a little outside [-1, 1]: clamped
-    for (const [imageLayout, opset] of [['NCHW', 13], ['NCHW', 17], ['NHWC', 15]] as const) {
+    for (const [imageLayout, opset] of [
+      ['NCHW', 13],
+      ['NCHW', 17],
+      ['NHWC', 15],
+    ] as const) {
       const { maxAbsDiff: diff } = await checkParity(model, [feed], { imageLayout, opset });
       expect(diff, `${imageLayout} opset ${opset}`).toBeLessThanOrEqual(1e-5);
     }
@@ -88,8 +98,14 @@ describe('Lab layers: ONNX export', () => {
 
   it('the RGB colouriser (lightness → net → LabToRgb) matches tfjs at two sizes', async () => {
     const model = rgbColorizer(tinyChromaNet(5), 110, 'colorize');
-    for (const [height, width] of [[8, 12], [17, 9]] as const) {
-      const { maxAbsDiff: diff, shapes } = await checkParity(model, [randomImage(height, width, height * width).tensor], { imageLayout: 'NCHW', inputs: [{ name: 'image' }] });
+    for (const [height, width] of [
+      [8, 12],
+      [17, 9],
+    ] as const) {
+      const { maxAbsDiff: diff, shapes } = await checkParity(model, [randomImage(height, width, height * width).tensor], {
+        imageLayout: 'NCHW',
+        inputs: [{ name: 'image' }],
+      });
       expect(shapes[0]).toEqual([1, 3, height, width]);
       expect(diff, `${height}×${width}`).toBeLessThanOrEqual(1e-4);
     }
@@ -102,7 +118,10 @@ describe('Lab layers: ONNX export', () => {
     try {
       const colour = randomImage(12, 16, 7).tensor;
       const grey = tf.tile(tf.slice(colour, [0, 0, 0, 1], [-1, -1, -1, 1]), [1, 1, 1, 3]) as tf.Tensor4D;
-      for (const [label, image] of [['grey', grey], ['colour', colour]] as const) {
+      for (const [label, image] of [
+        ['grey', grey],
+        ['colour', colour],
+      ] as const) {
         const nchw = tf.transpose(image, [0, 3, 1, 2]);
         const result = await session.run({ image: new ort.Tensor('float32', nchw.dataSync() as Float32Array, [1, 3, 12, 16]) });
         const output = tf.transpose(tf.tensor4d(result.output!.data as Float32Array, [1, 3, 12, 16]), [0, 2, 3, 1]) as tf.Tensor4D;
@@ -125,10 +144,12 @@ describe('Lab layers: ONNX export', () => {
   it('LabToRgb survives a save/load round trip with its chroma scale', async () => {
     const model = rgbColorizer(tinyChromaNet(8), 96, 'colorize');
     let artifacts: tf.io.ModelArtifacts | undefined;
-    await model.save(tf.io.withSaveHandler(async (a) => {
-      artifacts = a;
-      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-    }));
+    await model.save(
+      tf.io.withSaveHandler(async (a) => {
+        artifacts = a;
+        return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+      }),
+    );
     const loaded = await tf.loadLayersModel(tf.io.fromMemory(artifacts!));
     expect((loaded.layers.find((l) => l instanceof LabToRgb) as LabToRgb).chromaScale).toBe(96);
     const x = randomImage(4, 4, 9).tensor;

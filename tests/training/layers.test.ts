@@ -16,10 +16,12 @@ function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
 /** Round-trips a model through save/load in memory, as a checkpoint would. */
 async function roundTrip(model: tf.LayersModel): Promise<tf.LayersModel> {
   let artifacts: tf.io.ModelArtifacts | undefined;
-  await model.save(tf.io.withSaveHandler(async (a) => {
-    artifacts = a;
-    return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-  }));
+  await model.save(
+    tf.io.withSaveHandler(async (a) => {
+      artifacts = a;
+      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+    }),
+  );
   return tf.loadLayersModel(tf.io.fromMemory(artifacts!));
 }
 
@@ -93,9 +95,23 @@ describe('InstanceNormalization', () => {
 describe('ReflectionPadding2D', () => {
   it('matches tf.mirrorPad reflect with asymmetric pads', () => {
     const x = tf.randomNormal([2, 5, 4, 3], 0, 1, 'float32', 11);
-    const layer = new ReflectionPadding2D({ padding: [[1, 3], [2, 0]] });
+    const layer = new ReflectionPadding2D({
+      padding: [
+        [1, 3],
+        [2, 0],
+      ],
+    });
     const output = layer.apply(x) as tf.Tensor;
-    const expected = tf.mirrorPad(x, [[0, 0], [1, 3], [2, 0], [0, 0]], 'reflect');
+    const expected = tf.mirrorPad(
+      x,
+      [
+        [0, 0],
+        [1, 3],
+        [2, 0],
+        [0, 0],
+      ],
+      'reflect',
+    );
     expect(output.shape).toEqual([2, 9, 6, 3]);
     expect(maxAbsDiff(output.dataSync(), expected.dataSync())).toBe(0);
   });
@@ -103,7 +119,10 @@ describe('ReflectionPadding2D', () => {
   it('accepts a single size and reports its output shape', () => {
     const layer = new ReflectionPadding2D({ padding: 3 });
     expect(layer.computeOutputShape([null, 10, null, 3])).toEqual([null, 16, null, 3]);
-    expect(layer.padding).toEqual([[3, 3], [3, 3]]);
+    expect(layer.padding).toEqual([
+      [3, 3],
+      [3, 3],
+    ]);
   });
 
   it('survives save and load', async () => {
@@ -112,7 +131,10 @@ describe('ReflectionPadding2D', () => {
     const loaded = await roundTrip(tf.model({ inputs: input, outputs: output }));
     const layer = loaded.layers[1] as ReflectionPadding2D;
     expect(layer).toBeInstanceOf(ReflectionPadding2D);
-    expect(layer.padding).toEqual([[2, 2], [1, 1]]);
+    expect(layer.padding).toEqual([
+      [2, 2],
+      [1, 1],
+    ]);
     const y = loaded.predict(tf.ones([1, 4, 4, 2])) as tf.Tensor;
     expect(y.shape).toEqual([1, 8, 6, 2]);
   });

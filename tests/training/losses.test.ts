@@ -26,8 +26,7 @@ describe('binary cross-entropy on logits', () => {
     const logits = [-3, -0.5, 0, 2, 7];
     const target = 0.9;
     const expected =
-      logits.reduce((sum, x) => sum - target * Math.log(sigmoid(x)) - (1 - target) * Math.log(1 - sigmoid(x)), 0) /
-      logits.length;
+      logits.reduce((sum, x) => sum - target * Math.log(sigmoid(x)) - (1 - target) * Math.log(1 - sigmoid(x)), 0) / logits.length;
     expect(value(bceWithLogits(tf.tensor1d(logits), target))).toBeCloseTo(expected, 5);
   });
 
@@ -51,7 +50,9 @@ describe('non-saturating GAN loss', () => {
 
   it('gives the generator a strong gradient where D rejects its samples', () => {
     // −log σ(x) has slope ≈ −1 at x = −10, where log(1 − σ(x)) would be flat (≈ −4.5e-5).
-    const slope = tf.grad((x: tf.Tensor) => nonSaturatingGeneratorLoss(x))(tf.tensor1d([-10])).dataSync()[0]!;
+    const slope = tf
+      .grad((x: tf.Tensor) => nonSaturatingGeneratorLoss(x))(tf.tensor1d([-10]))
+      .dataSync()[0]!;
     expect(slope).toBeCloseTo(-1, 3);
   });
 });
@@ -71,8 +72,16 @@ describe('WGAN-GP gradient penalty', () => {
   it('is (‖w‖ − 1)² for a linear critic, whatever the mixing', () => {
     const weights = tf.tensor2d([[3], [4]]); // ‖w‖ = 5 → penalty 16
     const critic = (x: tf.Tensor): tf.Tensor => tf.matMul(x as tf.Tensor2D, weights);
-    const real = tf.tensor2d([[1, 2], [0, -1], [5, 5]]);
-    const fake = tf.tensor2d([[0, 0], [2, 2], [-1, 3]]);
+    const real = tf.tensor2d([
+      [1, 2],
+      [0, -1],
+      [5, 5],
+    ]);
+    const fake = tf.tensor2d([
+      [0, 0],
+      [2, 2],
+      [-1, 3],
+    ]);
     expect(value(gradientPenalty(critic, real, fake, tf.tensor1d([0.1, 0.5, 0.9])))).toBeCloseTo(16, 4);
   });
 
@@ -82,20 +91,30 @@ describe('WGAN-GP gradient penalty', () => {
     const fake = tf.tensor2d([[0, 1]]);
     const penaltyOf = (w: tf.Tensor): tf.Scalar => gradientPenalty(critic(w), real, fake, tf.tensor1d([0.5]));
     // d/dw (‖w‖ − 1)² = 2(‖w‖ − 1)·w/‖w‖ = 2·4·(3, 4)/5 at w = (3, 4).
-    const gradient = tf.grad(penaltyOf)(tf.tensor2d([[3], [4]])).dataSync();
+    const gradient = tf
+      .grad(penaltyOf)(tf.tensor2d([[3], [4]]))
+      .dataSync();
     expect(gradient[0]).toBeCloseTo(4.8, 3);
     expect(gradient[1]).toBeCloseTo(6.4, 3);
   });
 
   it('differentiates through LeakyReLU critics, matching finite differences', () => {
-    const real = tf.tensor2d([[1, -2], [0.5, 0.3]]);
-    const fake = tf.tensor2d([[-1, 0.2], [2, -0.7]]);
+    const real = tf.tensor2d([
+      [1, -2],
+      [0.5, 0.3],
+    ]);
+    const fake = tf.tensor2d([
+      [-1, 0.2],
+      [2, -0.7],
+    ]);
     const mixing = tf.tensor1d([0.3, 0.8]);
     const outer = tf.tensor2d([[1.5], [-0.8], [0.6]]);
     const penaltyOf = (w: tf.Tensor): tf.Scalar =>
       gradientPenalty((x) => tf.matMul(tf.leakyRelu(tf.matMul(x as tf.Tensor2D, w as tf.Tensor2D), 0.2), outer), real, fake, mixing);
     const w = [0.7, -0.4, 0.2, 0.5, 0.9, -0.3];
-    const analytic = tf.grad(penaltyOf)(tf.tensor2d(w, [2, 3])).dataSync();
+    const analytic = tf
+      .grad(penaltyOf)(tf.tensor2d(w, [2, 3]))
+      .dataSync();
     const h = 1e-3;
     w.forEach((_, i) => {
       const plus = w.slice();
@@ -110,14 +129,23 @@ describe('WGAN-GP gradient penalty', () => {
 
 describe('L1 and cross-entropy', () => {
   it('cycle and identity losses are mean absolute errors', () => {
-    const a = tf.tensor2d([[1, -1], [0, 2]]);
-    const b = tf.tensor2d([[0, -1], [1, 0]]);
+    const a = tf.tensor2d([
+      [1, -1],
+      [0, 2],
+    ]);
+    const b = tf.tensor2d([
+      [0, -1],
+      [1, 0],
+    ]);
     expect(value(cycleLoss(a, b))).toBeCloseTo(1, 6);
     expect(value(identityLoss(a, a))).toBe(0);
   });
 
   it('cross-entropy is −log softmax of the true class', () => {
-    const logits = tf.tensor2d([[2, 0, 0], [0, 0, 0]]);
+    const logits = tf.tensor2d([
+      [2, 0, 0],
+      [0, 0, 0],
+    ]);
     const labels = tf.tensor1d([0, 2], 'int32');
     const expected = (-Math.log(Math.exp(2) / (Math.exp(2) + 2)) - Math.log(1 / 3)) / 2;
     expect(value(crossEntropy(logits, labels))).toBeCloseTo(expected, 5);

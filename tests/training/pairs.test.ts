@@ -13,7 +13,13 @@ beforeAll(useCpuBackend);
 
 /** One colour repeated over an NHWC image in [-1, 1]. */
 function flat(rgb: [number, number, number], height = 4, width = 6): tf.Tensor4D {
-  return tf.tile(tf.tensor4d(rgb.map((v) => v / 127.5 - 1), [1, 1, 1, 3]), [1, height, width, 1]) as tf.Tensor4D;
+  return tf.tile(
+    tf.tensor4d(
+      rgb.map((v) => v / 127.5 - 1),
+      [1, 1, 1, 3],
+    ),
+    [1, height, width, 1],
+  ) as tf.Tensor4D;
 }
 
 function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
@@ -63,13 +69,19 @@ describe('×2 upscaling pairs', () => {
   });
 
   it('loses the detail finer than two pixels: a one-pixel checkerboard becomes its mean', () => {
-    const checkerboard = tf.tensor4d(Float32Array.from({ length: 8 * 8 * 3 }, (_, i) => ((Math.floor(i / 3) % 8) + Math.floor(i / 24)) % 2 === 0 ? 1 : -1), [1, 8, 8, 3]);
+    const checkerboard = tf.tensor4d(
+      Float32Array.from({ length: 8 * 8 * 3 }, (_, i) => (((Math.floor(i / 3) % 8) + Math.floor(i / 24)) % 2 === 0 ? 1 : -1)),
+      [1, 8, 8, 3],
+    );
     const input = halvedAndEnlarged(checkerboard).dataSync();
     expect(Math.max(...input.map(Math.abs))).toBeLessThan(1e-6);
   });
 
   it('keeps the size, smooths a step edge, and refuses odd sides', () => {
-    const step = tf.tensor4d(Float32Array.from({ length: 8 * 8 * 3 }, (_, i) => (Math.floor(i / 3) % 8 < 3 ? -1 : 1)), [1, 8, 8, 3]);
+    const step = tf.tensor4d(
+      Float32Array.from({ length: 8 * 8 * 3 }, (_, i) => (Math.floor(i / 3) % 8 < 3 ? -1 : 1)),
+      [1, 8, 8, 3],
+    );
     const { input } = pairs.makePair(step);
     expect(input.shape).toEqual([1, 8, 8, 3]);
     const row = Array.from({ length: 8 }, (_, x) => input.dataSync()[x * 3]!);

@@ -7,9 +7,22 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { debianPackageFetcher, NoDebianToolsError, summarizeCopyright, type FetchPackage, type UnpackedPackage } from '../../training/data/debian-packages.ts';
+import {
+  debianPackageFetcher,
+  NoDebianToolsError,
+  summarizeCopyright,
+  type FetchPackage,
+  type UnpackedPackage,
+} from '../../training/data/debian-packages.ts';
 import { ImageFolderDataset, numberedFrames, type RgbImage } from '../../training/data/image-folder.ts';
-import { buildPhoto2Anime, MATE_PHOTOS, PHOTO_TEST, PLASMA_PHOTOS, SKIMAGE_PHOTOS, type SourceRecord } from '../../training/data/photo2anime.ts';
+import {
+  buildPhoto2Anime,
+  MATE_PHOTOS,
+  PHOTO_TEST,
+  PLASMA_PHOTOS,
+  SKIMAGE_PHOTOS,
+  type SourceRecord,
+} from '../../training/data/photo2anime.ts';
 import { seededRandom } from '../../training/data/random.ts';
 
 const WALLPAPER_COPYRIGHT = `Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/
@@ -44,7 +57,9 @@ let fetchCount: number;
 async function solidImage(path: string, width: number, height: number, colour: string, alpha = false): Promise<void> {
   const background = alpha ? { r: 0, g: 0, b: 0, alpha: 0 } : colour;
   await sharp({ create: { width, height, channels: alpha ? 4 : 3, background } })
-    .composite(alpha ? [{ input: { create: { width: width / 2, height: height / 2, channels: 4, background: colour } }, left: 0, top: 0 }] : [])
+    .composite(
+      alpha ? [{ input: { create: { width: width / 2, height: height / 2, channels: 4, background: colour } }, left: 0, top: 0 }] : [],
+    )
     .toFile(path);
 }
 
@@ -56,7 +71,10 @@ async function fakeWallpapers(dir: string): Promise<void> {
     await solidImage(join(images, '1280x800.jpg'), 128, 80, '#336699');
     await solidImage(join(images, '2560x1600.jpg'), 256, 160, '#336699'); // the largest landscape: chosen
     await solidImage(join(images, '1080x1920.jpg'), 90, 160, '#ff0000'); // portrait: never chosen
-    await writeFile(join(dir, 'usr/share/wallpapers', name, 'metadata.json'), JSON.stringify({ KPlugin: { Authors: [{ Name: `Author of ${name}` }], License: 'LGPLv3' } }));
+    await writeFile(
+      join(dir, 'usr/share/wallpapers', name, 'metadata.json'),
+      JSON.stringify({ KPlugin: { Authors: [{ Name: `Author of ${name}` }], License: 'LGPLv3' } }),
+    );
   }
   await copyright(dir, 'plasma-workspace-wallpapers', WALLPAPER_COPYRIGHT);
 }
@@ -90,7 +108,8 @@ async function fakeGame(dir: string): Promise<void> {
   await mkdir(images, { recursive: true });
   for (const place of ['club', 'lecturehall', 'meadow', 'uni']) await solidImage(join(images, `bg ${place}.jpg`), 200, 112, '#88cc44');
   for (const outfit of ['blue', 'green']) {
-    for (const mood of ['giggle', 'normal', 'smile', 'surprised']) await solidImage(join(images, `sylvie ${outfit} ${mood}.png`), 60, 120, '#000080', true);
+    for (const mood of ['giggle', 'normal', 'smile', 'surprised'])
+      await solidImage(join(images, `sylvie ${outfit} ${mood}.png`), 60, 120, '#000080', true);
   }
   await mkdir(join(dir, 'usr/share/games/renpy/the_question/game/gui'), { recursive: true });
   await solidImage(join(dir, 'usr/share/games/renpy/the_question/game/gui/frame.png'), 40, 40, '#ffffff');
@@ -120,7 +139,13 @@ const fakeFetch: FetchPackage = async (name) => {
   fetchCount += 1;
   const packageRoot = join(root, 'packages', name);
   const copyrightText = await readFile(join(packageRoot, 'usr/share/doc', name, 'copyright'), 'utf8');
-  const unpacked: UnpackedPackage = { name, version: VERSIONS[name]!, root: packageRoot, copyright: copyrightText, cleanup: async () => {} };
+  const unpacked: UnpackedPackage = {
+    name,
+    version: VERSIONS[name]!,
+    root: packageRoot,
+    copyright: copyrightText,
+    cleanup: async () => {},
+  };
   return unpacked;
 };
 
@@ -174,7 +199,15 @@ describe('buildPhoto2Anime from (fake) Debian packages', () => {
     expect(await listing('testA')).toEqual([...PHOTO_TEST].map((n) => `${n}.jpg`).sort());
     expect(await listing('trainA')).toHaveLength(photoCount - PHOTO_TEST.length);
     for (const skipped of ['Altai.jpg', 'Flow.jpg', 'camera.jpg']) expect(await listing('trainA')).not.toContain(skipped);
-    expect(await listing('trainB')).toEqual(['bg-club.jpg', 'bg-lecturehall.jpg', 'bg-meadow.jpg', 'bg-uni.jpg', 'concert1.jpg', 'concert2.jpg', 'concert3.jpg']);
+    expect(await listing('trainB')).toEqual([
+      'bg-club.jpg',
+      'bg-lecturehall.jpg',
+      'bg-meadow.jpg',
+      'bg-uni.jpg',
+      'concert1.jpg',
+      'concert2.jpg',
+      'concert3.jpg',
+    ]);
     expect(await listing('testB')).toEqual([]);
   });
 
@@ -183,14 +216,19 @@ describe('buildPhoto2Anime from (fake) Debian packages', () => {
     expect([train.width, train.height]).toEqual([64, 40]); // the 256×160 landscape, not the portrait
     const test = await sharp(join(outDir, 'testA', 'Dune.jpg')).metadata();
     expect([test.width, test.height]).toEqual([32, 24]);
-    const concert = await sharp(join(outDir, 'trainB', 'concert3.jpg')).raw().toBuffer({ resolveWithObject: true });
+    const concert = await sharp(join(outDir, 'trainB', 'concert3.jpg'))
+      .raw()
+      .toBuffer({ resolveWithObject: true });
     expect([concert.info.width, concert.info.height, concert.info.channels]).toEqual([64, 36, 3]);
     const bottomRight = ((concert.info.height - 1) * concert.info.width + concert.info.width - 1) * 3;
     expect(concert.data[bottomRight]).toBeGreaterThan(245); // transparent → white
   });
 
   it('records packages, versions and licences in SOURCES.json', async () => {
-    const sources = JSON.parse(await readFile(join(outDir, 'SOURCES.json'), 'utf8')) as { sources: SourceRecord[]; counts: Record<string, number> };
+    const sources = JSON.parse(await readFile(join(outDir, 'SOURCES.json'), 'utf8')) as {
+      sources: SourceRecord[];
+      counts: Record<string, number>;
+    };
     expect(sources.counts).toEqual({ trainA: 21, testA: 6, trainB: 7, testB: 0 });
     expect(sources.sources.map((s) => [s.package, s.version, s.license])).toEqual([
       ['plasma-workspace-wallpapers', '4:5.27.5-2', 'GPL-2+'],
@@ -199,8 +237,15 @@ describe('buildPhoto2Anime from (fake) Debian packages', () => {
       ['renpy-thequestion', '8.0.3+dfsg-1', 'Expat'],
       ['renpy-demo', '8.0.3+dfsg-1', 'Expat'],
     ]);
-    expect(sources.sources[0]!.files[0]).toEqual({ path: 'usr/share/wallpapers/BytheWater/contents/images/2560x1600.jpg', author: 'Author of BytheWater', license: 'LGPLv3' });
-    expect(sources.sources[2]!.files[0]).toEqual({ path: 'usr/lib/python3/dist-packages/skimage/data/astronaut.png', license: 'CC0 or public domain (skimage.data docstrings)' });
+    expect(sources.sources[0]!.files[0]).toEqual({
+      path: 'usr/share/wallpapers/BytheWater/contents/images/2560x1600.jpg',
+      author: 'Author of BytheWater',
+      license: 'LGPLv3',
+    });
+    expect(sources.sources[2]!.files[0]).toEqual({
+      path: 'usr/lib/python3/dist-packages/skimage/data/astronaut.png',
+      license: 'CC0 or public domain (skimage.data docstrings)',
+    });
     expect(sources.sources[4]!.files.map((f) => f.path)).not.toContain('usr/share/games/renpy/demo/game/images/bg washington.jpg');
   });
 
@@ -232,7 +277,9 @@ describe('ImageFolderDataset.sampleBatch', () => {
   const width = 40;
   const height = 20;
   const data = new Uint8Array(width * height * 3);
-  for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) data.set([Math.round((x / (width - 1)) * 255), Math.round((y / (height - 1)) * 255), 128], (y * width + x) * 3);
+  for (let y = 0; y < height; y++)
+    for (let x = 0; x < width; x++)
+      data.set([Math.round((x / (width - 1)) * 255), Math.round((y / (height - 1)) * 255), 128], (y * width + x) * 3);
   const image: RgbImage = { name: 'gradient', width, height, data };
   const dataset = new ImageFolderDataset([image]);
 
@@ -259,7 +306,7 @@ describe('ImageFolderDataset.sampleBatch', () => {
   it('covers larger windows when allowed: a whole-height window spans the full green range', () => {
     const crops = dataset.sampleBatch(1, { cropSize: 8, minWindowFraction: 1, flip: false }, seededRandom(1));
     const greenTop = crops[1]!;
-    const greenBottom = crops[(7 * 8) * 3 + 1]!;
+    const greenBottom = crops[7 * 8 * 3 + 1]!;
     expect(greenBottom - greenTop).toBeGreaterThan(1.5);
   });
 
@@ -269,7 +316,10 @@ describe('ImageFolderDataset.sampleBatch', () => {
 
   it('samples uniformly over groups, so numbered frames of one scene weigh as one image', () => {
     const frame = (name: string, value: number): RgbImage => ({ name, width: 8, height: 8, data: new Uint8Array(8 * 8 * 3).fill(value) });
-    const grouped = new ImageFolderDataset([frame('concert1.jpg', 0), frame('concert2.jpg', 0), frame('concert3.jpg', 0), frame('bg-club.jpg', 255)], numberedFrames);
+    const grouped = new ImageFolderDataset(
+      [frame('concert1.jpg', 0), frame('concert2.jpg', 0), frame('concert3.jpg', 0), frame('bg-club.jpg', 255)],
+      numberedFrames,
+    );
     expect(grouped.groupCount).toBe(2);
     const random = seededRandom(11);
     let club = 0;

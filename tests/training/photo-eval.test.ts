@@ -44,7 +44,11 @@ describe('laplacianPyramid', () => {
   it('has shrinking levels that sum back (upsampled) to the image: checked via the band energy of a flat image', () => {
     const flat = toPlanar(mapPixels(image(32, 24, 1), () => 100));
     const pyramid = laplacianPyramid(flat, 3);
-    expect(pyramid.map((l) => [l.width, l.height])).toEqual([[32, 24], [16, 12], [8, 6]]);
+    expect(pyramid.map((l) => [l.width, l.height])).toEqual([
+      [32, 24],
+      [16, 12],
+      [8, 6],
+    ]);
     // A constant image has no detail: band-pass levels are 0, the low-pass keeps the value.
     for (const band of pyramid.slice(0, 2)) expect(Math.max(...band.data.map(Math.abs))).toBeLessThan(1e-3);
     expect(pyramid[2]!.data.every((v) => Math.abs(v - 100) < 1e-3)).toBe(true);
@@ -141,10 +145,10 @@ describe('cartoonFilter', () => {
     const source = image(96, 64, 3, 60);
     const cartoon = await cartoonFilter(source, { colours: 16 });
     expect([cartoon.width, cartoon.height]).toEqual([96, 64]);
-    const colours = (img: RgbImage) => new Set(Array.from({ length: img.width * img.height }, (_, p) => img.data.slice(p * 3, p * 3 + 3).join(','))).size;
+    const colours = (img: RgbImage) =>
+      new Set(Array.from({ length: img.width * img.height }, (_, p) => img.data.slice(p * 3, p * 3 + 3).join(','))).size;
     expect(colours(cartoon)).toBeLessThanOrEqual(16);
     expect(colours(source)).toBeGreaterThan(500);
     expect(ssim(toGray(source), toGray(cartoon), 96, 64)).toBeGreaterThan(0.3);
   });
 });
-

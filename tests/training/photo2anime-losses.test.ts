@@ -34,7 +34,10 @@ describe('colorLoss', () => {
 });
 
 describe('diffAugment', () => {
-  const ramp = tf.tensor4d(Array.from({ length: 16 * 16 * 3 }, (_, i) => (Math.floor(i / 3) % 16) / 16), [1, 16, 16, 3]);
+  const ramp = tf.tensor4d(
+    Array.from({ length: 16 * 16 * 3 }, (_, i) => (Math.floor(i / 3) % 16) / 16),
+    [1, 16, 16, 3],
+  );
 
   it('keeps the shape, shifts the content and zeroes a square', () => {
     const out = diffAugment(ramp, seededRandom(4));

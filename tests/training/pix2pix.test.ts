@@ -52,7 +52,9 @@ async function writePhoto(path: string, seed: number): Promise<void> {
       data.set(y < 14 ? [200 + noise / 2, 120 + noise, 90 + x] : [40 + noise, 130 + y * 2, 50 + noise], (y * width + x) * 3);
     }
   }
-  await sharp(data, { raw: { width, height, channels: 3 } }).png().toFile(path);
+  await sharp(data, { raw: { width, height, channels: 3 } })
+    .png()
+    .toFile(path);
 }
 
 async function trainColorize(outDir: string, options: Partial<Pix2PixOptions>, steps: number, backend: string) {
@@ -82,7 +84,11 @@ async function rgbPixels(bytes: Buffer): Promise<{ data: Uint8Array; width: numb
 
 /** A grey JPEG of an odd size (reflect-padded to the model's multiple, then cropped back). */
 async function greyJpeg(): Promise<Buffer> {
-  return sharp(join(dataDir, 'test', 'held0.png')).resize(45, 30, { fit: 'fill' }).greyscale().jpeg({ quality: 90 }).toBuffer();
+  return sharp(join(dataDir, 'test', 'held0.png'))
+    .resize(45, 30, { fit: 'fill' })
+    .greyscale()
+    .jpeg({ quality: 90 })
+    .toBuffer();
 }
 
 beforeAll(async () => {
@@ -92,7 +98,10 @@ beforeAll(async () => {
   for (const split of ['train', 'test']) await mkdir(join(dataDir, split), { recursive: true });
   for (let i = 0; i < 3; i++) await writePhoto(join(dataDir, 'train', `photo${i}.png`), i);
   for (let i = 0; i < 2; i++) await writePhoto(join(dataDir, 'test', `held${i}.png`), 10 + i);
-  await writeFile(join(dataDir, 'SOURCES.json'), JSON.stringify({ counts: { train: 3, test: 2 }, balance: { train: { sky: 3 } }, heldOut: ['held0', 'held1'], sources: [] }));
+  await writeFile(
+    join(dataDir, 'SOURCES.json'),
+    JSON.stringify({ counts: { train: 3, test: 2 }, balance: { train: { sky: 3 } }, heldOut: ['held0', 'held1'], sources: [] }),
+  );
 
   const gan = await trainColorize(join(root, 'run'), {}, 3, backend);
   exportDir = gan.exportDir!;
@@ -126,17 +135,24 @@ describe('colorize: tiny pix2pix → export → onnxruntime → server', () => {
   });
 
   it('the L1-only run has no discriminator and logs no adversarial loss', async () => {
-    const log = (await readFile(join(root, 'run-l1', 'log.jsonl'), 'utf8')).trim().split('\n').map((line) => JSON.parse(line) as { event: string; losses?: Record<string, number> });
+    const log = (await readFile(join(root, 'run-l1', 'log.jsonl'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { event: string; losses?: Record<string, number> });
     const losses = log.filter((r) => r.event === 'step').at(-1)!.losses!;
     expect(Object.keys(losses).sort()).toEqual(['g', 'l1', 'lr']);
-    const state = JSON.parse(await readFile(join(root, 'run-l1', 'checkpoints', 'step-00000002', 'state.json'), 'utf8')) as { tensors: { key: string }[] };
+    const state = JSON.parse(await readFile(join(root, 'run-l1', 'checkpoints', 'step-00000002', 'state.json'), 'utf8')) as {
+      tensors: { key: string }[];
+    };
     expect(new Set(state.tensors.map((t) => t.key))).toEqual(new Set(['generator']));
   });
 
   it('runs in onnxruntime at a size it never trained on, matching tfjs within 1e-4', async () => {
     const session = await ort.InferenceSession.create(join(exportDir, 'model.onnx'));
     const nhwc = tf.randomUniform([1, 20, 28, 3], -1, 1, 'float32', 4);
-    const out = await session.run({ image: new ort.Tensor('float32', tf.transpose(nhwc, [0, 3, 1, 2]).dataSync() as Float32Array, [1, 3, 20, 28]) });
+    const out = await session.run({
+      image: new ort.Tensor('float32', tf.transpose(nhwc, [0, 3, 1, 2]).dataSync() as Float32Array, [1, 3, 20, 28]),
+    });
     expect(out.output!.dims).toEqual([1, 3, 20, 28]);
     const expected = tf.tidy(() => tf.transpose(servingModel.predict(nhwc) as tf.Tensor, [0, 3, 1, 2]).dataSync());
     const actual = out.output!.data as Float32Array;
@@ -179,7 +195,11 @@ describe('colorize: tiny pix2pix → export → onnxruntime → server', () => {
     const output = join(root, 'batch-out');
     await mkdir(input, { recursive: true });
     await writeFile(join(input, 'old.jpg'), await greyJpeg());
-    const run = await runCli(['translate', '--model', 'colorize', '--input', input, '--output', output], { MODELS_DIR: join(root, 'models'), INFERENCE_WORKERS: '1', INFERENCE_THREADS: '1' });
+    const run = await runCli(['translate', '--model', 'colorize', '--input', input, '--output', output], {
+      MODELS_DIR: join(root, 'models'),
+      INFERENCE_WORKERS: '1',
+      INFERENCE_THREADS: '1',
+    });
     expect(run.code, run.stderr).toBe(0);
     const meta = await sharp(join(output, 'old.png')).metadata();
     expect([meta.width, meta.height, meta.channels]).toEqual([45, 30, 3]);
@@ -193,7 +213,8 @@ describe('colorize: tiny pix2pix → export → onnxruntime → server', () => {
     expect(grey.mean.colourfulnessRatio).toBeLessThan(0.05);
     expect(grey.mean.greySsim).toBeCloseTo(1, 6);
     for (const row of [grey, l1!, gan]) {
-      for (const value of [...row.psnr, ...row.chromaError, ...row.colourfulnessRatio, ...row.greySsim]) expect(Number.isFinite(value)).toBe(true);
+      for (const value of [...row.psnr, ...row.chromaError, ...row.colourfulnessRatio, ...row.greySsim])
+        expect(Number.isFinite(value)).toBe(true);
     }
     expect(report.timing).toEqual({ side: 64, milliseconds: expect.any(Number) });
     expect(typeof report.targets.met).toBe('boolean');
@@ -224,6 +245,8 @@ describe('upscale2x: the same recipe with another pair maker', () => {
   });
 
   it('refuses crops that are not a multiple of 2^depth', async () => {
-    await expect(colorizeRecipe.setup({ seed: 1, batchSize: 1, options: { ...PIX2PIX_OPTIONS, ...TINY, cropSize: 18, dataDir } })).rejects.toThrow(/multiple of 2\^generatorDepth/);
+    await expect(
+      colorizeRecipe.setup({ seed: 1, batchSize: 1, options: { ...PIX2PIX_OPTIONS, ...TINY, cropSize: 18, dataDir } }),
+    ).rejects.toThrow(/multiple of 2\^generatorDepth/);
   });
 });

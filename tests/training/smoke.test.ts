@@ -26,7 +26,14 @@ let server: TestServer | undefined;
 beforeAll(async () => {
   await tf.setBackend('cpu');
   root = await mkdtemp(join(tmpdir(), 'smoke-'));
-  const result = await train({ recipe: smokeRecipe as unknown as Recipe, outDir: join(root, 'run'), steps: 40, seed: 3, progress: 'silent', backend: 'cpu' });
+  const result = await train({
+    recipe: smokeRecipe as unknown as Recipe,
+    outDir: join(root, 'run'),
+    steps: 40,
+    seed: 3,
+    progress: 'silent',
+    backend: 'cpu',
+  });
   exportDir = result.exportDir!;
   generator = result.models.generator!;
   result.models.discriminator!.dispose();
@@ -92,7 +99,10 @@ describe('smoke recipe: train → export → onnxruntime → server', () => {
       })
       .expect(200);
     expect(res.headers['content-type']).toBe('image/png');
-    const { data, info } = await sharp(res.body as Buffer).extractChannel(0).raw().toBuffer({ resolveWithObject: true });
+    const { data, info } = await sharp(res.body as Buffer)
+      .extractChannel(0)
+      .raw()
+      .toBuffer({ resolveWithObject: true });
     expect([info.width, info.height]).toEqual([SMOKE_SIDE, SMOKE_SIDE]);
 
     // Same pixels as the tfjs generator for seed 5 (the server's noise for image 0 is seed 5).

@@ -13,7 +13,10 @@ beforeAll(useCpuBackend);
 describe('U-Net generator', () => {
   it('maps any multiple of 2^depth to the same size, with the output channels, in [-1, 1]', () => {
     const net = unetGenerator({ inputChannels: 1, outputChannels: 2, filters: 4, depth: 3, seed: 1 });
-    for (const [height, width] of [[16, 16], [24, 40]] as const) {
+    for (const [height, width] of [
+      [16, 16],
+      [24, 40],
+    ] as const) {
       const out = tf.tidy(() => net.predict(tf.randomUniform([2, height, width, 1], -1, 1, 'float32', 3)) as tf.Tensor);
       expect(out.shape).toEqual([2, height, width, 2]);
       expect(Math.max(...out.dataSync().map(Math.abs))).toBeLessThanOrEqual(1);
@@ -34,7 +37,10 @@ describe('U-Net generator', () => {
   });
 
   it('is reproducible from its seed', () => {
-    const [a, b] = [unetGenerator({ inputChannels: 1, outputChannels: 2, filters: 4, depth: 2, seed: 9 }), unetGenerator({ inputChannels: 1, outputChannels: 2, filters: 4, depth: 2, seed: 9 })];
+    const [a, b] = [
+      unetGenerator({ inputChannels: 1, outputChannels: 2, filters: 4, depth: 2, seed: 9 }),
+      unetGenerator({ inputChannels: 1, outputChannels: 2, filters: 4, depth: 2, seed: 9 }),
+    ];
     expect(a.getWeights()[0]!.dataSync()).toEqual(b.getWeights()[0]!.dataSync());
     a.dispose();
     b.dispose();
@@ -63,7 +69,9 @@ describe('conditional PatchGAN', () => {
   it('depends on the condition, not only on the image', () => {
     const net = conditionalPatchDiscriminator({ conditionChannels: 1, imageChannels: 2, filters: 4, layers: 2, seed: 2 });
     const image = tf.randomNormal([1, 16, 16, 2], 0, 1, 'float32', 1);
-    const [a, b] = [tf.randomNormal([1, 16, 16, 1], 0, 1, 'float32', 2), tf.randomNormal([1, 16, 16, 1], 0, 1, 'float32', 3)].map((condition) => (net.predict([condition, image]) as tf.Tensor).dataSync());
+    const [a, b] = [tf.randomNormal([1, 16, 16, 1], 0, 1, 'float32', 2), tf.randomNormal([1, 16, 16, 1], 0, 1, 'float32', 3)].map(
+      (condition) => (net.predict([condition, image]) as tf.Tensor).dataSync(),
+    );
     expect(Array.from(a!)).not.toEqual(Array.from(b!));
     net.dispose();
   });

@@ -42,17 +42,34 @@ function filterToOihw(g: OnnxGraph, filter: string, [kh, kw, cin, cout]: number[
 /** An HWIO filter as [kH, kW, Cout, Cin] (a batched 2-D transpose), reversed along kH and kW. */
 function flippedHwioForInputGradient(g: OnnxGraph, filter: string): string {
   const swapped = g.op('Transpose', [filter], { perm: [0, 1, 3, 2] });
-  return g.op('Slice', [swapped, g.int64s('starts', [-1, -1]), g.int64s('ends', [-(2 ** 53), -(2 ** 53)]), g.int64s('axes', [0, 1]), g.int64s('steps', [-1, -1])]);
+  return g.op('Slice', [
+    swapped,
+    g.int64s('starts', [-1, -1]),
+    g.int64s('ends', [-(2 ** 53), -(2 ** 53)]),
+    g.int64s('axes', [0, 1]),
+    g.int64s('steps', [-1, -1]),
+  ]);
 }
 
 /** An HWIO filter as [Cin, Cout, kH, kW] (one 2-D transpose), reversed along kH and kW. */
 function flippedFilterForInputGradient(g: OnnxGraph, filter: string, [kh, kw, cin, cout]: number[]): string {
   const taps = g.op('Reshape', [filter, g.int64s('shape', [kh! * kw!, cin! * cout!])]);
   const swapped = g.op('Reshape', [g.op('Transpose', [taps], { perm: [1, 0] }), g.int64s('shape', [cin!, cout!, kh!, kw!])]);
-  return g.op('Slice', [swapped, g.int64s('starts', [-1, -1]), g.int64s('ends', [-(2 ** 53), -(2 ** 53)]), g.int64s('axes', [2, 3]), g.int64s('steps', [-1, -1])]);
+  return g.op('Slice', [
+    swapped,
+    g.int64s('starts', [-1, -1]),
+    g.int64s('ends', [-(2 ** 53), -(2 ** 53)]),
+    g.int64s('axes', [2, 3]),
+    g.int64s('steps', [-1, -1]),
+  ]);
 }
 
-function convInfo(xShape: number[], filterShape: number[], attrs: ConvAttrs, dilations: [number, number] | number = 1): backend_util.Conv2DInfo {
+function convInfo(
+  xShape: number[],
+  filterShape: number[],
+  attrs: ConvAttrs,
+  dilations: [number, number] | number = 1,
+): backend_util.Conv2DInfo {
   return backend_util.computeConv2DInfo(
     xShape as [number, number, number, number],
     filterShape as [number, number, number, number],
@@ -78,8 +95,21 @@ function onnxConvAttrs(info: backend_util.Conv2DInfo): { kernel_shape: number[];
 
 function infoKey(info: backend_util.Conv2DInfo): string {
   const p = info.padInfo;
-  return [info.inShape, info.filterHeight, info.filterWidth, info.inChannels, info.outChannels, info.strideHeight, info.strideWidth,
-    info.dilationHeight, info.dilationWidth, p.top, p.left, p.bottom, p.right].join(',');
+  return [
+    info.inShape,
+    info.filterHeight,
+    info.filterWidth,
+    info.inChannels,
+    info.outChannels,
+    info.strideHeight,
+    info.strideWidth,
+    info.dilationHeight,
+    info.dilationWidth,
+    p.top,
+    p.left,
+    p.bottom,
+    p.right,
+  ].join(',');
 }
 
 /** One convolution from an NHWC input to an NHWC output, as the graphs below build it. */
@@ -135,7 +165,13 @@ function forwardFormulation(info: backend_util.Conv2DInfo): 'conv' | 'matmul' | 
 }
 
 /** The formulation a forward conv of these shapes runs as (tests cover each). */
-export function forwardConvFormulation(xShape: number[], filterShape: number[], strides: number, pad: 'same' | 'valid', dilation = 1): 'conv' | 'matmul' | 'convTranspose' {
+export function forwardConvFormulation(
+  xShape: number[],
+  filterShape: number[],
+  strides: number,
+  pad: 'same' | 'valid',
+  dilation = 1,
+): 'conv' | 'matmul' | 'convTranspose' {
   return forwardFormulation(convInfo(xShape, filterShape, { strides, pad, dataFormat: 'NHWC' }, dilation));
 }
 
@@ -174,17 +210,20 @@ function nhwcPatches(g: OnnxGraph, x: string, geo: ConvGeometry): string {
   // Pad only what the taps read; the conv's own end pad may reach further than that.
   const bottom = Math.max(0, (kh - 1) * dh + sh * (outHeight - 1) + 1 - inHeight - top);
   const right = Math.max(0, (kw - 1) * dw + sw * (outWidth - 1) + 1 - inWidth - left);
-  const source = top + left + bottom + right > 0 ? g.op('Pad', [x, g.int64s('pads', [0, top, left, 0, 0, bottom, right, 0])], { mode: 'constant' }) : x;
+  const source =
+    top + left + bottom + right > 0 ? g.op('Pad', [x, g.int64s('pads', [0, top, left, 0, 0, bottom, right, 0])], { mode: 'constant' }) : x;
   const taps: string[] = [];
   for (let i = 0; i < kh; i += 1) {
     for (let j = 0; j < kw; j += 1) {
-      taps.push(g.op('Slice', [
-        source,
-        g.int64s('starts', [i * dh, j * dw]),
-        g.int64s('ends', [i * dh + sh * (outHeight - 1) + 1, j * dw + sw * (outWidth - 1) + 1]),
-        g.int64s('axes', [1, 2]),
-        g.int64s('steps', [sh, sw]),
-      ]));
+      taps.push(
+        g.op('Slice', [
+          source,
+          g.int64s('starts', [i * dh, j * dw]),
+          g.int64s('ends', [i * dh + sh * (outHeight - 1) + 1, j * dw + sw * (outWidth - 1) + 1]),
+          g.int64s('axes', [1, 2]),
+          g.int64s('steps', [sh, sw]),
+        ]),
+      );
     }
   }
   return taps.length === 1 ? taps[0]! : g.op('Concat', taps, { axis: 3 });
@@ -194,7 +233,11 @@ function nhwcPatches(g: OnnxGraph, x: string, geo: ConvGeometry): string {
 export function conv2dForward(cache: SessionCache): DelegatedKernel {
   return ({ inputs, attrs, backend }) => {
     const { x, filter, bias, preluActivationWeights } = inputs as Record<string, TensorInfo | undefined>;
-    const a = attrs as unknown as ConvAttrs & { dilations: [number, number] | number; activation?: FusedActivation; leakyreluAlpha?: number };
+    const a = attrs as unknown as ConvAttrs & {
+      dilations: [number, number] | number;
+      activation?: FusedActivation;
+      leakyreluAlpha?: number;
+    };
     if (!x || !filter || a.dataFormat === 'NCHW') return undefined;
     const activation = a.activation ?? 'linear';
     const info = convInfo(x.shape, filter.shape, a, a.dilations);
@@ -206,16 +249,30 @@ export function conv2dForward(cache: SessionCache): DelegatedKernel {
       const geometry = forwardGeometry(info);
       let y: string;
       if (forwardFormulation(info) === 'convTranspose') {
-        const transposed = g.op('ConvTranspose', [g.op('Transpose', [xIn], { perm: TO_NCHW }), flippedFilterForInputGradient(g, wIn, filter.shape)], {
-          kernel_shape: geometry.kernel,
-          dilations: geometry.dilations,
-          pads: stride1FlippedPads(info)!,
-        });
+        const transposed = g.op(
+          'ConvTranspose',
+          [g.op('Transpose', [xIn], { perm: TO_NCHW }), flippedFilterForInputGradient(g, wIn, filter.shape)],
+          {
+            kernel_shape: geometry.kernel,
+            dilations: geometry.dilations,
+            pads: stride1FlippedPads(info)!,
+          },
+        );
         y = g.op('Transpose', [transposed], { perm: TO_NHWC });
       } else {
-        y = appendConvolution(g, xIn, () => wIn, () => filterToOihw(g, wIn, filter.shape), geometry);
+        y = appendConvolution(
+          g,
+          xIn,
+          () => wIn,
+          () => filterToOihw(g, wIn, filter.shape),
+          geometry,
+        );
       }
-      g.output(g.op('Identity', [appendBiasAndActivation(g, y, bias, activation, preluActivationWeights, a.leakyreluAlpha)], {}, 'y'), 'float', info.outShape);
+      g.output(
+        g.op('Identity', [appendBiasAndActivation(g, y, bias, activation, preluActivationWeights, a.leakyreluAlpha)], {}, 'y'),
+        'float',
+        info.outShape,
+      );
       return g;
     });
     const wasm = backend as BackendWasm;
@@ -246,7 +303,10 @@ export function conv2dBackpropInput(cache: SessionCache): DelegatedKernel {
     const info = convInfo(a.inputShape, filter.shape, a);
     // Conv over dy materialises Cout·k²·H·W columns, ConvTranspose Cin·k²·OH·OW: take the smaller.
     const twinPads = stride1FlippedPads(info);
-    const flippedPads = twinPads && info.outChannels * info.inHeight * info.inWidth <= info.inChannels * info.outHeight * info.outWidth ? twinPads : undefined;
+    const flippedPads =
+      twinPads && info.outChannels * info.inHeight * info.inWidth <= info.inChannels * info.outHeight * info.outWidth
+        ? twinPads
+        : undefined;
     const session = cache.get(`convTranspose|${infoKey(info)}`, () => {
       const g = new OnnxGraph('conv2d_backprop_input');
       const dyInput = g.input('dy', 'float', dy.shape);
@@ -261,17 +321,43 @@ export function conv2dBackpropInput(cache: SessionCache): DelegatedKernel {
           dilations: [info.dilationHeight, info.dilationWidth],
           pads: flippedPads,
         };
-        dx = appendConvolution(g, dyInput, () => flippedHwioForInputGradient(g, filterInput), () => flippedFilterForInputGradient(g, filterInput, filter.shape), geometry);
+        dx = appendConvolution(
+          g,
+          dyInput,
+          () => flippedHwioForInputGradient(g, filterInput),
+          () => flippedFilterForInputGradient(g, filterInput, filter.shape),
+          geometry,
+        );
       } else {
         const base = onnxConvAttrs(info);
         const [top, left, bottom, right] = base.pads as [number, number, number, number];
-        const [heightPad, heightExtra] = trailingFix(info.inHeight, info.outHeight, info.strideHeight, info.filterHeight, info.dilationHeight, top, bottom);
-        const [widthPad, widthExtra] = trailingFix(info.inWidth, info.outWidth, info.strideWidth, info.filterWidth, info.dilationWidth, left, right);
-        const transposed = g.op('ConvTranspose', [g.op('Transpose', [dyInput], { perm: TO_NCHW }), filterToOihw(g, filterInput, filter.shape)], {
-          ...base,
-          pads: [top, left, heightPad, widthPad],
-          output_padding: [heightExtra, widthExtra],
-        });
+        const [heightPad, heightExtra] = trailingFix(
+          info.inHeight,
+          info.outHeight,
+          info.strideHeight,
+          info.filterHeight,
+          info.dilationHeight,
+          top,
+          bottom,
+        );
+        const [widthPad, widthExtra] = trailingFix(
+          info.inWidth,
+          info.outWidth,
+          info.strideWidth,
+          info.filterWidth,
+          info.dilationWidth,
+          left,
+          right,
+        );
+        const transposed = g.op(
+          'ConvTranspose',
+          [g.op('Transpose', [dyInput], { perm: TO_NCHW }), filterToOihw(g, filterInput, filter.shape)],
+          {
+            ...base,
+            pads: [top, left, heightPad, widthPad],
+            output_padding: [heightExtra, widthExtra],
+          },
+        );
         dx = g.op('Transpose', [transposed], { perm: TO_NHWC });
       }
       g.output(g.op('Identity', [dx], {}, 'dx'), 'float', a.inputShape);
@@ -308,7 +394,15 @@ function stride1FlippedPads(info: backend_util.Conv2DInfo): [number, number, num
  * For one spatial axis, the ConvTranspose end pad and output_padding that make its output exactly
  * `inSize` long, given the forward conv's begin and end pads.
  */
-function trailingFix(inSize: number, outSize: number, stride: number, filter: number, dilation: number, beginPad: number, endPad: number): [number, number] {
+function trailingFix(
+  inSize: number,
+  outSize: number,
+  stride: number,
+  filter: number,
+  dilation: number,
+  beginPad: number,
+  endPad: number,
+): [number, number] {
   const natural = stride * (outSize - 1) + (filter - 1) * dilation + 1 - beginPad - endPad;
   const missing = inSize - natural;
   return missing >= 0 ? [endPad, missing] : [endPad - missing, 0];
@@ -327,7 +421,13 @@ export function conv2dBackpropFilter(cache: SessionCache): DelegatedKernel {
     if (!x || !dy || a.dataFormat === 'NCHW') return undefined;
     const info = convInfo(x.shape, a.filterShape, a);
     const session = cache.get(`convFilterGrad|${infoKey(info)}`, () =>
-      (filterGradFormulation(info) === 'correlation' ? buildFilterGradCorrelation : buildFilterGradGraph)(info, x.shape, dy.shape, a.filterShape));
+      (filterGradFormulation(info) === 'correlation' ? buildFilterGradCorrelation : buildFilterGradGraph)(
+        info,
+        x.shape,
+        dy.shape,
+        a.filterShape,
+      ),
+    );
     const wasm = backend as BackendWasm;
     const out = allocateOutput(wasm, a.filterShape);
     session.run({ x: heapValue(wasm, x), dy: heapValue(wasm, dy) }, { dw: heapValue(wasm, out) });
@@ -359,11 +459,18 @@ function buildFilterGradCorrelation(info: backend_util.Conv2DInfo, xShape: numbe
   // Pad before the transpose: onnxruntime 1.30's Pad+Conv fusion mistakes a Pad feeding a Conv's
   // weights for one feeding its input and drops it ("Node input ... is not a graph input").
   let padded = g.input('x', 'float', xShape);
-  if (top + left + bottom + right > 0) padded = g.op('Pad', [padded, g.int64s('pads', [0, top, left, 0, 0, bottom, right, 0])], { mode: 'constant' });
+  if (top + left + bottom + right > 0)
+    padded = g.op('Pad', [padded, g.int64s('pads', [0, top, left, 0, 0, bottom, right, 0])], { mode: 'constant' });
   const kernel = g.op('Transpose', [padded], { perm: [3, 0, 1, 2] });
   const input = g.op('Transpose', [g.input('dy', 'float', dyShape)], { perm: [3, 0, 1, 2] });
   const reversed = g.op('Conv', [input, kernel], { pads: [kh - 1, kw - 1, kh - 1, kw - 1] });
-  const taps = g.op('Slice', [reversed, g.int64s('starts', [-1, -1]), g.int64s('ends', [-(2 ** 53), -(2 ** 53)]), g.int64s('axes', [2, 3]), g.int64s('steps', [-1, -1])]);
+  const taps = g.op('Slice', [
+    reversed,
+    g.int64s('starts', [-1, -1]),
+    g.int64s('ends', [-(2 ** 53), -(2 ** 53)]),
+    g.int64s('axes', [2, 3]),
+    g.int64s('steps', [-1, -1]),
+  ]);
   g.output(g.op('Transpose', [taps], { perm: [2, 3, 1, 0] }, 'dw'), 'float', filterShape);
   return g;
 }
@@ -375,8 +482,8 @@ function buildFilterGradGraph(info: backend_util.Conv2DInfo, xShape: number[], d
   const { strideHeight: sh, strideWidth: sw, filterHeight: kh, filterWidth: kw, outHeight: oh, outWidth: ow } = info;
   // Pad so that every tap's strided slice stays in range; the forward conv's own end pad may be
   // smaller than that when it never reads the last rows.
-  const bottom = Math.max(0, (kh - 1) + sh * (oh - 1) + 1 - info.inHeight - top);
-  const right = Math.max(0, (kw - 1) + sw * (ow - 1) + 1 - info.inWidth - left);
+  const bottom = Math.max(0, kh - 1 + sh * (oh - 1) + 1 - info.inHeight - top);
+  const right = Math.max(0, kw - 1 + sw * (ow - 1) + 1 - info.inWidth - left);
   let source = g.op('Transpose', [g.input('x', 'float', xShape)], { perm: [3, 0, 1, 2] });
   if (top + left + bottom + right > 0) {
     source = g.op('Pad', [source, g.int64s('pads', [0, 0, top, left, 0, 0, bottom, right])], { mode: 'constant' });
@@ -384,13 +491,15 @@ function buildFilterGradGraph(info: backend_util.Conv2DInfo, xShape: number[], d
   const taps: string[] = [];
   for (let i = 0; i < kh; i += 1) {
     for (let j = 0; j < kw; j += 1) {
-      taps.push(g.op('Slice', [
-        source,
-        g.int64s('starts', [i, j]),
-        g.int64s('ends', [i + sh * (oh - 1) + 1, j + sw * (ow - 1) + 1]),
-        g.int64s('axes', [2, 3]),
-        g.int64s('steps', [sh, sw]),
-      ]));
+      taps.push(
+        g.op('Slice', [
+          source,
+          g.int64s('starts', [i, j]),
+          g.int64s('ends', [i + sh * (oh - 1) + 1, j + sw * (ow - 1) + 1]),
+          g.int64s('axes', [2, 3]),
+          g.int64s('steps', [sh, sw]),
+        ]),
+      );
     }
   }
   const rows = batch * oh * ow;

@@ -47,7 +47,12 @@ export function appendBiasAndActivation(
 }
 
 /** A key fragment that distinguishes fused-tail variants in the session cache. */
-export function fusedTailKey(bias: TensorInfo | undefined, activation: FusedActivation, preluWeights: TensorInfo | undefined, leakyreluAlpha: number | undefined): string {
+export function fusedTailKey(
+  bias: TensorInfo | undefined,
+  activation: FusedActivation,
+  preluWeights: TensorInfo | undefined,
+  leakyreluAlpha: number | undefined,
+): string {
   return `b${bias ? bias.shape.join('x') : '-'}|${activation}|p${preluWeights ? preluWeights.shape.join('x') : '-'}|a${leakyreluAlpha ?? ''}`;
 }
 

@@ -64,7 +64,11 @@ export function batchMatMul(cache: SessionCache): DelegatedKernel {
         const right = at.transposeB ? g.op('Transpose', [inB], { perm: swapLastTwo(b.shape.length) }) : inB;
         product = g.op('MatMul', [left, right]);
       }
-      g.output(g.op('Identity', [appendBiasAndActivation(g, product, bias, activation, preluActivationWeights, at.leakyreluAlpha)], {}, 'y'), 'float', outShape);
+      g.output(
+        g.op('Identity', [appendBiasAndActivation(g, product, bias, activation, preluActivationWeights, at.leakyreluAlpha)], {}, 'y'),
+        'float',
+        outShape,
+      );
       return g;
     });
     const wasm = backend as BackendWasm;
@@ -76,7 +80,6 @@ export function batchMatMul(cache: SessionCache): DelegatedKernel {
     return out;
   };
 }
-
 
 function swapLastTwo(rank: number): number[] {
   const perm = Array.from({ length: rank }, (_, i) => i);

@@ -47,7 +47,10 @@ function sliceAxis(x: tf.Tensor, axis: number, start: number, length: number): t
 }
 
 function padAxis(x: tf.Tensor, axis: number, before: number, after: number): tf.Tensor {
-  return tf.pad(x, x.shape.map((_, i): [number, number] => (i === axis ? [before, after] : [0, 0])));
+  return tf.pad(
+    x,
+    x.shape.map((_, i): [number, number] => (i === axis ? [before, after] : [0, 0])),
+  );
 }
 
 let registered = false;
@@ -63,9 +66,10 @@ export function registerMirrorPadGradient(): void {
       const [x] = saved as [tf.Tensor];
       const { paddings, mode } = attrs as unknown as { paddings: Paddings; mode: 'reflect' | 'symmetric' };
       return {
-        x: () => (tf.getKernel(MIRROR_PAD_GRAD, tf.getBackend())
-          ? (tf.engine().runKernel(MIRROR_PAD_GRAD, { dy: dy as tf.Tensor }, { xShape: x.shape, paddings, mode }) as tf.Tensor)
-          : mirrorPadBackward(dy as tf.Tensor, x.shape, paddings, mode)),
+        x: () =>
+          tf.getKernel(MIRROR_PAD_GRAD, tf.getBackend())
+            ? (tf.engine().runKernel(MIRROR_PAD_GRAD, { dy: dy as tf.Tensor }, { xShape: x.shape, paddings, mode }) as tf.Tensor)
+            : mirrorPadBackward(dy as tf.Tensor, x.shape, paddings, mode),
       };
     },
   });

@@ -42,7 +42,9 @@ function ortBinding(): { module: BindingModule; Tensor: TensorConstructor } {
   if (loaded) return loaded;
   const version = (require('onnxruntime-node/package.json') as { version: string }).version;
   if (version !== PINNED_ORT_VERSION) {
-    throw new Error(`onnxruntime-node ${version} is installed, but the synchronous kernel path was verified against ${PINNED_ORT_VERSION} only`);
+    throw new Error(
+      `onnxruntime-node ${version} is installed, but the synchronous kernel path was verified against ${PINNED_ORT_VERSION} only`,
+    );
   }
   const module = require('onnxruntime-node/dist/binding.js') as BindingModule;
   if (typeof module.initOrt !== 'function' || typeof module.binding?.InferenceSession !== 'function') {

@@ -33,7 +33,10 @@ export function reduction(cache: SessionCache, onnxOp: 'ReduceSum' | 'ReduceMean
       const run = contiguousRun(axes);
       let reduced: string;
       if (run) {
-        reduced = g.op('Reshape', [appendAxisRunReduction(g, input, x.shape, run, onnxOp === 'ReduceMean'), g.int64s('shape', reducedShape)]);
+        reduced = g.op('Reshape', [
+          appendAxisRunReduction(g, input, x.shape, run, onnxOp === 'ReduceMean'),
+          g.int64s('shape', reducedShape),
+        ]);
       } else if (onnxOp === 'ReduceSum') {
         // Opset 15: ReduceSum takes axes as an input, ReduceMean still as an attribute.
         reduced = g.op('ReduceSum', [input, g.int64s('axes', axes)], { keepdims: 0 });

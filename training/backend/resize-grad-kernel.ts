@@ -31,7 +31,7 @@ export const resizeNearestNeighborGrad: DelegatedKernel = ({ inputs, attrs, back
   let from = 0;
   for (let b = 0; b < batch; b += 1) {
     for (let r = 0; r < outHeight; r += 1) {
-      const rowBase = ((b * inHeight + rows[r]!) * inWidth) * depth;
+      const rowBase = (b * inHeight + rows[r]!) * inWidth * depth;
       for (let c = 0; c < outWidth; c += 1) {
         const to = rowBase + cols[c]! * depth;
         for (let d = 0; d < depth; d += 1) dx[to + d]! += source[from + d]!;

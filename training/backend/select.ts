@@ -63,7 +63,8 @@ function stillActive(name: BackendName): boolean {
 }
 
 function resolveRequest(preference: BackendPreference, env: NodeJS.ProcessEnv): BackendPreference {
-  if (!isBackendPreference(preference)) throw new Error(`unknown backend '${String(preference)}'; expected one of ${BACKEND_CHOICES.join(', ')}`);
+  if (!isBackendPreference(preference))
+    throw new Error(`unknown backend '${String(preference)}'; expected one of ${BACKEND_CHOICES.join(', ')}`);
   if (preference !== 'auto') return preference;
   const fromEnv = env.TRAIN_BACKEND?.trim();
   if (!fromEnv) return 'auto';

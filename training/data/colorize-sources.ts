@@ -125,9 +125,15 @@ export function parseGcomprisCredits(readme: string): Map<string, Credit> {
   const credits = new Map<string, Credit>();
   for (const block of readme.split(/\n\s*\n/)) {
     const field = (key: string) => new RegExp(`^${key}:\\s*(.+)$`, 'mi').exec(block)?.[1]?.trim();
-    const files = /^Files:\s*\n([\s\S]*)$/mi.exec(block)?.[1]?.split('\n').map((line) => line.trim()).filter(Boolean) ?? [];
+    const files =
+      /^Files:\s*\n([\s\S]*)$/im
+        .exec(block)?.[1]
+        ?.split('\n')
+        .map((line) => line.trim())
+        .filter(Boolean) ?? [];
     const [author, license, source] = [field('Copyright'), field('License'), field('Source')];
-    for (const file of files) credits.set(file, { ...(author ? { author } : {}), ...(license ? { license } : {}), ...(source ? { source } : {}) });
+    for (const file of files)
+      credits.set(file, { ...(author ? { author } : {}), ...(license ? { license } : {}), ...(source ? { source } : {}) });
   }
   return credits;
 }
@@ -136,7 +142,11 @@ const GCOMPRIS_RCC = 'usr/share/gcompris-qt/rcc';
 
 /** A photo's credit from the nearest README above it (up to `root`), keyed by the path below that README's folder. */
 function gcomprisCredit(resources: QtResources, root: string, path: string): Credit {
-  for (let directory = path.slice(0, path.lastIndexOf('/')); directory.length >= root.length; directory = directory.slice(0, directory.lastIndexOf('/'))) {
+  for (
+    let directory = path.slice(0, path.lastIndexOf('/'));
+    directory.length >= root.length;
+    directory = directory.slice(0, directory.lastIndexOf('/'))
+  ) {
     if (!resources.paths.includes(`${directory}/README`)) continue;
     return parseGcomprisCredits(resources.read(`${directory}/README`).toString('utf8')).get(path.slice(directory.length + 1)) ?? {};
   }
@@ -156,7 +166,13 @@ async function gcomprisActivity(pkg: UnpackedPackage, activity: string, photos: 
       missing.push(name);
       continue;
     }
-    candidates.push({ stem: `gcompris-${stemOf(name)}`, path: `${rccPath}:${path}`, tags, open: async () => sharp(resources.read(path)), ...gcomprisCredit(resources, folder, path) });
+    candidates.push({
+      stem: `gcompris-${stemOf(name)}`,
+      path: `${rccPath}:${path}`,
+      tags,
+      open: async () => sharp(resources.read(path)),
+      ...gcomprisCredit(resources, folder, path),
+    });
   }
   if (missing.length > 0) throw new Error(`${pkg.name} ${pkg.version}: ${activity}.rcc lacks ${missing.join(', ')}`);
   return candidates;
@@ -177,7 +193,12 @@ async function stellariumGround(pkg: UnpackedPackage, photos: TaggedPhotos): Pro
         tags,
         ...(landscape.author ? { author: landscape.author } : {}),
         open: async () =>
-          sharp(ground.data, { raw: { width: ground.width, height: ground.height, channels: 3 } }).extract({ left: frame.left, top: 0, width: frame.width, height: ground.height }),
+          sharp(ground.data, { raw: { width: ground.width, height: ground.height, channels: 3 } }).extract({
+            left: frame.left,
+            top: 0,
+            width: frame.width,
+            height: ground.height,
+          }),
       });
     });
   }
@@ -187,17 +208,40 @@ async function stellariumGround(pkg: UnpackedPackage, photos: TaggedPhotos): Pro
 const constant = (credit: Credit) => () => credit;
 
 export const COLORIZE_SOURCES: readonly PackageSource[] = [
-  { package: 'plasma-workspace-wallpapers', select: (pkg) => catalogued(pkg, 'plasma', PLASMA_PHOTOS, (n) => largestKdeWallpaper(pkg, n), (n) => kdeWallpaperCredit(pkg, n)) },
-  { package: 'mate-backgrounds', select: (pkg) => catalogued(pkg, 'mate', MATE_PHOTOS, (n) => `usr/share/backgrounds/mate/nature/${n}.jpg`) },
+  {
+    package: 'plasma-workspace-wallpapers',
+    select: (pkg) =>
+      catalogued(
+        pkg,
+        'plasma',
+        PLASMA_PHOTOS,
+        (n) => largestKdeWallpaper(pkg, n),
+        (n) => kdeWallpaperCredit(pkg, n),
+      ),
+  },
+  {
+    package: 'mate-backgrounds',
+    select: (pkg) => catalogued(pkg, 'mate', MATE_PHOTOS, (n) => `usr/share/backgrounds/mate/nature/${n}.jpg`),
+  },
   {
     package: 'tuxpaint-data',
     select: async (pkg) => [
-      ...(await catalogued(pkg, 'tuxpaint', TUXPAINT_TEMPLATES, (n) => `usr/share/tuxpaint/templates/${n}.jpg`, constant({ author: 'Bill Kendrick (AUTHORS.txt)' }))),
+      ...(await catalogued(
+        pkg,
+        'tuxpaint',
+        TUXPAINT_TEMPLATES,
+        (n) => `usr/share/tuxpaint/templates/${n}.jpg`,
+        constant({ author: 'Bill Kendrick (AUTHORS.txt)' }),
+      )),
       ...(await catalogued(
         pkg,
         'tuxpaint',
         TUXPAINT_STARTERS,
-        async (n) => join('usr/share/tuxpaint/starters', (await readdir(join(pkg.root, 'usr/share/tuxpaint/starters'))).find((f) => stemOf(f) === n) ?? n),
+        async (n) =>
+          join(
+            'usr/share/tuxpaint/starters',
+            (await readdir(join(pkg.root, 'usr/share/tuxpaint/starters'))).find((f) => stemOf(f) === n) ?? n,
+          ),
         constant({ author: 'NOAA (AUTHORS.txt)', license: 'public-domain' }),
       )),
     ],
@@ -205,30 +249,68 @@ export const COLORIZE_SOURCES: readonly PackageSource[] = [
   {
     package: 'tuxtype-data',
     select: (pkg) =>
-      catalogued(pkg, 'tuxtype', TUXTYPE_PHOTOS, (n) => `usr/share/tuxtype/images/${n}.jpg`, constant({ source: 'Wikimedia Commons featured images, royalty free (README_IMAGES.TXT)' })),
+      catalogued(
+        pkg,
+        'tuxtype',
+        TUXTYPE_PHOTOS,
+        (n) => `usr/share/tuxtype/images/${n}.jpg`,
+        constant({ source: 'Wikimedia Commons featured images, royalty free (README_IMAGES.TXT)' }),
+      ),
   },
   {
     package: 'gcompris-qt-data',
-    select: async (pkg) => (await Promise.all(Object.entries(GCOMPRIS_PHOTOS).map(([activity, photos]) => gcomprisActivity(pkg, activity, photos)))).flat(),
+    select: async (pkg) =>
+      (await Promise.all(Object.entries(GCOMPRIS_PHOTOS).map(([activity, photos]) => gcomprisActivity(pkg, activity, photos)))).flat(),
   },
   { package: 'stellarium-data', select: (pkg) => stellariumGround(pkg, STELLARIUM_LANDSCAPES) },
   { package: 'opencv-doc', select: (pkg) => catalogued(pkg, 'opencv', OPENCV_PHOTOS, (n) => `usr/share/doc/opencv-doc/examples/${n}`) },
   {
     package: 'python3-skimage',
     select: (pkg) =>
-      catalogued(pkg, 'skimage', SKIMAGE_PHOTOS, (n) => `usr/lib/python3/dist-packages/skimage/data/${n}`, constant({ license: 'CC0 or public domain (skimage.data docstrings)' })),
+      catalogued(
+        pkg,
+        'skimage',
+        SKIMAGE_PHOTOS,
+        (n) => `usr/lib/python3/dist-packages/skimage/data/${n}`,
+        constant({ license: 'CC0 or public domain (skimage.data docstrings)' }),
+      ),
   },
-  { package: 'python-matplotlib-data', select: (pkg) => catalogued(pkg, 'matplotlib', MATPLOTLIB_PHOTOS, (n) => `usr/share/matplotlib/mpl-data/sample_data/${n}`) },
+  {
+    package: 'python-matplotlib-data',
+    select: (pkg) => catalogued(pkg, 'matplotlib', MATPLOTLIB_PHOTOS, (n) => `usr/share/matplotlib/mpl-data/sample_data/${n}`),
+  },
   {
     package: 'python3-sklearn',
     select: (pkg) =>
-      catalogued(pkg, 'sklearn', SKLEARN_PHOTOS, (n) => `usr/lib/python3/dist-packages/sklearn/datasets/images/${n}`, constant({ license: 'CC-BY-2.0 (datasets/images/README.txt)' })),
+      catalogued(
+        pkg,
+        'sklearn',
+        SKLEARN_PHOTOS,
+        (n) => `usr/lib/python3/dist-packages/sklearn/datasets/images/${n}`,
+        constant({ license: 'CC-BY-2.0 (datasets/images/README.txt)' }),
+      ),
   },
-  { package: 'palapeli-data', select: (pkg) => catalogued(pkg, 'palapeli', PALAPELI_PHOTOS, (n) => `usr/share/palapeli/collection/${n}.jpg`, (_n, file) => desktopFileAuthor(file)) },
+  {
+    package: 'palapeli-data',
+    select: (pkg) =>
+      catalogued(
+        pkg,
+        'palapeli',
+        PALAPELI_PHOTOS,
+        (n) => `usr/share/palapeli/collection/${n}.jpg`,
+        (_n, file) => desktopFileAuthor(file),
+      ),
+  },
   { package: 'digikam-data', select: (pkg) => catalogued(pkg, 'digikam', DIGIKAM_PHOTOS, (n) => `usr/share/digikam/${n}`) },
   {
     package: 'scribus-template',
     select: (pkg) =>
-      catalogued(pkg, 'scribus', SCRIBUS_PHOTOS, (n) => `usr/share/scribus/templates/${n}`, constant({ author: 'Riku Leino', license: 'public-domain (debian/copyright)' })),
+      catalogued(
+        pkg,
+        'scribus',
+        SCRIBUS_PHOTOS,
+        (n) => `usr/share/scribus/templates/${n}`,
+        constant({ author: 'Riku Leino', license: 'public-domain (debian/copyright)' }),
+      ),
   },
 ];

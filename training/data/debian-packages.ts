@@ -93,9 +93,7 @@ export function debianPackageFetcher(cacheDir: string): FetchPackage {
         await run('apt-get', ['download', name], { cwd: cacheDir, maxBuffer: 16 << 20 });
       } catch (error) {
         const stderr = (error as { stderr?: string }).stderr ?? String(error);
-        throw new Error(
-          `apt-get download ${name} failed (run "apt-get update" first if the package is unknown): ${stderr.trim()}`,
-        );
+        throw new Error(`apt-get download ${name} failed (run "apt-get update" first if the package is unknown): ${stderr.trim()}`);
       }
       deb = await findCachedDeb(cacheDir, name);
       if (deb === undefined) throw new Error(`apt-get download ${name} left no .deb in ${cacheDir}`);

@@ -93,7 +93,10 @@ export function splitMnist(options: { heldOut?: number; seed?: number } = {}): M
   const byClass: number[][] = Array.from({ length: MNIST_CLASSES }, () => []);
   for (let i = 0; i < all.count; i++) byClass[all.labels[i]!]!.push(i);
 
-  const quotas = stratifiedQuotas(byClass.map((members) => members.length), heldOutTotal);
+  const quotas = stratifiedQuotas(
+    byClass.map((members) => members.length),
+    heldOutTotal,
+  );
   const heldOut: number[] = [];
   const train: number[] = [];
   byClass.forEach((members, label) => {

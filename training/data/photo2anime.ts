@@ -100,11 +100,21 @@ interface Candidate {
 
 export const PHOTO2ANIME_SOURCES: readonly PackageSource[] = [
   { package: 'plasma-workspace-wallpapers', domain: 'A', select: (pkg) => kdeWallpapers(pkg, 'usr/share/wallpapers', PLASMA_PHOTOS) },
-  { package: 'mate-backgrounds', domain: 'A', select: (pkg) => namedFiles(pkg, 'usr/share/backgrounds/mate/nature', MATE_PHOTOS.map((n) => `${n}.jpg`)) },
+  {
+    package: 'mate-backgrounds',
+    domain: 'A',
+    select: (pkg) =>
+      namedFiles(
+        pkg,
+        'usr/share/backgrounds/mate/nature',
+        MATE_PHOTOS.map((n) => `${n}.jpg`),
+      ),
+  },
   {
     package: 'python3-skimage',
     domain: 'A',
-    select: (pkg) => namedFiles(pkg, 'usr/lib/python3/dist-packages/skimage/data', SKIMAGE_PHOTOS, 'CC0 or public domain (skimage.data docstrings)'),
+    select: (pkg) =>
+      namedFiles(pkg, 'usr/lib/python3/dist-packages/skimage/data', SKIMAGE_PHOTOS, 'CC0 or public domain (skimage.data docstrings)'),
   },
   { package: 'renpy-thequestion', domain: 'B', select: (pkg) => matchingFiles(pkg, THEQUESTION_IMAGES, THEQUESTION_SCENE) },
   { package: 'renpy-demo', domain: 'B', select: (pkg) => matchingFiles(pkg, DEMO_IMAGES, DEMO_SCENE) },

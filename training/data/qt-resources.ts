@@ -25,7 +25,8 @@ export interface QtResources {
 }
 
 export function parseQtResources(bytes: Buffer, origin = 'resource file'): QtResources {
-  if (bytes.length < 20 || bytes.toString('latin1', 0, 4) !== 'qres') throw new Error(`${origin}: not a Qt resource file (no "qres" magic)`);
+  if (bytes.length < 20 || bytes.toString('latin1', 0, 4) !== 'qres')
+    throw new Error(`${origin}: not a Qt resource file (no "qres" magic)`);
   const version = bytes.readUInt32BE(4);
   if (version < 1 || version > 3) throw new Error(`${origin}: unsupported rcc version ${version}`);
   const treeOffset = bytes.readUInt32BE(8);

@@ -12,7 +12,8 @@ import type { RgbImage } from '../data/image-folder.ts';
 import { rgbToLab } from './color-transfer.ts';
 
 function checkSameSize(a: RgbImage, b: RgbImage): void {
-  if (a.width !== b.width || a.height !== b.height) throw new Error(`${a.name} is ${a.width}×${a.height}, ${b.name} ${b.width}×${b.height}`);
+  if (a.width !== b.width || a.height !== b.height)
+    throw new Error(`${a.name} is ${a.width}×${a.height}, ${b.name} ${b.width}×${b.height}`);
 }
 
 /** Peak signal-to-noise ratio in dB (Infinity for identical images). */

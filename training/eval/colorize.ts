@@ -119,7 +119,10 @@ async function translateAll(modelDir: string, images: RgbImage[], timingSide = 0
 }
 
 async function resized(image: RgbImage, width: number, height: number): Promise<RgbImage> {
-  const data = await sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } }).resize(width, height, { fit: 'cover' }).raw().toBuffer();
+  const data = await sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } })
+    .resize(width, height, { fit: 'cover' })
+    .raw()
+    .toBuffer();
   return { name: image.name, width, height, data: new Uint8Array(data) };
 }
 
@@ -140,7 +143,9 @@ async function writeContactSheet(file: string, rows: RgbImage[][]): Promise<void
   }
   const grid = composeGrid(tiles, { columns: rows[0]!.length, rows: rows.length });
   await mkdir(dirname(file), { recursive: true });
-  await sharp(grid.data, { raw: { width: grid.width, height: grid.height, channels: 3 } }).png().toFile(file);
+  await sharp(grid.data, { raw: { width: grid.width, height: grid.height, channels: 3 } })
+    .png()
+    .toFile(file);
 }
 
 /** Colours the held-out photos made grey with the model (and the L1-only one) and scores every row. */
@@ -201,7 +206,7 @@ export function formatColorizeEval(report: ColorizeEvalReport): string {
   const mark = (met: boolean) => (met ? 'met' : 'MISSED');
   return [
     `colorize eval: ${report.photos.length} held-out photos made grey (L* kept), model ${report.model}${report.l1Only ? `, L1 only ${report.l1Only}` : ' (no --l1-only model: its row is left out)'}`,
-    'PSNR against the original colours; chroma error = mean √(Δa*² + Δb*²); colourful = colourfulness (Hasler & Süsstrunk) as a share of the original\'s (mean row: Σ output / Σ original); grey SSIM of the output against the grey input',
+    "PSNR against the original colours; chroma error = mean √(Δa*² + Δb*²); colourful = colourfulness (Hasler & Süsstrunk) as a share of the original's (mean row: Σ output / Σ original); grey SSIM of the output against the grey input",
     header,
     rule,
     ...perPhoto,
@@ -210,7 +215,9 @@ export function formatColorizeEval(report: ColorizeEvalReport): string {
       `PSNR not below the grey input's (${gan.psnr.toFixed(2)} vs ${grey.psnr.toFixed(2)} dB: ${mark(targets.psnrNotBelowGrey)}), ` +
       `chroma error below the grey input's (${gan.chromaError.toFixed(2)} vs ${grey.chromaError.toFixed(2)}: ${mark(targets.chromaErrorBelowGrey)}), ` +
       `grey SSIM ≥ ${COLORIZE_TARGETS.greySsim} (${gan.greySsim.toFixed(3)}: ${mark(targets.greySsim)})`,
-    ...(report.timing ? [`one ${report.timing.side}² translation: ${report.timing.milliseconds.toFixed(0)} ms (onnxruntime, warm session, median of 3)`] : []),
+    ...(report.timing
+      ? [`one ${report.timing.side}² translation: ${report.timing.milliseconds.toFixed(0)} ms (onnxruntime, warm session, median of 3)`]
+      : []),
     `contact sheet (grey | ${report.l1Only ? 'L1 only | ' : ''}L1 + GAN | original): ${report.contactSheet}`,
   ].join('\n');
 }

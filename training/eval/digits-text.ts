@@ -27,7 +27,16 @@ import { DigitClassifier, readClassifierInfo } from './classifier.ts';
 import { realFeatureSpreads, resolveModelFolder, toClassifierRange, writeDigitGrid } from './digits.ts';
 import { measureBatch } from './measures.ts';
 import { accuracy, meanOf, meanPairwiseDistance } from './metrics.ts';
-import { DEFAULT_FID_SAMPLES, describeSamples, digitsPerClass, formatRealism, type RealismFigures, realismFigures, type RealReference, realReference } from './realism.ts';
+import {
+  DEFAULT_FID_SAMPLES,
+  describeSamples,
+  digitsPerClass,
+  formatRealism,
+  type RealismFigures,
+  realismFigures,
+  type RealReference,
+  realReference,
+} from './realism.ts';
 
 export const DIGITS_TEXT_TARGETS = { accuracy: 0.95, inkRatio: 1.3, strokeDigits: 9, slantDigits: 9, diversityRatio: 0.6 } as const;
 /** Realism target from the "digits that look real" issue, for both prompt sets: reported, not yet part of targetsMet. */
@@ -145,7 +154,8 @@ type TextDigitManifest = ConditionalGenerationManifest & { text: NonNullable<Con
 /** A generator taking text, with 28×28 one-channel output. */
 async function textDigitModel(folder: string): Promise<{ manifest: TextDigitManifest; vocabulary: Vocabulary }> {
   const manifest = parseManifest(JSON.parse(await readFile(join(folder, 'model.json'), 'utf8')));
-  if (manifest.task !== 'conditional-generation' || !manifest.text) throw new Error(`model "${manifest.name}" takes no text; the digits-text eval needs a prompt model`);
+  if (manifest.task !== 'conditional-generation' || !manifest.text)
+    throw new Error(`model "${manifest.name}" takes no text; the digits-text eval needs a prompt model`);
   const { channels, width, height } = manifest.output;
   if ((channels ?? 1) !== 1 || (width ?? MNIST_SIDE) !== MNIST_SIDE || (height ?? MNIST_SIDE) !== MNIST_SIDE) {
     throw new Error(`model "${manifest.name}" does not declare 28×28 single-channel output`);
@@ -217,7 +227,8 @@ export async function evalTextDigits(folder: string, options: DigitsTextEvalOpti
   const gridRows: Float32Array[] = [];
   const predictions: number[] = [];
   const labels: number[] = [];
-  const generate = (prompts: readonly string[], firstSeed: number) => generateFromPrompts(session, manifest, vocabulary, prompts, firstSeed);
+  const generate = (prompts: readonly string[], firstSeed: number) =>
+    generateFromPrompts(session, manifest, vocabulary, prompts, firstSeed);
   let reference: RealReference;
   let fidSets: { plainPrompts: Float32Array; bareWords: Float32Array };
   try {
@@ -245,18 +256,34 @@ export async function evalTextDigits(folder: string, options: DigitsTextEvalOpti
         gridRow.set(images.subarray(0, GRID_PER_KIND * MNIST_PIXELS), k * GRID_PER_KIND * MNIST_PIXELS);
       }
       gridRows.push(gridRow);
-      measurements.push({ label, meanInk, meanSlant, accuracy: correct / (perPrompt * PROMPT_KINDS.length), generatedSpread, realSpread: realSpreads[label]! });
+      measurements.push({
+        label,
+        meanInk,
+        meanSlant,
+        accuracy: correct / (perPrompt * PROMPT_KINDS.length),
+        generatedSpread,
+        realSpread: realSpreads[label]!,
+      });
     }
     // Drawn after the per-kind images, from the seeds and prompt stream they leave unused, so those figures do not move with fidSamples.
     reference = await realReference(classifier, fidSamples);
-    fidSets = await fidPromptSetFeatures(generate, classifier, fidPerDigit, imageSeed(seed, MNIST_CLASSES * PROMPT_KINDS.length * perPrompt), random);
+    fidSets = await fidPromptSetFeatures(
+      generate,
+      classifier,
+      fidPerDigit,
+      imageSeed(seed, MNIST_CLASSES * PROMPT_KINDS.length * perPrompt),
+      random,
+    );
   } finally {
     await session.release();
     await classifier.release();
   }
   const grid = options.out?.toLowerCase().endsWith('.png') ? options.out : join(options.out ?? folder, 'eval-samples.png');
   await writeDigitGrid(gridRows, grid);
-  const realism = { plainPrompts: realismFigures(fidSets.plainPrompts, reference), bareWords: realismFigures(fidSets.bareWords, reference) };
+  const realism = {
+    plainPrompts: realismFigures(fidSets.plainPrompts, reference),
+    bareWords: realismFigures(fidSets.bareWords, reference),
+  };
   return {
     ...summarise(measurements, accuracy(predictions, labels)),
     model: manifest.name,
@@ -288,7 +315,9 @@ export function formatDigitsTextTable(result: DigitsTextEvalResult): string[] {
     );
   }
   const t = DIGITS_TEXT_TARGETS;
-  lines.push(`  all  ${percent(result.accuracy)}   stroke ok in ${result.strokeDigits}/10     slant ok in ${result.slantDigits}/10          ${result.diversityRatio.toFixed(3)}`);
+  lines.push(
+    `  all  ${percent(result.accuracy)}   stroke ok in ${result.strokeDigits}/10     slant ok in ${result.slantDigits}/10          ${result.diversityRatio.toFixed(3)}`,
+  );
   lines.push(
     `targets: accuracy ≥ ${t.accuracy * 100} %, thick ≥ ${t.inkRatio} × thin ink in ≥ ${t.strokeDigits}/10, slanted > upright in ≥ ${t.slantDigits}/10, diversity ≥ ${t.diversityRatio}: ${result.targetsMet ? 'met' : 'NOT met'}`,
   );
@@ -301,7 +330,10 @@ export function formatDigitsTextTable(result: DigitsTextEvalResult): string[] {
 }
 
 /** CLI entry (`npm run eval -- digits-text`): evaluates, prints the table, returns the figures. */
-export async function runDigitsTextEval(modelPathOrName: string, options: DigitsTextEvalOptions & { modelsDir?: string } = {}): Promise<DigitsTextEvalResult> {
+export async function runDigitsTextEval(
+  modelPathOrName: string,
+  options: DigitsTextEvalOptions & { modelsDir?: string } = {},
+): Promise<DigitsTextEvalResult> {
   const log = options.log ?? ((line: string) => console.log(line));
   const folder = await resolveModelFolder(modelPathOrName, options.modelsDir);
   const result = await evalTextDigits(folder, options);

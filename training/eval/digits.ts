@@ -15,11 +15,29 @@
 import { access, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { InferenceSession, Tensor } from 'onnxruntime-node';
-import { composeGrid, type ConditionalGenerationManifest, encodeRaw, imageSeed, noiseBatch, parseManifest, type PixelRange, type RawImage, upscaleNearest } from '../../server/shared.ts';
+import {
+  composeGrid,
+  type ConditionalGenerationManifest,
+  encodeRaw,
+  imageSeed,
+  noiseBatch,
+  parseManifest,
+  type PixelRange,
+  type RawImage,
+  upscaleNearest,
+} from '../../server/shared.ts';
 import { DEFAULT_SPLIT_SEED, MNIST_CLASSES, MNIST_PIXELS, MNIST_SIDE, digitsOfClass, splitMnist } from '../data/mnist.ts';
 import { DigitClassifier, readClassifierInfo } from './classifier.ts';
 import { accuracy, meanOf, meanPairwiseDistance, perClassAccuracy } from './metrics.ts';
-import { DEFAULT_FID_SAMPLES, describeSamples, digitsPerClass, formatRealism, type RealismFigures, realismFigures, realReference } from './realism.ts';
+import {
+  DEFAULT_FID_SAMPLES,
+  describeSamples,
+  digitsPerClass,
+  formatRealism,
+  type RealismFigures,
+  realismFigures,
+  realReference,
+} from './realism.ts';
 
 /** Targets from the digits issue. */
 export const DIGITS_TARGETS = { accuracy: 0.95, classAccuracy: 0.9, diversityRatio: 0.6 } as const;
@@ -122,7 +140,8 @@ function assertDigitGenerator(manifest: ConditionalGenerationManifest): void {
 
 async function readManifest(modelFolder: string): Promise<ConditionalGenerationManifest> {
   const manifest = parseManifest(JSON.parse(await readFile(join(modelFolder, 'model.json'), 'utf8')));
-  if (manifest.task !== 'conditional-generation') throw new Error(`model "${manifest.name}" is ${manifest.task}, not conditional-generation`);
+  if (manifest.task !== 'conditional-generation')
+    throw new Error(`model "${manifest.name}" is ${manifest.task}, not conditional-generation`);
   return manifest;
 }
 
@@ -143,7 +162,8 @@ async function generateClass(
       [manifest.label!.name]: new Tensor('int64', new BigInt64Array(size).fill(BigInt(label)), [size]),
     };
     // A model that also takes text gets all-padding tokens for a label request, as in the server.
-    if (manifest.text) feeds[manifest.text.name] = new Tensor('int64', new BigInt64Array(size * manifest.text.maxTokens), [size, manifest.text.maxTokens]);
+    if (manifest.text)
+      feeds[manifest.text.name] = new Tensor('int64', new BigInt64Array(size * manifest.text.maxTokens), [size, manifest.text.maxTokens]);
     const result = await session.run(feeds);
     const output = result[manifest.output.name];
     if (!output || output.data.length !== size * MNIST_PIXELS) {
@@ -199,13 +219,15 @@ export async function evalConditionalDigits(modelFolder: string, options: Digits
   }
 
   const classAccuracy = perClassAccuracy(predictions, labels, MNIST_CLASSES);
-  const classes = classAccuracy.map((acc, label): ClassFigures => ({
-    label,
-    accuracy: acc,
-    generatedSpread: spreads[label]!,
-    realSpread: real[label]!,
-    diversityRatio: spreads[label]! / real[label]!,
-  }));
+  const classes = classAccuracy.map(
+    (acc, label): ClassFigures => ({
+      label,
+      accuracy: acc,
+      generatedSpread: spreads[label]!,
+      realSpread: real[label]!,
+      diversityRatio: spreads[label]! / real[label]!,
+    }),
+  );
   const grid = await gridPath(options.out, modelFolder);
   await writeDigitGrid(gridRows, grid);
 
@@ -224,7 +246,9 @@ export async function evalConditionalDigits(modelFolder: string, options: Digits
     classifier: { heldOutAccuracy: classifierInfo.heldOutAccuracy, date: classifierInfo.date },
     targets: DIGITS_TARGETS,
     targetsMet:
-      overall >= DIGITS_TARGETS.accuracy && minClassAccuracy >= DIGITS_TARGETS.classAccuracy && diversityRatio >= DIGITS_TARGETS.diversityRatio,
+      overall >= DIGITS_TARGETS.accuracy &&
+      minClassAccuracy >= DIGITS_TARGETS.classAccuracy &&
+      diversityRatio >= DIGITS_TARGETS.diversityRatio,
     realism,
     realismTargets: DIGITS_REALISM_TARGETS,
     realismTargetsMet: realism.fidRatio <= DIGITS_REALISM_TARGETS.fidRatio,
@@ -250,9 +274,13 @@ export function formatDigitsTable(result: DigitsEvalResult): string[] {
     'class  accuracy  diversity  (feature spread generated / real)',
   ];
   for (const c of result.classes) {
-    lines.push(`  ${c.label}    ${percent(c.accuracy)}    ${c.diversityRatio.toFixed(3)}   (${c.generatedSpread.toFixed(2)} / ${c.realSpread.toFixed(2)})`);
+    lines.push(
+      `  ${c.label}    ${percent(c.accuracy)}    ${c.diversityRatio.toFixed(3)}   (${c.generatedSpread.toFixed(2)} / ${c.realSpread.toFixed(2)})`,
+    );
   }
-  lines.push(`  all  ${percent(result.accuracy)}    ${result.diversityRatio.toFixed(3)}   (mean ratio; lowest class ${result.minClassDiversityRatio.toFixed(3)})`);
+  lines.push(
+    `  all  ${percent(result.accuracy)}    ${result.diversityRatio.toFixed(3)}   (mean ratio; lowest class ${result.minClassDiversityRatio.toFixed(3)})`,
+  );
   const { targets } = result;
   lines.push(
     `targets: accuracy ≥ ${targets.accuracy * 100} %, every class ≥ ${targets.classAccuracy * 100} %, diversity ≥ ${targets.diversityRatio}: ${result.targetsMet ? 'met' : 'NOT met'}`,
@@ -279,7 +307,10 @@ export async function resolveModelFolder(modelPathOrName: string, modelsDir = 'm
 }
 
 /** CLI entry (`npm run eval -- <model folder or name>`): evaluates, prints the table, returns the figures. */
-export async function runDigitsEval(modelPathOrName: string, options: DigitsEvalOptions & { modelsDir?: string } = {}): Promise<DigitsEvalResult> {
+export async function runDigitsEval(
+  modelPathOrName: string,
+  options: DigitsEvalOptions & { modelsDir?: string } = {},
+): Promise<DigitsEvalResult> {
   const log = options.log ?? ((line: string) => console.log(line));
   const folder = await resolveModelFolder(modelPathOrName, options.modelsDir);
   const result = await evalConditionalDigits(folder, options);

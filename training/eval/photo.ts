@@ -106,7 +106,9 @@ async function writeContactSheet(file: string, rows: RgbImage[][]): Promise<void
   const columns = rows[0]!.length;
   const grid = composeGrid(tiles, { columns, rows: rows.length });
   await mkdir(dirname(file), { recursive: true });
-  await sharp(grid.data, { raw: { width: grid.width, height: grid.height, channels: 3 } }).png().toFile(file);
+  await sharp(grid.data, { raw: { width: grid.width, height: grid.height, channels: 3 } })
+    .png()
+    .toFile(file);
 }
 
 /**
@@ -166,8 +168,20 @@ export async function runPhotoEval(modelDir: string, options: PhotoEvalOptions =
   const targets = { ...partial, met: partial.swdVsReinhardMet && partial.swdBelowCartoon && partial.ssimMeanMet && partial.ssimMinMet };
 
   const contactSheet = options.contactSheet ?? join(modelDir, 'contact-sheet.png');
-  await writeContactSheet(contactSheet, photos.map((p, i) => [p, outputs.translated[i]!, outputs.reinhard[i]!, outputs.cartoon[i]!]));
-  return { model: modelDir, photos: photos.map((p) => p.name), animeImages: anime.length, evalSide, swdPhotos, methods, targets, contactSheet };
+  await writeContactSheet(
+    contactSheet,
+    photos.map((p, i) => [p, outputs.translated[i]!, outputs.reinhard[i]!, outputs.cartoon[i]!]),
+  );
+  return {
+    model: modelDir,
+    photos: photos.map((p) => p.name),
+    animeImages: anime.length,
+    evalSide,
+    swdPhotos,
+    methods,
+    targets,
+    contactSheet,
+  };
 }
 
 /** The report as `npm run eval` prints it: a per-photo table, the means, and the targets. */

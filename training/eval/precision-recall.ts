@@ -69,7 +69,12 @@ function shareInside(queries: Float64Array, manifold: Float64Array, radii: Float
 }
 
 /** Precision and recall of `generated` against `real` feature vectors (rows of `dim`). */
-export function precisionRecall(real: ArrayLike<number>, generated: ArrayLike<number>, dim: number, k = DEFAULT_NEIGHBOURS): PrecisionRecall {
+export function precisionRecall(
+  real: ArrayLike<number>,
+  generated: ArrayLike<number>,
+  dim: number,
+  k = DEFAULT_NEIGHBOURS,
+): PrecisionRecall {
   if (real.length % dim !== 0 || generated.length % dim !== 0) throw new Error(`feature arrays are not whole rows of ${dim}`);
   const realPoints = Float64Array.from(real);
   const generatedPoints = Float64Array.from(generated);

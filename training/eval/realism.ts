@@ -30,7 +30,8 @@ const REFERENCE_SEED = 26;
 
 /** How many of `total` FID digits each class gets: equal shares, the remainder to the lowest digits. */
 export function digitsPerClass(total: number): number[] {
-  if (!Number.isInteger(total) || total < MIN_FID_SAMPLES) throw new Error(`FID samples must be an integer ≥ ${MIN_FID_SAMPLES}, got ${total}`);
+  if (!Number.isInteger(total) || total < MIN_FID_SAMPLES)
+    throw new Error(`FID samples must be an integer ≥ ${MIN_FID_SAMPLES}, got ${total}`);
   return stratifiedQuotas(new Array<number>(MNIST_CLASSES).fill(1), total);
 }
 
@@ -58,8 +59,14 @@ export async function realReference(classifier: DigitClassifier, samples: number
     const seen = digitsOfClass(train, label);
     // One order per class, held-out digits first: the reference takes the first `count`, the floor's set the next.
     const order = [
-      ...shuffleInPlace(Array.from({ length: unseen.count }, (_, i) => ({ set: unseen, index: i })), random),
-      ...shuffleInPlace(Array.from({ length: seen.count }, (_, i) => ({ set: seen, index: i })), random),
+      ...shuffleInPlace(
+        Array.from({ length: unseen.count }, (_, i) => ({ set: unseen, index: i })),
+        random,
+      ),
+      ...shuffleInPlace(
+        Array.from({ length: seen.count }, (_, i) => ({ set: seen, index: i })),
+        random,
+      ),
     ];
     if (order.length < 2 * count) throw new Error(`FID samples ${samples} need ${2 * count} real ${label}s, MNIST has ${order.length}`);
     order.slice(0, count).forEach(({ set, index }, i) => reference.set(imageAt(set, index), (offset + i) * MNIST_PIXELS));

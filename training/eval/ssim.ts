@@ -8,7 +8,8 @@ import type { RgbImage } from '../data/image-folder.ts';
 export function toGray(image: RgbImage): Float32Array {
   const pixels = image.width * image.height;
   const out = new Float32Array(pixels);
-  for (let p = 0; p < pixels; p++) out[p] = (0.299 * image.data[p * 3]! + 0.587 * image.data[p * 3 + 1]! + 0.114 * image.data[p * 3 + 2]!) / 255;
+  for (let p = 0; p < pixels; p++)
+    out[p] = (0.299 * image.data[p * 3]! + 0.587 * image.data[p * 3 + 1]! + 0.114 * image.data[p * 3 + 2]!) / 255;
   return out;
 }
 
@@ -69,7 +70,13 @@ export function ssim(a: Float32Array, b: Float32Array, width: number, height: nu
     yy[i] = y[i]! * y[i]!;
     xy[i] = x[i]! * y[i]!;
   }
-  const [mx, my, sxx, syy, sxy] = [x, y, xx, yy, xy].map((v) => filterValid(v, width, height, kernel)) as [Float64Array, Float64Array, Float64Array, Float64Array, Float64Array];
+  const [mx, my, sxx, syy, sxy] = [x, y, xx, yy, xy].map((v) => filterValid(v, width, height, kernel)) as [
+    Float64Array,
+    Float64Array,
+    Float64Array,
+    Float64Array,
+    Float64Array,
+  ];
   let total = 0;
   for (let i = 0; i < mx.length; i++) {
     const mux = mx[i]!;

@@ -9,7 +9,6 @@
 import type { RgbImage } from '../data/image-folder.ts';
 import { seededRandom } from '../data/random.ts';
 
-
 /** Planar float image: `channels` planes of height × width. */
 export interface PlanarImage {
   width: number;
@@ -243,7 +242,8 @@ export function slicedWasserstein(setA: PlanarImage[], setB: PlanarImage[], opti
   const random = seededRandom(seed ^ 0x9e3779b9);
   const perLevel: number[] = [];
   for (let l = 0; l < levels; l++) {
-    if (descA[l]!.length === 0 || descB[l]!.length === 0) throw new Error(`pyramid level ${l} is smaller than a 7×7 patch for every image of a set`);
+    if (descA[l]!.length === 0 || descB[l]!.length === 0)
+      throw new Error(`pyramid level ${l} is smaller than a 7×7 patch for every image of a set`);
     const a = normalizePerChannel(descA[l]!, channels);
     const b = normalizePerChannel(descB[l]!, channels);
     const dirs = unitDirections(directions * repeats, dim, random);

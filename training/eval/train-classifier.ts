@@ -80,7 +80,13 @@ export async function trainClassifier(options: TrainClassifierOptions = {}): Pro
   const train =
     options.limit === undefined
       ? split.train
-      : subsetOf(split.train, shuffleInPlace(Array.from({ length: split.train.count }, (_, i) => i), random).slice(0, options.limit));
+      : subsetOf(
+          split.train,
+          shuffleInPlace(
+            Array.from({ length: split.train.count }, (_, i) => i),
+            random,
+          ).slice(0, options.limit),
+        );
   const model = buildClassifierNet(seed);
   const optimizer = tf.train.adam(learningRate);
   const started = performance.now();
@@ -88,8 +94,12 @@ export async function trainClassifier(options: TrainClassifierOptions = {}): Pro
 
   for (let epoch = 1; epoch <= epochs; epoch++) {
     // Cut the step size to a quarter for the last quarter of training: a cheap schedule that settles the weights.
-    if (epoch === Math.floor((epochs * 3) / 4) + 1 && epochs > 1) (optimizer as unknown as { learningRate: number }).learningRate = learningRate / 4;
-    const order = shuffleInPlace(Array.from({ length: train.count }, (_, i) => i), random);
+    if (epoch === Math.floor((epochs * 3) / 4) + 1 && epochs > 1)
+      (optimizer as unknown as { learningRate: number }).learningRate = learningRate / 4;
+    const order = shuffleInPlace(
+      Array.from({ length: train.count }, (_, i) => i),
+      random,
+    );
     let lossSum = 0;
     for (let start = 0; start < order.length; start += batchSize) {
       const { xs, ys } = makeBatch(train, order.slice(start, start + batchSize), maxShift, random);
@@ -101,7 +111,9 @@ export async function trainClassifier(options: TrainClassifierOptions = {}): Pro
       tf.dispose([xs, ys, loss!]);
       steps++;
     }
-    log(`[classifier] epoch ${epoch}/${epochs} loss ${(lossSum / Math.ceil(order.length / batchSize)).toFixed(4)} (${((performance.now() - started) / 1000).toFixed(0)} s)`);
+    log(
+      `[classifier] epoch ${epoch}/${epochs} loss ${(lossSum / Math.ceil(order.length / batchSize)).toFixed(4)} (${((performance.now() - started) / 1000).toFixed(0)} s)`,
+    );
   }
 
   const onnx = classifierToOnnx(model);

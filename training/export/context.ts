@@ -99,7 +99,9 @@ export type LayerConfig = tf.serialization.ConfigDict;
 
 /** Reads one of the layer's weights by its short name (`kernel`, `bias`, `gamma`, ...). */
 export function layerWeight(layer: tf.layers.Layer, shortName: string): tf.Tensor | null {
-  const variable = layer.weights.find((w) => lastSegment(w.originalName) === shortName || lastSegment(w.name).replace(/_\d+$/, '') === shortName);
+  const variable = layer.weights.find(
+    (w) => lastSegment(w.originalName) === shortName || lastSegment(w.name).replace(/_\d+$/, '') === shortName,
+  );
   return variable ? variable.read() : null;
 }
 

@@ -61,7 +61,8 @@ export async function writeModelFolder(runDir: string, contents: ModelFolderCont
 function withDefaults(raw: Record<string, unknown>): Record<string, unknown> {
   const json: Record<string, unknown> = { ...raw, onnx: raw.onnx ?? 'model.onnx' };
   const provenance = raw.provenance as Record<string, unknown> | undefined;
-  if (provenance !== undefined && typeof provenance === 'object') json.provenance = { ...provenance, date: provenance.date ?? new Date().toISOString() };
+  if (provenance !== undefined && typeof provenance === 'object')
+    json.provenance = { ...provenance, date: provenance.date ?? new Date().toISOString() };
   return json;
 }
 
@@ -94,7 +95,10 @@ function checkAgainstGraph(manifest: Manifest, onnx: Uint8Array): void {
   const outputs = describe(model.graph?.output);
   const need = (kind: 'input' | 'output', name: string): GraphTensor => {
     const tensor = (kind === 'input' ? inputs : outputs).get(name);
-    if (!tensor) throw new Error(`model.json names ${kind} "${name}", but the ONNX graph's ${kind}s are: ${[...(kind === 'input' ? inputs : outputs).keys()].join(', ')}`);
+    if (!tensor)
+      throw new Error(
+        `model.json names ${kind} "${name}", but the ONNX graph's ${kind}s are: ${[...(kind === 'input' ? inputs : outputs).keys()].join(', ')}`,
+      );
     return tensor;
   };
   const checkImage = (kind: 'input' | 'output', name: string, layout: 'NCHW' | 'NHWC', channels: number | undefined) => {

@@ -96,7 +96,12 @@ export function exportModel(model: tf.LayersModel, options: ExportOptions = {}):
     const declared = declaredInput(symbolic, spec, imageLayout, dynamicSpatial);
     graph.input(name, dtype === 'int64' ? 'int64' : 'float', declared.dims);
     inputs.push({ name, dtype, dims: declared.dims, ...(declared.rank4 ? { layout: imageLayout } : {}) });
-    const value: Value = { name, rank: symbolic.rank, channelsFirst: declared.rank4 && imageLayout === 'NCHW', dtype: dtype === 'int64' ? 'int64' : 'float' };
+    const value: Value = {
+      name,
+      rank: symbolic.rank,
+      channelsFirst: declared.rank4 && imageLayout === 'NCHW',
+      dtype: dtype === 'int64' ? 'int64' : 'float',
+    };
     if (spec.shape !== undefined && !sameDims(spec.shape, symbolic.shape.slice(1))) {
       value.name = graph.op('Reshape', [name, graph.int64s(`${name}/shape`, [-1, ...knownDims(symbolic, name)])]);
     }
@@ -184,16 +189,25 @@ function inputsFeedingOnlyEmbeddings(model: tf.LayersModel): Set<number> {
     }
   }
   return new Set(
-    model.inputs.filter((t) => (consumers.get(t.id) ?? []).length > 0 && consumers.get(t.id)!.every((c) => c === 'Embedding')).map((t) => t.id),
+    model.inputs
+      .filter((t) => (consumers.get(t.id) ?? []).length > 0 && consumers.get(t.id)!.every((c) => c === 'Embedding'))
+      .map((t) => t.id),
   );
 }
 
-function declaredInput(symbolic: tf.SymbolicTensor, spec: InputSpec, layout: ImageLayout, dynamicSpatial: boolean): { dims: Dim[]; rank4: boolean } {
+function declaredInput(
+  symbolic: tf.SymbolicTensor,
+  spec: InputSpec,
+  layout: ImageLayout,
+  dynamicSpatial: boolean,
+): { dims: Dim[]; rank4: boolean } {
   if (spec.shape !== undefined) {
     const perSample = knownDims(symbolic, spec.name ?? symbolic.name);
     const count = (dims: number[]) => dims.reduce((a, b) => a * b, 1);
     if (count(spec.shape) !== count(perSample)) {
-      throw new Error(`input "${spec.name ?? symbolic.name}": shape ${JSON.stringify(spec.shape)} does not hold the model's ${JSON.stringify(perSample)}`);
+      throw new Error(
+        `input "${spec.name ?? symbolic.name}": shape ${JSON.stringify(spec.shape)} does not hold the model's ${JSON.stringify(perSample)}`,
+      );
     }
     return { dims: ['N', ...spec.shape], rank4: false };
   }

@@ -89,11 +89,25 @@ export function projectionDiscriminatorScore(
   condition: (featureDim: number) => tf.SymbolicTensor,
 ): tf.SymbolicTensor {
   let x = tf.layers
-    .conv2d({ filters: config.discriminatorWidth, kernelSize: 4, strides: 2, padding: 'same', kernelInitializer: normal(), name: 'd_down1' })
+    .conv2d({
+      filters: config.discriminatorWidth,
+      kernelSize: 4,
+      strides: 2,
+      padding: 'same',
+      kernelInitializer: normal(),
+      name: 'd_down1',
+    })
     .apply(conditioned) as tf.SymbolicTensor;
   x = tf.layers.leakyReLU({ alpha: 0.2, name: 'd_down1_lrelu' }).apply(x) as tf.SymbolicTensor;
   x = tf.layers
-    .conv2d({ filters: config.discriminatorWidth * 2, kernelSize: 4, strides: 2, padding: 'same', kernelInitializer: normal(), name: 'd_down2' })
+    .conv2d({
+      filters: config.discriminatorWidth * 2,
+      kernelSize: 4,
+      strides: 2,
+      padding: 'same',
+      kernelInitializer: normal(),
+      name: 'd_down2',
+    })
     .apply(x) as tf.SymbolicTensor;
   x = tf.layers.leakyReLU({ alpha: 0.2, name: 'd_down2_lrelu' }).apply(x) as tf.SymbolicTensor;
   if (config.minibatchStddev) x = new MinibatchStddev({ name: 'd_minibatch_stddev' }).apply(x) as tf.SymbolicTensor;
@@ -124,21 +138,44 @@ export function buildConditionalGenerator(config: CganConfig): tf.LayersModel {
   const { noise, label } = conditionInputs(config.noiseDim);
   const wide = config.generatorWidth * 2;
   const embedded = tf.layers
-    .embedding({ inputDim: config.classes, outputDim: config.labelEmbeddingDim, embeddingsInitializer: normal(1), name: 'g_label_embedding' })
+    .embedding({
+      inputDim: config.classes,
+      outputDim: config.labelEmbeddingDim,
+      embeddingsInitializer: normal(1),
+      name: 'g_label_embedding',
+    })
     .apply(label) as tf.SymbolicTensor;
   const labelVector = tf.layers.flatten({ name: 'g_label_flat' }).apply(embedded) as tf.SymbolicTensor;
   let x = tf.layers.concatenate({ name: 'g_condition' }).apply([noise, labelVector]) as tf.SymbolicTensor;
-  x = tf.layers.dense({ units: 7 * 7 * wide, useBias: false, kernelInitializer: normal(), name: 'g_project' }).apply(x) as tf.SymbolicTensor;
+  x = tf.layers
+    .dense({ units: 7 * 7 * wide, useBias: false, kernelInitializer: normal(), name: 'g_project' })
+    .apply(x) as tf.SymbolicTensor;
   x = tf.layers.batchNormalization({ momentum: 0.9, name: 'g_project_bn' }).apply(x) as tf.SymbolicTensor;
   x = tf.layers.reLU({ name: 'g_project_relu' }).apply(x) as tf.SymbolicTensor;
   x = tf.layers.reshape({ targetShape: [7, 7, wide], name: 'g_reshape' }).apply(x) as tf.SymbolicTensor;
   x = tf.layers
-    .conv2dTranspose({ filters: config.generatorWidth, kernelSize: 4, strides: 2, padding: 'same', useBias: false, kernelInitializer: normal(), name: 'g_up1' })
+    .conv2dTranspose({
+      filters: config.generatorWidth,
+      kernelSize: 4,
+      strides: 2,
+      padding: 'same',
+      useBias: false,
+      kernelInitializer: normal(),
+      name: 'g_up1',
+    })
     .apply(x) as tf.SymbolicTensor;
   x = tf.layers.batchNormalization({ momentum: 0.9, name: 'g_up1_bn' }).apply(x) as tf.SymbolicTensor;
   x = tf.layers.reLU({ name: 'g_up1_relu' }).apply(x) as tf.SymbolicTensor;
   const image = tf.layers
-    .conv2dTranspose({ filters: 1, kernelSize: 4, strides: 2, padding: 'same', activation: 'tanh', kernelInitializer: normal(), name: 'g_image' })
+    .conv2dTranspose({
+      filters: 1,
+      kernelSize: 4,
+      strides: 2,
+      padding: 'same',
+      activation: 'tanh',
+      kernelInitializer: normal(),
+      name: 'g_image',
+    })
     .apply(x) as tf.SymbolicTensor;
   return tf.model({ inputs: [noise, label], outputs: image, name: 'conditional_generator' });
 }
@@ -152,17 +189,30 @@ export function buildConditionalDiscriminator(config: CganConfig): tf.LayersMode
   const image = tf.input({ shape: [IMAGE_SIDE, IMAGE_SIDE, 1], name: 'image' });
   const label = tf.input({ shape: [1], dtype: 'int32', name: 'label' });
   const embedded = tf.layers
-    .embedding({ inputDim: config.classes, outputDim: IMAGE_SIDE * IMAGE_SIDE, embeddingsInitializer: normal(1), name: 'd_label_embedding' })
+    .embedding({
+      inputDim: config.classes,
+      outputDim: IMAGE_SIDE * IMAGE_SIDE,
+      embeddingsInitializer: normal(1),
+      name: 'd_label_embedding',
+    })
     .apply(label) as tf.SymbolicTensor;
-  const labelMap = tf.layers.reshape({ targetShape: [IMAGE_SIDE, IMAGE_SIDE, 1], name: 'd_label_map' }).apply(embedded) as tf.SymbolicTensor;
+  const labelMap = tf.layers
+    .reshape({ targetShape: [IMAGE_SIDE, IMAGE_SIDE, 1], name: 'd_label_map' })
+    .apply(embedded) as tf.SymbolicTensor;
   const conditioned = tf.layers.concatenate({ axis: -1, name: 'd_condition' }).apply([image, labelMap]) as tf.SymbolicTensor;
   // Projection: c is the class embedding of y.
-  const logit = projectionDiscriminatorScore(conditioned, config, normal, (featureDim) =>
-    tf.layers.flatten({ name: 'd_class_flat' }).apply(
+  const logit = projectionDiscriminatorScore(
+    conditioned,
+    config,
+    normal,
+    (featureDim) =>
       tf.layers
-        .embedding({ inputDim: config.classes, outputDim: featureDim, embeddingsInitializer: normal(), name: 'd_projection_embedding' })
-        .apply(label),
-    ) as tf.SymbolicTensor,
+        .flatten({ name: 'd_class_flat' })
+        .apply(
+          tf.layers
+            .embedding({ inputDim: config.classes, outputDim: featureDim, embeddingsInitializer: normal(), name: 'd_projection_embedding' })
+            .apply(label),
+        ) as tf.SymbolicTensor,
   );
   return tf.model({ inputs: [image, label], outputs: logit, name: 'conditional_discriminator' });
 }

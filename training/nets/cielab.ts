@@ -36,7 +36,12 @@ export const DEFAULT_CHROMA_SCALE = 110;
 export function mixChannels(x: tf.Tensor4D, matrix: readonly (readonly number[])[], bias?: readonly number[]): tf.Tensor4D {
   return tf.tidy(() => {
     const inChannels = matrix[0]!.length;
-    const kernel = tf.tensor4d(matrix.flatMap((row) => [...row]), [matrix.length, inChannels, 1, 1]).transpose([2, 3, 1, 0]) as tf.Tensor4D;
+    const kernel = tf
+      .tensor4d(
+        matrix.flatMap((row) => [...row]),
+        [matrix.length, inChannels, 1, 1],
+      )
+      .transpose([2, 3, 1, 0]) as tf.Tensor4D;
     const mixed = tf.conv2d(x, kernel, 1, 'valid');
     return bias === undefined ? mixed : tf.add(mixed, tf.tensor1d([...bias]));
   });
@@ -50,13 +55,19 @@ export function srgbToLinear(v: tf.Tensor): tf.Tensor {
 /** Linear light in [0, 1] → sRGB-encoded. The power branch sees no value below the knee (no NaN, finite gradient). */
 export function linearToSrgb(v: tf.Tensor): tf.Tensor {
   return tf.tidy(() =>
-    tf.where(tf.lessEqual(v, SRGB_LINEAR_KNEE), tf.mul(v, 12.92), tf.sub(tf.mul(tf.pow(tf.maximum(v, SRGB_LINEAR_KNEE), 1 / 2.4), 1.055), 0.055)),
+    tf.where(
+      tf.lessEqual(v, SRGB_LINEAR_KNEE),
+      tf.mul(v, 12.92),
+      tf.sub(tf.mul(tf.pow(tf.maximum(v, SRGB_LINEAR_KNEE), 1 / 2.4), 1.055), 0.055),
+    ),
   );
 }
 
 /** CIE f(t): cube root above ε, its tangent line below. */
 export function labF(t: tf.Tensor): tf.Tensor {
-  return tf.tidy(() => tf.where(tf.greater(t, LAB_EPSILON), tf.pow(tf.maximum(t, LAB_EPSILON), 1 / 3), tf.div(tf.add(tf.mul(t, LAB_KAPPA), 16), 116)));
+  return tf.tidy(() =>
+    tf.where(tf.greater(t, LAB_EPSILON), tf.pow(tf.maximum(t, LAB_EPSILON), 1 / 3), tf.div(tf.add(tf.mul(t, LAB_KAPPA), 16), 116)),
+  );
 }
 
 /** CIE f⁻¹. */

@@ -40,7 +40,14 @@ export interface GeneratorOptions {
 
 export type Upsampling = 'transpose' | 'resize';
 
-export const DEFAULT_GENERATOR = { filters: 24, blocks: 6, downsamplings: 2, channels: 3, upsampling: 'transpose' as Upsampling, inputSkip: false };
+export const DEFAULT_GENERATOR = {
+  filters: 24,
+  blocks: 6,
+  downsamplings: 2,
+  channels: 3,
+  upsampling: 'transpose' as Upsampling,
+  inputSkip: false,
+};
 
 type SymbolicTensor = tf.SymbolicTensor;
 type Initializer = ReturnType<typeof tf.initializers.randomNormal>;
@@ -60,7 +67,15 @@ function apply(layer: tf.layers.Layer, x: SymbolicTensor): SymbolicTensor {
 }
 
 /** Conv → InstanceNorm → ReLU. */
-function convNormRelu(x: SymbolicTensor, filters: number, kernelSize: number, strides: number, padding: 'same' | 'valid', name: string, init: Init): SymbolicTensor {
+function convNormRelu(
+  x: SymbolicTensor,
+  filters: number,
+  kernelSize: number,
+  strides: number,
+  padding: 'same' | 'valid',
+  name: string,
+  init: Init,
+): SymbolicTensor {
   const conv = tf.layers.conv2d({ filters, kernelSize, strides, padding, useBias: false, kernelInitializer: init(), name: `${name}_conv` });
   const normalized = apply(instanceNormalization({ name: `${name}_norm` }), apply(conv, x));
   return apply(tf.layers.reLU({ name: `${name}_relu` }), normalized);
@@ -71,7 +86,10 @@ function residualBlock(x: SymbolicTensor, filters: number, name: string, init: I
   let y = apply(reflectionPadding2D({ padding: 1, name: `${name}_pad1` }), x);
   y = convNormRelu(y, filters, 3, 1, 'valid', `${name}_a`, init);
   y = apply(reflectionPadding2D({ padding: 1, name: `${name}_pad2` }), y);
-  y = apply(tf.layers.conv2d({ filters, kernelSize: 3, padding: 'valid', useBias: false, kernelInitializer: init(), name: `${name}_b_conv` }), y);
+  y = apply(
+    tf.layers.conv2d({ filters, kernelSize: 3, padding: 'valid', useBias: false, kernelInitializer: init(), name: `${name}_b_conv` }),
+    y,
+  );
   y = apply(instanceNormalization({ name: `${name}_b_norm` }), y);
   return tf.layers.add({ name: `${name}_add` }).apply([x, y]) as SymbolicTensor;
 }
@@ -82,7 +100,8 @@ function residualBlock(x: SymbolicTensor, filters: number, name: string, init: I
  */
 export function resnetGenerator(options: GeneratorOptions = {}): tf.LayersModel {
   const { filters, blocks, downsamplings, channels, upsampling, inputSkip } = { ...DEFAULT_GENERATOR, ...options };
-  if (upsampling !== 'transpose' && upsampling !== 'resize') throw new Error(`upsampling must be 'transpose' or 'resize', got '${String(upsampling)}'`);
+  if (upsampling !== 'transpose' && upsampling !== 'resize')
+    throw new Error(`upsampling must be 'transpose' or 'resize', got '${String(upsampling)}'`);
   const name = options.name ?? 'generator';
   const init = initializers(options.seed);
   const input = tf.input({ shape: [null, null, channels], name: `${name}_input` });
@@ -98,18 +117,42 @@ export function resnetGenerator(options: GeneratorOptions = {}): tf.LayersModel 
     width /= 2;
     const prefix = `${name}_up${i + 1}`;
     if (upsampling === 'transpose') {
-      x = apply(tf.layers.conv2dTranspose({ filters: width, kernelSize: 3, strides: 2, padding: 'same', useBias: false, kernelInitializer: init(), name: `${prefix}_conv` }), x);
+      x = apply(
+        tf.layers.conv2dTranspose({
+          filters: width,
+          kernelSize: 3,
+          strides: 2,
+          padding: 'same',
+          useBias: false,
+          kernelInitializer: init(),
+          name: `${prefix}_conv`,
+        }),
+        x,
+      );
     } else {
       x = apply(tf.layers.upSampling2d({ size: [2, 2], interpolation: 'nearest', name: `${prefix}_resize` }), x);
       x = apply(reflectionPadding2D({ padding: 1, name: `${prefix}_pad` }), x);
-      x = apply(tf.layers.conv2d({ filters: width, kernelSize: 3, padding: 'valid', useBias: false, kernelInitializer: init(), name: `${prefix}_conv` }), x);
+      x = apply(
+        tf.layers.conv2d({
+          filters: width,
+          kernelSize: 3,
+          padding: 'valid',
+          useBias: false,
+          kernelInitializer: init(),
+          name: `${prefix}_conv`,
+        }),
+        x,
+      );
     }
     x = apply(instanceNormalization({ name: `${prefix}_norm` }), x);
     x = apply(tf.layers.reLU({ name: `${prefix}_relu` }), x);
   }
   if (inputSkip) x = tf.layers.concatenate({ name: `${name}_input_skip` }).apply([x, input]) as SymbolicTensor;
   x = apply(reflectionPadding2D({ padding: 3, name: `${name}_out_pad` }), x);
-  x = apply(tf.layers.conv2d({ filters: channels, kernelSize: 7, padding: 'valid', kernelInitializer: init(), name: `${name}_out_conv` }), x);
+  x = apply(
+    tf.layers.conv2d({ filters: channels, kernelSize: 7, padding: 'valid', kernelInitializer: init(), name: `${name}_out_conv` }),
+    x,
+  );
   const output = apply(tf.layers.activation({ activation: 'tanh', name: `${name}_tanh` }), x);
   return tf.model({ inputs: input, outputs: output, name });
 }
@@ -137,13 +180,27 @@ export function patchDiscriminator(options: DiscriminatorOptions = {}): tf.Layer
   const name = options.name ?? 'discriminator';
   const init = initializers(options.seed);
   const input = tf.input({ shape: [null, null, channels], name: `${name}_input` });
-  let x = apply(tf.layers.conv2d({ filters, kernelSize: 4, strides: 2, padding: 'same', kernelInitializer: init(), name: `${name}_c1` }), input);
+  let x = apply(
+    tf.layers.conv2d({ filters, kernelSize: 4, strides: 2, padding: 'same', kernelInitializer: init(), name: `${name}_c1` }),
+    input,
+  );
   x = apply(tf.layers.leakyReLU({ alpha: 0.2, name: `${name}_c1_lrelu` }), x);
   let width = filters;
   for (let i = 1; i <= layers; i++) {
     width = filters * Math.min(2 ** i, 8);
     const strides = i < layers ? 2 : 1;
-    x = apply(tf.layers.conv2d({ filters: width, kernelSize: 4, strides, padding: 'same', useBias: false, kernelInitializer: init(), name: `${name}_c${i + 1}` }), x);
+    x = apply(
+      tf.layers.conv2d({
+        filters: width,
+        kernelSize: 4,
+        strides,
+        padding: 'same',
+        useBias: false,
+        kernelInitializer: init(),
+        name: `${name}_c${i + 1}`,
+      }),
+      x,
+    );
     x = apply(instanceNormalization({ name: `${name}_c${i + 1}_norm` }), x);
     x = apply(tf.layers.leakyReLU({ alpha: 0.2, name: `${name}_c${i + 1}_lrelu` }), x);
   }

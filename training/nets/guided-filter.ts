@@ -39,7 +39,8 @@ export class GuidedFilter extends tf.layers.Layer {
 
   constructor(args: GuidedFilterArgs) {
     super(args);
-    if (!Number.isInteger(args.radius) || args.radius < 1) throw new Error(`GuidedFilter: radius must be a positive integer, got ${args.radius}`);
+    if (!Number.isInteger(args.radius) || args.radius < 1)
+      throw new Error(`GuidedFilter: radius must be a positive integer, got ${args.radius}`);
     if (!(args.epsilon > 0)) throw new Error(`GuidedFilter: epsilon must be positive, got ${args.epsilon}`);
     this.radius = args.radius;
     this.epsilon = args.epsilon;
@@ -101,7 +102,12 @@ function boxFilter(radius: number, height: number, width: number): (x: tf.Tensor
   const rowScale = Float32Array.from({ length: height }, (_, y) => side / inImage(y, height));
   const columnScale = Float32Array.from({ length: width }, (_, x) => side / inImage(x, width));
   const rescale = tf.mul(tf.tensor4d(rowScale, [1, height, 1, 1]), tf.tensor4d(columnScale, [1, 1, width, 1]));
-  const zeroPadding: [number, number][] = [[0, 0], [radius, radius], [radius, radius], [0, 0]];
+  const zeroPadding: [number, number][] = [
+    [0, 0],
+    [radius, radius],
+    [radius, radius],
+    [0, 0],
+  ];
   return (x) => {
     // Rows then columns: 2k instead of k² additions per pixel.
     const padded = tf.pad(x as tf.Tensor4D, zeroPadding);
@@ -124,7 +130,9 @@ export interface GuidedFilterOptions extends GuidedFilterConfig {
  */
 export function withGuidedFilter(generator: tf.LayersModel, options: GuidedFilterOptions): tf.LayersModel {
   if (generator.inputs.length !== 1 || generator.outputs.length !== 1) {
-    throw new Error(`withGuidedFilter: the generator needs one input and one output, has ${generator.inputs.length} and ${generator.outputs.length}`);
+    throw new Error(
+      `withGuidedFilter: the generator needs one input and one output, has ${generator.inputs.length} and ${generator.outputs.length}`,
+    );
   }
   const input = generator.inputs[0]!;
   const output = generator.outputs[0]!;

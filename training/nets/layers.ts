@@ -86,13 +86,28 @@ export interface ReflectionPadding2DArgs extends LayerArgs {
 }
 
 function normalizePadding(padding: ReflectionPadding2DArgs['padding']): Padding2D {
-  if (padding === undefined) return [[1, 1], [1, 1]];
-  if (typeof padding === 'number') return [[padding, padding], [padding, padding]];
+  if (padding === undefined)
+    return [
+      [1, 1],
+      [1, 1],
+    ];
+  if (typeof padding === 'number')
+    return [
+      [padding, padding],
+      [padding, padding],
+    ];
   const [vertical, horizontal] = padding;
   if (typeof vertical === 'number' && typeof horizontal === 'number') {
-    return [[vertical, vertical], [horizontal, horizontal]];
+    return [
+      [vertical, vertical],
+      [horizontal, horizontal],
+    ];
   }
-  if (Array.isArray(vertical) && Array.isArray(horizontal)) return [[vertical[0], vertical[1]], [horizontal[0], horizontal[1]]];
+  if (Array.isArray(vertical) && Array.isArray(horizontal))
+    return [
+      [vertical[0], vertical[1]],
+      [horizontal[0], horizontal[1]],
+    ];
   throw new Error(`ReflectionPadding2D: invalid padding ${JSON.stringify(padding)}`);
 }
 
@@ -116,7 +131,16 @@ export class ReflectionPadding2D extends tf.layers.Layer {
     return tf.tidy(() => {
       const x = singleTensor(inputs);
       const [[top, bottom], [left, right]] = this.padding;
-      return tf.mirrorPad(x, [[0, 0], [top, bottom], [left, right], [0, 0]], 'reflect');
+      return tf.mirrorPad(
+        x,
+        [
+          [0, 0],
+          [top, bottom],
+          [left, right],
+          [0, 0],
+        ],
+        'reflect',
+      );
     });
   }
 

@@ -34,13 +34,24 @@ export interface TextCganConfig {
 }
 
 /** tokens → text code [N, textDim]; `prefix` keeps the two nets' layer names apart. */
-function textEncoder(tokens: tf.SymbolicTensor, config: TextCganConfig, prefix: string, normal: ReturnType<typeof seededNormals>): tf.SymbolicTensor {
+function textEncoder(
+  tokens: tf.SymbolicTensor,
+  config: TextCganConfig,
+  prefix: string,
+  normal: ReturnType<typeof seededNormals>,
+): tf.SymbolicTensor {
   const inputDim = config.vocabularySize + 1;
   const embedded = tf.layers
     .embedding({ inputDim, outputDim: config.textDim, embeddingsInitializer: normal(1), name: `${prefix}_word_embedding` })
     .apply(tokens) as tf.SymbolicTensor;
   // Frozen: zero for the padding id, one for every word id, so padding rows multiply away.
-  const maskLayer = tf.layers.embedding({ inputDim, outputDim: config.textDim, embeddingsInitializer: 'ones', trainable: false, name: `${prefix}_padding_mask` });
+  const maskLayer = tf.layers.embedding({
+    inputDim,
+    outputDim: config.textDim,
+    embeddingsInitializer: 'ones',
+    trainable: false,
+    name: `${prefix}_padding_mask`,
+  });
   const mask = maskLayer.apply(tokens) as tf.SymbolicTensor;
   const maskTable = tf.tidy(() => tf.concat([tf.zeros([1, config.textDim]), tf.ones([inputDim - 1, config.textDim])]));
   maskLayer.setWeights([maskTable]);
@@ -48,7 +59,9 @@ function textEncoder(tokens: tf.SymbolicTensor, config: TextCganConfig, prefix: 
   const words = tf.layers.multiply({ name: `${prefix}_masked_words` }).apply([embedded, mask]) as tf.SymbolicTensor;
   const pooled = tf.layers.globalAveragePooling1d({ name: `${prefix}_word_pool` }).apply(words) as tf.SymbolicTensor;
   const normalised = tf.layers.layerNormalization({ name: `${prefix}_text_norm` }).apply(pooled) as tf.SymbolicTensor;
-  const mixed = tf.layers.dense({ units: config.textDim, kernelInitializer: normal(0.2), name: `${prefix}_text_dense` }).apply(normalised) as tf.SymbolicTensor;
+  const mixed = tf.layers
+    .dense({ units: config.textDim, kernelInitializer: normal(0.2), name: `${prefix}_text_dense` })
+    .apply(normalised) as tf.SymbolicTensor;
   return tf.layers.leakyReLU({ alpha: 0.2, name: `${prefix}_text_code` }).apply(mixed) as tf.SymbolicTensor;
 }
 
@@ -62,17 +75,35 @@ export function buildTextGenerator(config: TextCganConfig): tf.LayersModel {
   const code = textEncoder(tokens, config, 'g', normal);
   const wide = config.generatorWidth * 2;
   let x = tf.layers.concatenate({ name: 'g_condition' }).apply([noise, code]) as tf.SymbolicTensor;
-  x = tf.layers.dense({ units: 7 * 7 * wide, useBias: false, kernelInitializer: normal(), name: 'g_project' }).apply(x) as tf.SymbolicTensor;
+  x = tf.layers
+    .dense({ units: 7 * 7 * wide, useBias: false, kernelInitializer: normal(), name: 'g_project' })
+    .apply(x) as tf.SymbolicTensor;
   x = tf.layers.batchNormalization({ momentum: 0.9, name: 'g_project_bn' }).apply(x) as tf.SymbolicTensor;
   x = tf.layers.reLU({ name: 'g_project_relu' }).apply(x) as tf.SymbolicTensor;
   x = tf.layers.reshape({ targetShape: [7, 7, wide], name: 'g_reshape' }).apply(x) as tf.SymbolicTensor;
   x = tf.layers
-    .conv2dTranspose({ filters: config.generatorWidth, kernelSize: 4, strides: 2, padding: 'same', useBias: false, kernelInitializer: normal(), name: 'g_up1' })
+    .conv2dTranspose({
+      filters: config.generatorWidth,
+      kernelSize: 4,
+      strides: 2,
+      padding: 'same',
+      useBias: false,
+      kernelInitializer: normal(),
+      name: 'g_up1',
+    })
     .apply(x) as tf.SymbolicTensor;
   x = tf.layers.batchNormalization({ momentum: 0.9, name: 'g_up1_bn' }).apply(x) as tf.SymbolicTensor;
   x = tf.layers.reLU({ name: 'g_up1_relu' }).apply(x) as tf.SymbolicTensor;
   const image = tf.layers
-    .conv2dTranspose({ filters: 1, kernelSize: 4, strides: 2, padding: 'same', activation: 'tanh', kernelInitializer: normal(), name: 'g_image' })
+    .conv2dTranspose({
+      filters: 1,
+      kernelSize: 4,
+      strides: 2,
+      padding: 'same',
+      activation: 'tanh',
+      kernelInitializer: normal(),
+      name: 'g_image',
+    })
     .apply(x) as tf.SymbolicTensor;
   return tf.model({ inputs: [noise, tokens], outputs: image, name: 'text_generator' });
 }
@@ -83,13 +114,21 @@ export function buildTextDiscriminator(config: TextCganConfig): tf.LayersModel {
   const image = tf.input({ shape: [IMAGE_SIDE, IMAGE_SIDE, 1], name: 'image' });
   const tokens = tokensInput(config);
   const code = textEncoder(tokens, config, 'd', normal);
-  const textMap = tf.layers.reshape({ targetShape: [IMAGE_SIDE, IMAGE_SIDE, 1], name: 'd_text_map' }).apply(
-    tf.layers.dense({ units: IMAGE_SIDE * IMAGE_SIDE, kernelInitializer: normal(0.2), name: 'd_text_to_map' }).apply(code),
-  ) as tf.SymbolicTensor;
+  const textMap = tf.layers
+    .reshape({ targetShape: [IMAGE_SIDE, IMAGE_SIDE, 1], name: 'd_text_map' })
+    .apply(
+      tf.layers.dense({ units: IMAGE_SIDE * IMAGE_SIDE, kernelInitializer: normal(0.2), name: 'd_text_to_map' }).apply(code),
+    ) as tf.SymbolicTensor;
   const conditioned = tf.layers.concatenate({ axis: -1, name: 'd_condition' }).apply([image, textMap]) as tf.SymbolicTensor;
   // Projection: c = W t, the text code mapped to the feature size.
-  const logit = projectionDiscriminatorScore(conditioned, config, normal, (featureDim) =>
-    tf.layers.dense({ units: featureDim, useBias: false, kernelInitializer: normal(), name: 'd_projection' }).apply(code) as tf.SymbolicTensor,
+  const logit = projectionDiscriminatorScore(
+    conditioned,
+    config,
+    normal,
+    (featureDim) =>
+      tf.layers
+        .dense({ units: featureDim, useBias: false, kernelInitializer: normal(), name: 'd_projection' })
+        .apply(code) as tf.SymbolicTensor,
   );
   return tf.model({ inputs: [image, tokens], outputs: logit, name: 'text_discriminator' });
 }

@@ -47,7 +47,8 @@ export function unetGenerator(options: UnetOptions): tf.LayersModel {
   if (!Number.isInteger(depth) || depth < 1) throw new Error(`U-Net depth must be a positive integer, got ${depth}`);
   const name = options.name ?? 'unet';
   let layerIndex = 0;
-  const init = () => tf.initializers.randomNormal({ mean: 0, stddev: 0.02, ...(options.seed === undefined ? {} : { seed: options.seed + layerIndex++ }) });
+  const init = () =>
+    tf.initializers.randomNormal({ mean: 0, stddev: 0.02, ...(options.seed === undefined ? {} : { seed: options.seed + layerIndex++ }) });
   const input = tf.input({ shape: [null, null, options.inputChannels] as unknown as number[], name: `${name}_input` });
 
   // Encoder: 4×4 stride-2 convs; LeakyReLU 0.2; no norm on the first level or the innermost.
@@ -57,7 +58,18 @@ export function unetGenerator(options: UnetOptions): tf.LayersModel {
     const prefix = `${name}_down${level}`;
     const normalized = level > 1 && level < depth;
     // A bias before a non-affine InstanceNorm would be subtracted right away.
-    x = apply(tf.layers.conv2d({ filters: levelWidth(filters, level), kernelSize: 4, strides: 2, padding: 'same', useBias: !normalized, kernelInitializer: init(), name: `${prefix}_conv` }), x);
+    x = apply(
+      tf.layers.conv2d({
+        filters: levelWidth(filters, level),
+        kernelSize: 4,
+        strides: 2,
+        padding: 'same',
+        useBias: !normalized,
+        kernelInitializer: init(),
+        name: `${prefix}_conv`,
+      }),
+      x,
+    );
     if (normalized) x = apply(instanceNormalization({ name: `${prefix}_norm` }), x);
     x = apply(tf.layers.leakyReLU({ alpha: 0.2, name: `${prefix}_lrelu` }), x);
     skips.push(x);
@@ -67,13 +79,32 @@ export function unetGenerator(options: UnetOptions): tf.LayersModel {
   for (let level = depth - 1; level >= 1; level--) {
     const prefix = `${name}_up${level}`;
     x = apply(tf.layers.upSampling2d({ size: [2, 2], interpolation: 'nearest', name: `${prefix}_resize` }), x);
-    x = apply(tf.layers.conv2d({ filters: levelWidth(filters, level), kernelSize: 3, padding: 'same', useBias: false, kernelInitializer: init(), name: `${prefix}_conv` }), x);
+    x = apply(
+      tf.layers.conv2d({
+        filters: levelWidth(filters, level),
+        kernelSize: 3,
+        padding: 'same',
+        useBias: false,
+        kernelInitializer: init(),
+        name: `${prefix}_conv`,
+      }),
+      x,
+    );
     x = apply(instanceNormalization({ name: `${prefix}_norm` }), x);
     x = apply(tf.layers.reLU({ name: `${prefix}_relu` }), x);
     x = tf.layers.concatenate({ name: `${prefix}_skip` }).apply([x, skips[level - 1]!]) as SymbolicTensor;
   }
   x = apply(tf.layers.upSampling2d({ size: [2, 2], interpolation: 'nearest', name: `${name}_out_resize` }), x);
-  x = apply(tf.layers.conv2d({ filters: options.outputChannels, kernelSize: 3, padding: 'same', kernelInitializer: init(), name: `${name}_out_conv` }), x);
+  x = apply(
+    tf.layers.conv2d({
+      filters: options.outputChannels,
+      kernelSize: 3,
+      padding: 'same',
+      kernelInitializer: init(),
+      name: `${name}_out_conv`,
+    }),
+    x,
+  );
   const output = apply(tf.layers.activation({ activation: 'tanh', name: `${name}_tanh` }), x);
   return tf.model({ inputs: input, outputs: output, name });
 }

@@ -96,7 +96,12 @@ export const digitsTextRecipe: Recipe<DigitsTextOptions> = {
     const wasserstein = options.loss === 'wgan-gp';
     const { train: allTraining } = splitMnist();
     const data: DigitSet =
-      options.subset > 0 ? subsetOf(allTraining, Array.from({ length: Math.min(options.subset, allTraining.count) }, (_, i) => i)) : allTraining;
+      options.subset > 0
+        ? subsetOf(
+            allTraining,
+            Array.from({ length: Math.min(options.subset, allTraining.count) }, (_, i) => i),
+          )
+        : allTraining;
     const styles = digitStyles(data);
     const vocabulary = captionVocabulary();
     const { maxTokens } = options;
@@ -112,15 +117,16 @@ export const digitsTextRecipe: Recipe<DigitsTextOptions> = {
     };
     const generator = buildTextGenerator(config);
     const discriminator = buildTextDiscriminator(config);
-    const adam = () => (wasserstein ? tf.train.adam(options.learningRate, 0, 0.9) : tf.train.adam(options.learningRate, options.beta1, 0.999));
+    const adam = () =>
+      wasserstein ? tf.train.adam(options.learningRate, 0, 0.9) : tf.train.adam(options.learningRate, options.beta1, 0.999);
     const generatorOptimizer = adam();
     const discriminatorOptimizer = adam();
     const generatorVariables = generator.trainableWeights.map((w) => w.read() as tf.Variable);
     const discriminatorVariables = discriminator.trainableWeights.map((w) => w.read() as tf.Variable);
     const sampler = new EpochSampler(data.count, batchSize, seed);
     const half = batchSize / 2;
-    const tokenTensor = (captions: string[]) => tf.tensor2d(captionTokens(captions, vocabulary, maxTokens), [captions.length, maxTokens], 'int32');
-
+    const tokenTensor = (captions: string[]) =>
+      tf.tensor2d(captionTokens(captions, vocabulary, maxTokens), [captions.length, maxTokens], 'int32');
 
     // Fixed noise and prompts for the sample grids (captions from the held-out-free training templates).
     const sampleRandom = seededRandom(stepSeed(seed, 0, 3));
@@ -128,10 +134,14 @@ export const digitsTextRecipe: Recipe<DigitsTextOptions> = {
       SAMPLE_STYLES.map((style) => caption({ label, ...style }, sampleRandom)),
     ).flat();
     const sampleCount = sampleCaptions.length;
-    const sampleNoise = tf.tensor2d(noiseBatch(stepSeed(seed, 0, 2), sampleCount, options.noiseDim, 'normal'), [sampleCount, options.noiseDim]);
+    const sampleNoise = tf.tensor2d(noiseBatch(stepSeed(seed, 0, 2), sampleCount, options.noiseDim, 'normal'), [
+      sampleCount,
+      options.noiseDim,
+    ]);
     const sampleTokens = tokenTensor(sampleCaptions);
 
-    const generate = (noise: tf.Tensor, tokens: tf.Tensor, training: boolean) => generator.apply([noise, tokens], { training }) as tf.Tensor4D;
+    const generate = (noise: tf.Tensor, tokens: tf.Tensor, training: boolean) =>
+      generator.apply([noise, tokens], { training }) as tf.Tensor4D;
     const judge = (images: tf.Tensor, tokens: tf.Tensor) => discriminator.apply([images, tokens], { training: true }) as tf.Tensor;
 
     return {
@@ -169,7 +179,10 @@ export const digitsTextRecipe: Recipe<DigitsTextOptions> = {
               const realScores = judge(real, realTokens);
               if (mixing) {
                 const penalty = gradientPenalty((x) => judge(x, realTokens), real, fake, tf.tensor1d(mixing));
-                return tf.add(wassersteinCriticLoss(realScores, judge(fake, criticFakeTokens)), tf.mul(options.gradientPenaltyWeight, penalty)) as tf.Scalar;
+                return tf.add(
+                  wassersteinCriticLoss(realScores, judge(fake, criticFakeTokens)),
+                  tf.mul(options.gradientPenaltyWeight, penalty),
+                ) as tf.Scalar;
               }
               // Fakes and mismatched real pairs share the "fake" half of the loss, as in GAN-CLS.
               const fakeScores = tf.concat([judge(fake, criticFakeTokens), judge(real, tokenTensor(wrongCaptions!))]);
@@ -183,7 +196,9 @@ export const digitsTextRecipe: Recipe<DigitsTextOptions> = {
               const images = generate(noise, fakeTokens, true);
               const scores = judge(images, fakeTokens);
               const adversarial = wasserstein ? wassersteinGeneratorLoss(scores) : nonSaturatingGeneratorLoss(scores);
-              return options.modeSeekingWeight > 0 ? (tf.add(adversarial, modeSeekingPenalty(images, noise, options.modeSeekingWeight)) as tf.Scalar) : adversarial;
+              return options.modeSeekingWeight > 0
+                ? (tf.add(adversarial, modeSeekingPenalty(images, noise, options.modeSeekingWeight)) as tf.Scalar)
+                : adversarial;
             },
             true,
             generatorVariables,
@@ -194,7 +209,10 @@ export const digitsTextRecipe: Recipe<DigitsTextOptions> = {
       sample: () => tf.tidy(() => generate(sampleNoise, sampleTokens, false)),
       sampleColumns: SAMPLE_STYLES.length,
       exportTarget: () => ({
-        model: options.noiseScale === 1 ? generator : withScaledNoise(generator, buildTextGenerator(config), options.noiseDim, options.noiseScale),
+        model:
+          options.noiseScale === 1
+            ? generator
+            : withScaledNoise(generator, buildTextGenerator(config), options.noiseDim, options.noiseScale),
         exportOptions: { inputs: [{ name: 'noise' }, { name: 'text', dtype: 'int64' }], outputs: [{ name: 'image' }] },
         manifest: {
           name: options.modelName,

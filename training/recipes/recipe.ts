@@ -55,7 +55,12 @@ export interface RecipeSession {
    * fields (task, noise, label, text, output, description), and extra files for the model folder
    * by plain name (a text model's vocab.json).
    */
-  exportTarget(): { model: tf.LayersModel; exportOptions?: ExportOptions; manifest: ManifestFields; files?: Record<string, string | Uint8Array> };
+  exportTarget(): {
+    model: tf.LayersModel;
+    exportOptions?: ExportOptions;
+    manifest: ManifestFields;
+    files?: Record<string, string | Uint8Array>;
+  };
   /** Frees data tensors; models and optimizers are disposed by the harness. */
   dispose?(): void;
 }

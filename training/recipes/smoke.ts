@@ -56,20 +56,26 @@ export const smokeRecipe: Recipe<SmokeOptions> = {
     const data = smokeImages(options.examples, seed);
     const noise = tf.input({ shape: [options.noiseDim], name: 'noise' });
     const label = tf.input({ shape: [1], dtype: 'int32', name: 'label' });
-    const labelVector = tf.layers.flatten().apply(
-      tf.layers.embedding({ inputDim: SMOKE_CLASSES, outputDim: 4, embeddingsInitializer: seededNormal(seed + 1) }).apply(label),
-    ) as tf.SymbolicTensor;
+    const labelVector = tf.layers
+      .flatten()
+      .apply(
+        tf.layers.embedding({ inputDim: SMOKE_CLASSES, outputDim: 4, embeddingsInitializer: seededNormal(seed + 1) }).apply(label),
+      ) as tf.SymbolicTensor;
     let g = tf.layers.concatenate().apply([noise, labelVector]) as tf.SymbolicTensor;
-    g = tf.layers.dense({ units: options.hiddenUnits, activation: 'relu', kernelInitializer: seededNormal(seed + 2) }).apply(g) as tf.SymbolicTensor;
+    g = tf.layers
+      .dense({ units: options.hiddenUnits, activation: 'relu', kernelInitializer: seededNormal(seed + 2) })
+      .apply(g) as tf.SymbolicTensor;
     g = tf.layers.dense({ units: PIXELS, activation: 'tanh', kernelInitializer: seededNormal(seed + 3) }).apply(g) as tf.SymbolicTensor;
     const image = tf.layers.reshape({ targetShape: [SMOKE_SIDE, SMOKE_SIDE, 1] }).apply(g) as tf.SymbolicTensor;
     const generator = tf.model({ inputs: [noise, label], outputs: image, name: 'smoke_generator' });
 
     const dImage = tf.input({ shape: [SMOKE_SIDE, SMOKE_SIDE, 1] });
     const dLabel = tf.input({ shape: [1], dtype: 'int32' });
-    const dLabelVector = tf.layers.flatten().apply(
-      tf.layers.embedding({ inputDim: SMOKE_CLASSES, outputDim: 4, embeddingsInitializer: seededNormal(seed + 4) }).apply(dLabel),
-    ) as tf.SymbolicTensor;
+    const dLabelVector = tf.layers
+      .flatten()
+      .apply(
+        tf.layers.embedding({ inputDim: SMOKE_CLASSES, outputDim: 4, embeddingsInitializer: seededNormal(seed + 4) }).apply(dLabel),
+      ) as tf.SymbolicTensor;
     let d = tf.layers.concatenate().apply([tf.layers.flatten().apply(dImage) as tf.SymbolicTensor, dLabelVector]) as tf.SymbolicTensor;
     d = tf.layers.dense({ units: options.hiddenUnits, kernelInitializer: seededNormal(seed + 5) }).apply(d) as tf.SymbolicTensor;
     d = tf.layers.leakyReLU({ alpha: 0.2 }).apply(d) as tf.SymbolicTensor;
@@ -81,8 +87,15 @@ export const smokeRecipe: Recipe<SmokeOptions> = {
     const generatorVariables = generator.trainableWeights.map((w) => w.read() as tf.Variable);
     const discriminatorVariables = discriminator.trainableWeights.map((w) => w.read() as tf.Variable);
     const sampler = new EpochSampler(options.examples, batchSize, seed);
-    const sampleNoise = tf.tensor2d(noiseBatch(stepSeed(seed, 0, 2), 2 * SMOKE_CLASSES, options.noiseDim, 'normal'), [2 * SMOKE_CLASSES, options.noiseDim]);
-    const sampleLabels = tf.tensor2d(Int32Array.from({ length: 2 * SMOKE_CLASSES }, (_, i) => i % SMOKE_CLASSES), [2 * SMOKE_CLASSES, 1], 'int32');
+    const sampleNoise = tf.tensor2d(noiseBatch(stepSeed(seed, 0, 2), 2 * SMOKE_CLASSES, options.noiseDim, 'normal'), [
+      2 * SMOKE_CLASSES,
+      options.noiseDim,
+    ]);
+    const sampleLabels = tf.tensor2d(
+      Int32Array.from({ length: 2 * SMOKE_CLASSES }, (_, i) => i % SMOKE_CLASSES),
+      [2 * SMOKE_CLASSES, 1],
+      'int32',
+    );
 
     return {
       models: { generator, discriminator },
@@ -94,11 +107,19 @@ export const smokeRecipe: Recipe<SmokeOptions> = {
         const noiseSeed = Math.floor(random() * 0x1_0000_0000);
         return tf.tidy(() => {
           const real = tf.tensor4d(gatherRows(data.images, PIXELS, indices), [batchSize, SMOKE_SIDE, SMOKE_SIDE, 1]);
-          const labels = tf.tensor2d(Int32Array.from(indices, (i) => data.labels[i]!), [batchSize, 1], 'int32');
+          const labels = tf.tensor2d(
+            Int32Array.from(indices, (i) => data.labels[i]!),
+            [batchSize, 1],
+            'int32',
+          );
           const z = tf.tensor2d(noiseBatch(noiseSeed, batchSize, options.noiseDim, 'normal'), [batchSize, options.noiseDim]);
           const fake = generator.apply([z, labels]) as tf.Tensor;
           const dLoss = discriminatorOptimizer.minimize(
-            () => nonSaturatingDiscriminatorLoss(discriminator.apply([real, labels]) as tf.Tensor, discriminator.apply([fake, labels]) as tf.Tensor),
+            () =>
+              nonSaturatingDiscriminatorLoss(
+                discriminator.apply([real, labels]) as tf.Tensor,
+                discriminator.apply([fake, labels]) as tf.Tensor,
+              ),
             true,
             discriminatorVariables,
           )!;

@@ -36,18 +36,19 @@ export function generateRoutes({ config, repository, pool, metrics }: AppDeps): 
     if (!parsed.ok) throw problems.badRequest(parsed.problems.join('; '), { errors: parsed.problems });
     await respond(req, res, generator, parsed.request, metrics);
   };
-  router.post('/v1/models/:name/generate', express.json({ limit: '64kb' }), handle((req) => parseGenerateBody(req.body)));
-  router.get('/v1/models/:name/generate', handle((req) => parseGenerateQuery(req.query as Record<string, unknown>)));
+  router.post(
+    '/v1/models/:name/generate',
+    express.json({ limit: '64kb' }),
+    handle((req) => parseGenerateBody(req.body)),
+  );
+  router.get(
+    '/v1/models/:name/generate',
+    handle((req) => parseGenerateQuery(req.query as Record<string, unknown>)),
+  );
   return router;
 }
 
-async function respond(
-  req: Request,
-  res: Response,
-  generator: Generator,
-  request: GenerateRequest,
-  metrics: ServerMetrics,
-): Promise<void> {
+async function respond(req: Request, res: Response, generator: Generator, request: GenerateRequest, metrics: ServerMetrics): Promise<void> {
   const seed = request.seed ?? randomInt(0, MAX_SEED + 1);
   const mime = MIME_TYPES[request.format];
   const wantsJson = req.accepts([mime, 'application/json']) === 'application/json';
@@ -68,7 +69,10 @@ async function respond(
   // Here, plus the worker's share for PNGs it made (see pngScale).
   const encodeMs = performance.now() - encodeStarted + generation.timing.encodeMs;
   metrics.encodeDuration.observe({ model }, encodeMs / 1000);
-  res.setHeader('Server-Timing', serverTiming({ queue: queueMs, inference: inferenceMs, encode: encodeMs }, { inference: `batch of ${batchRows}` }));
+  res.setHeader(
+    'Server-Timing',
+    serverTiming({ queue: queueMs, inference: inferenceMs, encode: encodeMs }, { inference: `batch of ${batchRows}` }),
+  );
   res.type(wantsJson ? 'application/json' : mime);
   if ((req.method === 'GET' || req.method === 'HEAD') && request.seed !== undefined) {
     res.setHeader('Cache-Control', `public, max-age=${SEEDED_MAX_AGE_SECONDS}`);

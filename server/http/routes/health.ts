@@ -12,7 +12,10 @@ export function healthRoutes({ repository, lifecycle }: AppDeps): Router {
       res.status(503).json({ ready: false, draining: true, loading: [] });
       return;
     }
-    const loading = repository.list().filter((m) => m.status === 'loading').map((m) => m.name);
+    const loading = repository
+      .list()
+      .filter((m) => m.status === 'loading')
+      .map((m) => m.name);
     res.status(loading.length === 0 ? 200 : 503).json({ ready: loading.length === 0, loading });
   });
   return router;

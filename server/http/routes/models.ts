@@ -46,7 +46,14 @@ export function modelsRoutes({ repository, pool, logger }: AppDeps): Router {
     if (!result) throw problems.notFound(`no model folder "${name}" with a model.json`);
     if (result.error !== undefined) {
       logger.warn({ model: name, reason: result.error, serving: result.entry.status }, 'model reload failed');
-      throw new ProblemError(422, 'reload-failed', 'Model reload failed', `model "${name}" was not reloaded: ${result.error}`, {}, { model: describeModel(result.entry) });
+      throw new ProblemError(
+        422,
+        'reload-failed',
+        'Model reload failed',
+        `model "${name}" was not reloaded: ${result.error}`,
+        {},
+        { model: describeModel(result.entry) },
+      );
     }
     logger.info({ model: name, provider: result.entry.provider }, 'model reloaded');
     res.json({ reloaded: true, model: describeModel(result.entry) });

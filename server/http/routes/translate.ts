@@ -14,11 +14,7 @@ import { disconnectSignal, serverTiming } from '../request-life.ts';
 import { imageUpload } from '../upload.ts';
 
 const intParam = (min: number, max: number) =>
-  z
-    .string()
-    .regex(/^\d+$/, 'must be a whole number')
-    .transform(Number)
-    .pipe(z.number().int().min(min).max(max));
+  z.string().regex(/^\d+$/, 'must be a whole number').transform(Number).pipe(z.number().int().min(min).max(max));
 
 export const TranslateQuery = z.strictObject({
   /** Absent: chosen from the Accept header (see negotiatedFormat). */
@@ -56,7 +52,10 @@ export function translateRoutes({ config, repository, pool, metrics }: AppDeps):
       res.status(200).type(translated.contentType).setHeader('X-Image-Size', `${translated.width}x${translated.height}`);
       const threads = translated.inferenceThreads;
       const { decode, encode } = translated.codecs;
-      res.setHeader('Server-Timing', serverTiming(translated.timings, { decode, inference: `${threads} thread${threads === 1 ? '' : 's'}`, encode }));
+      res.setHeader(
+        'Server-Timing',
+        serverTiming(translated.timings, { decode, inference: `${threads} thread${threads === 1 ? '' : 's'}`, encode }),
+      );
       res.send(translated.body);
     },
   );

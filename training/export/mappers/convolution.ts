@@ -47,7 +47,14 @@ export const conv2d: LayerMapper = (layer, inputs, ctx, config) => {
  * A depthwise conv as a grouped Conv (one group per input channel). tfjs's kernel
  * [kh, kw, C, M] gives output channel c * M + m; ONNX wants [C * M, 1, kh, kw] in that order.
  */
-function depthwise(layer: tf.layers.Layer, ctx: ExportContext, input: string, kernel: tf.Tensor, attrs: ReturnType<typeof geometry2d>, biasInputs: string[]): string {
+function depthwise(
+  layer: tf.layers.Layer,
+  ctx: ExportContext,
+  input: string,
+  kernel: tf.Tensor,
+  attrs: ReturnType<typeof geometry2d>,
+  biasInputs: string[],
+): string {
   const [kh, kw, channels, multiplier] = kernel.shape as [number, number, number, number];
   const grouped = tf.tidy(() => kernel.transpose([2, 3, 0, 1]).reshape([channels * multiplier, 1, kh, kw]));
   let arranged: string;
@@ -61,14 +68,28 @@ function depthwise(layer: tf.layers.Layer, ctx: ExportContext, input: string, ke
 
 export const depthwiseConv2d: LayerMapper = (layer, inputs, ctx, config) => {
   checkChannelsLast(layer, config);
-  const y = depthwise(layer, ctx, ctx.nchw(onlyInput(inputs)), requiredWeight(layer, 'depthwise_kernel'), geometry2d(layer, config), bias(layer, config, ctx));
+  const y = depthwise(
+    layer,
+    ctx,
+    ctx.nchw(onlyInput(inputs)),
+    requiredWeight(layer, 'depthwise_kernel'),
+    geometry2d(layer, config),
+    bias(layer, config, ctx),
+  );
   return applyActivation(ctx, { name: y, rank: 4, channelsFirst: true, dtype: 'float' }, config.activation, layer);
 };
 
 /** Depthwise conv (strides, padding, dilation) then a 1×1 pointwise conv with the bias. */
 export const separableConv2d: LayerMapper = (layer, inputs, ctx, config) => {
   checkChannelsLast(layer, config);
-  const spread = depthwise(layer, ctx, ctx.nchw(onlyInput(inputs)), requiredWeight(layer, 'depthwise_kernel'), geometry2d(layer, config), []);
+  const spread = depthwise(
+    layer,
+    ctx,
+    ctx.nchw(onlyInput(inputs)),
+    requiredWeight(layer, 'depthwise_kernel'),
+    geometry2d(layer, config),
+    [],
+  );
   const pointwise = ctx.tensor(`${layer.name}/pointwise_kernel`, requiredWeight(layer, 'pointwise_kernel'), KERNEL_TO_ONNX);
   const y = ctx.graph.op('Conv', [spread, pointwise, ...bias(layer, config, ctx)], { kernel_shape: [1, 1] });
   return applyActivation(ctx, { name: y, rank: 4, channelsFirst: true, dtype: 'float' }, config.activation, layer);
@@ -83,7 +104,12 @@ export const conv1d: LayerMapper = (layer, inputs, ctx, config) => {
   const padding = tfPadding(layer, config.padding, kernel, strides, dilations);
   const weight = ctx.tensor(`${layer.name}/kernel`, requiredWeight(layer, 'kernel'), [2, 1, 0]);
   const channelsFirst = ctx.graph.op('Transpose', [ctx.tfjsLayout(input)], { perm: [0, 2, 1] });
-  const conv = ctx.graph.op('Conv', [channelsFirst, weight, ...bias(layer, config, ctx)], { kernel_shape: kernel, strides, dilations, ...padding });
+  const conv = ctx.graph.op('Conv', [channelsFirst, weight, ...bias(layer, config, ctx)], {
+    kernel_shape: kernel,
+    strides,
+    dilations,
+    ...padding,
+  });
   const y = ctx.graph.op('Transpose', [conv], { perm: [0, 2, 1] });
   return applyActivation(ctx, { name: y, rank: 3, channelsFirst: false, dtype: 'float' }, config.activation, layer);
 };

@@ -42,7 +42,12 @@ export const reshape: LayerMapper = (layer, inputs, ctx, config) => {
     throw new UnsupportedLayerError(layer.name, layer.getClassName(), `target shape ${JSON.stringify(target)}`);
   }
   const shape = ctx.graph.int64s(`${layer.name}/shape`, [0, ...target]);
-  return { name: ctx.graph.op('Reshape', [ctx.tfjsLayout(input), shape]), rank: target.length + 1, channelsFirst: false, dtype: input.dtype };
+  return {
+    name: ctx.graph.op('Reshape', [ctx.tfjsLayout(input), shape]),
+    rank: target.length + 1,
+    channelsFirst: false,
+    dtype: input.dtype,
+  };
 };
 
 /** Flattens everything after the batch axis, in channels-last order as tfjs does. */

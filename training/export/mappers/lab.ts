@@ -5,7 +5,16 @@
  * The piecewise curves are Where over both branches; each power branch gets its input clamped
  * to its own domain first, so no branch makes a NaN.
  */
-import { D65_WHITE, LAB_EPSILON, LAB_KAPPA, LIGHTNESS_HALF, RGB_TO_XYZ, SRGB_ENCODED_KNEE, SRGB_LINEAR_KNEE, XYZ_TO_RGB } from '../../nets/cielab.ts';
+import {
+  D65_WHITE,
+  LAB_EPSILON,
+  LAB_KAPPA,
+  LIGHTNESS_HALF,
+  RGB_TO_XYZ,
+  SRGB_ENCODED_KNEE,
+  SRGB_LINEAR_KNEE,
+  XYZ_TO_RGB,
+} from '../../nets/cielab.ts';
 import { type ExportContext, UnsupportedLayerError } from '../context.ts';
 import type { LayerMapper } from './types.ts';
 
@@ -30,7 +39,11 @@ class CurveBuilder {
 
   /** A 1×1 convolution by `matrix` (rows: output channels), plus `bias`. */
   mix(x: string, matrix: readonly (readonly number[])[], bias?: readonly number[]): string {
-    const weights = this.ctx.floats(`${this.prefix}/mix`, matrix.flatMap((row) => [...row]), [matrix.length, matrix[0]!.length, 1, 1]);
+    const weights = this.ctx.floats(
+      `${this.prefix}/mix`,
+      matrix.flatMap((row) => [...row]),
+      [matrix.length, matrix[0]!.length, 1, 1],
+    );
     const inputs = bias === undefined ? [x, weights] : [x, weights, this.ctx.floats(`${this.prefix}/bias`, bias, [bias.length])];
     return this.ctx.graph.op('Conv', inputs, { kernel_shape: [1, 1] });
   }
@@ -65,7 +78,8 @@ class CurveBuilder {
 }
 
 export const rgbToLightness: LayerMapper = (layer, inputs, ctx) => {
-  if (inputs.length !== 1 || inputs[0]!.rank !== 4) throw new UnsupportedLayerError(layer.name, layer.getClassName(), 'needs one NHWC RGB input');
+  if (inputs.length !== 1 || inputs[0]!.rank !== 4)
+    throw new UnsupportedLayerError(layer.name, layer.getClassName(), 'needs one NHWC RGB input');
   const c = new CurveBuilder(ctx, layer.name);
   const unit = c.affine(c.clip(ctx.nchw(inputs[0]!), -1, 1), 0.5, 0.5);
   const luminance = c.mix(c.srgbToLinear(unit), [RGB_TO_XYZ[1]]);
@@ -75,11 +89,17 @@ export const rgbToLightness: LayerMapper = (layer, inputs, ctx) => {
 };
 
 export const labToRgb: LayerMapper = (layer, inputs, ctx, config) => {
-  if (inputs.length !== 2 || inputs.some((v) => v.rank !== 4)) throw new UnsupportedLayerError(layer.name, layer.getClassName(), 'needs [lightness, chroma], both rank 4');
+  if (inputs.length !== 2 || inputs.some((v) => v.rank !== 4))
+    throw new UnsupportedLayerError(layer.name, layer.getClassName(), 'needs [lightness, chroma], both rank 4');
   const scale = config.chromaScale;
-  if (typeof scale !== 'number' || !(scale > 0)) throw new UnsupportedLayerError(layer.name, layer.getClassName(), `chromaScale ${String(scale)}`);
+  if (typeof scale !== 'number' || !(scale > 0))
+    throw new UnsupportedLayerError(layer.name, layer.getClassName(), `chromaScale ${String(scale)}`);
   const c = new CurveBuilder(ctx, layer.name);
-  const lab = ctx.graph.op('Concat', inputs.map((v) => ctx.nchw(v)), { axis: 1 });
+  const lab = ctx.graph.op(
+    'Concat',
+    inputs.map((v) => ctx.nchw(v)),
+    { axis: 1 },
+  );
   // fy = (L* + 16)/116 with L* = 50 (l + 1); fx = fy + a* / 500; fz = fy − b* / 200; a* = s·a, b* = s·b.
   const k = LIGHTNESS_HALF / 116;
   const f = c.mix(

@@ -16,12 +16,16 @@ export const batchNormalization: LayerMapper = (layer, inputs, ctx, config) => {
   const axisConfig = config.axis as number | number[] | undefined;
   const axis = Array.isArray(axisConfig) ? (axisConfig.length === 1 ? axisConfig[0]! : NaN) : (axisConfig ?? -1);
   if (normalizeAxis(axis, input.rank) !== input.rank - 1) {
-    throw new UnsupportedLayerError(layer.name, layer.getClassName(), `normalization axis ${JSON.stringify(axisConfig)} (only the channel axis, last)`);
+    throw new UnsupportedLayerError(
+      layer.name,
+      layer.getClassName(),
+      `normalization axis ${JSON.stringify(axisConfig)} (only the channel axis, last)`,
+    );
   }
   const mean = requiredWeight(layer, 'moving_mean').dataSync();
   const variance = requiredWeight(layer, 'moving_variance').dataSync();
-  const gamma = config.scale === false ? null : layerWeight(layer, 'gamma')?.dataSync() ?? null;
-  const beta = config.center === false ? null : layerWeight(layer, 'beta')?.dataSync() ?? null;
+  const gamma = config.scale === false ? null : (layerWeight(layer, 'gamma')?.dataSync() ?? null);
+  const beta = config.center === false ? null : (layerWeight(layer, 'beta')?.dataSync() ?? null);
   const epsilon = (config.epsilon as number | undefined) ?? 1e-3;
   const channels = mean.length;
   const scale = new Float64Array(channels);
@@ -66,7 +70,11 @@ export const layerNormalization: LayerMapper = (layer, inputs, ctx, config) => {
   const axisConfig = config.axis as number | number[] | undefined;
   const axis = Array.isArray(axisConfig) ? (axisConfig.length === 1 ? axisConfig[0]! : NaN) : (axisConfig ?? -1);
   if (normalizeAxis(axis, input.rank) !== input.rank - 1) {
-    throw new UnsupportedLayerError(layer.name, layer.getClassName(), `normalization axis ${JSON.stringify(axisConfig)} (only the last axis)`);
+    throw new UnsupportedLayerError(
+      layer.name,
+      layer.getClassName(),
+      `normalization axis ${JSON.stringify(axisConfig)} (only the last axis)`,
+    );
   }
   const g = ctx.graph;
   const reduceAxis = input.channelsFirst ? 1 : input.rank - 1;

@@ -13,14 +13,21 @@ import { UnsupportedLayerError } from '../context.ts';
 
 export type PaddingAttrs = { pads: number[] } | { auto_pad: string };
 
-export function tfPadding(layer: tf.layers.Layer, padding: unknown, kernel: number[], strides: number[], dilations: number[]): PaddingAttrs {
+export function tfPadding(
+  layer: tf.layers.Layer,
+  padding: unknown,
+  kernel: number[],
+  strides: number[],
+  dilations: number[],
+): PaddingAttrs {
   if (padding === 'valid') return { pads: kernel.map(() => 0).concat(kernel.map(() => 0)) };
   if (padding !== 'same') throw new UnsupportedLayerError(layer.name, layer.getClassName(), `padding "${String(padding)}"`);
   if (strides.every((s) => s === 1)) {
     const totals = kernel.map((k, i) => (k - 1) * dilations[i]!);
     return { pads: [...totals.map((t) => Math.floor(t / 2)), ...totals.map((t) => t - Math.floor(t / 2))] };
   }
-  if (dilations.some((d) => d !== 1)) throw new UnsupportedLayerError(layer.name, layer.getClassName(), 'dilation together with stride > 1');
+  if (dilations.some((d) => d !== 1))
+    throw new UnsupportedLayerError(layer.name, layer.getClassName(), 'dilation together with stride > 1');
   return { auto_pad: 'SAME_UPPER' };
 }
 

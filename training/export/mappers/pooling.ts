@@ -8,7 +8,8 @@ import { type LayerMapper, onlyInput } from './types.ts';
 
 function pool2d(opType: 'MaxPool' | 'AveragePool'): LayerMapper {
   return (layer, inputs, ctx, config) => {
-    if (config.dataFormat === 'channelsFirst') throw new UnsupportedLayerError(layer.name, layer.getClassName(), 'dataFormat channelsFirst');
+    if (config.dataFormat === 'channelsFirst')
+      throw new UnsupportedLayerError(layer.name, layer.getClassName(), 'dataFormat channelsFirst');
     const kernel = perDimension(config.poolSize, 2, 'poolSize', layer);
     const strides = perDimension(config.strides ?? config.poolSize, 2, 'strides', layer);
     const attrs = { kernel_shape: kernel, strides, ...tfPadding(layer, config.padding, kernel, strides, [1, 1]) };
@@ -21,7 +22,8 @@ export const averagePooling2d = pool2d('AveragePool');
 
 function globalPool2d(opType: 'ReduceMean' | 'ReduceMax'): LayerMapper {
   return (layer, inputs, ctx, config) => {
-    if (config.dataFormat === 'channelsFirst') throw new UnsupportedLayerError(layer.name, layer.getClassName(), 'dataFormat channelsFirst');
+    if (config.dataFormat === 'channelsFirst')
+      throw new UnsupportedLayerError(layer.name, layer.getClassName(), 'dataFormat channelsFirst');
     const y = ctx.graph.op(opType, [ctx.nchw(onlyInput(inputs))], { axes: [2, 3], keepdims: 0 });
     return { name: y, rank: 2, channelsFirst: false, dtype: 'float' };
   };

@@ -9,7 +9,8 @@ type Padding2D = [[number, number], [number, number]];
 function pad(mode: 'constant' | 'reflect'): LayerMapper {
   return (layer, inputs, ctx, config) => {
     const input = onlyInput(inputs);
-    if (config.dataFormat === 'channelsFirst') throw new UnsupportedLayerError(layer.name, layer.getClassName(), 'dataFormat channelsFirst');
+    if (config.dataFormat === 'channelsFirst')
+      throw new UnsupportedLayerError(layer.name, layer.getClassName(), 'dataFormat channelsFirst');
     const [[top, bottom], [left, right]] = config.padding as Padding2D;
     const pads = ctx.graph.int64s(`${layer.name}/pads`, [0, 0, top, left, 0, 0, bottom, right]);
     return { name: ctx.graph.op('Pad', [ctx.nchw(input), pads], { mode }), rank: 4, channelsFirst: true, dtype: input.dtype };
