@@ -27,6 +27,7 @@ export const ABLATION_VARIANTS: { name: string; technique: string; flags: string
   { name: 'no-grey', technique: 'grey negatives off', flags: ['--grey-negatives', '0'] },
   { name: 'no-diffaugment', technique: 'DiffAugment off', flags: ['--diff-augment', 'false'] },
   { name: 'no-init', technique: 'initialization phase off', flags: ['--init-steps', '0'] },
+  { name: 'no-skip', technique: 'input skip to the output layer off', flags: ['--input-skip', 'false'] },
   { name: 'identity', technique: 'the reference identity loss on (0.5·λ)', flags: ['--lambda-identity', '0.5'] },
 ];
 
