@@ -60,9 +60,9 @@ export const PHOTO2ANIME_OPTIONS = {
   discriminatorLayers: 3,
   lambdaCycle: 10,
   /**
-   * Identity weight as a fraction of lambdaCycle (reference 0.5; 0 turns it off). Off: the colour
-   * anchor keeps the photo's colours at less than half the cost (identity runs both generators
-   * once more per step).
+   * Identity weight as a fraction of lambdaCycle (reference 0.5; 0 turns it off). Off by default:
+   * the colour anchor and the input skip keep the photo's colours, and identity would run both
+   * generators once more per step (measured as the `identity` ablation row).
    */
   lambdaIdentity: 0,
   /** Weight of the colour anchor G(photo) ≈ photo in YUV (AnimeGANv2). */
