@@ -13,11 +13,15 @@ import * as tf from '@tensorflow/tfjs';
 
 const LUMA = [0.299, 0.587, 0.114];
 
+/** BT.601 luma as one channel, [N, H, W, 1]. */
+function luma(images: tf.Tensor4D): tf.Tensor4D {
+  return tf.sum(tf.mul(images, tf.tensor1d(LUMA)), -1, true) as tf.Tensor4D;
+}
+
 /** BT.601 luma, kept as three equal channels. */
 export function greyscale(images: tf.Tensor4D): tf.Tensor4D {
   return tf.tidy(() => {
-    const luma = tf.sum(tf.mul(images, tf.tensor1d(LUMA)), -1, true);
-    return tf.tile(luma, [1, 1, 1, 3]) as tf.Tensor4D;
+    return tf.tile(luma(images), [1, 1, 1, 3]) as tf.Tensor4D;
   });
 }
 
@@ -28,11 +32,11 @@ export function greyscale(images: tf.Tensor4D): tf.Tensor4D {
  */
 export function edgeSmoothed(images: tf.Tensor4D, threshold = 0.8): tf.Tensor4D {
   return tf.tidy(() => {
-    const luma = tf.sum(tf.mul(images, tf.tensor1d(LUMA)), -1, true) as tf.Tensor4D;
+    const lightness = luma(images);
     const sobelX = tf.tensor4d([-1, 0, 1, -2, 0, 2, -1, 0, 1], [3, 3, 1, 1]);
     const sobelY = tf.tensor4d([-1, -2, -1, 0, 0, 0, 1, 2, 1], [3, 3, 1, 1]);
-    const gx = tf.conv2d(luma, sobelX, 1, 'same');
-    const gy = tf.conv2d(luma, sobelY, 1, 'same');
+    const gx = tf.conv2d(lightness, sobelX, 1, 'same');
+    const gy = tf.conv2d(lightness, sobelY, 1, 'same');
     const magnitude = tf.sqrt(tf.add(tf.square(gx), tf.square(gy)));
     const edges = tf.cast(tf.greater(magnitude, threshold), 'float32') as tf.Tensor4D;
     const mask = tf.maxPool(edges, 5, 1, 'same');
