@@ -109,6 +109,17 @@ export function cycleLoss(reconstructed: tf.Tensor, original: tf.Tensor): tf.Sca
   return meanAbsoluteError(reconstructed, original);
 }
 
+/**
+ * Box low-pass: the mean of each factor×factor block of an NHWC batch (H and W multiples of the
+ * factor; 1 returns the input). Built from reshape and mean, whose gradients every backend has.
+ */
+export function blockMean(images: tf.Tensor4D, factor: number): tf.Tensor4D {
+  if (factor === 1) return images;
+  const [n, h, w, c] = images.shape;
+  if (h % factor !== 0 || w % factor !== 0) throw new Error(`blockMean: ${h}×${w} is not a multiple of ${factor}`);
+  return tf.tidy(() => tf.mean(tf.reshape(images, [n, h / factor, factor, w / factor, factor, c]), [2, 4]) as tf.Tensor4D);
+}
+
 /** Identity loss ‖G(y) − y‖₁: keeps colours when the input already looks like the target domain. */
 export function identityLoss(mapped: tf.Tensor, original: tf.Tensor): tf.Scalar {
   return meanAbsoluteError(mapped, original);

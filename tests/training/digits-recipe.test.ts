@@ -5,6 +5,7 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
 import * as ort from 'onnxruntime-node';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -94,6 +95,42 @@ describe('digits recipe', () => {
     );
     expect(viaExport.reduce((m, v, i) => Math.max(m, Math.abs(v - viaScaledNoise[i]!)), 0)).toBeLessThan(1e-4);
   }, 60_000);
+
+  it('with --ema-decay, samples and exports the weight average, and checkpoints it', async () => {
+    const result = await train({
+      recipe: digitsRecipe as unknown as Recipe,
+      outDir: join(root, 'ema'),
+      epochs: 1,
+      batchSize: 64,
+      recipeOptions: { subset: 256, noiseScale: 1, emaDecay: 0.9 },
+      progress: 'silent',
+      backend: 'wasm-ort',
+    });
+    const { generator, generatorAverage } = result.models;
+    expect(generatorAverage).toBeDefined();
+    const noise = tf.tensor2d(
+      Float32Array.from({ length: 2 * 64 }, (_, i) => Math.cos(i)),
+      [2, 64],
+    );
+    const labels = tf.tensor2d([1, 7], [2, 1], 'int32');
+    const drawn = (model: tf.LayersModel) => Array.from((model.predict([noise, labels]) as tf.Tensor).dataSync());
+    const averaged = drawn(generatorAverage!);
+    const raw = drawn(generator!);
+    for (const model of Object.values(result.models)) model.dispose();
+
+    const session = await ort.InferenceSession.create(join(result.exportDir!, 'model.onnx'));
+    const out = await session.run({
+      noise: new ort.Tensor('float32', noise.dataSync() as Float32Array, [2, 64]),
+      label: new ort.Tensor('int64', BigInt64Array.from([1n, 7n]), [2]),
+    });
+    await session.release();
+    const exported = out.image!.data as Float32Array;
+    expect(exported.reduce((m, v, i) => Math.max(m, Math.abs(v - averaged[i]!)), 0)).toBeLessThan(1e-4);
+    expect(exported.reduce((m, v, i) => Math.max(m, Math.abs(v - raw[i]!)), 0)).toBeGreaterThan(1e-3);
+    const state = JSON.parse(await readFile(join(result.outDir, 'checkpoints', 'step-00000004', 'state.json'), 'utf8'));
+    expect(state.tensors.some((t: { key: string }) => t.key === 'generatorAverage')).toBe(true);
+    tf.dispose([noise, labels]);
+  }, 90_000);
 
   it('takes several critic updates per generator update with --critic-steps, each on its own real batch', async () => {
     // 256 digits at batch 64 are 4 real batches: with 2 critic updates per step, one epoch is 2 steps.

@@ -1,5 +1,6 @@
 /**
- * The photo2anime recipe's added terms on known inputs: the YUV colour anchor, DiffAugment's
+ * The photo2anime recipe's added terms on known inputs: the YUV colour anchor, the block low-pass
+ * its content losses compare through, DiffAugment's
  * translation and cutout (and that gradients flow through them), and the anime discriminator's
  * edge-smoothed and grey negatives.
  */
@@ -7,7 +8,7 @@ import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { diffAugment } from '../../training/augment.ts';
 import { seededRandom } from '../../training/data/random.ts';
-import { colorLoss } from '../../training/losses.ts';
+import { blockMean, colorLoss } from '../../training/losses.ts';
 import { edgeSmoothed, greyscale } from '../../training/negatives.ts';
 
 /** A 1×h×w×3 image of one colour in [-1, 1]. */
@@ -81,5 +82,29 @@ describe('anime negatives', () => {
     expect(after[15]).toBeCloseTo(before[15]!, 5);
     const unchanged = edgeSmoothed(left).dataSync();
     expect(Math.max(...Array.from(unchanged, (v) => Math.abs(v + 1)))).toBeLessThan(1e-5);
+  });
+});
+
+describe('blockMean', () => {
+  it('averages each block, so texture inside a block is invisible to the losses built on it', () => {
+    // A 4×4 checkerboard of ±1 on top of a left/right step: 2×2 blocks see only the step.
+    const values = Array.from({ length: 16 }, (_, i) => (((i % 4) + Math.floor(i / 4)) % 2 === 0 ? 1 : -1)).map(
+      (v, i) => v + (i % 4 < 2 ? 0 : 4),
+    );
+    const image = tf.tensor4d(values, [1, 4, 4, 1]);
+    expect(Array.from(blockMean(image, 2).dataSync())).toEqual([0, 4, 0, 4]);
+    expect(blockMean(image, 1)).toBe(image);
+  });
+
+  it('passes gradients back to every pixel, 1/f² each', () => {
+    const image = tf.randomNormal([2, 4, 8, 3], 0, 1, 'float32', 5) as tf.Tensor4D;
+    const gradient = tf
+      .grad((x: tf.Tensor) => tf.sum(blockMean(x as tf.Tensor4D, 4)))(image)
+      .dataSync();
+    expect(Math.max(...Array.from(gradient, (g) => Math.abs(g - 1 / 16)))).toBeLessThan(1e-7);
+  });
+
+  it('rejects sizes that are not multiples of the factor', () => {
+    expect(() => blockMean(tf.zeros([1, 6, 8, 3]) as tf.Tensor4D, 4)).toThrow(/not a multiple of 4/);
   });
 });

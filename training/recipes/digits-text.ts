@@ -41,6 +41,7 @@ import {
 } from '../losses.ts';
 import { buildTextDiscriminator, buildTextGenerator } from '../nets/text-cgan.ts';
 import { withScaledNoise } from '../nets/truncation.ts';
+import { WeightAverage } from '../nets/weight-average.ts';
 import { noiseBatch } from '../../server/shared.ts';
 import { seededRandom } from '../data/random.ts';
 import type { Recipe, RecipeSession } from './recipe.ts';
@@ -69,6 +70,11 @@ const digitsTextOptions = {
    * legible digits. Export-only: training always uses τ = 1.
    */
   noiseScale: 1,
+  /**
+   * Exponential moving average of the generator's weights, sampled and exported instead of the
+   * raw weights (training/nets/weight-average.ts): β of w̄ ← β·w̄ + (1 − β)·w, 0 turns it off.
+   */
+  emaDecay: 0,
   /** Train on only the first N training digits (0 = all 8,500); for tests and quick tries. */
   subset: 0,
   modelName: 'digits-text',
@@ -140,12 +146,16 @@ export const digitsTextRecipe: Recipe<DigitsTextOptions> = {
     ]);
     const sampleTokens = tokenTensor(sampleCaptions);
 
+    if (options.emaDecay < 0 || options.emaDecay >= 1) throw new Error(`--ema-decay must be 0 (off) or in (0, 1), got ${options.emaDecay}`);
+    const average = options.emaDecay > 0 ? new WeightAverage(generator, buildTextGenerator(config), options.emaDecay) : undefined;
+    /** The generator that samples and is exported: the weight average when there is one. */
+    const served = average?.shadow ?? generator;
     const generate = (noise: tf.Tensor, tokens: tf.Tensor, training: boolean) =>
       generator.apply([noise, tokens], { training }) as tf.Tensor4D;
     const judge = (images: tf.Tensor, tokens: tf.Tensor) => discriminator.apply([images, tokens], { training: true }) as tf.Tensor;
 
     return {
-      models: { generator, discriminator },
+      models: { generator, discriminator, ...(average ? { generatorAverage: average.shadow } : {}) },
       optimizers: { generator: generatorOptimizer, discriminator: discriminatorOptimizer },
       examplesPerEpoch: data.count,
       dataset: {
@@ -166,7 +176,7 @@ export const digitsTextRecipe: Recipe<DigitsTextOptions> = {
         const fakeCaptions = Array.from({ length: batchSize }, (_, i) => pairCaptions[i % half]!);
         // Drawn only under WGAN-GP, so a BCE run's random stream is the published recipe's.
         const mixing = wasserstein ? Float32Array.from({ length: batchSize }, () => random()) : null;
-        return tf.tidy(() => {
+        const losses = tf.tidy(() => {
           const real = tf.tensor4d(gatherRows(data.images, MNIST_PIXELS, indices), [batchSize, MNIST_SIDE, MNIST_SIDE, 1]);
           const realTokens = tokenTensor(realCaptions);
           const fakeTokens = tokenTensor(fakeCaptions);
@@ -205,14 +215,14 @@ export const digitsTextRecipe: Recipe<DigitsTextOptions> = {
           )!;
           return { discriminator: discriminatorLoss.dataSync()[0]!, generator: generatorLoss.dataSync()[0]! };
         });
+        average?.update(step);
+        return losses;
       },
-      sample: () => tf.tidy(() => generate(sampleNoise, sampleTokens, false)),
+      sample: () => tf.tidy(() => served.apply([sampleNoise, sampleTokens], { training: false }) as tf.Tensor4D),
       sampleColumns: SAMPLE_STYLES.length,
       exportTarget: () => ({
         model:
-          options.noiseScale === 1
-            ? generator
-            : withScaledNoise(generator, buildTextGenerator(config), options.noiseDim, options.noiseScale),
+          options.noiseScale === 1 ? served : withScaledNoise(served, buildTextGenerator(config), options.noiseDim, options.noiseScale),
         exportOptions: { inputs: [{ name: 'noise' }, { name: 'text', dtype: 'int64' }], outputs: [{ name: 'image' }] },
         manifest: {
           name: options.modelName,

@@ -39,6 +39,7 @@ import {
 } from '../losses.ts';
 import { buildConditionalDiscriminator, buildConditionalGenerator } from '../nets/cgan.ts';
 import { withScaledNoise } from '../nets/truncation.ts';
+import { WeightAverage } from '../nets/weight-average.ts';
 import { noiseBatch } from '../../server/shared.ts';
 import type { Recipe, RecipeSession } from './recipe.ts';
 
@@ -74,6 +75,11 @@ const digitsOptions = {
    * 98.7 % and 0.93; 0.5 99.7 % (lowest class 98.2 %) and 0.80; 0.35 100 % and 0.66.
    */
   noiseScale: 0.5,
+  /**
+   * Exponential moving average of the generator's weights, sampled and exported instead of the
+   * raw weights (training/nets/weight-average.ts): β of w̄ ← β·w̄ + (1 − β)·w, 0 turns it off.
+   */
+  emaDecay: 0,
   /** Train on only the first N training digits (0 = all 8,500); for tests and quick tries. */
   subset: 0,
   /** Name of the exported model folder. */
@@ -137,12 +143,16 @@ export const digitsRecipe: Recipe<DigitsOptions> = {
       'int32',
     );
 
+    if (options.emaDecay < 0 || options.emaDecay >= 1) throw new Error(`--ema-decay must be 0 (off) or in (0, 1), got ${options.emaDecay}`);
+    const average = options.emaDecay > 0 ? new WeightAverage(generator, buildConditionalGenerator(netConfig), options.emaDecay) : undefined;
+    /** The generator that samples and is exported: the weight average when there is one. */
+    const served = average?.shadow ?? generator;
     const generate = (noise: tf.Tensor, labels: tf.Tensor, training: boolean) =>
       generator.apply([noise, labels], { training }) as tf.Tensor4D;
     const judge = (images: tf.Tensor, labels: tf.Tensor) => discriminator.apply([images, labels], { training: true }) as tf.Tensor;
 
     return {
-      models: { generator, discriminator },
+      models: { generator, discriminator, ...(average ? { generatorAverage: average.shadow } : {}) },
       optimizers: { generator: generatorOptimizer, discriminator: discriminatorOptimizer },
       examplesPerEpoch: Math.floor(data.count / criticSteps),
       dataset: {
@@ -161,7 +171,7 @@ export const digitsRecipe: Recipe<DigitsOptions> = {
           const mixing = Float32Array.from({ length: batchSize }, () => random());
           return { indices, noiseSeed, fakeLabelValues, mixing };
         });
-        return tf.tidy(() => {
+        const losses = tf.tidy(() => {
           let discriminatorLoss!: tf.Scalar;
           let noise!: tf.Tensor2D;
           let fakeLabels!: tf.Tensor2D;
@@ -205,14 +215,16 @@ export const digitsRecipe: Recipe<DigitsOptions> = {
           )!;
           return { discriminator: discriminatorLoss.dataSync()[0]!, generator: generatorLoss.dataSync()[0]! };
         });
+        average?.update(step);
+        return losses;
       },
-      sample: () => tf.tidy(() => generate(sampleNoise, sampleLabels, false)),
+      sample: () => tf.tidy(() => served.apply([sampleNoise, sampleLabels], { training: false }) as tf.Tensor4D),
       sampleColumns: SAMPLES_PER_CLASS,
       exportTarget: () => ({
         model:
           options.noiseScale === 1
-            ? generator
-            : withScaledNoise(generator, buildConditionalGenerator(netConfig), options.noiseDim, options.noiseScale),
+            ? served
+            : withScaledNoise(served, buildConditionalGenerator(netConfig), options.noiseDim, options.noiseScale),
         exportOptions: { inputs: [{ name: 'noise' }, { name: 'label', dtype: 'int64', shape: [] }], outputs: [{ name: 'image' }] },
         manifest: {
           name: options.modelName,

@@ -25,7 +25,7 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { ImageFolderDataset, numberedFrames, toSignedUnit } from '../data/image-folder.ts';
 import { diffAugment } from '../augment.ts';
-import { colorLoss, cycleLoss, identityLoss, lsganDiscriminatorLoss, lsganFakeLoss, lsganGeneratorLoss } from '../losses.ts';
+import { blockMean, colorLoss, cycleLoss, identityLoss, lsganDiscriminatorLoss, lsganFakeLoss, lsganGeneratorLoss } from '../losses.ts';
 import { edgeSmoothed, greyscale } from '../negatives.ts';
 import { patchDiscriminator, resnetGenerator, type Upsampling } from '../nets/cyclegan.ts';
 import { type GuidedFilterGuide, withGuidedFilter } from '../nets/guided-filter.ts';
@@ -65,6 +65,13 @@ export const PHOTO2ANIME_OPTIONS = {
    * generators once more per step (measured as the `identity` ablation row).
    */
   lambdaIdentity: 0,
+  /**
+   * Cycle and colour losses compare images averaged over blocks of this many pixels a side (1: the
+   * reference, pixel by pixel). A full-resolution cycle makes a generator that flattens texture
+   * hide it as low-amplitude noise to get it back (CycleGAN's "steganography", the speckle); on
+   * block means the content and colours must survive, the texture need not.
+   */
+  contentLowpass: 1,
   /** Weight of the colour anchor G(photo) ≈ photo in YUV (AnimeGANv2). */
   lambdaColor: 1,
   /** Weight of the edge-smoothed anime negatives in the anime discriminator's loss (CartoonGAN). */
@@ -216,6 +223,9 @@ async function setup({ seed, batchSize, options }: RecipeSetup<Photo2AnimeOption
   const crop = { cropSize, minWindowFraction: options.minWindowFraction };
   const shape: [number, number, number, number] = [batchSize, cropSize, cropSize, 3];
   const lambdaIdentity = options.lambdaCycle * options.lambdaIdentity;
+  if (!Number.isInteger(options.contentLowpass) || options.contentLowpass < 1 || cropSize % options.contentLowpass !== 0)
+    throw new Error(`--content-lowpass must be a positive integer dividing cropSize ${cropSize}, got ${options.contentLowpass}`);
+  const lowpass = (images: tf.Tensor) => blockMean(images as tf.Tensor4D, options.contentLowpass);
 
   const augment = (images: tf.Tensor4D, random: () => number): tf.Tensor4D => (options.diffAugment ? diffAugment(images, random) : images);
 
@@ -248,15 +258,15 @@ async function setup({ seed, batchSize, options }: RecipeSetup<Photo2AnimeOption
         fakeA = tf.keep(fakeANow);
         const adversarialAB = lsganGeneratorLoss(discB.apply(augment(fakeBNow, random)) as tf.Tensor);
         const adversarialBA = lsganGeneratorLoss(discA.apply(augment(fakeANow, random)) as tf.Tensor);
-        const cycleA = cycleLoss(genBA.apply(fakeBNow, { training: true }) as tf.Tensor, realA);
-        const cycleB = cycleLoss(genAB.apply(fakeANow, { training: true }) as tf.Tensor, realB);
+        const cycleA = cycleLoss(lowpass(genBA.apply(fakeBNow, { training: true }) as tf.Tensor), lowpass(realA));
+        const cycleB = cycleLoss(lowpass(genAB.apply(fakeANow, { training: true }) as tf.Tensor), lowpass(realB));
         let total = tf.add(tf.add(adversarialAB, adversarialBA), tf.mul(options.lambdaCycle, tf.add(cycleA, cycleB)));
         losses.gAB = tf.keep(adversarialAB);
         losses.gBA = tf.keep(adversarialBA);
         losses.cycleA = tf.keep(cycleA);
         losses.cycleB = tf.keep(cycleB);
         if (options.lambdaColor > 0) {
-          const color = colorLoss(fakeBNow, realA);
+          const color = colorLoss(lowpass(fakeBNow), lowpass(realA));
           total = tf.add(total, tf.mul(options.lambdaColor, color));
           losses.color = tf.keep(color);
         }
