@@ -15,6 +15,7 @@
  * median step time, Y = one 3×3 conv over 4×64×64×32 run directly on onnxruntime in this process.
  */
 import * as tf from '@tensorflow/tfjs';
+import { adam } from '../training/backend/fused-adam.ts';
 import { ortThreadCount, SyncSession } from '../training/backend/ort-sync.ts';
 import { selectBackend } from '../training/backend/select.ts';
 import { OnnxGraph } from '../training/export/onnx-graph.ts';
@@ -50,8 +51,8 @@ function makeStep(): { step: () => void; optimizers: tf.Optimizer[] } {
   const variables = (model: tf.LayersModel) => model.trainableWeights.map((w) => w.read() as tf.Variable);
   const generatorVariables = variables(generator);
   const discriminatorVariables = variables(discriminator);
-  const generatorOptimizer = tf.train.adam(2e-4, 0.5);
-  const discriminatorOptimizer = tf.train.adam(2e-4, 0.5);
+  const generatorOptimizer = adam(2e-4, 0.5);
+  const discriminatorOptimizer = adam(2e-4, 0.5);
   const realA = tf.randomUniform([BATCH, CROP, CROP, 3], -1, 1, 'float32', 3);
   const realB = tf.randomUniform([BATCH, CROP, CROP, 3], -1, 1, 'float32', 4);
   const squaredDistance = (x: tf.Tensor, target: number) => tf.mean(tf.square(tf.sub(x, target)));
