@@ -209,6 +209,11 @@ interface SimdExports {
   instanceNormGrad(...args: number[]): void;
 }
 
+/** Calls per kernel ('adam', 'instanceNorm', 'instanceNormGrad'): tests use it to prove the SIMD path ran. */
+export const simdKernelCalls = new Map<string, number>();
+
+const counted = (name: string) => simdKernelCalls.set(name, (simdKernelCalls.get(name) ?? 0) + 1);
+
 /** The compiled kernels bound to one wasm backend's memory. */
 export class SimdKernels {
   constructor(
@@ -231,6 +236,7 @@ export class SimdKernels {
     h: { beta1: number; beta2: number; d1: number; d2: number; epsilon: number; learningRate: number },
   ): void {
     const size = tensors.value.shape.reduce((a, b) => a * b, 1);
+    counted('adam');
     this.exports.adam(
       ...[tensors.value, tensors.m, tensors.v, tensors.gradient, outputs.value, outputs.m, outputs.v].map((t) => this.address(t)),
       size,
@@ -256,6 +262,7 @@ export class SimdKernels {
     alpha?: number,
   ): void {
     const [batch, height, width, channels] = x.shape as [number, number, number, number];
+    counted('instanceNorm');
     this.exports.instanceNorm(
       this.address(x),
       this.address(y),
@@ -274,6 +281,7 @@ export class SimdKernels {
   /** dx of instanceNorm (through leaky with slope `alpha` when given); scratch holds 2C floats. */
   instanceNormGrad(dy: TensorInfo, y: TensorInfo, invStd: TensorInfo, dx: TensorInfo, scratch: TensorInfo, alpha?: number): void {
     const [batch, height, width, channels] = dy.shape as [number, number, number, number];
+    counted('instanceNormGrad');
     this.exports.instanceNormGrad(
       this.address(dy),
       this.address(y),
