@@ -7,17 +7,24 @@
  * base filters) and 70×70 PatchGAN (32 base filters), LSGAN losses plus an L1 term, forward +
  * backward + Adam for both nets.
  *
- * Prints the step time, where it goes, the same step's conv cost on plain wasm and on pure-JS cpu
+ * Prints the step time and a table of where its wall time goes (scripts/bench/step-profile.ts),
+ * the same for the `photo2anime` recipe's own training step (its four nets and all its losses, on
+ * crops of data/photo2anime), the bench step's conv cost on plain wasm and on pure-JS cpu
  * extrapolated from one layer (a full step there takes minutes, or cannot run at all), and as the
  * last line: `effective X GFLOP/s (onnxruntime conv ceiling Y GFLOP/s)`, X = conv FLOPs per step /
- * step time, Y = one 3×3 conv over 4×64×64×32 run directly on onnxruntime in this process.
+ * median step time, Y = one 3×3 conv over 4×64×64×32 run directly on onnxruntime in this process.
  */
 import * as tf from '@tensorflow/tfjs';
+import { adam } from '../training/backend/fused-adam.ts';
 import { ortThreadCount, SyncSession } from '../training/backend/ort-sync.ts';
 import { selectBackend } from '../training/backend/select.ts';
 import { OnnxGraph } from '../training/export/onnx-graph.ts';
+import { stepSeed } from '../training/harness.ts';
 import { patchDiscriminator, resnetGenerator } from '../training/nets/cyclegan.ts';
+import { photo2animeRecipe } from '../training/recipes/photo2anime.ts';
+import { seededRandom } from '../training/data/random.ts';
 import { percentile } from './bench/stats.ts';
+import { type ConvKind, StepProfiler } from './bench/step-profile.ts';
 
 const CROP = 128;
 const BATCH = 1;
@@ -25,90 +32,97 @@ const GENERATOR = { filters: 32, blocks: 6, downsamplings: 2, channels: 3, upsam
 const DISCRIMINATOR = { filters: 32, layers: 3, channels: 3, seed: 2 };
 const WARMUP_STEPS = 2;
 const TIMED_STEPS = 8;
+const RECIPE_WARMUP_STEPS = 2;
+const RECIPE_TIMED_STEPS = 4;
 const L1_WEIGHT = 10;
 
-type Shape = number[];
-const sizeOf = (shape: Shape) => shape.reduce((a, b) => a * b, 1);
 const gflops = (flops: number, ms: number) => flops / ms / 1e6;
 const fmt = (value: number, digits = 1) => value.toFixed(digits);
+const sum = (values: number[]) => values.reduce((a, b) => a + b, 0);
 
-/** One training step: G's update through D, then D's update on a real and the fake batch. */
-function makeStep(): () => void {
+/**
+ * One training step: G's gradients through D and G's update, then D's gradients on a real and the
+ * fake batch and D's update. variableGrads + applyGradients (as the recipes do) rather than
+ * minimize, so the profile sees the optimizer as its own phase.
+ */
+function makeStep(): { step: () => void; optimizers: tf.Optimizer[] } {
   const generator = resnetGenerator(GENERATOR);
   const discriminator = patchDiscriminator(DISCRIMINATOR);
-  const variables = (model: tf.LayersModel) => model.trainableWeights.map((w) => (w as unknown as { val: tf.Variable }).val);
+  const variables = (model: tf.LayersModel) => model.trainableWeights.map((w) => w.read() as tf.Variable);
   const generatorVariables = variables(generator);
   const discriminatorVariables = variables(discriminator);
-  const generatorOptimizer = tf.train.adam(2e-4, 0.5);
-  const discriminatorOptimizer = tf.train.adam(2e-4, 0.5);
+  const generatorOptimizer = adam(2e-4, 0.5);
+  const discriminatorOptimizer = adam(2e-4, 0.5);
   const realA = tf.randomUniform([BATCH, CROP, CROP, 3], -1, 1, 'float32', 3);
   const realB = tf.randomUniform([BATCH, CROP, CROP, 3], -1, 1, 'float32', 4);
   const squaredDistance = (x: tf.Tensor, target: number) => tf.mean(tf.square(tf.sub(x, target)));
 
-  return () => {
+  const step = () => {
     let fake: tf.Tensor | undefined;
-    const generatorLoss = generatorOptimizer.minimize(
-      () => {
-        const produced = generator.apply(realA, { training: true }) as tf.Tensor;
-        fake = tf.keep(produced);
-        const adversarial = squaredDistance(discriminator.apply(produced, { training: true }) as tf.Tensor, 1);
-        return tf.add(adversarial, tf.mul(L1_WEIGHT, tf.mean(tf.abs(tf.sub(produced, realA))))) as tf.Scalar;
-      },
-      true,
-      generatorVariables,
-    )!;
-    const discriminatorLoss = discriminatorOptimizer.minimize(
-      () => {
-        const real = squaredDistance(discriminator.apply(realB, { training: true }) as tf.Tensor, 1);
-        const forged = squaredDistance(discriminator.apply(fake!, { training: true }) as tf.Tensor, 0);
-        return tf.mul(0.5, tf.add(real, forged)) as tf.Scalar;
-      },
-      true,
-      discriminatorVariables,
-    )!;
+    const generatorStep = tf.variableGrads(() => {
+      const produced = generator.apply(realA, { training: true }) as tf.Tensor;
+      fake = tf.keep(produced);
+      const adversarial = squaredDistance(discriminator.apply(produced, { training: true }) as tf.Tensor, 1);
+      return tf.add(adversarial, tf.mul(L1_WEIGHT, tf.mean(tf.abs(tf.sub(produced, realA))))) as tf.Scalar;
+    }, generatorVariables);
+    generatorOptimizer.applyGradients(generatorStep.grads as Record<string, tf.Variable>);
+    const discriminatorStep = tf.variableGrads(() => {
+      const real = squaredDistance(discriminator.apply(realB, { training: true }) as tf.Tensor, 1);
+      const forged = squaredDistance(discriminator.apply(fake!, { training: true }) as tf.Tensor, 0);
+      return tf.mul(0.5, tf.add(real, forged)) as tf.Scalar;
+    }, discriminatorVariables);
+    discriminatorOptimizer.applyGradients(discriminatorStep.grads as Record<string, tf.Variable>);
     // Reading the losses waits for every kernel, as a real training loop's logging does.
-    generatorLoss.dataSync();
-    discriminatorLoss.dataSync();
-    tf.dispose([generatorLoss, discriminatorLoss, fake!]);
+    generatorStep.value.dataSync();
+    discriminatorStep.value.dataSync();
+    tf.dispose([generatorStep.value, discriminatorStep.value, generatorStep.grads, discriminatorStep.grads, fake!]);
   };
+  return { step, optimizers: [generatorOptimizer, discriminatorOptimizer] };
 }
 
-type ConvKind = 'forward' | 'input gradient' | 'filter gradient';
-
-/** FLOPs of a conv kernel call from its shapes (2 per multiply-add), or undefined for other kernels. */
-function convCost(kernel: { name: string; inputShapes: Shape[]; outputShapes: Shape[] }): { kind: ConvKind; flops: number } | undefined {
-  switch (kernel.name) {
-    case 'Conv2D':
-    case 'FusedConv2D': {
-      const [kh, kw, cin] = kernel.inputShapes[1]!;
-      return { kind: 'forward', flops: 2 * sizeOf(kernel.outputShapes[0]!) * kh! * kw! * cin! };
-    }
-    case 'Conv2DBackpropInput': {
-      const [kh, kw, cin] = kernel.inputShapes[1]!;
-      return { kind: 'input gradient', flops: 2 * sizeOf(kernel.inputShapes[0]!) * kh! * kw! * cin! };
-    }
-    case 'Conv2DBackpropFilter': {
-      const [kh, kw, cin] = kernel.outputShapes[0]!;
-      return { kind: 'filter gradient', flops: 2 * sizeOf(kernel.inputShapes[1]!) * kh! * kw! * cin! };
-    }
-    default:
-      return undefined;
-  }
+/** The photo2anime recipe's adversarial training step, on its own data and at its defaults. */
+async function makePhoto2animeStep(): Promise<{ step: () => void; optimizers: tf.Optimizer[] }> {
+  const options = photo2animeRecipe.options;
+  const session = await photo2animeRecipe.setup({ seed: 1, batchSize: photo2animeRecipe.defaults.batchSize, options });
+  // Steps from initSteps on are the full CycleGAN step (both generators and discriminators).
+  let index = options.initSteps;
+  const step = () => {
+    session.trainStep(index, seededRandom(stepSeed(1, index)));
+    index += 1;
+  };
+  return { step, optimizers: Object.values(session.optimizers) };
 }
 
-/** Runs one step under tf.profile: conv FLOPs by kind, and kernel time by category. */
-async function profileStep(step: () => void) {
-  const info = await tf.profile(step);
-  const flops: Record<ConvKind, number> = { forward: 0, 'input gradient': 0, 'filter gradient': 0 };
-  const timeByKernel = new Map<string, number>();
-  for (const kernel of info.kernels) {
-    // Records named "...__op" are customGrad wrappers (fused ops) around kernels listed on their own.
-    if (kernel.name.endsWith('__op')) continue;
-    const cost = convCost(kernel as unknown as { name: string; inputShapes: Shape[]; outputShapes: Shape[] });
-    if (cost) flops[cost.kind] += cost.flops;
-    timeByKernel.set(kernel.name, (timeByKernel.get(kernel.name) ?? 0) + Number(kernel.kernelTimeMs));
+/**
+ * Runs `warmup` then `timed` steps with the profiler attached; returns the wall times and the
+ * profile of the timed steps.
+ */
+function timeSteps(
+  { step, optimizers }: { step: () => void; optimizers: tf.Optimizer[] },
+  profiler: StepProfiler,
+  warmup: number,
+  timed: number,
+): { times: number[]; cpuMsPerStep: number } {
+  profiler.watchOptimizers(optimizers);
+  for (let i = 0; i < warmup; i += 1) step();
+  profiler.reset();
+  const times: number[] = [];
+  const cpuBefore = process.cpuUsage();
+  for (let i = 0; i < timed; i += 1) {
+    const start = performance.now();
+    step();
+    times.push(performance.now() - start);
   }
-  return { flops, timeByKernel, kernelCalls: info.kernels.length };
+  const cpuUsed = process.cpuUsage(cpuBefore);
+  return { times, cpuMsPerStep: (cpuUsed.user + cpuUsed.system) / 1000 / timed };
+}
+
+/** Conv FLOPs per step by kind, from the profiler's sums over `steps` steps. */
+function perStepFlops(flops: Record<ConvKind, number>, steps: number): Record<ConvKind, number> & { total: number } {
+  const forward = flops.forward / steps;
+  const inputGradient = flops['input gradient'] / steps;
+  const filterGradient = flops['filter gradient'] / steps;
+  return { forward, 'input gradient': inputGradient, 'filter gradient': filterGradient, total: forward + inputGradient + filterGradient };
 }
 
 /** Wall time of `run`, best and median of `repeats` after one warm-up call. */
@@ -190,38 +204,33 @@ async function main(): Promise<void> {
   );
   console.log(`onnxruntime threads: ${ortThreadCount()} (the machine may be shared: figures are for this run only)`);
 
-  const step = makeStep();
-  for (let i = 0; i < WARMUP_STEPS; i += 1) step();
-  const profile = await profileStep(step);
-  const convFlops = profile.flops.forward + profile.flops['input gradient'] + profile.flops['filter gradient'];
-  const stepTimes: number[] = [];
-  const cpuBefore = process.cpuUsage();
-  for (let i = 0; i < TIMED_STEPS; i += 1) {
-    const start = performance.now();
-    step();
-    stepTimes.push(performance.now() - start);
-  }
-  const cpuUsed = process.cpuUsage(cpuBefore);
-  const cpuMsPerStep = (cpuUsed.user + cpuUsed.system) / 1000 / TIMED_STEPS;
-  const stepMs = percentile(stepTimes, 0.5);
+  const profiler = new StepProfiler();
+  profiler.attach();
+  const bench = timeSteps(makeStep(), profiler, WARMUP_STEPS, TIMED_STEPS);
+  const perStep = perStepFlops(profiler.convFlops, TIMED_STEPS);
+  const convFlops = perStep.total;
+  const stepMs = percentile(bench.times, 0.5);
+  const benchTable = profiler.table(sum(bench.times), TIMED_STEPS);
   console.log(
-    `conv FLOPs per step: ${fmt(convFlops / 1e9, 2)} G (forward ${fmt(profile.flops.forward / 1e9, 2)}, input gradients ${fmt(profile.flops['input gradient'] / 1e9, 2)}, filter gradients ${fmt(profile.flops['filter gradient'] / 1e9, 2)}); ${profile.kernelCalls} kernel calls`,
+    `conv FLOPs per step: ${fmt(convFlops / 1e9, 2)} G (forward ${fmt(perStep.forward / 1e9, 2)}, input gradients ${fmt(perStep['input gradient'] / 1e9, 2)}, filter gradients ${fmt(perStep['filter gradient'] / 1e9, 2)})`,
   );
-  console.log(`wasm-ort step: median ${fmt(stepMs, 0)} ms, best ${fmt(Math.min(...stepTimes), 0)} ms over ${TIMED_STEPS} steps`);
+  console.log(`wasm-ort step: median ${fmt(stepMs, 0)} ms, best ${fmt(Math.min(...bench.times), 0)} ms over ${TIMED_STEPS} steps`);
   // CPU time is what the step itself consumed, whatever else the machine runs. Nothing here waits
   // or spins, so an idle machine's wall time is at most this: conv FLOPs / CPU time is a lower
   // bound for the effective figure there.
   console.log(
-    `CPU time per step: ${fmt(cpuMsPerStep, 0)} ms (all threads) → ${fmt(gflops(convFlops, cpuMsPerStep))} GFLOP per CPU-second, a lower bound for the effective figure on an idle machine`,
+    `CPU time per step: ${fmt(bench.cpuMsPerStep, 0)} ms (all threads) → ${fmt(gflops(convFlops, bench.cpuMsPerStep))} GFLOP per CPU-second, a lower bound for the effective figure on an idle machine`,
   );
-  const profiled = [...profile.timeByKernel].sort((a, b) => b[1] - a[1]);
-  const profiledTotal = profiled.reduce((sum, [, ms]) => sum + ms, 0);
+  console.log(`\nwhere the bench step's wall time goes (${TIMED_STEPS} steps):\n\n${benchTable}\n`);
+
+  const recipe = timeSteps(await makePhoto2animeStep(), profiler, RECIPE_WARMUP_STEPS, RECIPE_TIMED_STEPS);
+  const recipeMs = percentile(recipe.times, 0.5);
+  const recipeFlops = perStepFlops(profiler.convFlops, RECIPE_TIMED_STEPS).total;
   console.log(
-    `profiled kernel time: ${profiled
-      .slice(0, 8)
-      .map(([name, ms]) => `${name} ${fmt((100 * ms) / profiledTotal, 0)}%`)
-      .join(', ')}`,
+    `photo2anime recipe step (both directions, its nets and losses, ${photo2animeRecipe.options.cropSize}² crops): median ${fmt(recipeMs, 0)} ms, best ${fmt(Math.min(...recipe.times), 0)} ms over ${RECIPE_TIMED_STEPS} steps; ${fmt(recipeFlops / 1e9, 2)} G conv FLOPs → effective ${fmt(gflops(recipeFlops, recipeMs))} GFLOP/s`,
   );
+  console.log(`\nwhere the photo2anime step's wall time goes:\n\n${profiler.table(sum(recipe.times), RECIPE_TIMED_STEPS)}\n`);
+  profiler.detach();
 
   const ortRates = convRatesOnOneLayer(5);
   await selectBackend('wasm');
@@ -234,8 +243,8 @@ async function main(): Promise<void> {
   console.log(
     `one 3×3 layer (1×32×32×32→32), GFLOP/s: wasm-ort ${rate(ortRates)}; plain wasm ${rate(wasmRates)}; pure-JS cpu ${rate(cpuRates)}`,
   );
-  const wasmConvSeconds = extrapolatedConvSeconds(profile.flops, wasmRates, ['forward', 'input gradient']);
-  const cpuConvSeconds = extrapolatedConvSeconds(profile.flops, cpuRates, ['forward', 'input gradient', 'filter gradient']);
+  const wasmConvSeconds = extrapolatedConvSeconds(perStep, wasmRates, ['forward', 'input gradient']);
+  const cpuConvSeconds = extrapolatedConvSeconds(perStep, cpuRates, ['forward', 'input gradient', 'filter gradient']);
   console.log(
     `plain wasm: cannot run this step (no Conv2DBackpropFilter kernel); its forward and input-gradient convs alone would take ≈ ${fmt(wasmConvSeconds)} s/step (extrapolated from the layer above)`,
   );

@@ -234,9 +234,11 @@ describe('normalization', () => {
     await expectLayerParity([4, 5, 3], () => tf.layers.layerNormalization({ center: false }), ['NHWC', 'NCHW']);
   });
 
-  it('InstanceNormalization plain and affine', async () => {
+  it('InstanceNormalization plain, affine and with its activations', async () => {
     await expectLayerParity([6, 5, 3], () => new InstanceNormalization(), ['NHWC', 'NCHW']);
     await expectLayerParity([6, 5, 3], () => new InstanceNormalization({ affine: true, epsilon: 1e-3 }));
+    await expectLayerParity([6, 5, 3], () => new InstanceNormalization({ activation: 'relu' }));
+    await expectLayerParity([6, 5, 3], () => new InstanceNormalization({ activation: 'leakyrelu', alpha: 0.3 }), ['NHWC', 'NCHW']);
   });
 });
 

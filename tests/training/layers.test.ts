@@ -76,9 +76,26 @@ describe('InstanceNormalization', () => {
     }
   });
 
+  it('applies its activation after the norm, and after gamma and beta when affine', () => {
+    const x = tf.randomNormal([1, 4, 4, 2], 0, 1, 'float32', 8);
+    const plain = new InstanceNormalization().apply(x) as tf.Tensor;
+    const relu = new InstanceNormalization({ activation: 'relu' }).apply(x) as tf.Tensor;
+    const leaky = new InstanceNormalization({ activation: 'leakyrelu', alpha: 0.3 }).apply(x) as tf.Tensor;
+    expect(maxAbsDiff(relu.dataSync(), tf.relu(plain).dataSync())).toBe(0);
+    expect(maxAbsDiff(leaky.dataSync(), tf.leakyRelu(plain, 0.3).dataSync())).toBe(0);
+    const affine = new InstanceNormalization({ affine: true, activation: 'relu' });
+    affine.apply(x);
+    affine.setWeights([tf.tensor1d([2, 3]), tf.tensor1d([0.5, -1])]);
+    const expected = tf.relu(tf.add(tf.mul(plain, tf.tensor1d([2, 3])), tf.tensor1d([0.5, -1])));
+    expect(maxAbsDiff((affine.apply(x) as tf.Tensor).dataSync(), expected.dataSync())).toBeLessThan(1e-5);
+    expect(() => new InstanceNormalization({ activation: 'tanh' as 'relu' })).toThrow(/activation/);
+  });
+
   it('survives save and load with its weights and config', async () => {
     const input = tf.input({ shape: [6, 6, 3] });
-    const output = new InstanceNormalization({ affine: true, epsilon: 1e-3 }).apply(input) as tf.SymbolicTensor;
+    const output = new InstanceNormalization({ affine: true, epsilon: 1e-3, activation: 'leakyrelu', alpha: 0.1 }).apply(
+      input,
+    ) as tf.SymbolicTensor;
     const model = tf.model({ inputs: input, outputs: output });
     model.layers[1]!.setWeights([tf.tensor1d([1, 2, 3]), tf.tensor1d([0, 1, 0])]);
     const loaded = await roundTrip(model);
@@ -86,6 +103,7 @@ describe('InstanceNormalization', () => {
     expect(layer).toBeInstanceOf(InstanceNormalization);
     expect(layer.epsilon).toBe(1e-3);
     expect(layer.affine).toBe(true);
+    expect([layer.activation, layer.alpha]).toEqual(['leakyrelu', 0.1]);
     const x = tf.randomNormal([2, 6, 6, 3], 0, 1, 'float32', 3);
     const diff = maxAbsDiff((model.predict(x) as tf.Tensor).dataSync(), (loaded.predict(x) as tf.Tensor).dataSync());
     expect(diff).toBe(0);

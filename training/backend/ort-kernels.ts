@@ -9,6 +9,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { conv2dBackpropFilter, conv2dBackpropInput, conv2dForward } from './conv-kernels.ts';
 import type { DelegatedKernel } from './delegated-kernel.ts';
+import { ADAM_UPDATE, adamUpdateKernel } from './fused-adam.ts';
 import { identity } from './identity-kernel.ts';
 import { INSTANCE_NORM, INSTANCE_NORM_GRAD, instanceNormGradKernel, instanceNormKernel } from './instance-norm.ts';
 import { batchMatMul } from './matmul-kernels.ts';
@@ -41,6 +42,7 @@ const DELEGATED: Record<string, DelegatedKernel> = {
   [tf.UnsortedSegmentSum]: unsortedSegmentSum,
   [INSTANCE_NORM]: instanceNormKernel(ortKernelSessions),
   [INSTANCE_NORM_GRAD]: instanceNormGradKernel(ortKernelSessions),
+  [ADAM_UPDATE]: adamUpdateKernel,
 };
 
 /** The kernel names served by onnxruntime (or JS) on the wasm backend once registered. */

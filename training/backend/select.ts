@@ -8,9 +8,11 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { registerMirrorPadGradient } from './mirror-pad-grad.ts';
 import { DELEGATED_KERNELS, ortKernelsRegistered, registerOrtKernels, unregisterOrtKernels } from './ort-kernels.ts';
 import { checkOrtSyncPath, ortThreadCount, PINNED_ORT_VERSION } from './ort-sync.ts';
+import { loadSimdKernels } from './simd-kernels.ts';
 
 export const BACKEND_CHOICES = ['auto', 'tfjs-node-gpu', 'tfjs-node', 'wasm-ort', 'wasm', 'cpu'] as const;
 export type BackendPreference = (typeof BACKEND_CHOICES)[number];
@@ -93,6 +95,7 @@ async function activate(name: BackendName): Promise<BackendName> {
     case 'wasm-ort':
       checkOrtSyncPath();
       await setTfBackend('wasm');
+      await loadSimdKernels(tf.backend() as BackendWasm);
       registerOrtKernels();
       return name;
     case 'wasm':

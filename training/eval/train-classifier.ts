@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
+import { adam } from '../backend/fused-adam.ts';
 import { type BackendPreference, isBackendPreference, selectBackend } from '../backend/select.ts';
 import { DEFAULT_SPLIT_SEED, type DigitSet, MNIST_CLASSES, MNIST_PIXELS, MNIST_SIDE, splitMnist, subsetOf } from '../data/mnist.ts';
 import { seededRandom, shuffleInPlace } from '../data/random.ts';
@@ -88,7 +89,7 @@ export async function trainClassifier(options: TrainClassifierOptions = {}): Pro
           ).slice(0, options.limit),
         );
   const model = buildClassifierNet(seed);
-  const optimizer = tf.train.adam(learningRate);
+  const optimizer = adam(learningRate);
   const started = performance.now();
   let steps = 0;
 

@@ -77,8 +77,8 @@ function convNormRelu(
   init: Init,
 ): SymbolicTensor {
   const conv = tf.layers.conv2d({ filters, kernelSize, strides, padding, useBias: false, kernelInitializer: init(), name: `${name}_conv` });
-  const normalized = apply(instanceNormalization({ name: `${name}_norm` }), apply(conv, x));
-  return apply(tf.layers.reLU({ name: `${name}_relu` }), normalized);
+  // The ReLU is part of the norm layer: one fused kernel each way on wasm-ort.
+  return apply(instanceNormalization({ name: `${name}_norm`, activation: 'relu' }), apply(conv, x));
 }
 
 /** x + (reflect-pad, conv3, IN, ReLU, reflect-pad, conv3, IN)(x). */
@@ -144,8 +144,7 @@ export function resnetGenerator(options: GeneratorOptions = {}): tf.LayersModel 
         x,
       );
     }
-    x = apply(instanceNormalization({ name: `${prefix}_norm` }), x);
-    x = apply(tf.layers.reLU({ name: `${prefix}_relu` }), x);
+    x = apply(instanceNormalization({ name: `${prefix}_norm`, activation: 'relu' }), x);
   }
   if (inputSkip) x = tf.layers.concatenate({ name: `${name}_input_skip` }).apply([x, input]) as SymbolicTensor;
   x = apply(reflectionPadding2D({ padding: 3, name: `${name}_out_pad` }), x);
@@ -201,8 +200,7 @@ export function patchDiscriminator(options: DiscriminatorOptions = {}): tf.Layer
       }),
       x,
     );
-    x = apply(instanceNormalization({ name: `${name}_c${i + 1}_norm` }), x);
-    x = apply(tf.layers.leakyReLU({ alpha: 0.2, name: `${name}_c${i + 1}_lrelu` }), x);
+    x = apply(instanceNormalization({ name: `${name}_c${i + 1}_norm`, activation: 'leakyrelu', alpha: 0.2 }), x);
   }
   const output = apply(tf.layers.conv2d({ filters: 1, kernelSize: 4, padding: 'same', kernelInitializer: init(), name: `${name}_out` }), x);
   return tf.model({ inputs: input, outputs: output, name });

@@ -26,17 +26,27 @@ export interface InstanceNormalizationArgs extends LayerArgs {
   epsilon?: number;
   /** Learn a per-channel scale (gamma) and offset (beta). Default false, as in the CycleGAN paper's code. */
   affine?: boolean;
+  /**
+   * An activation after the norm (and after gamma/beta): 'relu', or 'leakyrelu' with slope
+   * `alpha` (default 0.2). Without gamma/beta it is fused into the norm's kernels, which saves
+   * the activation's own passes forward and backward.
+   */
+  activation?: 'relu' | 'leakyrelu';
+  alpha?: number;
 }
 
 /**
  * Normalizes each sample and channel of an NHWC tensor over its height and width:
- * y = (x - mean) / sqrt(var + epsilon), then gamma * y + beta when affine. The variance is the
- * biased one (divided by H*W), as in PyTorch and ONNX InstanceNormalization.
+ * y = (x - mean) / sqrt(var + epsilon), then gamma * y + beta when affine, then the activation
+ * if any. The variance is the biased one (divided by H*W), as in PyTorch and ONNX
+ * InstanceNormalization.
  */
 export class InstanceNormalization extends tf.layers.Layer {
   static className = 'InstanceNormalization';
   readonly epsilon: number;
   readonly affine: boolean;
+  readonly activation: 'relu' | 'leakyrelu' | undefined;
+  readonly alpha: number;
   private gamma: tf.LayerVariable | null = null;
   private beta: tf.LayerVariable | null = null;
 
@@ -44,6 +54,16 @@ export class InstanceNormalization extends tf.layers.Layer {
     super(args);
     this.epsilon = args.epsilon ?? 1e-5;
     this.affine = args.affine ?? false;
+    if (args.activation !== undefined && args.activation !== 'relu' && args.activation !== 'leakyrelu')
+      throw new Error(`InstanceNormalization: activation must be 'relu' or 'leakyrelu', got '${String(args.activation)}'`);
+    this.activation = args.activation;
+    this.alpha = args.alpha ?? 0.2;
+  }
+
+  /** The activation's slope below zero (0 for ReLU), or undefined without one. */
+  private get slope(): number | undefined {
+    if (this.activation === undefined) return undefined;
+    return this.activation === 'relu' ? 0 : this.alpha;
   }
 
   override build(inputShape: Shape | Shape[]): void {
@@ -62,9 +82,11 @@ export class InstanceNormalization extends tf.layers.Layer {
     return tf.tidy(() => {
       const x = singleTensor(inputs);
       // One op with a closed-form gradient (fused on wasm-ort) instead of a dozen moments ops.
-      const normalized = instanceNorm(x as tf.Tensor4D, this.epsilon);
-      if (this.gamma === null || this.beta === null) return normalized;
-      return tf.add(tf.mul(normalized, this.gamma.read()), this.beta.read());
+      if (this.gamma === null || this.beta === null) return instanceNorm(x as tf.Tensor4D, this.epsilon, this.slope);
+      const scaled = tf.add(tf.mul(instanceNorm(x as tf.Tensor4D, this.epsilon), this.gamma.read()), this.beta.read());
+      const slope = this.slope;
+      if (slope === undefined) return scaled;
+      return slope === 0 ? tf.relu(scaled) : tf.leakyRelu(scaled, slope);
     });
   }
 
@@ -73,7 +95,12 @@ export class InstanceNormalization extends tf.layers.Layer {
   }
 
   override getConfig(): tf.serialization.ConfigDict {
-    return { ...super.getConfig(), epsilon: this.epsilon, affine: this.affine };
+    return {
+      ...super.getConfig(),
+      epsilon: this.epsilon,
+      affine: this.affine,
+      ...(this.activation === undefined ? {} : { activation: this.activation, alpha: this.alpha }),
+    };
   }
 }
 

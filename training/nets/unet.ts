@@ -70,8 +70,9 @@ export function unetGenerator(options: UnetOptions): tf.LayersModel {
       }),
       x,
     );
-    if (normalized) x = apply(instanceNormalization({ name: `${prefix}_norm` }), x);
-    x = apply(tf.layers.leakyReLU({ alpha: 0.2, name: `${prefix}_lrelu` }), x);
+    x = normalized
+      ? apply(instanceNormalization({ name: `${prefix}_norm`, activation: 'leakyrelu', alpha: 0.2 }), x)
+      : apply(tf.layers.leakyReLU({ alpha: 0.2, name: `${prefix}_lrelu` }), x);
     skips.push(x);
   }
 
@@ -90,8 +91,7 @@ export function unetGenerator(options: UnetOptions): tf.LayersModel {
       }),
       x,
     );
-    x = apply(instanceNormalization({ name: `${prefix}_norm` }), x);
-    x = apply(tf.layers.reLU({ name: `${prefix}_relu` }), x);
+    x = apply(instanceNormalization({ name: `${prefix}_norm`, activation: 'relu' }), x);
     x = tf.layers.concatenate({ name: `${prefix}_skip` }).apply([x, skips[level - 1]!]) as SymbolicTensor;
   }
   x = apply(tf.layers.upSampling2d({ size: [2, 2], interpolation: 'nearest', name: `${name}_out_resize` }), x);

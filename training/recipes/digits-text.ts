@@ -28,6 +28,7 @@
  * `keepAttribute`, so plain digit captions cover the whole class.
  */
 import * as tf from '@tensorflow/tfjs';
+import { adam } from '../backend/fused-adam.ts';
 import { type DigitSet, MNIST_CLASSES, MNIST_PIXELS, MNIST_SIDE, splitMnist, subsetOf } from '../data/mnist.ts';
 import { caption, captionTokens, captionVocabulary, type DigitStyle, digitStyles, mismatchedStyle } from '../data/captions.ts';
 import { EpochSampler, gatherRows, stepSeed } from '../harness.ts';
@@ -123,10 +124,9 @@ export const digitsTextRecipe: Recipe<DigitsTextOptions> = {
     };
     const generator = buildTextGenerator(config);
     const discriminator = buildTextDiscriminator(config);
-    const adam = () =>
-      wasserstein ? tf.train.adam(options.learningRate, 0, 0.9) : tf.train.adam(options.learningRate, options.beta1, 0.999);
-    const generatorOptimizer = adam();
-    const discriminatorOptimizer = adam();
+    const makeOptimizer = () => (wasserstein ? adam(options.learningRate, 0, 0.9) : adam(options.learningRate, options.beta1, 0.999));
+    const generatorOptimizer = makeOptimizer();
+    const discriminatorOptimizer = makeOptimizer();
     const generatorVariables = generator.trainableWeights.map((w) => w.read() as tf.Variable);
     const discriminatorVariables = discriminator.trainableWeights.map((w) => w.read() as tf.Variable);
     const sampler = new EpochSampler(data.count, batchSize, seed);

@@ -27,6 +27,7 @@
  * Noise: 64-dim standard normal, recorded in the manifest.
  */
 import * as tf from '@tensorflow/tfjs';
+import { adam } from '../backend/fused-adam.ts';
 import { type DigitSet, MNIST_CLASSES, MNIST_PIXELS, MNIST_SIDE, splitMnist, subsetOf } from '../data/mnist.ts';
 import { EpochSampler, gatherRows, stepSeed } from '../harness.ts';
 import {
@@ -121,10 +122,9 @@ export const digitsRecipe: Recipe<DigitsOptions> = {
     const discriminator = buildConditionalDiscriminator(netConfig);
     const wasserstein = options.loss === 'wgan-gp';
     // WGAN-GP's authors use β₁ = 0 (momentum fights the critic's changing landscape), β₂ = 0.9.
-    const adam = () =>
-      wasserstein ? tf.train.adam(options.learningRate, 0, 0.9) : tf.train.adam(options.learningRate, options.beta1, 0.999);
-    const generatorOptimizer = adam();
-    const discriminatorOptimizer = adam();
+    const makeOptimizer = () => (wasserstein ? adam(options.learningRate, 0, 0.9) : adam(options.learningRate, options.beta1, 0.999));
+    const generatorOptimizer = makeOptimizer();
+    const discriminatorOptimizer = makeOptimizer();
     const generatorVariables = generator.trainableWeights.map((w) => w.read() as tf.Variable);
     const discriminatorVariables = discriminator.trainableWeights.map((w) => w.read() as tf.Variable);
     const sampler = new EpochSampler(data.count, batchSize, seed);

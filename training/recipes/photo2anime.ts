@@ -20,6 +20,7 @@
  * steps after a resume, so a resumed run is not bit-identical to an uninterrupted one.
  */
 import * as tf from '@tensorflow/tfjs';
+import { adam } from '../backend/fused-adam.ts';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp from 'sharp';
@@ -214,8 +215,8 @@ async function setup({ seed, batchSize, options }: RecipeSetup<Photo2AnimeOption
   const genBA = resnetGenerator({ ...generator, name: 'anime2photo', seed: seed + 2000 });
   const discB = patchDiscriminator({ ...discriminator, name: 'disc_anime', seed: seed + 3000 });
   const discA = patchDiscriminator({ ...discriminator, name: 'disc_photo', seed: seed + 4000 });
-  const generatorOptimizer = tf.train.adam(options.learningRate, options.beta1, options.beta2);
-  const discriminatorOptimizer = tf.train.adam(options.learningRate, options.beta1, options.beta2);
+  const generatorOptimizer = adam(options.learningRate, options.beta1, options.beta2);
+  const discriminatorOptimizer = adam(options.learningRate, options.beta1, options.beta2);
   const generatorVariables = [...genAB.trainableWeights, ...genBA.trainableWeights].map((w) => w.read() as tf.Variable);
   const discriminatorVariables = [...discB.trainableWeights, ...discA.trainableWeights].map((w) => w.read() as tf.Variable);
   const poolA = new ImageHistoryPool(options.poolSize);

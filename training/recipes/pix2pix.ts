@@ -18,6 +18,7 @@
  * baseline that shows what the GAN adds (L1 alone predicts the mean colour, which is dull).
  */
 import * as tf from '@tensorflow/tfjs';
+import { adam } from '../backend/fused-adam.ts';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp from 'sharp';
@@ -144,8 +145,8 @@ async function setup(pairs: PairMaker, { seed, batchSize, options }: RecipeSetup
         seed: seed + 2000,
       })
     : undefined;
-  const generatorOptimizer = tf.train.adam(options.learningRate, options.beta1, options.beta2);
-  const discriminatorOptimizer = adversarial ? tf.train.adam(options.learningRate, options.beta1, options.beta2) : undefined;
+  const generatorOptimizer = adam(options.learningRate, options.beta1, options.beta2);
+  const discriminatorOptimizer = adversarial ? adam(options.learningRate, options.beta1, options.beta2) : undefined;
   const generatorVariables = generator.trainableWeights.map((w) => w.read() as tf.Variable);
   const discriminatorVariables = discriminator?.trainableWeights.map((w) => w.read() as tf.Variable) ?? [];
   const crop = { cropSize, minWindowFraction: options.minWindowFraction };

@@ -7,6 +7,7 @@
  * pixel noise, so a working generator's output is easy to check by eye or by the bar's position.
  */
 import * as tf from '@tensorflow/tfjs';
+import { adam } from '../backend/fused-adam.ts';
 import { seededRandom } from '../data/random.ts';
 import { noiseBatch } from '../../server/shared.ts';
 import { EpochSampler, gatherRows, stepSeed } from '../harness.ts';
@@ -82,8 +83,8 @@ export const smokeRecipe: Recipe<SmokeOptions> = {
     const logit = tf.layers.dense({ units: 1, kernelInitializer: seededNormal(seed + 6) }).apply(d) as tf.SymbolicTensor;
     const discriminator = tf.model({ inputs: [dImage, dLabel], outputs: logit, name: 'smoke_discriminator' });
 
-    const generatorOptimizer = tf.train.adam(options.learningRate, 0.5);
-    const discriminatorOptimizer = tf.train.adam(options.learningRate, 0.5);
+    const generatorOptimizer = adam(options.learningRate, 0.5);
+    const discriminatorOptimizer = adam(options.learningRate, 0.5);
     const generatorVariables = generator.trainableWeights.map((w) => w.read() as tf.Variable);
     const discriminatorVariables = discriminator.trainableWeights.map((w) => w.read() as tf.Variable);
     const sampler = new EpochSampler(options.examples, batchSize, seed);

@@ -39,7 +39,7 @@ export const batchNormalization: LayerMapper = (layer, inputs, ctx, config) => {
   return { ...input, name: ctx.graph.op('Add', [scaled, ctx.floats(`${layer.name}/shift`, shift, dims)]) };
 };
 
-/** ONNX InstanceNormalization on NCHW; scale 1 and bias 0 unless the layer is affine. */
+/** ONNX InstanceNormalization on NCHW; scale 1 and bias 0 unless the layer is affine; then its activation, if any. */
 export const instanceNormalization: LayerMapper = (layer, inputs, ctx, config, outputShape) => {
   const input = onlyInput(inputs);
   if (input.rank !== 4) throw new UnsupportedLayerError(layer.name, layer.getClassName(), `rank-${input.rank} input`);
@@ -57,7 +57,10 @@ export const instanceNormalization: LayerMapper = (layer, inputs, ctx, config, o
     scale = ctx.floats(`${layer.name}/ones`, new Float32Array(channels).fill(1), [channels]);
     bias = ctx.floats(`${layer.name}/zeros`, new Float32Array(channels), [channels]);
   }
-  const y = ctx.graph.op('InstanceNormalization', [ctx.nchw(input), scale, bias], { epsilon: { float: epsilon } });
+  let y = ctx.graph.op('InstanceNormalization', [ctx.nchw(input), scale, bias], { epsilon: { float: epsilon } });
+  if (config.activation === 'relu') y = ctx.graph.op('Relu', [y]);
+  if (config.activation === 'leakyrelu')
+    y = ctx.graph.op('LeakyRelu', [y], { alpha: { float: (config.alpha as number | undefined) ?? 0.2 } });
   return { name: y, rank: 4, channelsFirst: true, dtype: 'float' };
 };
 
