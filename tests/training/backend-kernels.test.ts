@@ -6,7 +6,12 @@
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backend_util } from '@tensorflow/tfjs';
-import { filterGradFormulation, forwardConvFormulation } from '../../training/backend/conv-kernels.ts';
+import {
+  filterGradFormulation,
+  forwardConvFormulation,
+  inputGradFormulation,
+  inputGradLayout,
+} from '../../training/backend/conv-kernels.ts';
 import { compareWithCpu, randomValues, relativeError, runOn, TOLERANCE, use } from './backend-parity.ts';
 
 type Pad = 'same' | 'valid';
@@ -46,8 +51,13 @@ const convCases: ConvCase[] = [
   // Few output channels at stride 1: the RGB output layer's shape, scaled down.
   { x: [1, 14, 13, 16], kernel: 5, outChannels: 3, stride: 1, pad: 'same' },
   { x: [2, 12, 12, 12], kernel: 3, outChannels: 1, stride: 1, pad: 'valid' },
-  // Deep layers at small sizes run as NHWC im2col + MatMul instead of Conv.
+  // Batches of small images with many channels run as NHWC im2col + MatMul instead of Conv (and
+  // their dx, when it is a flipped-filter conv, too: the second case).
   { x: [2, 5, 4, 32], kernel: 3, outChannels: 48, stride: 1, pad: 'same' },
+  { x: [2, 5, 4, 32], kernel: 3, outChannels: 16, stride: 1, pad: 'same' },
+  // Strided with at least 16 input channels: dW slices x as it is (NHWC im2col + Gemm).
+  { x: [1, 10, 10, 16], kernel: 3, outChannels: 8, stride: 2, pad: 'same' },
+  { x: [2, 11, 9, 16], kernel: 3, outChannels: 12, stride: 2, pad: 'valid' },
   { x: [1, 7, 6, 24], kernel: 4, outChannels: 40, stride: 2, pad: 'same' },
   { x: [1, 6, 7, 32], kernel: 3, outChannels: 32, stride: 1, pad: 'valid' },
   { x: [2, 3, 3, 64], kernel: 1, outChannels: 64, stride: 1, pad: 'valid' },
@@ -69,8 +79,9 @@ describe('Conv2D and FusedConv2D on onnxruntime', () => {
     { x: [2, 13, 11, 3], kernel: 3, outChannels: 4, stride: 1, pad: 'same', dilation: 2 },
     { x: [1, 15, 15, 2], kernel: 3, outChannels: 3, stride: 1, pad: 'valid', dilation: 3 },
     { x: [1, 7, 7, 16], kernel: 3, outChannels: 32, stride: 1, pad: 'valid', dilation: 2 },
+    { x: [2, 7, 7, 16], kernel: 3, outChannels: 32, stride: 1, pad: 'valid', dilation: 2 },
     { x: [1, 11, 10, 12], kernel: 5, outChannels: 3, stride: 1, pad: 'same' },
-    { x: [2, 12, 11, 16], kernel: 3, outChannels: 2, stride: 1, pad: 'valid', dilation: 2 },
+    { x: [1, 12, 11, 16], kernel: 3, outChannels: 2, stride: 1, pad: 'valid', dilation: 2 },
   ];
 
   it('covers every formulation: NCHW Conv, NHWC im2col + MatMul, flipped-filter ConvTranspose', () => {
@@ -78,8 +89,9 @@ describe('Conv2D and FusedConv2D on onnxruntime', () => {
       forwardCases.map((c) => forwardConvFormulation(c.x, [c.kernel, c.kernel, c.x[3], c.outChannels], c.stride, c.pad, c.dilation)),
     );
     expect([...formulations].sort()).toEqual(['conv', 'convTranspose', 'matmul']);
-    expect(forwardConvFormulation([1, 7, 7, 16], [3, 3, 16, 32], 1, 'valid', 2)).toBe('matmul');
-    expect(forwardConvFormulation([2, 12, 11, 16], [3, 3, 16, 2], 1, 'valid', 2)).toBe('convTranspose');
+    expect(forwardConvFormulation([2, 7, 7, 16], [3, 3, 16, 32], 1, 'valid', 2)).toBe('matmul');
+    expect(forwardConvFormulation([1, 7, 7, 16], [3, 3, 16, 32], 1, 'valid', 2)).toBe('conv');
+    expect(forwardConvFormulation([1, 12, 11, 16], [3, 3, 16, 2], 1, 'valid', 2)).toBe('convTranspose');
   });
 
   it.each(forwardCases.map((c) => [label(c), c] as const))('conv2d %s', async (_, c) => {
@@ -118,6 +130,17 @@ describe('Conv2D and FusedConv2D on onnxruntime', () => {
 });
 
 describe('Conv2DBackpropInput (gradient of x, and conv2dTranspose) on onnxruntime', () => {
+  it('covers every formulation: ConvTranspose, and a flipped-filter conv as Conv or as im2col + MatMul', () => {
+    const used = new Set(
+      convCases.map((c) => {
+        const info = backend_util.computeConv2DInfo(c.x, [c.kernel, c.kernel, c.x[3], c.outChannels], c.stride, 1, c.pad);
+        const formulation = inputGradFormulation(info);
+        return `${formulation}/${inputGradLayout(info, formulation)}`;
+      }),
+    );
+    expect([...used].sort()).toEqual(['convTranspose/oihw', 'flippedConv/flippedHwoi', 'flippedConv/flippedIohw']);
+  });
+
   it.each(convCases.map((c) => [label(c), c] as const))('dx of %s', async (_, c) => {
     const forwardShape = tf.conv2d(
       tf.zeros(c.x) as tf.Tensor4D,
@@ -157,13 +180,13 @@ describe('Conv2DBackpropInput (gradient of x, and conv2dTranspose) on onnxruntim
 });
 
 describe('Conv2DBackpropFilter (missing on wasm) on onnxruntime', () => {
-  it('covers both formulations: im2col + MatMul, and a correlation Conv for few output channels', () => {
+  it('covers every formulation: im2col from [Cin, N, H, W] or from NHWC, and a correlation Conv for few output channels', () => {
     const formulations = new Set(
       convCases.map((c) =>
         filterGradFormulation(backend_util.computeConv2DInfo(c.x, [c.kernel, c.kernel, c.x[3], c.outChannels], c.stride, 1, c.pad)),
       ),
     );
-    expect([...formulations].sort()).toEqual(['correlation', 'im2col']);
+    expect([...formulations].sort()).toEqual(['correlation', 'im2col', 'im2colNhwc']);
   });
 
   it.each(convCases.map((c) => [label(c), c] as const))('dW of %s', async (_, c) => {

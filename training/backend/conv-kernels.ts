@@ -1,16 +1,18 @@
 /**
  * 2-D convolution kernels for the wasm backend, computed by onnxruntime: Conv2D, FusedConv2D,
  * Conv2DBackpropInput (also tf.conv2dTranspose's forward) and Conv2DBackpropFilter (which the
- * wasm backend lacks). tfjs tensors are NHWC with HWIO filters. Each graph either transposes to
- * ONNX's NCHW/OIHW around a Conv, or (when the filter is large next to the activations, where
- * those transposes cost as much as the conv) stays NHWC as im2col + MatMul.
+ * wasm backend lacks). tfjs tensors are NHWC with HWIO filters. Each graph either transposes the
+ * activations to ONNX's NCHW around a Conv, or (for batches of small images) stays NHWC as im2col
+ * + MatMul. Filters reach onnxruntime already in the layout the graph reads (OIHW, or flipped for
+ * an input gradient), prepared once per weight value by filter-layouts.ts.
  */
 import { backend_util, type TensorInfo } from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { OnnxGraph } from '../export/onnx-graph.ts';
 import { appendBiasAndActivation, BIAS_INPUT, fusedTailKey, PRELU_INPUT, type FusedActivation } from './fused-activation.ts';
 import type { DelegatedKernel } from './delegated-kernel.ts';
-import type { SessionCache } from './ort-sync.ts';
+import { type FilterLayout, filterLayoutDims, preparedFilter } from './filter-layouts.ts';
+import type { FloatValue, SessionCache } from './ort-sync.ts';
 import { allocateOutput, heapValue } from './wasm-heap.ts';
 
 type ConvPad = 'valid' | 'same' | number | backend_util.ExplicitPadding;
@@ -26,43 +28,6 @@ interface ConvAttrs {
 /** NHWC ↔ NCHW. Each moves a single axis, which onnxruntime transposes with block copies. */
 const TO_NCHW = [0, 3, 1, 2];
 const TO_NHWC = [0, 2, 3, 1];
-
-/**
- * An HWIO filter [kH, kW, Cin, Cout] as OIHW [Cout, Cin, kH, kW] (also ConvTranspose's
- * [C_in, C_out, kH, kW] layout for a gradient). Done as two single-axis moves: onnxruntime's
- * general 4-D transpose goes element by element, which for a 4×4×128×256 filter cost as much as
- * the convolution itself.
- */
-function filterToOihw(g: OnnxGraph, filter: string, [kh, kw, cin, cout]: number[]): string {
-  const rows = g.op('Reshape', [filter, g.int64s('shape', [kh! * kw! * cin!, cout!])]);
-  const outFirst = g.op('Reshape', [g.op('Transpose', [rows], { perm: [1, 0] }), g.int64s('shape', [cout!, kh!, kw!, cin!])]);
-  return g.op('Transpose', [outFirst], { perm: [0, 3, 1, 2] });
-}
-
-/** An HWIO filter as [kH, kW, Cout, Cin] (a batched 2-D transpose), reversed along kH and kW. */
-function flippedHwioForInputGradient(g: OnnxGraph, filter: string): string {
-  const swapped = g.op('Transpose', [filter], { perm: [0, 1, 3, 2] });
-  return g.op('Slice', [
-    swapped,
-    g.int64s('starts', [-1, -1]),
-    g.int64s('ends', [-(2 ** 53), -(2 ** 53)]),
-    g.int64s('axes', [0, 1]),
-    g.int64s('steps', [-1, -1]),
-  ]);
-}
-
-/** An HWIO filter as [Cin, Cout, kH, kW] (one 2-D transpose), reversed along kH and kW. */
-function flippedFilterForInputGradient(g: OnnxGraph, filter: string, [kh, kw, cin, cout]: number[]): string {
-  const taps = g.op('Reshape', [filter, g.int64s('shape', [kh! * kw!, cin! * cout!])]);
-  const swapped = g.op('Reshape', [g.op('Transpose', [taps], { perm: [1, 0] }), g.int64s('shape', [cin!, cout!, kh!, kw!])]);
-  return g.op('Slice', [
-    swapped,
-    g.int64s('starts', [-1, -1]),
-    g.int64s('ends', [-(2 ** 53), -(2 ** 53)]),
-    g.int64s('axes', [2, 3]),
-    g.int64s('steps', [-1, -1]),
-  ]);
-}
 
 function convInfo(
   xShape: number[],
@@ -136,23 +101,21 @@ function forwardGeometry(info: backend_util.Conv2DInfo): ConvGeometry {
 }
 
 /**
- * Whether im2col + MatMul in NHWC beats transposing to NCHW for onnxruntime's Conv: when the
- * filter is larger than twice the activations (deep layers at small spatial sizes, like the
- * PatchGAN's 16×16×256), the filter transpose costs as much as the conv; elsewhere Conv wins
- * (by far when Cin is small, where im2col copies only a few floats at a time).
+ * Whether im2col + MatMul in NHWC beats onnxruntime's NCHW Conv: for a batch of small images
+ * (at most 64 output pixels each, at least 16 input channels), where Conv runs one small GEMM per
+ * image and MatMul one GEMM for the whole batch (1.1-1.9× Conv on 4×4 to 7×7 batches of 8-32,
+ * under load). With the filter layouts prepared once per weight value (filter-layouts.ts), Conv
+ * wins or ties everywhere else, also for single deep layers at small sizes like the PatchGAN's
+ * 16×16×256 (1.15×), where MatMul used to win because Conv's graph transposed the filter itself;
+ * and by far when Cin is small, where im2col copies only a few floats at a time.
  */
 function prefersMatMul(geo: ConvGeometry): boolean {
-  const [kh, kw] = geo.kernel;
-  const inChannels = geo.inShape[3]!;
-  const filterSize = kh * kw * inChannels * geo.outShape[3]!;
-  const activationSize = sizeOf(geo.inShape) + sizeOf(geo.outShape);
-  return inChannels >= 16 && filterSize > 2 * activationSize;
+  const [batch, outHeight, outWidth] = geo.outShape as [number, number, number, number];
+  return geo.inShape[3]! >= 16 && batch > 1 && outHeight * outWidth <= 64;
 }
 
-const sizeOf = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
-
 /**
- * How a forward conv runs: NCHW Conv; NHWC im2col + MatMul (large filter, small activations); or,
+ * How a forward conv runs: NCHW Conv; NHWC im2col + MatMul (batches of small images); or,
  * at stride 1 with few output channels (the generator's 7×7 RGB output layer), a ConvTranspose of
  * x with the flipped filter, whose columns (Cout·k²·H·W) are far smaller than Conv's im2col
  * (Cin·k²·OH·OW).
@@ -175,17 +138,30 @@ export function forwardConvFormulation(
   return forwardFormulation(convInfo(xShape, filterShape, { strides, pad, dataFormat: 'NHWC' }, dilation));
 }
 
+/** The filter layout a graph input gets: HWIO as tfjs holds it, or one prepared by filter-layouts.ts. */
+type FilterInputLayout = FilterLayout | 'hwio';
+
 /**
- * Appends y = conv(x, filter) for NHWC x and y. `hwio` and `oihw` produce the filter in either
- * layout; only the one the chosen formulation needs is added to the graph.
+ * The filter layout appendConvolution reads for this geometry: the HWIO-ordered one (as is, or
+ * flipped and in/out-swapped for an input gradient) for im2col + MatMul, OIHW (or its flipped
+ * twin) for Conv.
  */
-function appendConvolution(g: OnnxGraph, x: string, hwio: () => string, oihw: () => string, geo: ConvGeometry): string {
+function convolutionLayout(geo: ConvGeometry, flipped: boolean): FilterInputLayout {
+  if (prefersMatMul(geo)) return flipped ? 'flippedHwoi' : 'hwio';
+  return flipped ? 'flippedIohw' : 'oihw';
+}
+
+/**
+ * Appends y = conv(x, filter) for NHWC x and y, the filter in convolutionLayout(geo)'s layout
+ * (its rows in HWIO order for MatMul, OIHW for Conv).
+ */
+function appendConvolution(g: OnnxGraph, x: string, filter: string, geo: ConvGeometry): string {
   const [kh, kw] = geo.kernel;
   if (prefersMatMul(geo)) {
     const rows = kh * kw * geo.inShape[3]!;
-    return g.op('MatMul', [nhwcPatches(g, x, geo), g.op('Reshape', [hwio(), g.int64s('shape', [rows, geo.outShape[3]!])])]);
+    return g.op('MatMul', [nhwcPatches(g, x, geo), g.op('Reshape', [filter, g.int64s('shape', [rows, geo.outShape[3]!])])]);
   }
-  const conv = g.op('Conv', [g.op('Transpose', [x], { perm: TO_NCHW }), oihw()], {
+  const conv = g.op('Conv', [g.op('Transpose', [x], { perm: TO_NCHW }), filter], {
     kernel_shape: geo.kernel,
     strides: geo.strides,
     dilations: geo.dilations,
@@ -194,6 +170,13 @@ function appendConvolution(g: OnnxGraph, x: string, hwio: () => string, oihw: ()
   });
   return g.op('Transpose', [conv], { perm: TO_NHWC });
 }
+
+/** The kernel's feed for a filter in `layout`: the heap view, or the cached prepared copy. */
+function filterFeed(wasm: BackendWasm, filter: TensorInfo, layout: FilterInputLayout): FloatValue {
+  return layout === 'hwio' ? heapValue(wasm, filter) : preparedFilter(wasm, filter, layout);
+}
+
+const filterDims = (shape: number[], layout: FilterInputLayout) => (layout === 'hwio' ? shape : filterLayoutDims(shape, layout));
 
 /**
  * im2col in NHWC: [N, OH, OW, kH·kW·Cin], each output pixel's receptive field in HWIO order, so
@@ -229,6 +212,13 @@ function nhwcPatches(g: OnnxGraph, x: string, geo: ConvGeometry): string {
   return taps.length === 1 ? taps[0]! : g.op('Concat', taps, { axis: 3 });
 }
 
+/** The filter layout a forward conv's graph reads. */
+function forwardLayout(info: backend_util.Conv2DInfo): FilterInputLayout {
+  const formulation = forwardFormulation(info);
+  if (formulation === 'convTranspose') return 'flippedIohw';
+  return convolutionLayout(forwardGeometry(info), false);
+}
+
 /** Conv2D and FusedConv2D (bias and activation fused into the same graph). */
 export function conv2dForward(cache: SessionCache): DelegatedKernel {
   return ({ inputs, attrs, backend }) => {
@@ -241,32 +231,23 @@ export function conv2dForward(cache: SessionCache): DelegatedKernel {
     if (!x || !filter || a.dataFormat === 'NCHW') return undefined;
     const activation = a.activation ?? 'linear';
     const info = convInfo(x.shape, filter.shape, a, a.dilations);
+    const layout = forwardLayout(info);
     const key = `conv|${infoKey(info)}|${fusedTailKey(bias, activation, preluActivationWeights, a.leakyreluAlpha)}`;
     const session = cache.get(key, () => {
       const g = new OnnxGraph('conv2d');
       const xIn = g.input('x', 'float', x.shape);
-      const wIn = g.input('filter', 'float', filter.shape);
+      const wIn = g.input('filter', 'float', filterDims(filter.shape, layout));
       const geometry = forwardGeometry(info);
       let y: string;
       if (forwardFormulation(info) === 'convTranspose') {
-        const transposed = g.op(
-          'ConvTranspose',
-          [g.op('Transpose', [xIn], { perm: TO_NCHW }), flippedFilterForInputGradient(g, wIn, filter.shape)],
-          {
-            kernel_shape: geometry.kernel,
-            dilations: geometry.dilations,
-            pads: stride1FlippedPads(info)!,
-          },
-        );
+        const transposed = g.op('ConvTranspose', [g.op('Transpose', [xIn], { perm: TO_NCHW }), wIn], {
+          kernel_shape: geometry.kernel,
+          dilations: geometry.dilations,
+          pads: stride1FlippedPads(info)!,
+        });
         y = g.op('Transpose', [transposed], { perm: TO_NHWC });
       } else {
-        y = appendConvolution(
-          g,
-          xIn,
-          () => wIn,
-          () => filterToOihw(g, wIn, filter.shape),
-          geometry,
-        );
+        y = appendConvolution(g, xIn, wIn, geometry);
       }
       g.output(
         g.op('Identity', [appendBiasAndActivation(g, y, bias, activation, preluActivationWeights, a.leakyreluAlpha)], {}, 'y'),
@@ -277,7 +258,7 @@ export function conv2dForward(cache: SessionCache): DelegatedKernel {
     });
     const wasm = backend as BackendWasm;
     const out = allocateOutput(wasm, info.outShape);
-    const feeds = { x: heapValue(wasm, x), filter: heapValue(wasm, filter) } as Record<string, ReturnType<typeof heapValue>>;
+    const feeds = { x: heapValue(wasm, x), filter: filterFeed(wasm, filter, layout) } as Record<string, FloatValue>;
     if (bias) feeds[BIAS_INPUT] = heapValue(wasm, bias);
     if (preluActivationWeights) feeds[PRELU_INPUT] = heapValue(wasm, preluActivationWeights);
     session.run(feeds, { y: heapValue(wasm, out) });
@@ -286,14 +267,47 @@ export function conv2dForward(cache: SessionCache): DelegatedKernel {
 }
 
 /**
- * dx of a conv, i.e. a transposed convolution. At stride 1, when dy has fewer channels than dx,
- * it is computed as an ordinary convolution of dy with the spatially flipped filter (in and out
- * channels swapped), which onnxruntime runs much faster than ConvTranspose there (the generator's
- * 3-channel output layer: 5 → 40 GFLOP per CPU-second).
- * Other strides use ConvTranspose with the forward conv's begin pads; as the forward conv can drop
- * trailing input rows (stride 2 over an even size with 'same' padding, or 'valid' leftovers), its
- * output length is fixed explicitly: output_padding adds the missing trailing rows, or extra end
- * padding removes surplus ones.
+ * How dx of a conv (a transposed convolution) runs: onnxruntime's ConvTranspose, whose weight is
+ * the forward conv's OIHW filter (one prepared copy serves both); or, at stride 1 when dy has
+ * fewer channels than dx, an ordinary convolution of dy with the spatially flipped filter, in and
+ * out channels swapped, which onnxruntime runs much faster there (the generator's 3-channel output
+ * layer: 5 → 40 GFLOP per CPU-second). ConvTranspose materialises Cin·k²·OH·OW columns, the conv
+ * Cout·k²·H·W: the smaller wins. (A sub-pixel split of the strided case into s² stride-1 convs of
+ * dy, interleaved by DepthToSpace, measured 0.43-0.73× ConvTranspose's speed on the bench
+ * step's shapes once both read prepared filters.)
+ */
+export type InputGradFormulation = 'flippedConv' | 'convTranspose';
+
+export function inputGradFormulation(info: backend_util.Conv2DInfo): InputGradFormulation {
+  const twinPads = stride1FlippedPads(info);
+  // Conv over dy materialises Cout·k²·H·W columns, ConvTranspose Cin·k²·OH·OW: take the smaller.
+  if (twinPads && info.outChannels * info.inHeight * info.inWidth <= info.inChannels * info.outHeight * info.outWidth) return 'flippedConv';
+  return 'convTranspose';
+}
+
+/** The geometry of the input gradient as a stride-1 conv of dy (the 'flippedConv' formulation). */
+function flippedGeometry(info: backend_util.Conv2DInfo): ConvGeometry {
+  return {
+    inShape: info.outShape,
+    outShape: info.inShape,
+    kernel: [info.filterHeight, info.filterWidth],
+    strides: [1, 1],
+    dilations: [info.dilationHeight, info.dilationWidth],
+    pads: stride1FlippedPads(info)!,
+  };
+}
+
+/** The filter layout the input-gradient graph of `formulation` reads. */
+export function inputGradLayout(info: backend_util.Conv2DInfo, formulation: InputGradFormulation): FilterInputLayout {
+  return formulation === 'flippedConv' ? convolutionLayout(flippedGeometry(info), true) : 'oihw';
+}
+
+/**
+ * dx of a conv, i.e. a transposed convolution, in the formulation `inputGradFormulation` picks.
+ * ConvTranspose uses the forward conv's begin pads; as the forward conv can drop trailing input
+ * rows (stride 2 over an even size with 'same' padding, or 'valid' leftovers), its output length
+ * is fixed explicitly: output_padding adds the missing trailing rows, or extra end padding removes
+ * surplus ones.
  */
 export function conv2dBackpropInput(cache: SessionCache): DelegatedKernel {
   return ({ inputs, attrs, backend }) => {
@@ -301,73 +315,55 @@ export function conv2dBackpropInput(cache: SessionCache): DelegatedKernel {
     const a = attrs as unknown as ConvAttrs & { inputShape: [number, number, number, number] };
     if (!dy || !filter || a.dataFormat === 'NCHW') return undefined;
     const info = convInfo(a.inputShape, filter.shape, a);
-    // Conv over dy materialises Cout·k²·H·W columns, ConvTranspose Cin·k²·OH·OW: take the smaller.
-    const twinPads = stride1FlippedPads(info);
-    const flippedPads =
-      twinPads && info.outChannels * info.inHeight * info.inWidth <= info.inChannels * info.outHeight * info.outWidth
-        ? twinPads
-        : undefined;
-    const session = cache.get(`convTranspose|${infoKey(info)}`, () => {
-      const g = new OnnxGraph('conv2d_backprop_input');
-      const dyInput = g.input('dy', 'float', dy.shape);
-      const filterInput = g.input('filter', 'float', filter.shape);
-      let dx: string;
-      if (flippedPads) {
-        const geometry: ConvGeometry = {
-          inShape: dy.shape,
-          outShape: a.inputShape,
-          kernel: [info.filterHeight, info.filterWidth],
-          strides: [1, 1],
-          dilations: [info.dilationHeight, info.dilationWidth],
-          pads: flippedPads,
-        };
-        dx = appendConvolution(
-          g,
-          dyInput,
-          () => flippedHwioForInputGradient(g, filterInput),
-          () => flippedFilterForInputGradient(g, filterInput, filter.shape),
-          geometry,
-        );
-      } else {
-        const base = onnxConvAttrs(info);
-        const [top, left, bottom, right] = base.pads as [number, number, number, number];
-        const [heightPad, heightExtra] = trailingFix(
-          info.inHeight,
-          info.outHeight,
-          info.strideHeight,
-          info.filterHeight,
-          info.dilationHeight,
-          top,
-          bottom,
-        );
-        const [widthPad, widthExtra] = trailingFix(
-          info.inWidth,
-          info.outWidth,
-          info.strideWidth,
-          info.filterWidth,
-          info.dilationWidth,
-          left,
-          right,
-        );
-        const transposed = g.op(
-          'ConvTranspose',
-          [g.op('Transpose', [dyInput], { perm: TO_NCHW }), filterToOihw(g, filterInput, filter.shape)],
-          {
-            ...base,
-            pads: [top, left, heightPad, widthPad],
-            output_padding: [heightExtra, widthExtra],
-          },
-        );
-        dx = g.op('Transpose', [transposed], { perm: TO_NHWC });
-      }
-      g.output(g.op('Identity', [dx], {}, 'dx'), 'float', a.inputShape);
-      return g;
-    });
+    const formulation = inputGradFormulation(info);
+    const session = cache.get(`convTranspose|${infoKey(info)}`, () => buildInputGradGraph(info, formulation));
     const wasm = backend as BackendWasm;
     const out = allocateOutput(wasm, a.inputShape);
-    session.run({ dy: heapValue(wasm, dy), filter: heapValue(wasm, filter) }, { dx: heapValue(wasm, out) });
+    const feeds = { dy: heapValue(wasm, dy), filter: filterFeed(wasm, filter, inputGradLayout(info, formulation)) };
+    session.run(feeds, { dx: heapValue(wasm, out) });
     return out;
   };
+}
+
+/** The graph dx = f(dy, filter) of one formulation (inputs 'dy', 'filter' in inputGradLayout; output 'dx'). */
+export function buildInputGradGraph(info: backend_util.Conv2DInfo, formulation: InputGradFormulation): OnnxGraph {
+  const g = new OnnxGraph('conv2d_backprop_input');
+  const dyInput = g.input('dy', 'float', info.outShape);
+  const filterShape = [info.filterHeight, info.filterWidth, info.inChannels, info.outChannels];
+  const filterInput = g.input('filter', 'float', filterDims(filterShape, inputGradLayout(info, formulation)));
+  let dx: string;
+  if (formulation === 'flippedConv') {
+    dx = appendConvolution(g, dyInput, filterInput, flippedGeometry(info));
+  } else {
+    const base = onnxConvAttrs(info);
+    const [top, left, bottom, right] = base.pads as [number, number, number, number];
+    const [heightPad, heightExtra] = trailingFix(
+      info.inHeight,
+      info.outHeight,
+      info.strideHeight,
+      info.filterHeight,
+      info.dilationHeight,
+      top,
+      bottom,
+    );
+    const [widthPad, widthExtra] = trailingFix(
+      info.inWidth,
+      info.outWidth,
+      info.strideWidth,
+      info.filterWidth,
+      info.dilationWidth,
+      left,
+      right,
+    );
+    const transposed = g.op('ConvTranspose', [g.op('Transpose', [dyInput], { perm: TO_NCHW }), filterInput], {
+      ...base,
+      pads: [top, left, heightPad, widthPad],
+      output_padding: [heightExtra, widthExtra],
+    });
+    dx = g.op('Transpose', [transposed], { perm: TO_NHWC });
+  }
+  g.output(g.op('Identity', [dx], {}, 'dx'), 'float', info.inShape);
+  return g;
 }
 
 /**
@@ -409,10 +405,9 @@ function trailingFix(
 }
 
 /**
- * dW of a conv as im2col + one GEMM. x goes to [Cin, N, H, W] first so that each filter tap's
- * strided slice copies whole rows (an NHWC slice would copy Cin floats at a time, which is slow
- * for the 3-channel stem); the taps concatenate to columns [kH·kW·Cin, N·OH·OW] whose row order
- * (kh, kw, cin) is exactly the HWIO filter layout, and dW = columns × dy[N·OH·OW, Cout].
+ * dW of a conv: im2col + one GEMM, or a correlation Conv (filterGradFormulation). The im2col
+ * columns hold each filter tap's strided slice of the padded x, in (kh, kw, cin) row order, which
+ * is exactly the HWIO filter layout, so dW = columns × dy[N·OH·OW, Cout] is already HWIO.
  */
 export function conv2dBackpropFilter(cache: SessionCache): DelegatedKernel {
   return ({ inputs, attrs, backend }) => {
@@ -420,14 +415,7 @@ export function conv2dBackpropFilter(cache: SessionCache): DelegatedKernel {
     const a = attrs as unknown as ConvAttrs & { filterShape: [number, number, number, number] };
     if (!x || !dy || a.dataFormat === 'NCHW') return undefined;
     const info = convInfo(x.shape, a.filterShape, a);
-    const session = cache.get(`convFilterGrad|${infoKey(info)}`, () =>
-      (filterGradFormulation(info) === 'correlation' ? buildFilterGradCorrelation : buildFilterGradGraph)(
-        info,
-        x.shape,
-        dy.shape,
-        a.filterShape,
-      ),
-    );
+    const session = cache.get(`convFilterGrad|${infoKey(info)}`, () => buildFilterGradGraph(info, filterGradFormulation(info)));
     const wasm = backend as BackendWasm;
     const out = allocateOutput(wasm, a.filterShape);
     session.run({ x: heapValue(wasm, x), dy: heapValue(wasm, dy) }, { dw: heapValue(wasm, out) });
@@ -436,15 +424,74 @@ export function conv2dBackpropFilter(cache: SessionCache): DelegatedKernel {
 }
 
 /**
- * How a filter gradient runs: im2col + MatMul, or, at stride 1 with few output channels (the
- * generator's RGB output layer, where im2col would copy x k² times), as one Conv of the padded dy
- * with x as the kernel, whose columns (Cout·Hp·Wp·k²) are far smaller.
+ * How a filter gradient runs:
+ * - 'correlation': at stride 1 with few output channels (the generator's RGB output layer, where
+ *   im2col would copy x k² times), one Conv of the padded dy with x as the kernel, whose columns
+ *   (Cout·Hp·Wp·k²) are far smaller;
+ * - 'im2colNhwc': strided convs with at least 16 input channels: the taps sliced from x as it is
+ *   (each copy a run of Cin floats), then one Gemm with the columns transposed as a flag
+ *   (1.06-1.33× 'im2col' on the bench step's stride-2 layers, under load);
+ * - 'im2col': x moved to [Cin, N, H, W] first so that each tap's slice copies whole rows (an NHWC
+ *   slice would copy Cin floats at a time, which is slow for the 3-channel stem; at stride 1 the
+ *   two measured the same).
  */
-export function filterGradFormulation(info: backend_util.Conv2DInfo): 'im2col' | 'correlation' {
-  if (info.strideHeight !== 1 || info.strideWidth !== 1 || info.dilationHeight !== 1 || info.dilationWidth !== 1) return 'im2col';
+export type FilterGradFormulation = 'im2col' | 'im2colNhwc' | 'correlation';
+
+export function filterGradFormulation(info: backend_util.Conv2DInfo): FilterGradFormulation {
+  const unitStride = info.strideHeight === 1 && info.strideWidth === 1;
+  if (!unitStride) return info.inChannels >= 16 ? 'im2colNhwc' : 'im2col';
+  if (info.dilationHeight !== 1 || info.dilationWidth !== 1) return 'im2col';
   const { top, bottom, left, right } = info.padInfo;
   const paddedArea = (info.inHeight + top + bottom) * (info.inWidth + left + right);
   return 2 * info.outChannels * paddedArea < info.inChannels * info.outHeight * info.outWidth ? 'correlation' : 'im2col';
+}
+
+/** The graph dW = f(x, dy) of one formulation (inputs 'x', 'dy'; output 'dw', HWIO). */
+export function buildFilterGradGraph(info: backend_util.Conv2DInfo, formulation: FilterGradFormulation): OnnxGraph {
+  const xShape = info.inShape;
+  const dyShape = info.outShape;
+  const filterShape = [info.filterHeight, info.filterWidth, info.inChannels, info.outChannels];
+  if (formulation === 'correlation') return buildFilterGradCorrelation(info, xShape, dyShape, filterShape);
+  const g = new OnnxGraph('conv2d_backprop_filter');
+  const [batch, , , inChannels] = xShape as [number, number, number, number];
+  const { top, left } = info.padInfo;
+  const { strideHeight: sh, strideWidth: sw, filterHeight: kh, filterWidth: kw, outHeight: oh, outWidth: ow } = info;
+  // Pad so that every tap's strided slice stays in range; the forward conv's own end pad may be
+  // smaller than that when it never reads the last rows.
+  const bottom = Math.max(0, kh - 1 + sh * (oh - 1) + 1 - info.inHeight - top);
+  const right = Math.max(0, kw - 1 + sw * (ow - 1) + 1 - info.inWidth - left);
+  const nhwc = formulation === 'im2colNhwc';
+  // Spatial axes 1, 2 in NHWC; 2, 3 in [Cin, N, H, W].
+  const [hAxis, wAxis] = nhwc ? [1, 2] : [2, 3];
+  let source = g.input('x', 'float', xShape);
+  if (!nhwc) source = g.op('Transpose', [source], { perm: [3, 0, 1, 2] });
+  if (top + left + bottom + right > 0) {
+    const pads = [0, 0, 0, 0, 0, 0, 0, 0];
+    [pads[hAxis], pads[wAxis], pads[hAxis + 4], pads[wAxis + 4]] = [top, left, bottom, right];
+    source = g.op('Pad', [source, g.int64s('pads', pads)], { mode: 'constant' });
+  }
+  const taps: string[] = [];
+  for (let i = 0; i < kh; i += 1) {
+    for (let j = 0; j < kw; j += 1) {
+      taps.push(
+        g.op('Slice', [
+          source,
+          g.int64s('starts', [i, j]),
+          g.int64s('ends', [i + sh * (oh - 1) + 1, j + sw * (ow - 1) + 1]),
+          g.int64s('axes', [hAxis, wAxis]),
+          g.int64s('steps', [sh, sw]),
+        ]),
+      );
+    }
+  }
+  const rows = batch * oh * ow;
+  const patches = taps.length === 1 ? taps[0]! : g.op('Concat', taps, { axis: nhwc ? 3 : 0 });
+  const dy = g.op('Reshape', [g.input('dy', 'float', dyShape), g.int64s('shape', [rows, info.outChannels])]);
+  const dw = nhwc
+    ? g.op('Gemm', [g.op('Reshape', [patches, g.int64s('shape', [rows, kh * kw * inChannels])]), dy], { transA: 1 })
+    : g.op('MatMul', [g.op('Reshape', [patches, g.int64s('shape', [kh * kw * inChannels, rows])]), dy]);
+  g.output(g.op('Reshape', [dw, g.int64s('shape', filterShape)], {}, 'dw'), 'float', filterShape);
+  return g;
 }
 
 /**
@@ -472,41 +519,5 @@ function buildFilterGradCorrelation(info: backend_util.Conv2DInfo, xShape: numbe
     g.int64s('steps', [-1, -1]),
   ]);
   g.output(g.op('Transpose', [taps], { perm: [2, 3, 1, 0] }, 'dw'), 'float', filterShape);
-  return g;
-}
-
-function buildFilterGradGraph(info: backend_util.Conv2DInfo, xShape: number[], dyShape: number[], filterShape: number[]): OnnxGraph {
-  const g = new OnnxGraph('conv2d_backprop_filter');
-  const [batch, , , inChannels] = xShape as [number, number, number, number];
-  const { top, left } = info.padInfo;
-  const { strideHeight: sh, strideWidth: sw, filterHeight: kh, filterWidth: kw, outHeight: oh, outWidth: ow } = info;
-  // Pad so that every tap's strided slice stays in range; the forward conv's own end pad may be
-  // smaller than that when it never reads the last rows.
-  const bottom = Math.max(0, kh - 1 + sh * (oh - 1) + 1 - info.inHeight - top);
-  const right = Math.max(0, kw - 1 + sw * (ow - 1) + 1 - info.inWidth - left);
-  let source = g.op('Transpose', [g.input('x', 'float', xShape)], { perm: [3, 0, 1, 2] });
-  if (top + left + bottom + right > 0) {
-    source = g.op('Pad', [source, g.int64s('pads', [0, 0, top, left, 0, 0, bottom, right])], { mode: 'constant' });
-  }
-  const taps: string[] = [];
-  for (let i = 0; i < kh; i += 1) {
-    for (let j = 0; j < kw; j += 1) {
-      taps.push(
-        g.op('Slice', [
-          source,
-          g.int64s('starts', [i, j]),
-          g.int64s('ends', [i + sh * (oh - 1) + 1, j + sw * (ow - 1) + 1]),
-          g.int64s('axes', [2, 3]),
-          g.int64s('steps', [sh, sw]),
-        ]),
-      );
-    }
-  }
-  const rows = batch * oh * ow;
-  const patches = taps.length === 1 ? taps[0]! : g.op('Concat', taps, { axis: 0 });
-  const columns = g.op('Reshape', [patches, g.int64s('shape', [kh * kw * inChannels, rows])]);
-  const dy = g.op('Reshape', [g.input('dy', 'float', dyShape), g.int64s('shape', [rows, info.outChannels])]);
-  const dw = g.op('MatMul', [columns, dy]);
-  g.output(g.op('Reshape', [dw, g.int64s('shape', filterShape)], {}, 'dw'), 'float', filterShape);
   return g;
 }
