@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { delegatedCalls } from '../../training/backend/ort-kernels.ts';
-import { MIRROR_PAD_GRAD, mirrorPadBackward } from '../../training/backend/mirror-pad-grad.ts';
+import { MIRROR_PAD_GRAD, mirrorPadBackward, mirrorPadGradCalls } from '../../training/backend/mirror-pad-grad.ts';
 import { compareWithCpu, randomValues, relativeError, runOn, TOLERANCE, use } from './backend-parity.ts';
 
 beforeAll(async () => {
@@ -210,6 +210,27 @@ describe('MirrorPad gradient kernel on the wasm heap', () => {
         [1, 2],
         [0, 0],
       ],
+      'spatial',
+    ],
+    [
+      'symmetric',
+      [
+        [0, 0],
+        [0, 2],
+        [3, 0],
+        [0, 0],
+      ],
+      'spatial',
+    ],
+    [
+      'reflect',
+      [
+        [0, 0],
+        [1, 1],
+        [1, 1],
+        [0, 0],
+      ],
+      'spatial',
     ],
     [
       'symmetric',
@@ -219,8 +240,10 @@ describe('MirrorPad gradient kernel on the wasm heap', () => {
         [0, 1],
         [0, 0],
       ],
+      'general',
     ],
-  ] as const)('NHWC %s pads %j match the composed gradient on cpu', async (mode, pads) => {
+  ] as const)('NHWC %s pads %j match the composed gradient on cpu (%s path)', async (mode, pads, path) => {
+    const before = { ...mirrorPadGradCalls };
     const { error, delegated } = await compareWithCpu(MIRROR_PAD_GRAD, () => {
       const x = tf.tensor4d(randomValues(2 * 5 * 6 * 3, 400), [2, 5, 6, 3]);
       const paddings = pads.map(([a, b]) => [a, b] as [number, number]);
@@ -235,6 +258,7 @@ describe('MirrorPad gradient kernel on the wasm heap', () => {
       return tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.mirrorPad(t as tf.Tensor4D, paddings, mode), weights)))(x);
     });
     expect(delegated).toBe(1);
+    expect(mirrorPadGradCalls[path] - before[path]).toBe(1);
     expect(error).toBeLessThan(1e-6);
   });
 });

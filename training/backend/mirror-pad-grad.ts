@@ -75,9 +75,21 @@ export function registerMirrorPadGradient(): void {
   });
 }
 
+/** Calls of the gradient kernel that took the spatial NHWC path (tests read it). */
+export const mirrorPadGradCalls = { spatial: 0, general: 0 };
+
+/** The x index that padded index `p` reads along an axis of `size` with `before` leading pads. */
+const mirrored = (p: number, before: number, size: number, skip: number) => {
+  const i = p - before;
+  if (i < 0) return -i - 1 + skip;
+  if (i >= size) return 2 * size - 1 - skip - i;
+  return i;
+};
+
 /**
  * mirrorPadBackward in one pass over the wasm heap: each dy element is added to the x element it
- * was copied from. Float32 only; other dtypes take the composed path.
+ * was copied from. Float32 only; other dtypes take the composed path. Padding of the spatial axes
+ * of an NHWC tensor only (ReflectionPadding2D) takes a faster path.
  */
 export const mirrorPadGradKernel: DelegatedKernel = ({ inputs, attrs, backend }) => {
   const { dy } = inputs as Record<string, tf.TensorInfo | undefined>;
@@ -86,24 +98,75 @@ export const mirrorPadGradKernel: DelegatedKernel = ({ inputs, attrs, backend })
   const wasm = backend as BackendWasm;
   const out = wasm.makeOutput(xShape, 'float32');
   const dx = wasm.typedArrayFromHeap(out) as Float32Array;
-  dx.fill(0);
   const source = wasm.typedArrayFromHeap(dy) as Float32Array;
-  const rank = xShape.length;
   const skip = mode === 'reflect' ? 1 : 0;
+  const spatialOnly = xShape.length === 4 && paddings[0]![0] + paddings[0]![1] + paddings[3]![0] + paddings[3]![1] === 0;
+  if (spatialOnly) {
+    spatialMirrorPadGrad(dx, source, xShape as [number, number, number, number], paddings, skip);
+    mirrorPadGradCalls.spatial += 1;
+  } else {
+    generalMirrorPadGrad(dx, source, xShape, dy.shape, paddings, skip);
+    mirrorPadGradCalls.general += 1;
+  }
+  return out;
+};
+
+/**
+ * NHWC with only H and W padded: every image row's centre is one contiguous run of dy, copied
+ * as it is; then each border pixel adds its C channels onto the pixel it mirrors (a few percent of
+ * the pixels for the nets' pads of 1 and 3). The general path below looked up every element's
+ * target through an index map: 1.4 ms for a 34×34×128 dy.
+ */
+function spatialMirrorPadGrad(
+  dx: Float32Array,
+  dy: Float32Array,
+  [batch, height, width, channels]: [number, number, number, number],
+  paddings: Paddings,
+  skip: number,
+): void {
+  const [top, bottom] = paddings[1]!;
+  const [left, right] = paddings[2]!;
+  const paddedHeight = height + top + bottom;
+  const paddedWidth = width + left + right;
+  const run = width * channels;
+  for (let b = 0; b < batch; b += 1) {
+    for (let i = 0; i < height; i += 1) {
+      const from = ((b * paddedHeight + i + top) * paddedWidth + left) * channels;
+      dx.set(dy.subarray(from, from + run), (b * height + i) * run);
+    }
+    for (let p = 0; p < paddedHeight; p += 1) {
+      const i = mirrored(p, top, height, skip);
+      const centreRow = p >= top && p < top + height;
+      for (let q = 0; q < paddedWidth; q += 1) {
+        if (centreRow && q === left) q = left + width;
+        if (q >= paddedWidth) break;
+        const from = ((b * paddedHeight + p) * paddedWidth + q) * channels;
+        const to = ((b * height + i) * width + mirrored(q, left, width, skip)) * channels;
+        for (let k = 0; k < channels; k += 1) dx[to + k]! += dy[from + k]!;
+      }
+    }
+  }
+}
+
+/** Any rank and any padded axes: each dy element through per-axis index maps. */
+function generalMirrorPadGrad(
+  dx: Float32Array,
+  source: Float32Array,
+  xShape: number[],
+  dyShape: number[],
+  paddings: Paddings,
+  skip: number,
+): void {
+  dx.fill(0);
+  const rank = xShape.length;
   // For every axis, the x index each padded index reads.
-  const sourceIndex = xShape.map((size, axis) => {
-    const before = paddings[axis]![0];
-    return Int32Array.from({ length: dy.shape[axis]! }, (_, p) => {
-      const i = p - before;
-      if (i < 0) return -i - 1 + skip;
-      if (i >= size) return 2 * size - 1 - skip - i;
-      return i;
-    });
-  });
+  const sourceIndex = xShape.map((size, axis) =>
+    Int32Array.from({ length: dyShape[axis]! }, (_, p) => mirrored(p, paddings[axis]![0], size, skip)),
+  );
   const xStrides = [...tf.util.computeStrides(xShape), 1];
-  const innerSize = dy.shape[rank - 1]!;
+  const innerSize = dyShape[rank - 1]!;
   const innerMap = sourceIndex[rank - 1]!;
-  const outerCount = tf.util.sizeFromShape(dy.shape.slice(0, -1));
+  const outerCount = tf.util.sizeFromShape(dyShape.slice(0, -1));
   const index = new Array<number>(Math.max(rank - 1, 0)).fill(0);
   for (let row = 0; row < outerCount; row += 1) {
     let base = 0;
@@ -112,9 +175,8 @@ export const mirrorPadGradKernel: DelegatedKernel = ({ inputs, attrs, backend })
     for (let j = 0; j < innerSize; j += 1) dx[base + innerMap[j]!]! += source[from + j]!;
     for (let axis = rank - 2; axis >= 0; axis -= 1) {
       index[axis]! += 1;
-      if (index[axis]! < dy.shape[axis]!) break;
+      if (index[axis]! < dyShape[axis]!) break;
       index[axis] = 0;
     }
   }
-  return out;
-};
+}
