@@ -326,7 +326,7 @@ export function conv2dBackpropInput(cache: SessionCache): DelegatedKernel {
 }
 
 /** The graph dx = f(dy, filter) of one formulation (inputs 'dy', 'filter' in inputGradLayout; output 'dx'). */
-export function buildInputGradGraph(info: backend_util.Conv2DInfo, formulation: InputGradFormulation): OnnxGraph {
+function buildInputGradGraph(info: backend_util.Conv2DInfo, formulation: InputGradFormulation): OnnxGraph {
   const g = new OnnxGraph('conv2d_backprop_input');
   const dyInput = g.input('dy', 'float', info.outShape);
   const filterShape = [info.filterHeight, info.filterWidth, info.inChannels, info.outChannels];
@@ -447,7 +447,7 @@ export function filterGradFormulation(info: backend_util.Conv2DInfo): FilterGrad
 }
 
 /** The graph dW = f(x, dy) of one formulation (inputs 'x', 'dy'; output 'dw', HWIO). */
-export function buildFilterGradGraph(info: backend_util.Conv2DInfo, formulation: FilterGradFormulation): OnnxGraph {
+function buildFilterGradGraph(info: backend_util.Conv2DInfo, formulation: FilterGradFormulation): OnnxGraph {
   const xShape = info.inShape;
   const dyShape = info.outShape;
   const filterShape = [info.filterHeight, info.filterWidth, info.inChannels, info.outChannels];
