@@ -244,6 +244,31 @@ describe('upscale2x: the same recipe with another pair maker', () => {
     }
   });
 
+  it('rebalances the colorize L1 by colour rarity only where the target is chroma', async () => {
+    await expect(
+      upscale2xRecipe.setup({ seed: 1, batchSize: 1, options: { ...PIX2PIX_OPTIONS, ...TINY, rebalance: 0.5, dataDir } }),
+    ).rejects.toThrow(/needs a chroma target/);
+    const losses = async (rebalance: number) => {
+      const session = await colorizeRecipe.setup({
+        seed: 1,
+        batchSize: 2,
+        options: { ...PIX2PIX_OPTIONS, ...TINY, rebalance, lambdaAdversarial: 0, dataDir },
+      });
+      try {
+        return session.trainStep(0, seededRandom(7));
+      } finally {
+        session.dispose?.();
+        for (const model of Object.values(session.models)) model.dispose();
+      }
+    };
+    const plain = await losses(0);
+    const weighted = await losses(0.5);
+    const uniform = await losses(1);
+    // Same seed, same batch, same first step: only the weights differ, and λ = 1 weighs every colour 1.
+    expect(uniform.l1).toBeCloseTo(plain.l1!, 5);
+    expect(Math.abs(weighted.l1! - plain.l1!)).toBeGreaterThan(1e-4);
+  });
+
   it('refuses crops that are not a multiple of 2^depth', async () => {
     await expect(
       colorizeRecipe.setup({ seed: 1, batchSize: 1, options: { ...PIX2PIX_OPTIONS, ...TINY, cropSize: 18, dataDir } }),

@@ -23,7 +23,9 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { ImageFolderDataset, toSignedUnit } from '../data/image-folder.ts';
+import { seededRandom } from '../data/random.ts';
 import { photoOfFile } from '../data/colorize-sources.ts';
+import { ChromaRebalancing } from '../data/pairs/chroma-rebalancing.ts';
 import { colorizePairs } from '../data/pairs/colorize.ts';
 import type { PairMaker } from '../data/pairs/pair-maker.ts';
 import { upscale2xPairs } from '../data/pairs/upscale.ts';
@@ -50,6 +52,12 @@ export const PIX2PIX_OPTIONS = {
   /** Stride-2 layers of the PatchGAN (3: 70×70 patches). */
   discriminatorLayers: 3,
   lambdaL1: 100,
+  /**
+   * Colour rebalancing of the L1 term (chroma-rebalancing.ts, Zhang et al. 2016): λ, the uniform
+   * share of the mix (the paper's 0.5); 0 turns it off. Only for a pair maker whose target is
+   * chroma (colorize).
+   */
+  rebalance: 0,
   /** Weight of the adversarial term; 0 trains on L1 alone and builds no discriminator. */
   lambdaAdversarial: 1,
   learningRate: 2e-4,
@@ -108,6 +116,37 @@ function meanAbsoluteError(a: tf.Tensor, b: tf.Tensor): tf.Scalar {
   return tf.mean(tf.abs(tf.sub(a, b))) as tf.Scalar;
 }
 
+/** Mean of weights · |a − b|, the weights broadcast over channels. */
+function weightedAbsoluteError(a: tf.Tensor, b: tf.Tensor, weights: tf.Tensor): tf.Scalar {
+  return tf.mean(tf.mul(weights, tf.abs(tf.sub(a, b)))) as tf.Scalar;
+}
+
+/** Crops drawn to estimate the colour histogram: enough for a stable 22² grid, seconds to draw. */
+const REBALANCING_CROPS = 256;
+
+/** The training targets' colour weights, from crops drawn like the training ones on their own random stream. */
+function estimateRebalancing(
+  photos: ImageFolderDataset,
+  pairs: PairMaker,
+  crop: { cropSize: number; minWindowFraction: number },
+  seed: number,
+  uniformShare: number,
+): ChromaRebalancing {
+  const random = seededRandom(seed + 5000);
+  const batch = 16;
+  const chroma = new Float32Array(REBALANCING_CROPS * crop.cropSize * crop.cropSize * 2);
+  for (let i = 0; i < REBALANCING_CROPS / batch; i++) {
+    const values = tf.tidy(() => {
+      const photoBatch = tf.tensor4d(photos.sampleBatch(batch, crop, random), [batch, crop.cropSize, crop.cropSize, 3]);
+      const { input, target } = pairs.makePair(photoBatch);
+      input.dispose();
+      return target.dataSync() as Float32Array;
+    });
+    chroma.set(values, i * values.length);
+  }
+  return ChromaRebalancing.fromTargets(chroma, { uniformShare });
+}
+
 async function setup(pairs: PairMaker, { seed, batchSize, options }: RecipeSetup<Pix2PixOptions>): Promise<RecipeSession> {
   const { dataDir, cropSize, generatorDepth } = options;
   const multiple = 2 ** generatorDepth;
@@ -126,6 +165,12 @@ async function setup(pairs: PairMaker, { seed, batchSize, options }: RecipeSetup
     throw new Error(`${tooSmall.map((p) => `${p.name} (${p.width}×${p.height})`).join(', ')}: smaller than the ${cropSize}² crops`);
   const samples = await samplePhotos(join(dataDir, 'test'), options.samplePhotos);
 
+  if (options.rebalance < 0 || options.rebalance > 1) throw new Error(`--rebalance must be in [0, 1], got ${options.rebalance}`);
+  if (options.rebalance > 0 && !pairs.chromaTarget) throw new Error(`--rebalance needs a chroma target; ${pairs.name}'s is not`);
+  const rebalancing =
+    options.rebalance > 0
+      ? estimateRebalancing(photos, pairs, { cropSize, minWindowFraction: options.minWindowFraction }, seed, options.rebalance)
+      : undefined;
   const adversarial = options.lambdaAdversarial > 0;
   const generator = unetGenerator({
     inputChannels: pairs.inputChannels,
@@ -161,7 +206,9 @@ async function setup(pairs: PairMaker, { seed, batchSize, options }: RecipeSetup
       const { value, grads } = tf.variableGrads(() => {
         const output = generator.apply(input, { training: true }) as tf.Tensor4D;
         fake = tf.keep(output);
-        const l1 = meanAbsoluteError(output, target);
+        const l1 = rebalancing
+          ? weightedAbsoluteError(output, target, rebalancing.pixelWeights(target))
+          : meanAbsoluteError(output, target);
         losses.l1 = tf.keep(l1);
         if (!adversarial) return tf.mul(options.lambdaL1, l1) as tf.Scalar;
         const fooling = lsganGeneratorLoss(score(input, output));

@@ -16,6 +16,7 @@ export function colorizePairs(chromaScale = DEFAULT_CHROMA_SCALE): PairMaker {
     description: `Grey or colour photo → colour photo with the input's lightness (pix2pix U-Net predicting CIELAB a*b* from L*, trained on Debian-packaged photos)`,
     inputChannels: 1,
     targetChannels: 2,
+    chromaTarget: true,
     makePair: (photos) =>
       tf.tidy(() => {
         const chroma = tf.slice(rgbToLab(photos), [0, 0, 0, 1], [-1, -1, -1, 2]);

@@ -19,6 +19,8 @@ export interface PairMaker {
   description: string;
   inputChannels: number;
   targetChannels: number;
+  /** The target is a chroma pair (a*b* in [-1, 1]): the recipe may rebalance its loss by colour rarity. */
+  chromaTarget?: boolean;
   /** Photos (NHWC RGB in [-1, 1]) → pairs; the caller disposes both tensors. */
   makePair(photos: tf.Tensor4D): TrainingPair;
   /** A generator input as RGB in [-1, 1], for sample grids and contact sheets. */
