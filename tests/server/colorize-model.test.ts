@@ -1,17 +1,18 @@
 /**
  * The committed models/colorize under its contract, through the real server: a grey JPEG in gives
- * a colour PNG of the same size with the input's lightness. Skipped until the model is trained and
+ * a colour PNG of the same size with the input's lightness; and the batch CLI converts a folder. Skipped until the model is trained and
  * copied into models/colorize (its recipe's smoke test, tests/training/pix2pix.test.ts, checks the
  * same contract on a tiny model).
  */
 import { existsSync } from 'node:fs';
-import { cp, mkdtemp, rm } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rgbToLab } from '../../training/eval/color-transfer.ts';
+import { runCli } from '../scripts/batch-harness.ts';
 import { startTestServer, type TestServer } from './harness.ts';
 
 const MODEL_DIR = 'models/colorize';
@@ -82,4 +83,23 @@ describe.skipIf(!trained)('models/colorize through the server', () => {
     expect(lightnessDifference / pixels).toBeLessThan(1);
     expect(chroma / pixels).toBeGreaterThan(1);
   });
+
+  it('converts a folder of grey photos with the batch CLI', async () => {
+    const input = join(root, 'batch-in');
+    const output = join(root, 'batch-out');
+    await mkdir(input, { recursive: true });
+    await writeFile(join(input, 'old.jpg'), await greyScene());
+    const run = await runCli(['translate', '--model', 'colorize', '--input', input, '--output', output], {
+      MODELS_DIR: root,
+      INFERENCE_WORKERS: '1',
+      INFERENCE_THREADS: '1',
+    });
+    expect(run.code, run.stderr).toBe(0);
+    const converted = await rgb(await sharp(join(output, 'old.png')).toBuffer());
+    expect([converted.width, converted.height, converted.channels]).toEqual([300, 200, 3]);
+    const lab = rgbToLab({ name: 'out', ...converted });
+    let chroma = 0;
+    for (let p = 0; p < 300 * 200; p++) chroma += Math.hypot(lab[p * 3 + 1]!, lab[p * 3 + 2]!);
+    expect(chroma / (300 * 200)).toBeGreaterThan(1);
+  }, 60_000);
 });
