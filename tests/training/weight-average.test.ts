@@ -1,7 +1,7 @@
 /** The generator weight average: its start, its update rule with the early ramp, and its guards. */
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { WeightAverage } from '../../training/nets/weight-average.ts';
+import { WeightAverage, weightAverageFor } from '../../training/nets/weight-average.ts';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -39,5 +39,18 @@ describe('WeightAverage', () => {
     expect(() => new WeightAverage(dense(0), dense(0), 0)).toThrow(/decay/);
     const twoLayers = tf.sequential({ layers: [tf.layers.dense({ units: 3, inputShape: [2] }), tf.layers.dense({ units: 1 })] });
     expect(() => new WeightAverage(dense(0), twoLayers, 0.9)).toThrow(/architecture/);
+  });
+
+  it('is off at --ema-decay 0 without building a shadow, and refuses a decay outside [0, 1)', () => {
+    let built = 0;
+    const build = () => {
+      built += 1;
+      return dense(0);
+    };
+    expect(weightAverageFor(dense(1), build, 0)).toBeUndefined();
+    expect(built).toBe(0);
+    expect(weightAverageFor(dense(1), build, 0.9)).toBeInstanceOf(WeightAverage);
+    expect(built).toBe(1);
+    for (const decay of [1, -0.1]) expect(() => weightAverageFor(dense(1), build, decay)).toThrow(/--ema-decay must be 0/);
   });
 });

@@ -66,12 +66,17 @@ export function instanceNorm(x: tf.Tensor4D, epsilon: number, alpha?: number): t
   return normalize(x) as tf.Tensor4D;
 }
 
+/** ReLU at slope 0, leaky ReLU otherwise: the activation the fused kernels apply. */
+export function leaky(x: tf.Tensor, slope: number): tf.Tensor {
+  return slope === 0 ? tf.relu(x) : tf.leakyRelu(x, slope);
+}
+
 function composedForward(x: tf.Tensor, { epsilon, activate, alpha }: NormAttrs): tf.Tensor[] {
   return tf.tidy(() => {
     const { mean, variance } = tf.moments(x, SPATIAL, true);
     const invStd = tf.rsqrt(tf.add(variance, epsilon));
     const y = tf.mul(tf.sub(x, mean), invStd);
-    return activate ? [alpha === 0 ? tf.relu(y) : tf.leakyRelu(y, alpha), y, invStd] : [y, invStd];
+    return activate ? [leaky(y, alpha), y, invStd] : [y, invStd];
   });
 }
 

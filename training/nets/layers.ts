@@ -4,7 +4,7 @@
  * `model.save` load back with `tf.loadLayersModel`, and the ONNX exporter maps both by class name.
  */
 import * as tf from '@tensorflow/tfjs';
-import { instanceNorm } from '../backend/instance-norm.ts';
+import { instanceNorm, leaky } from '../backend/instance-norm.ts';
 
 type LayerArgs = NonNullable<ConstructorParameters<typeof tf.layers.Layer>[0]>;
 type Shape = (number | null)[];
@@ -85,8 +85,7 @@ export class InstanceNormalization extends tf.layers.Layer {
       if (this.gamma === null || this.beta === null) return instanceNorm(x as tf.Tensor4D, this.epsilon, this.slope);
       const scaled = tf.add(tf.mul(instanceNorm(x as tf.Tensor4D, this.epsilon), this.gamma.read()), this.beta.read());
       const slope = this.slope;
-      if (slope === undefined) return scaled;
-      return slope === 0 ? tf.relu(scaled) : tf.leakyRelu(scaled, slope);
+      return slope === undefined ? scaled : leaky(scaled, slope);
     });
   }
 

@@ -41,3 +41,12 @@ export class WeightAverage {
     });
   }
 }
+
+/**
+ * The average a recipe's `--ema-decay` asks for: none at 0, else one over a fresh model from
+ * `build` (only built when needed). A decay outside [0, 1) is refused.
+ */
+export function weightAverageFor(source: tf.LayersModel, build: () => tf.LayersModel, decay: number): WeightAverage | undefined {
+  if (!(decay >= 0 && decay < 1)) throw new Error(`--ema-decay must be 0 (off) or in (0, 1), got ${decay}`);
+  return decay === 0 ? undefined : new WeightAverage(source, build(), decay);
+}

@@ -42,7 +42,7 @@ import {
 } from '../losses.ts';
 import { buildTextDiscriminator, buildTextGenerator } from '../nets/text-cgan.ts';
 import { withScaledNoise } from '../nets/truncation.ts';
-import { WeightAverage } from '../nets/weight-average.ts';
+import { weightAverageFor } from '../nets/weight-average.ts';
 import { noiseBatch } from '../../server/shared.ts';
 import { seededRandom } from '../data/random.ts';
 import type { Recipe, RecipeSession } from './recipe.ts';
@@ -146,8 +146,7 @@ export const digitsTextRecipe: Recipe<DigitsTextOptions> = {
     ]);
     const sampleTokens = tokenTensor(sampleCaptions);
 
-    if (options.emaDecay < 0 || options.emaDecay >= 1) throw new Error(`--ema-decay must be 0 (off) or in (0, 1), got ${options.emaDecay}`);
-    const average = options.emaDecay > 0 ? new WeightAverage(generator, buildTextGenerator(config), options.emaDecay) : undefined;
+    const average = weightAverageFor(generator, () => buildTextGenerator(config), options.emaDecay);
     /** The generator that samples and is exported: the weight average when there is one. */
     const served = average?.shadow ?? generator;
     const generate = (noise: tf.Tensor, tokens: tf.Tensor, training: boolean) =>

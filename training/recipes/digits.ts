@@ -40,7 +40,7 @@ import {
 } from '../losses.ts';
 import { buildConditionalDiscriminator, buildConditionalGenerator } from '../nets/cgan.ts';
 import { withScaledNoise } from '../nets/truncation.ts';
-import { WeightAverage } from '../nets/weight-average.ts';
+import { weightAverageFor } from '../nets/weight-average.ts';
 import { noiseBatch } from '../../server/shared.ts';
 import type { Recipe, RecipeSession } from './recipe.ts';
 
@@ -143,8 +143,7 @@ export const digitsRecipe: Recipe<DigitsOptions> = {
       'int32',
     );
 
-    if (options.emaDecay < 0 || options.emaDecay >= 1) throw new Error(`--ema-decay must be 0 (off) or in (0, 1), got ${options.emaDecay}`);
-    const average = options.emaDecay > 0 ? new WeightAverage(generator, buildConditionalGenerator(netConfig), options.emaDecay) : undefined;
+    const average = weightAverageFor(generator, () => buildConditionalGenerator(netConfig), options.emaDecay);
     /** The generator that samples and is exported: the weight average when there is one. */
     const served = average?.shadow ?? generator;
     const generate = (noise: tf.Tensor, labels: tf.Tensor, training: boolean) =>
