@@ -15,6 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseManifest } from '../../server/models/manifest.ts';
 import { selectBackend } from '../../training/backend/select.ts';
 import { colorizePairs } from '../../training/data/pairs/colorize.ts';
+import { rgbToLab as rgbToLabTensor } from '../../training/nets/cielab.ts';
 import { seededRandom } from '../../training/data/random.ts';
 import { rgbToLab } from '../../training/eval/color-transfer.ts';
 import { formatColorizeEval, runColorizeEval } from '../../training/eval/colorize.ts';
@@ -38,6 +39,7 @@ let root: string;
 let dataDir: string;
 let exportDir: string;
 let l1ExportDir: string;
+let generator: tf.LayersModel;
 let servingModel: tf.LayersModel;
 let server: TestServer | undefined;
 
@@ -109,7 +111,8 @@ beforeAll(async () => {
   l1ExportDir = l1.exportDir!;
   for (const model of Object.values(l1.models)) model.dispose();
   // The graph the export saw: the trained U-Net inside the RGB → Lab → RGB wrapper.
-  servingModel = colorizePairs().servingModel(gan.models.generator!);
+  generator = gan.models.generator!;
+  servingModel = colorizePairs().servingModel(generator);
   gan.models.discriminator!.dispose();
 }, 180_000);
 
@@ -267,6 +270,32 @@ describe('upscale2x: the same recipe with another pair maker', () => {
     // Same seed, same batch, same first step: only the weights differ, and λ = 1 weighs every colour 1.
     expect(uniform.l1).toBeCloseTo(plain.l1!, 5);
     expect(Math.abs(weighted.l1! - plain.l1!)).toBeGreaterThan(1e-4);
+  });
+
+  it('--chroma-gain scales the exported chroma, keeps the lightness, and needs a chroma target', async () => {
+    await expect(
+      upscale2xRecipe.setup({ seed: 1, batchSize: 1, options: { ...PIX2PIX_OPTIONS, ...TINY, chromaGain: 1.5, dataDir } }),
+    ).rejects.toThrow(/--chroma-gain needs a chroma target/);
+    await expect(
+      colorizeRecipe.setup({ seed: 1, batchSize: 1, options: { ...PIX2PIX_OPTIONS, ...TINY, chromaGain: 0, dataDir } }),
+    ).rejects.toThrow(/--chroma-gain must be positive/);
+    const gained = colorizePairs().servingModel(generator, 1.7);
+    try {
+      // Mid-grey: the predicted chroma is small there, so both outputs stay inside the sRGB gamut.
+      const [plain, vivid] = tf.tidy(() =>
+        [servingModel, gained].map((model) => rgbToLabTensor(model.predict(tf.fill([1, 8, 8, 3], 0.1)) as tf.Tensor4D).arraySync()),
+      ) as number[][][][][];
+      const pixels = (lab: number[][][][]) => lab[0]!.flat();
+      const chroma = (p: number[]) => Math.hypot(p[1]!, p[2]!);
+      const pairs = pixels(plain!).map((p, i) => [p, pixels(vivid!)[i]!] as const);
+      expect(Math.max(...pairs.map(([p]) => chroma(p)))).toBeGreaterThan(0.05);
+      for (const [p, v] of pairs) {
+        expect(v[0]).toBeCloseTo(p[0]!, 2);
+        expect(chroma(v)).toBeCloseTo(1.7 * chroma(p), 2);
+      }
+    } finally {
+      gained.dispose();
+    }
   });
 
   it('refuses crops that are not a multiple of 2^depth', async () => {

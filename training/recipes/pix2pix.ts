@@ -58,6 +58,13 @@ export const PIX2PIX_OPTIONS = {
    * chroma (colorize).
    */
   rebalance: 0,
+  /**
+   * The exported graph's predicted chroma × this (export only; 1: as trained). An L1-trained
+   * colouriser predicts the median colour of what it cannot tell apart, which is duller than any of
+   * them; the gain restores vividness where the predicted hue is right, and exaggerates it where
+   * it is wrong. Only for a chroma target (colorize).
+   */
+  chromaGain: 1,
   /** Weight of the adversarial term; 0 trains on L1 alone and builds no discriminator. */
   lambdaAdversarial: 1,
   learningRate: 2e-4,
@@ -167,6 +174,8 @@ async function setup(pairs: PairMaker, { seed, batchSize, options }: RecipeSetup
 
   if (options.rebalance < 0 || options.rebalance > 1) throw new Error(`--rebalance must be in [0, 1], got ${options.rebalance}`);
   if (options.rebalance > 0 && !pairs.chromaTarget) throw new Error(`--rebalance needs a chroma target; ${pairs.name}'s is not`);
+  if (!(options.chromaGain > 0)) throw new Error(`--chroma-gain must be positive, got ${options.chromaGain}`);
+  if (options.chromaGain !== 1 && !pairs.chromaTarget) throw new Error(`--chroma-gain needs a chroma target; ${pairs.name}'s is not`);
   const rebalancing =
     options.rebalance > 0
       ? estimateRebalancing(photos, pairs, { cropSize, minWindowFraction: options.minWindowFraction }, seed, options.rebalance)
@@ -275,7 +284,7 @@ async function setup(pairs: PairMaker, { seed, batchSize, options }: RecipeSetup
       }),
     sampleColumns: 3,
     exportTarget: () => ({
-      model: pairs.servingModel(generator),
+      model: pairs.servingModel(generator, options.chromaGain),
       exportOptions: { imageLayout: 'NCHW', inputs: [{ name: 'image' }], outputs: [{ name: 'output' }] },
       manifest: {
         name: pairs.name,

@@ -28,6 +28,6 @@ export function colorizePairs(chromaScale = DEFAULT_CHROMA_SCALE): PairMaker {
         return labToRgb(lightness, tf.zeros([count, height, width, 2]), chromaScale);
       }),
     outputAsRgb: (lightness, chroma) => labToRgb(lightness, chroma, chromaScale),
-    servingModel: (generator) => rgbColorizer(generator, chromaScale, 'colorize'),
+    servingModel: (generator, chromaGain = 1) => rgbColorizer(generator, chromaScale * chromaGain, 'colorize'),
   };
 }

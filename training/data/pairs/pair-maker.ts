@@ -27,6 +27,9 @@ export interface PairMaker {
   inputAsRgb(input: tf.Tensor4D): tf.Tensor4D;
   /** A generator output (or a target) as RGB in [-1, 1], given the input it belongs to. */
   outputAsRgb(input: tf.Tensor4D, output: tf.Tensor4D): tf.Tensor4D;
-  /** The generator inside the exported graph: RGB in [-1, 1] in and out, the server's convention. */
-  servingModel(generator: tf.LayersModel): tf.LayersModel;
+  /**
+   * The generator inside the exported graph: RGB in [-1, 1] in and out, the server's convention.
+   * A chroma target's maker scales the predicted chroma by `chromaGain` there (1: as trained).
+   */
+  servingModel(generator: tf.LayersModel, chromaGain?: number): tf.LayersModel;
 }
