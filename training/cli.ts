@@ -6,7 +6,7 @@
  *                             [--checkpoint-every N] [--sample-every N] [--log-every N]
  *                             [--<recipe option> VALUE ...]
  *   npm run eval -- <model folder or name under models/> [--record] [--fid-samples N]
- *   npm run data -- photo2anime | colorize [...]
+ *   npm run data -- photo2anime | colorize | independent [...]
  *
  * Recipe options are the recipe's own (e.g. `--loss wgan-gp`, `--subset 500` for digits); a value
  * is parsed as the type of the option's default. Exit codes: 0 ok, 2 usage error, 3 eval targets
@@ -118,6 +118,7 @@ const USAGE = `usage:
                    [--l1-only <model folder>] (colorize: the L1-only row)
   npm run data -- photo2anime [--out DIR] [--max-side N] [--cache DIR] [--dataA DIR --dataB DIR]
   npm run data -- colorize [--out DIR] [--max-side N] [--test-max-side N] [--cache DIR]
+  npm run data -- independent [--out DIR] [--max-side N] [--cache DIR]   (evaluation only: --data data/independent)
 recipes: ${Object.keys(RECIPES).join(', ')}`;
 
 async function main(argv: string[]): Promise<number> {

@@ -1,4 +1,4 @@
-/** `npm run data -- photo2anime | colorize`: data sets built from Debian packages. */
+/** `npm run data -- photo2anime | colorize | independent`: data sets built from Debian packages. */
 import { join } from 'node:path';
 import { integerFlag, type ParsedArgs, UsageError } from './args.ts';
 
@@ -30,12 +30,39 @@ async function colorizeDataCommand({ flags }: ParsedArgs): Promise<number> {
   }
 }
 
+/** `data independent`: builds data/independent, photos for evaluation only, from Debian packages. */
+async function independentDataCommand({ flags }: ParsedArgs): Promise<number> {
+  const { buildIndependent } = await import('../data/independent.ts');
+  const { debianPackageFetcher, NoDebianToolsError } = await import('../data/debian-packages.ts');
+  const outDir = flags.get('out') ?? join('data', 'independent');
+  try {
+    const record = await buildIndependent({
+      outDir,
+      maxSide: integerFlag(flags, 'max-side', 64),
+      fetchPackage: debianPackageFetcher(flags.get('cache') ?? join('data', '.debs')),
+      log: (line) => console.log(`[data] ${line}`),
+    });
+    const balance = Object.entries(record.balance)
+      .map(([tag, n]) => `${tag} ${n}`)
+      .join(', ');
+    console.log(`[data] ${outDir}: ${record.count} photos in test/ (${balance}); for evaluation only, never for training or tuning`);
+    return 0;
+  } catch (error) {
+    if (error instanceof NoDebianToolsError)
+      throw new UsageError('this host has no apt-get/dpkg-deb: build data/independent on a Debian host and copy it here');
+    throw error;
+  }
+}
+
 /** `data photo2anime`: builds data/photo2anime from Debian packages, or from two folders. */
 export async function dataCommand(args: ParsedArgs): Promise<number> {
   const [dataset] = args.positional;
   if (dataset === 'colorize') return colorizeDataCommand(args);
+  if (dataset === 'independent') return independentDataCommand(args);
   if (dataset !== 'photo2anime')
-    throw new UsageError(`unknown dataset "${dataset ?? ''}"; known: photo2anime, colorize (MNIST ships inside the mnist package)`);
+    throw new UsageError(
+      `unknown dataset "${dataset ?? ''}"; known: photo2anime, colorize, independent (MNIST ships inside the mnist package)`,
+    );
   const { flags } = args;
   const { buildPhoto2Anime } = await import('../data/photo2anime.ts');
   const { debianPackageFetcher, NoDebianToolsError } = await import('../data/debian-packages.ts');

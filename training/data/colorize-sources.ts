@@ -65,7 +65,7 @@ const openFile = (file: string) => async () => sharp(file, { limitInputPixels: I
  * Candidates for every photo of `photos` (name → tags), found at `locate(name)` inside the
  * package; a photo the package lacks is an error naming it (the lists are checked, not guessed).
  */
-async function catalogued(
+export async function catalogued(
   pkg: UnpackedPackage,
   prefix: string,
   photos: TaggedPhotos,

@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import type { Sharp } from 'sharp';
 import { COLORIZE_HELD_OUT, SCENE_TAGS, type SceneTag } from './colorize-catalog.ts';
 import { COLORIZE_SOURCES, type Credit, photoOfFile } from './colorize-sources.ts';
-import { type FetchPackage, summarizeCopyright } from './debian-packages.ts';
+import { type FetchPackage, type PackageProvenance, packageProvenance } from './debian-packages.ts';
 
 export type Split = 'train' | 'test';
 
@@ -29,13 +29,7 @@ export interface PhotoRecord extends Credit {
   tags: readonly SceneTag[];
 }
 
-export interface ColorizeSourceRecord {
-  package: string;
-  version: string;
-  /** Licence of the `Files: *` stanza of the package's Debian copyright file (null: not machine-readable). */
-  license: string | null;
-  licenses: string[];
-  copyrightFile: string;
+export interface ColorizeSourceRecord extends PackageProvenance {
   files: PhotoRecord[];
 }
 
@@ -66,7 +60,7 @@ export interface BuildColorizeOptions {
 const BUILDER_VERSION = 'colorize-v3';
 
 /** Decodes (EXIF-rotated, alpha flattened onto white), downscales to `maxSide`, writes a 4:4:4 JPEG. */
-async function storePhoto(image: Sharp, target: string, maxSide: number): Promise<void> {
+export async function storePhoto(image: Sharp, target: string, maxSide: number): Promise<void> {
   await image
     .rotate()
     .flatten({ background: '#ffffff' })
@@ -126,15 +120,7 @@ export async function buildColorize(options: BuildColorizeOptions): Promise<Colo
           photos[split].add(photo);
           files.push({ ...candidate, split });
         }
-        const summary = summarizeCopyright(pkg.copyright);
-        sources.push({
-          package: pkg.name,
-          version: pkg.version,
-          license: summary.mainLicense,
-          licenses: summary.licenses,
-          copyrightFile: `/usr/share/doc/${pkg.name}/copyright`,
-          files,
-        });
+        sources.push({ ...packageProvenance(pkg), files });
         log(`${pkg.name} ${pkg.version}: ${files.length} photos`);
       } finally {
         await pkg.cleanup();

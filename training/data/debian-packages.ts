@@ -59,6 +59,52 @@ export function summarizeCopyright(text: string): CopyrightSummary {
   return { mainLicense, licenses };
 }
 
+/** What a data set records about the package its files came from. */
+export interface PackageProvenance {
+  package: string;
+  version: string;
+  /** Licence of the `Files: *` stanza of the package's Debian copyright file (null: not machine-readable). */
+  license: string | null;
+  /** Every licence the copyright file names. */
+  licenses: string[];
+  copyrightFile: string;
+}
+
+export function packageProvenance(pkg: UnpackedPackage): PackageProvenance {
+  const summary = summarizeCopyright(pkg.copyright);
+  return {
+    package: pkg.name,
+    version: pkg.version,
+    license: summary.mainLicense,
+    licenses: summary.licenses,
+    copyrightFile: `/usr/share/doc/${pkg.name}/copyright`,
+  };
+}
+
+/**
+ * The `Copyright:` holders and `License:` name a DEP-5 copyright file gives one file, by its name:
+ * the stanza whose `Files:` list names it literally, under any folder (upstream paths such as
+ * `16.04/x.jpg` differ from where the package installs `x.jpg`). Undefined where no stanza names it.
+ */
+export function fileCopyright(text: string, fileName: string): { holders: string; license: string } | undefined {
+  for (const stanza of text.split(/\n\s*\n/)) {
+    // Each field's lines: its first, then its indented continuation lines ('.' is an empty one).
+    const fields = new Map<string, string[]>();
+    let current: string[] | undefined;
+    for (const line of stanza.split('\n')) {
+      const field = /^([A-Za-z-]+):\s*(.*)$/.exec(line);
+      if (field) fields.set(field[1]!.toLowerCase(), (current = field[2]!.trim() ? [field[2]!.trim()] : []));
+      else if (current && /^\s/.test(line) && line.trim() !== '.') current.push(line.trim());
+    }
+    const files = (fields.get('files') ?? []).flatMap((entry) => entry.split(/\s+/));
+    if (!files.some((file) => file === fileName || file.endsWith(`/${fileName}`))) continue;
+    const license = fields.get('license')?.[0];
+    if (license === undefined) return undefined;
+    return { holders: (fields.get('copyright') ?? []).join('; '), license };
+  }
+  return undefined;
+}
+
 async function commandExists(command: string): Promise<boolean> {
   try {
     await run('sh', ['-c', `command -v ${command}`]);

@@ -20,7 +20,7 @@
 import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, extname, join, relative } from 'node:path';
 import sharp from 'sharp';
-import { type FetchPackage, summarizeCopyright, type UnpackedPackage } from './debian-packages.ts';
+import { type FetchPackage, type PackageProvenance, packageProvenance, type UnpackedPackage } from './debian-packages.ts';
 import { seededRandom, shuffleInPlace } from './random.ts';
 
 /**
@@ -123,14 +123,7 @@ export const PHOTO2ANIME_SOURCES: readonly PackageSource[] = [
 const SPLITS = ['trainA', 'testA', 'trainB', 'testB'] as const;
 type Split = (typeof SPLITS)[number];
 
-export interface SourceRecord {
-  package: string;
-  version: string;
-  /** Licence of the package's `Files: *` stanza in its Debian copyright file. */
-  license: string | null;
-  /** Every licence named in that copyright file. */
-  licenses: string[];
-  copyrightFile: string;
+export interface SourceRecord extends PackageProvenance {
   /** Paths inside the package, with the author and licence the package declares for each. */
   files: { path: string; author?: string; license?: string }[];
 }
@@ -254,13 +247,8 @@ async function readExisting(outDir: string): Promise<DatasetSources | undefined>
 }
 
 function sourceRecord(pkg: UnpackedPackage, files: Candidate[]): SourceRecord {
-  const summary = summarizeCopyright(pkg.copyright);
   return {
-    package: pkg.name,
-    version: pkg.version,
-    license: summary.mainLicense,
-    licenses: summary.licenses,
-    copyrightFile: `/usr/share/doc/${pkg.name}/copyright`,
+    ...packageProvenance(pkg),
     files: files.map((f) => ({
       path: relative(pkg.root, f.path),
       ...(f.author ? { author: f.author } : {}),

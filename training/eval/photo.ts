@@ -12,7 +12,7 @@
  * (cartoon-filter.ts). Every image is scored at most `evalSide` pixels on its long side, so photos
  * and anime scenes are compared at one scale.
  */
-import { mkdir, readdir } from 'node:fs/promises';
+import { mkdir, readdir, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import sharp from 'sharp';
 import { composeGrid, type RawImage } from '../../server/shared.ts';
@@ -24,7 +24,7 @@ import { type SwdOptions, slicedWasserstein, toPlanar } from './swd.ts';
 import { loadTranslator } from './translator.ts';
 
 export interface PhotoEvalOptions {
-  /** Dataset folder (CycleGAN layout). Default data/photo2anime. */
+  /** Dataset folder: CycleGAN layout, or photos only in test/ (photoEvalFolders). Default data/photo2anime. */
   dataDir?: string;
   /** Where the contact sheet PNG goes. Default <modelDir>/contact-sheet.png. */
   contactSheet?: string;
@@ -84,6 +84,21 @@ async function fitWithin(image: RgbImage, side: number): Promise<RgbImage> {
   return { name: image.name, width: info.width, height: info.height, data: new Uint8Array(data.buffer, data.byteOffset, data.length) };
 }
 
+const PHOTO2ANIME_DATA = 'data/photo2anime';
+
+const isFolder = async (path: string) => (await stat(path).catch(() => undefined))?.isDirectory() === true;
+
+/**
+ * Where a data folder's held-out photos and anime scenes are. A CycleGAN-layout set has both
+ * (testA/, trainB/); a set of photos only (test/ and no testA/, as data/independent)
+ * is scored against photo2anime's anime scenes, the style the model was trained towards.
+ */
+export async function photoEvalFolders(dataDir: string): Promise<{ photos: string; anime: string }> {
+  if (!(await isFolder(join(dataDir, 'testA'))) && (await isFolder(join(dataDir, 'test'))))
+    return { photos: join(dataDir, 'test'), anime: PHOTO2ANIME_DATA };
+  return { photos: join(dataDir, 'testA'), anime: dataDir };
+}
+
 async function readScaledFolder(dir: string, side: number, optional = false): Promise<RgbImage[]> {
   if (optional && (await readdir(dir).catch(() => [])).length === 0) return [];
   return Promise.all((await readImageFolder(dir)).map((image) => fitWithin(image, side)));
@@ -112,17 +127,18 @@ async function writeContactSheet(file: string, rows: RgbImage[][]): Promise<void
 }
 
 /**
- * Translates the held-out photos (testA) with the model folder through onnxruntime and scores
- * them and both baselines against the whole anime set (trainB + testB: with a handful of painted
- * scenes, the style target is the domain; what must generalise is the photos, never trained on).
+ * Translates the held-out photos (testA, or test/ of a photos-only set) with the model folder
+ * through onnxruntime and scores them and both baselines against the whole anime set (trainB +
+ * testB: with a handful of painted scenes, the style target is the domain; what must generalise is
+ * the photos, never trained on).
  */
 export async function runPhotoEval(modelDir: string, options: PhotoEvalOptions = {}): Promise<PhotoEvalReport> {
-  const dataDir = options.dataDir ?? 'data/photo2anime';
+  const folders = await photoEvalFolders(options.dataDir ?? PHOTO2ANIME_DATA);
   const evalSide = options.evalSide ?? 512;
   const [photos, trainAnime, testAnime] = await Promise.all([
-    readScaledFolder(join(dataDir, 'testA'), evalSide),
-    readScaledFolder(join(dataDir, 'trainB'), evalSide),
-    readScaledFolder(join(dataDir, 'testB'), evalSide, true),
+    readScaledFolder(folders.photos, evalSide),
+    readScaledFolder(join(folders.anime, 'trainB'), evalSide),
+    readScaledFolder(join(folders.anime, 'testB'), evalSide, true),
   ]).catch((error: Error) => {
     throw new Error(`${error.message}\nbuild the dataset first: npm run data -- photo2anime`);
   });
