@@ -1,14 +1,24 @@
 /**
  * The text generator of `digits-text` exports to ONNX with its text encoder in the same graph:
- * tfjs (cpu backend, the reference) and onnxruntime agree on noise + int64 tokens, and the encoder
- * behaves as documented (padding is masked; word order does not matter).
+ * tfjs (cpu backend, the reference) and onnxruntime agree on noise + int64 tokens in both
+ * upsamplings, `--upsampling resize` leaves the served contract as it is, and the encoder behaves as
+ * documented (padding is masked; word order does not matter).
  */
 import * as tf from '@tensorflow/tfjs';
 import * as ort from 'onnxruntime-node';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { captionTokens, captionVocabulary } from '../../training/data/captions.ts';
 import { buildTextDiscriminator, buildTextGenerator, type TextCganConfig } from '../../training/nets/text-cgan.ts';
-import { checkParity, randomInput, useCpuBackend } from './export-harness.ts';
+import { digitsTextRecipe } from '../../training/recipes/digits-text.ts';
+import {
+  checkParity,
+  DIGIT_GENERATOR_UPSAMPLING,
+  randomInput,
+  randomizeWeights,
+  servedContract,
+  upsamplingNodes,
+  useCpuBackend,
+} from './export-harness.ts';
 
 const vocabulary = captionVocabulary();
 const MAX_TOKENS = 12;
@@ -20,6 +30,7 @@ const config: TextCganConfig = {
   generatorWidth: 8,
   discriminatorWidth: 8,
   minibatchStddev: true,
+  upsampling: 'transpose',
   seed: 11,
 };
 const EXPORT_OPTIONS = { inputs: [{ name: 'noise' }, { name: 'text', dtype: 'int64' as const }], outputs: [{ name: 'image' }] };
@@ -42,20 +53,42 @@ async function runExported(onnx: Uint8Array, captions: string[], noise: Float32A
 }
 
 describe('digits-text generator export', () => {
-  it('matches tfjs in onnxruntime, taking noise [N, 16] and int64 tokens [N, 12]', async () => {
-    const generator = buildTextGenerator(config);
-    const noise = randomInput([PROMPTS.length, config.noiseDim], 5);
-    const tokens = tf.tensor2d(captionTokens(PROMPTS, vocabulary, MAX_TOKENS), [PROMPTS.length, MAX_TOKENS], 'int32');
-    const { maxAbsDiff, shapes } = await checkParity(generator, [noise, tokens], EXPORT_OPTIONS);
-    expect(shapes).toEqual([[PROMPTS.length, 28, 28, 1]]);
-    expect(maxAbsDiff).toBeLessThan(1e-4);
-    // The prompts really condition the output: different prompts, same noise → different images.
-    const sameNoise = tf.tile(tf.slice(noise, [0, 0], [1, -1]), [PROMPTS.length, 1]);
-    const images = generator.predict([sameNoise, tokens]) as tf.Tensor;
-    const first = tf.slice(images, [0, 0, 0, 0], [1, -1, -1, -1]);
-    expect(tf.max(tf.abs(tf.sub(images, first))).dataSync()[0]).toBeGreaterThan(1e-4);
-    tf.dispose([noise, tokens, sameNoise, images, first]);
-    generator.dispose();
+  it.each(['transpose', 'resize'] as const)(
+    'matches tfjs in onnxruntime with %s upsampling, taking noise [N, 16] and int64 tokens [N, 12]',
+    async (upsampling) => {
+      const generator = buildTextGenerator({ ...config, upsampling });
+      // The builder's N(0, 0.02) weights give images of about 1e-4, where a 1e-4 tolerance says nothing.
+      randomizeWeights(generator, 7);
+      const noise = randomInput([PROMPTS.length, config.noiseDim], 5);
+      const tokens = tf.tensor2d(captionTokens(PROMPTS, vocabulary, MAX_TOKENS), [PROMPTS.length, MAX_TOKENS], 'int32');
+      const { maxAbsDiff, onnx, shapes } = await checkParity(generator, [noise, tokens], EXPORT_OPTIONS);
+      expect(shapes).toEqual([[PROMPTS.length, 28, 28, 1]]);
+      expect(maxAbsDiff).toBeLessThanOrEqual(1e-4);
+      expect(upsamplingNodes(onnx)).toEqual(DIGIT_GENERATOR_UPSAMPLING[upsampling]);
+      // The prompts really condition the output: different prompts, same noise → different images.
+      const sameNoise = tf.tile(tf.slice(noise, [0, 0], [1, -1]), [PROMPTS.length, 1]);
+      const images = generator.predict([sameNoise, tokens]) as tf.Tensor;
+      expect(tf.max(tf.abs(images)).dataSync()[0]).toBeGreaterThan(0.1);
+      const first = tf.slice(images, [0, 0, 0, 0], [1, -1, -1, -1]);
+      expect(tf.max(tf.abs(tf.sub(images, first))).dataSync()[0]).toBeGreaterThan(1e-4);
+      tf.dispose([noise, tokens, sameNoise, images, first]);
+      generator.dispose();
+    },
+  );
+
+  it('serves the same contract with --upsampling resize (manifest, ONNX inputs and outputs) and refuses other values', async () => {
+    const options = { ...digitsTextRecipe.options, generatorWidth: 4, discriminatorWidth: 4, subset: 64 };
+    const transpose = await servedContract(digitsTextRecipe, options);
+    const resize = await servedContract(digitsTextRecipe, { ...options, upsampling: 'resize' });
+    expect(resize).toEqual(transpose);
+    expect(resize.inputs).toEqual([
+      { name: 'noise', dtype: 'float32', dims: ['N', 64] },
+      { name: 'text', dtype: 'int64', dims: ['N', MAX_TOKENS] },
+    ]);
+    expect(resize.outputs).toEqual([{ name: 'image', dtype: 'float32', dims: ['N', 28, 28, 1], layout: 'NHWC' }]);
+    await expect(servedContract(digitsTextRecipe, { ...options, upsampling: 'bilinear' })).rejects.toThrow(
+      /--upsampling must be transpose or resize, got bilinear/,
+    );
   });
 
   it('masks padding and ignores word order, in the exported graph too', async () => {

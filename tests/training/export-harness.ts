@@ -4,8 +4,10 @@
  * returns the largest absolute difference over all outputs.
  */
 import * as tf from '@tensorflow/tfjs';
+import onnxProto from 'onnx-proto';
 import * as ort from 'onnxruntime-node';
-import { type ExportOptions, exportModel } from '../../training/export/onnx.ts';
+import { type ExportOptions, exportModel, type TensorInfo } from '../../training/export/onnx.ts';
+import type { ManifestFields, Recipe, RecipeOptions } from '../../training/recipes/recipe.ts';
 
 export async function useCpuBackend(): Promise<void> {
   await tf.setBackend('cpu');
@@ -92,5 +94,40 @@ export function randomizeWeights(model: tf.LayersModel, seed: number): void {
       return tf.randomNormal(w.shape, 0, 0.3, 'float32', counter);
     });
     if (weights.length > 0) layer.setWeights(weights);
+  }
+}
+
+/** How an export upsamples: its ConvTranspose and Conv nodes, and each Resize node's mode. */
+export function upsamplingNodes(onnx: Uint8Array): { convTranspose: number; conv: number; resize: string[] } {
+  const nodes = onnxProto.onnx.ModelProto.decode(onnx).graph?.node ?? [];
+  const count = (opType: string) => nodes.filter((n) => n.opType === opType).length;
+  const resize = nodes
+    .filter((n) => n.opType === 'Resize')
+    .map((n) => new TextDecoder().decode(n.attribute?.find((a) => a.name === 'mode')?.s ?? new Uint8Array()));
+  return { convTranspose: count('ConvTranspose'), conv: count('Conv'), resize };
+}
+
+/** A digit generator's upsampling nodes per `upsampling` option (training/nets/cgan.ts, digitGeneratorTrunk). */
+export const DIGIT_GENERATOR_UPSAMPLING = {
+  transpose: { convTranspose: 2, conv: 0, resize: [] },
+  resize: { convTranspose: 0, conv: 3, resize: ['nearest', 'nearest'] },
+};
+
+/** What a recipe's export serves, from its freshly built (untrained) nets: manifest fields and ONNX inputs and outputs. */
+export async function servedContract<Options extends RecipeOptions>(
+  recipe: Recipe<Options>,
+  options: Options,
+): Promise<{ manifest: ManifestFields; inputs: TensorInfo[]; outputs: TensorInfo[] }> {
+  const session = await recipe.setup({ seed: 1, batchSize: 8, options });
+  const models = Object.values(session.models);
+  try {
+    const { model, exportOptions, manifest } = session.exportTarget();
+    const { inputs, outputs } = exportModel(model, exportOptions);
+    // A truncated export is a model of its own.
+    if (!models.includes(model)) model.dispose();
+    return { manifest, inputs, outputs };
+  } finally {
+    session.dispose?.();
+    for (const model of models) model.dispose();
   }
 }

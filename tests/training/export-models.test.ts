@@ -1,13 +1,24 @@
 /**
- * Whole-model parity of the ONNX exporter (a label-conditioned generator and a CycleGAN-style
- * ResNet generator), graph layout checks, model nesting, and the refusal of unsupported layers.
+ * Whole-model parity of the ONNX exporter (a label-conditioned generator, the digits recipe's own in
+ * both upsamplings, and a CycleGAN-style ResNet generator), graph layout checks, model nesting, and
+ * the refusal of unsupported layers.
  */
 import * as tf from '@tensorflow/tfjs';
 import onnxProto from 'onnx-proto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { exportModel, exportToOnnx, UnsupportedLayerError } from '../../training/export/onnx.ts';
+import { buildConditionalGenerator } from '../../training/nets/cgan.ts';
 import { instanceNormalization, reflectionPadding2D } from '../../training/nets/layers.ts';
-import { checkParity, randomInput, randomizeWeights, useCpuBackend } from './export-harness.ts';
+import { digitsRecipe } from '../../training/recipes/digits.ts';
+import {
+  checkParity,
+  DIGIT_GENERATOR_UPSAMPLING,
+  randomInput,
+  randomizeWeights,
+  servedContract,
+  upsamplingNodes,
+  useCpuBackend,
+} from './export-harness.ts';
 
 const TOLERANCE = 1e-4;
 
@@ -93,6 +104,52 @@ describe('label-conditioned generator', () => {
     expect(shapes[0]).toEqual([2, 1, 28, 28]);
     // One transpose only: the Reshape output (tfjs NHWC) into the conv chain.
     expect(opTypes(onnx).filter((op) => op === 'Transpose')).toHaveLength(1);
+  });
+});
+
+describe('digits generator (training/nets/cgan.ts)', () => {
+  it.each(['transpose', 'resize'] as const)('matches tfjs with %s upsampling, exported as the recipe exports it', async (upsampling) => {
+    // Width 5: the 'resize' trunk's last hidden layer has ⌈5/2⌉ = 3 channels.
+    const model = buildConditionalGenerator({
+      noiseDim: 8,
+      classes: 10,
+      generatorWidth: 5,
+      discriminatorWidth: 4,
+      labelEmbeddingDim: 4,
+      minibatchStddev: false,
+      upsampling,
+      seed: 3,
+    });
+    // The builder's N(0, 0.02) weights give images of about 1e-4, where a 1e-4 tolerance says nothing.
+    randomizeWeights(model, 21);
+    const feeds = [randomInput([5, 8], 1), tf.tensor2d([[0], [3], [9], [3], [7]])];
+    const images = model.predict(feeds) as tf.Tensor;
+    expect(tf.max(tf.abs(images)).dataSync()[0]).toBeGreaterThan(0.1);
+    const { maxAbsDiff, onnx, shapes } = await checkParity(model, feeds, {
+      inputs: [{ name: 'noise' }, { name: 'label', dtype: 'int64', shape: [] }],
+      outputs: [{ name: 'image' }],
+    });
+    expect(maxAbsDiff).toBeLessThanOrEqual(TOLERANCE);
+    expect(shapes).toEqual([[5, 28, 28, 1]]);
+    expect(upsamplingNodes(onnx)).toEqual(DIGIT_GENERATOR_UPSAMPLING[upsampling]);
+    tf.dispose([...feeds, images]);
+    model.dispose();
+  });
+
+  it('serves the same contract with --upsampling resize (manifest, ONNX inputs and outputs) and refuses other values', async () => {
+    // The default τ = 0.5 keeps the truncated export (training/nets/truncation.ts) in the comparison.
+    const options = { ...digitsRecipe.options, generatorWidth: 4, discriminatorWidth: 4, subset: 64 };
+    const transpose = await servedContract(digitsRecipe, options);
+    const resize = await servedContract(digitsRecipe, { ...options, upsampling: 'resize' });
+    expect(resize).toEqual(transpose);
+    expect(resize.inputs).toEqual([
+      { name: 'noise', dtype: 'float32', dims: ['N', 64] },
+      { name: 'label', dtype: 'int64', dims: ['N'] },
+    ]);
+    expect(resize.outputs).toEqual([{ name: 'image', dtype: 'float32', dims: ['N', 28, 28, 1], layout: 'NHWC' }]);
+    await expect(servedContract(digitsRecipe, { ...options, upsampling: 'bilinear' })).rejects.toThrow(
+      /--upsampling must be transpose or resize, got bilinear/,
+    );
   });
 });
 

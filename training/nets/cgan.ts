@@ -12,6 +12,12 @@
  * batches separately, and batch statistics would leak which batch it is looking at. It ends in a
  * logit (no sigmoid); the losses work on logits.
  *
+ * Option `upsampling: 'resize'` (both digit generators share the trunk, digitGeneratorTrunk) swaps
+ * the generator's transposed convs for nearest 2× + 3×3 conv (Odena et al. 2016, "Deconvolution and
+ * checkerboard artifacts"). A 4×4 stride-2 transposed conv computes each output pixel's parity
+ * class with its own quarter of the kernel, and nothing ties the four together, so pixel-periodic
+ * speckle stays wherever training has not balanced them; after a resize every pixel shares one kernel.
+ *
  * Label embeddings start at N(0, 1), the scale of a one-hot code and of the noise: at DCGAN's
  * 0.02 the label is a whisper next to the noise, and Adam (≈ lr per step) needs thousands of steps
  * to make it heard, which showed as samples ignoring their class for the first epochs.
@@ -24,6 +30,7 @@
  * Every initialiser is seeded from `seed`, so the same seed builds the same weights.
  */
 import * as tf from '@tensorflow/tfjs';
+import type { Upsampling } from './cyclegan.ts';
 
 export interface CganConfig {
   noiseDim: number;
@@ -35,6 +42,8 @@ export interface CganConfig {
   labelEmbeddingDim: number;
   /** Append the minibatch standard deviation feature map to the discriminator's last conv. */
   minibatchStddev: boolean;
+  /** How the generator doubles 7×7 → 14×14 → 28×28 (see digitGeneratorTrunk). */
+  upsampling: Upsampling;
   seed: number;
 }
 
@@ -130,13 +139,77 @@ function conditionInputs(noiseDim: number): { noise: tf.SymbolicTensor; label: t
 }
 
 /**
- * Generator: (noise [N, noiseDim], label [N, 1] int) → image [N, 28, 28, 1] in [-1, 1].
- * dense → 7×7×2w → transposed conv → 14×14×w → transposed conv → 28×28×1.
+ * Both digit generators' shared part: the condition vector [N, d] (noise and label or text code) →
+ * dense 7×7×2w (BN, ReLU) → 2× → 14×14×w (BN, ReLU) → 2× → 28×28×1 tanh. `upsampling` picks how:
+ * - 'transpose': 4×4 stride-2 transposed convs, the second one drawing the image;
+ * - 'resize': nearest 2× then a 3×3 conv at each step, plus one 3×3 conv → ⌈w/2⌉ (BN, ReLU) at
+ *   28×28 before the 3×3 image conv, so the image is drawn from features that were refined after
+ *   the last resize rather than from its blocky copies.
+ * Layer names are the same in both where the layers correspond (g_up1 is the first upsampling's
+ * conv, g_image the last conv), and 'transpose' draws its initialisers in the order it always did.
+ */
+export function digitGeneratorTrunk(
+  condition: tf.SymbolicTensor,
+  config: Pick<CganConfig, 'generatorWidth' | 'upsampling'>,
+  normal: ReturnType<typeof seededNormals>,
+): tf.SymbolicTensor {
+  const width = config.generatorWidth;
+  const wide = width * 2;
+  const apply = (layer: tf.layers.Layer, x: tf.SymbolicTensor) => layer.apply(x) as tf.SymbolicTensor;
+  const normRelu = (x: tf.SymbolicTensor, name: string) =>
+    apply(tf.layers.reLU({ name: `${name}_relu` }), apply(tf.layers.batchNormalization({ momentum: 0.9, name: `${name}_bn` }), x));
+  // 'resize': nearest 2× then a 3×3 'same' conv, so every output pixel gets the same kernel.
+  const resizeConv = (x: tf.SymbolicTensor, filters: number, name: string) =>
+    apply(
+      tf.layers.conv2d({ filters, kernelSize: 3, padding: 'same', useBias: false, kernelInitializer: normal(), name }),
+      apply(tf.layers.upSampling2d({ size: [2, 2], interpolation: 'nearest', name: `${name}_resize` }), x),
+    );
+
+  let x = apply(tf.layers.dense({ units: 7 * 7 * wide, useBias: false, kernelInitializer: normal(), name: 'g_project' }), condition);
+  x = normRelu(x, 'g_project');
+  x = apply(tf.layers.reshape({ targetShape: [7, 7, wide], name: 'g_reshape' }), x);
+  if (config.upsampling === 'resize') {
+    x = normRelu(resizeConv(x, width, 'g_up1'), 'g_up1');
+    x = normRelu(resizeConv(x, Math.ceil(width / 2), 'g_up2'), 'g_up2');
+    return apply(
+      tf.layers.conv2d({ filters: 1, kernelSize: 3, padding: 'same', activation: 'tanh', kernelInitializer: normal(), name: 'g_image' }),
+      x,
+    );
+  }
+  x = apply(
+    tf.layers.conv2dTranspose({
+      filters: width,
+      kernelSize: 4,
+      strides: 2,
+      padding: 'same',
+      useBias: false,
+      kernelInitializer: normal(),
+      name: 'g_up1',
+    }),
+    x,
+  );
+  x = normRelu(x, 'g_up1');
+  return apply(
+    tf.layers.conv2dTranspose({
+      filters: 1,
+      kernelSize: 4,
+      strides: 2,
+      padding: 'same',
+      activation: 'tanh',
+      kernelInitializer: normal(),
+      name: 'g_image',
+    }),
+    x,
+  );
+}
+
+/**
+ * Generator: (noise [N, noiseDim], label [N, 1] int) → image [N, 28, 28, 1] in [-1, 1]:
+ * [noise | label embedding] → digitGeneratorTrunk.
  */
 export function buildConditionalGenerator(config: CganConfig): tf.LayersModel {
   const normal = seededNormals(config.seed);
   const { noise, label } = conditionInputs(config.noiseDim);
-  const wide = config.generatorWidth * 2;
   const embedded = tf.layers
     .embedding({
       inputDim: config.classes,
@@ -146,37 +219,8 @@ export function buildConditionalGenerator(config: CganConfig): tf.LayersModel {
     })
     .apply(label) as tf.SymbolicTensor;
   const labelVector = tf.layers.flatten({ name: 'g_label_flat' }).apply(embedded) as tf.SymbolicTensor;
-  let x = tf.layers.concatenate({ name: 'g_condition' }).apply([noise, labelVector]) as tf.SymbolicTensor;
-  x = tf.layers
-    .dense({ units: 7 * 7 * wide, useBias: false, kernelInitializer: normal(), name: 'g_project' })
-    .apply(x) as tf.SymbolicTensor;
-  x = tf.layers.batchNormalization({ momentum: 0.9, name: 'g_project_bn' }).apply(x) as tf.SymbolicTensor;
-  x = tf.layers.reLU({ name: 'g_project_relu' }).apply(x) as tf.SymbolicTensor;
-  x = tf.layers.reshape({ targetShape: [7, 7, wide], name: 'g_reshape' }).apply(x) as tf.SymbolicTensor;
-  x = tf.layers
-    .conv2dTranspose({
-      filters: config.generatorWidth,
-      kernelSize: 4,
-      strides: 2,
-      padding: 'same',
-      useBias: false,
-      kernelInitializer: normal(),
-      name: 'g_up1',
-    })
-    .apply(x) as tf.SymbolicTensor;
-  x = tf.layers.batchNormalization({ momentum: 0.9, name: 'g_up1_bn' }).apply(x) as tf.SymbolicTensor;
-  x = tf.layers.reLU({ name: 'g_up1_relu' }).apply(x) as tf.SymbolicTensor;
-  const image = tf.layers
-    .conv2dTranspose({
-      filters: 1,
-      kernelSize: 4,
-      strides: 2,
-      padding: 'same',
-      activation: 'tanh',
-      kernelInitializer: normal(),
-      name: 'g_image',
-    })
-    .apply(x) as tf.SymbolicTensor;
+  const condition = tf.layers.concatenate({ name: 'g_condition' }).apply([noise, labelVector]) as tf.SymbolicTensor;
+  const image = digitGeneratorTrunk(condition, config, normal);
   return tf.model({ inputs: [noise, label], outputs: image, name: 'conditional_generator' });
 }
 

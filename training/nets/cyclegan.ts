@@ -40,6 +40,12 @@ export interface GeneratorOptions {
 
 export type Upsampling = 'transpose' | 'resize';
 
+/** A recipe's `--upsampling` flag (a plain string on the command line), checked. */
+export function upsamplingOption(value: string): Upsampling {
+  if (value !== 'transpose' && value !== 'resize') throw new Error(`--upsampling must be transpose or resize, got ${value}`);
+  return value;
+}
+
 export const DEFAULT_GENERATOR = {
   filters: 24,
   blocks: 6,

@@ -12,13 +12,15 @@
  * Built only from layers the exporter maps (Embedding, Multiply, GlobalAveragePooling1D,
  * LayerNormalization, Dense), so the exported graph takes int64 tokens [N, maxTokens] directly.
  *
- * Generator: [noise | text code] → dense 7×7×2w → transposed convs → 28×28×1 tanh, as in the
- * label CGAN (training/nets/cgan.ts). Discriminator: its own text encoder; the code becomes a 28×28
- * map stacked on the image, and a projection term ⟨W t, φ(x)⟩ (Miyato & Koyama 2018) joins the
- * image features φ(x) and the text, so "does this image match this text" is part of the score.
+ * Generator: [noise | text code] → the label CGAN's trunk (digitGeneratorTrunk in
+ * training/nets/cgan.ts): dense 7×7×2w → two 2× upsamplings → 28×28×1 tanh. Discriminator: its own
+ * text encoder; the code becomes a 28×28 map stacked on the image, and a projection term ⟨W t, φ(x)⟩
+ * (Miyato & Koyama 2018) joins the image features φ(x) and the text, so "does this image match this
+ * text" is part of the score.
  */
 import * as tf from '@tensorflow/tfjs';
-import { IMAGE_SIDE, projectionDiscriminatorScore, seededNormals } from './cgan.ts';
+import { digitGeneratorTrunk, IMAGE_SIDE, projectionDiscriminatorScore, seededNormals } from './cgan.ts';
+import type { Upsampling } from './cyclegan.ts';
 
 export interface TextCganConfig {
   noiseDim: number;
@@ -30,6 +32,8 @@ export interface TextCganConfig {
   generatorWidth: number;
   discriminatorWidth: number;
   minibatchStddev: boolean;
+  /** How the generator doubles 7×7 → 14×14 → 28×28 (see digitGeneratorTrunk in cgan.ts). */
+  upsampling: Upsampling;
   seed: number;
 }
 
@@ -73,38 +77,8 @@ export function buildTextGenerator(config: TextCganConfig): tf.LayersModel {
   const noise = tf.input({ shape: [config.noiseDim], name: 'noise' });
   const tokens = tokensInput(config);
   const code = textEncoder(tokens, config, 'g', normal);
-  const wide = config.generatorWidth * 2;
-  let x = tf.layers.concatenate({ name: 'g_condition' }).apply([noise, code]) as tf.SymbolicTensor;
-  x = tf.layers
-    .dense({ units: 7 * 7 * wide, useBias: false, kernelInitializer: normal(), name: 'g_project' })
-    .apply(x) as tf.SymbolicTensor;
-  x = tf.layers.batchNormalization({ momentum: 0.9, name: 'g_project_bn' }).apply(x) as tf.SymbolicTensor;
-  x = tf.layers.reLU({ name: 'g_project_relu' }).apply(x) as tf.SymbolicTensor;
-  x = tf.layers.reshape({ targetShape: [7, 7, wide], name: 'g_reshape' }).apply(x) as tf.SymbolicTensor;
-  x = tf.layers
-    .conv2dTranspose({
-      filters: config.generatorWidth,
-      kernelSize: 4,
-      strides: 2,
-      padding: 'same',
-      useBias: false,
-      kernelInitializer: normal(),
-      name: 'g_up1',
-    })
-    .apply(x) as tf.SymbolicTensor;
-  x = tf.layers.batchNormalization({ momentum: 0.9, name: 'g_up1_bn' }).apply(x) as tf.SymbolicTensor;
-  x = tf.layers.reLU({ name: 'g_up1_relu' }).apply(x) as tf.SymbolicTensor;
-  const image = tf.layers
-    .conv2dTranspose({
-      filters: 1,
-      kernelSize: 4,
-      strides: 2,
-      padding: 'same',
-      activation: 'tanh',
-      kernelInitializer: normal(),
-      name: 'g_image',
-    })
-    .apply(x) as tf.SymbolicTensor;
+  const condition = tf.layers.concatenate({ name: 'g_condition' }).apply([noise, code]) as tf.SymbolicTensor;
+  const image = digitGeneratorTrunk(condition, config, normal);
   return tf.model({ inputs: [noise, tokens], outputs: image, name: 'text_generator' });
 }
 

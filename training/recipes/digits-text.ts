@@ -40,6 +40,7 @@ import {
   wassersteinCriticLoss,
   wassersteinGeneratorLoss,
 } from '../losses.ts';
+import { upsamplingOption } from '../nets/cyclegan.ts';
 import { buildTextDiscriminator, buildTextGenerator } from '../nets/text-cgan.ts';
 import { withScaledNoise } from '../nets/truncation.ts';
 import { weightAverageFor } from '../nets/weight-average.ts';
@@ -52,6 +53,12 @@ const digitsTextOptions = {
   generatorWidth: 48,
   discriminatorWidth: 40,
   textDim: 32,
+  /**
+   * How the generator upsamples (the trunk it shares with digits, training/nets/cgan.ts):
+   * 'transpose' (4×4 stride-2 transposed convs) or 'resize' (nearest 2× + 3×3 conv, against the
+   * transposed convs' speckle).
+   */
+  upsampling: 'transpose',
   /** Token row length: longer prompts keep their first maxTokens known words. */
   maxTokens: 12,
   /** Probability that a caption mentions each style word its digit has. */
@@ -101,6 +108,7 @@ export const digitsTextRecipe: Recipe<DigitsTextOptions> = {
     if (batchSize % 2 !== 0) throw new Error(`digits-text pairs its fakes: --batch-size must be even, got ${batchSize}`);
     if (options.loss !== 'bce' && options.loss !== 'wgan-gp') throw new Error(`--loss must be bce or wgan-gp, got ${options.loss}`);
     const wasserstein = options.loss === 'wgan-gp';
+    const upsampling = upsamplingOption(options.upsampling);
     const { train: allTraining } = splitMnist();
     const data: DigitSet =
       options.subset > 0
@@ -120,6 +128,7 @@ export const digitsTextRecipe: Recipe<DigitsTextOptions> = {
       generatorWidth: options.generatorWidth,
       discriminatorWidth: options.discriminatorWidth,
       minibatchStddev: options.minibatchStddev,
+      upsampling,
       seed,
     };
     const generator = buildTextGenerator(config);

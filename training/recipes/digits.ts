@@ -39,6 +39,7 @@ import {
   wassersteinGeneratorLoss,
 } from '../losses.ts';
 import { buildConditionalDiscriminator, buildConditionalGenerator } from '../nets/cgan.ts';
+import { upsamplingOption } from '../nets/cyclegan.ts';
 import { withScaledNoise } from '../nets/truncation.ts';
 import { weightAverageFor } from '../nets/weight-average.ts';
 import { noiseBatch } from '../../server/shared.ts';
@@ -49,6 +50,11 @@ const digitsOptions = {
   generatorWidth: 48,
   discriminatorWidth: 48,
   labelEmbeddingDim: 16,
+  /**
+   * How the generator upsamples (training/nets/cgan.ts): 'transpose' (4×4 stride-2 transposed
+   * convs) or 'resize' (nearest 2× + 3×3 conv, against the transposed convs' speckle).
+   */
+  upsampling: 'transpose',
   /** Minibatch standard deviation in the discriminator, against within-class mode collapse. */
   minibatchStddev: true,
   /** Weight λ of the mode-seeking term (0 turns it off); see the doc comment. */
@@ -101,6 +107,7 @@ export const digitsRecipe: Recipe<DigitsOptions> = {
     if (!Number.isInteger(options.criticSteps) || options.criticSteps < 1)
       throw new Error(`--critic-steps must be a whole number ≥ 1, got ${options.criticSteps}`);
     const criticSteps = options.criticSteps;
+    const upsampling = upsamplingOption(options.upsampling);
     const { train: allTraining } = splitMnist();
     const data: DigitSet =
       options.subset > 0
@@ -116,6 +123,7 @@ export const digitsRecipe: Recipe<DigitsOptions> = {
       discriminatorWidth: options.discriminatorWidth,
       labelEmbeddingDim: options.labelEmbeddingDim,
       minibatchStddev: options.minibatchStddev,
+      upsampling,
       seed,
     };
     const generator = buildConditionalGenerator(netConfig);

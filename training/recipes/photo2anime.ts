@@ -28,7 +28,7 @@ import { ImageFolderDataset, numberedFrames, toSignedUnit } from '../data/image-
 import { diffAugment } from '../augment.ts';
 import { blockMean, colorLoss, cycleLoss, identityLoss, lsganDiscriminatorLoss, lsganFakeLoss, lsganGeneratorLoss } from '../losses.ts';
 import { edgeSmoothed, greyscale } from '../negatives.ts';
-import { patchDiscriminator, resnetGenerator, type Upsampling } from '../nets/cyclegan.ts';
+import { patchDiscriminator, resnetGenerator, upsamplingOption } from '../nets/cyclegan.ts';
 import { type GuidedFilterGuide, withGuidedFilter } from '../nets/guided-filter.ts';
 import type { Recipe, RecipeSession, RecipeSetup } from './recipe.ts';
 import { learningRateAt, setLearningRate } from './schedule.ts';
@@ -199,15 +199,13 @@ async function setup({ seed, batchSize, options }: RecipeSetup<Photo2AnimeOption
   });
   const samples = await samplePhotos(join(dataDir, 'testA'), options.samplePhotos, multiple);
 
-  if (options.upsampling !== 'transpose' && options.upsampling !== 'resize')
-    throw new Error(`--upsampling must be transpose or resize, got ${options.upsampling}`);
   if (!['none', 'self', 'input'].includes(options.outputFilter))
     throw new Error(`--output-filter must be none, self or input, got ${options.outputFilter}`);
   const generator = {
     filters: options.generatorFilters,
     blocks: options.generatorBlocks,
     downsamplings,
-    upsampling: options.upsampling as Upsampling,
+    upsampling: upsamplingOption(options.upsampling),
     inputSkip: options.inputSkip,
   };
   const discriminator = { filters: options.discriminatorFilters, layers: options.discriminatorLayers };
