@@ -169,6 +169,15 @@ describe('digits recipe', () => {
     expect(bceFake).not.toEqual(bceReal);
   });
 
+  it('reproduces the committed model at its defaults: `npm run train -- digits` has its options, batch and steps', async () => {
+    const manifest = JSON.parse(await readFile('models/digits/model.json', 'utf8'));
+    const { options, batchSize, steps, dataset } = manifest.provenance;
+    expect(options).toEqual(digitsRecipe.options);
+    expect(batchSize).toBe(digitsRecipe.defaults.batchSize);
+    const stepsPerEpoch = Math.floor(dataset.trainingDigits / batchSize);
+    expect(steps).toBe(Math.ceil(digitsRecipe.defaults.epochs! * stepsPerEpoch));
+  });
+
   it('refuses a critic-steps value that is not a whole number ≥ 1', async () => {
     for (const criticSteps of [0, 1.5]) {
       await expect(
