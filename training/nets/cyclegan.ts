@@ -15,6 +15,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { instanceNormalization, reflectionPadding2D } from './layers.ts';
+import { BoxBlur } from './box-blur.ts';
 
 export interface GeneratorOptions {
   /** Filters of the first layer (ngf); doubled at each downsampling. Reference: 64. */
@@ -33,6 +34,12 @@ export interface GeneratorOptions {
    * photo's absolute colours and has to guess them from texture (hue drift, rainbow skies).
    */
   inputSkip?: boolean;
+  /**
+   * With inputSkip: 0 concatenates the input itself; r > 0 concatenates it box-blurred over
+   * (2r+1)² pixels, which carries the photo's colours past the norms but not its detail, so the
+   * generator cannot get its texture back by copying.
+   */
+  inputSkipBlur?: number;
   name?: string;
   /** Seeds the weight initialiser (layer i uses seed + i), so a run is reproducible. */
   seed?: number;
@@ -53,6 +60,7 @@ export const DEFAULT_GENERATOR = {
   channels: 3,
   upsampling: 'transpose' as Upsampling,
   inputSkip: false,
+  inputSkipBlur: 0,
 };
 
 type SymbolicTensor = tf.SymbolicTensor;
@@ -105,7 +113,7 @@ function residualBlock(x: SymbolicTensor, filters: number, name: string, init: I
  * in and out (tanh).
  */
 export function resnetGenerator(options: GeneratorOptions = {}): tf.LayersModel {
-  const { filters, blocks, downsamplings, channels, upsampling, inputSkip } = { ...DEFAULT_GENERATOR, ...options };
+  const { filters, blocks, downsamplings, channels, upsampling, inputSkip, inputSkipBlur } = { ...DEFAULT_GENERATOR, ...options };
   if (upsampling !== 'transpose' && upsampling !== 'resize')
     throw new Error(`upsampling must be 'transpose' or 'resize', got '${String(upsampling)}'`);
   const name = options.name ?? 'generator';
@@ -152,7 +160,10 @@ export function resnetGenerator(options: GeneratorOptions = {}): tf.LayersModel 
     }
     x = apply(instanceNormalization({ name: `${prefix}_norm`, activation: 'relu' }), x);
   }
-  if (inputSkip) x = tf.layers.concatenate({ name: `${name}_input_skip` }).apply([x, input]) as SymbolicTensor;
+  if (inputSkip) {
+    const skipped = inputSkipBlur > 0 ? apply(new BoxBlur({ radius: inputSkipBlur, name: `${name}_input_blur` }), input) : input;
+    x = tf.layers.concatenate({ name: `${name}_input_skip` }).apply([x, skipped]) as SymbolicTensor;
+  }
   x = apply(reflectionPadding2D({ padding: 3, name: `${name}_out_pad` }), x);
   x = apply(
     tf.layers.conv2d({ filters: channels, kernelSize: 7, padding: 'valid', kernelInitializer: init(), name: `${name}_out_conv` }),

@@ -94,8 +94,8 @@ function guideAndSourceShapes(inputShape: Shape | Shape[]): [Shape, Shape] {
   return [guide!, source!];
 }
 
-/** The border-clipped box mean for NHWC tensors of height × width. */
-function boxFilter(radius: number, height: number, width: number): (x: tf.Tensor) => tf.Tensor {
+/** The border-clipped box mean for NHWC tensors of height × width (also BoxBlur's). */
+export function boxFilter(radius: number, height: number, width: number): (x: tf.Tensor) => tf.Tensor {
   const side = 2 * radius + 1;
   // k² / (pixels of the window inside the image); separable, since the window is a rectangle.
   const inImage = (position: number, size: number) => Math.min(position + radius, size - 1) - Math.max(position - radius, 0) + 1;

@@ -56,6 +56,8 @@ export const PHOTO2ANIME_OPTIONS = {
   upsampling: 'resize',
   /** The input photo concatenated to the generator's last features (see GeneratorOptions.inputSkip). */
   inputSkip: true,
+  /** Box-blur radius of the skipped input (GeneratorOptions.inputSkipBlur; 0: the photo itself). */
+  inputSkipBlur: 0,
   discriminatorFilters: 32,
   /** Stride-2 layers of the PatchGAN (3 = 70×70 receptive field). */
   discriminatorLayers: 3,
@@ -207,6 +209,7 @@ async function setup({ seed, batchSize, options }: RecipeSetup<Photo2AnimeOption
     downsamplings,
     upsampling: upsamplingOption(options.upsampling),
     inputSkip: options.inputSkip,
+    inputSkipBlur: options.inputSkipBlur,
   };
   const discriminator = { filters: options.discriminatorFilters, layers: options.discriminatorLayers };
   const genAB = resnetGenerator({ ...generator, name: 'photo2anime', seed: seed + 1000 });

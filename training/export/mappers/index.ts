@@ -1,5 +1,6 @@
 /** The layer classes the exporter knows, by tfjs class name. Anything else fails the export. */
 import { activation, elu, leakyRelu, prelu, relu, softmax } from './activations.ts';
+import { boxBlur } from './box-blur.ts';
 import { conv1d, conv2d, conv2dTranspose, depthwiseConv2d, separableConv2d } from './convolution.ts';
 import { dense, embedding, flatten, identity, reshape } from './core.ts';
 import { guidedFilter } from './guided-filter.ts';
@@ -50,6 +51,7 @@ export const LAYER_MAPPERS: Readonly<Record<string, LayerMapper>> = {
   Maximum: maximum,
   Minimum: minimum,
   GuidedFilter: guidedFilter,
+  BoxBlur: boxBlur,
   RgbToLightness: rgbToLightness,
   LabToRgb: labToRgb,
 };
