@@ -7,6 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GuidedFilter, withGuidedFilter } from '../../training/nets/guided-filter.ts';
+import { type Shape4, referenceBox } from './box-reference.ts';
 import { checkParity, randomizeWeights } from './export-harness.ts';
 
 beforeAll(async () => {
@@ -15,8 +16,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await tf.setBackend('cpu');
 });
-
-type Shape4 = [number, number, number, number];
 
 /** Deterministic uniform numbers in [-1, 1) (mulberry32). */
 function seededValues(count: number, seed: number): Float64Array {
@@ -28,29 +27,6 @@ function seededValues(count: number, seed: number): Float64Array {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return (((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1;
   });
-}
-
-/** Mean over the (2r+1)² window clipped to the image, by direct summation. */
-function referenceBox(x: Float64Array, [n, h, w, c]: Shape4, r: number): Float64Array {
-  const out = new Float64Array(x.length);
-  for (let b = 0; b < n; b += 1) {
-    for (let y = 0; y < h; y += 1) {
-      for (let xx = 0; xx < w; xx += 1) {
-        for (let ch = 0; ch < c; ch += 1) {
-          let sum = 0;
-          let count = 0;
-          for (let yy = Math.max(0, y - r); yy <= Math.min(h - 1, y + r); yy += 1) {
-            for (let xw = Math.max(0, xx - r); xw <= Math.min(w - 1, xx + r); xw += 1) {
-              sum += x[((b * h + yy) * w + xw) * c + ch]!;
-              count += 1;
-            }
-          }
-          out[((b * h + y) * w + xx) * c + ch] = sum / count;
-        }
-      }
-    }
-  }
-  return out;
 }
 
 function referenceGuidedFilter(guide: Float64Array, source: Float64Array, shape: Shape4, r: number, epsilon: number): Float64Array {

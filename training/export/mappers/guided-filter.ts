@@ -4,6 +4,7 @@
  * so the graph is six pools and elementwise ops, valid at any height and width, opset 13 to 17.
  */
 import { UnsupportedLayerError } from '../context.ts';
+import { boxMean } from './box-blur.ts';
 import type { LayerMapper } from './types.ts';
 
 export const guidedFilter: LayerMapper = (layer, inputs, ctx, config) => {
@@ -16,9 +17,7 @@ export const guidedFilter: LayerMapper = (layer, inputs, ctx, config) => {
   }
   const g = ctx.graph;
   const [guide, source] = inputs.map((v) => ctx.nchw(v)) as [string, string];
-  const side = 2 * radius + 1;
-  const poolAttrs = { kernel_shape: [side, side], strides: [1, 1], pads: [radius, radius, radius, radius], count_include_pad: 0 };
-  const box = (x: string) => g.op('AveragePool', [x], poolAttrs);
+  const box = (x: string) => boxMean(ctx, x, radius);
 
   const meanGuide = box(guide);
   const meanSource = box(source);
