@@ -28,6 +28,7 @@ export const ABLATION_VARIANTS: { name: string; technique: string; flags: string
   { name: 'no-diffaugment', technique: 'DiffAugment off', flags: ['--diff-augment', 'false'] },
   { name: 'no-init', technique: 'initialization phase off', flags: ['--init-steps', '0'] },
   { name: 'no-skip', technique: 'input skip to the output layer off', flags: ['--input-skip', 'false'] },
+  { name: 'tv', technique: 'total variation on the translation on (λ 1)', flags: ['--lambda-tv', '1'] },
   { name: 'identity', technique: 'the reference identity loss on (0.5·λ)', flags: ['--lambda-identity', '0.5'] },
 ];
 

@@ -160,6 +160,21 @@ export function colorLoss(translated: tf.Tensor, photo: tf.Tensor): tf.Scalar {
   });
 }
 
+/**
+ * Anisotropic total variation of an NHWC batch: the mean absolute difference between vertically
+ * and between horizontally neighbouring pixels, summed. AnimeGANv2 adds a total-variation term
+ * against the generator's high-frequency noise; this is its L1 form, which favours flat regions
+ * bounded by sharp edges where the squared form would blur the edges too.
+ */
+export function totalVariation(images: tf.Tensor4D): tf.Scalar {
+  return tf.tidy(() => {
+    const [n, h, w, c] = images.shape;
+    const vertical = tf.sub(tf.slice(images, [0, 1, 0, 0], [n, h - 1, w, c]), tf.slice(images, [0, 0, 0, 0], [n, h - 1, w, c]));
+    const horizontal = tf.sub(tf.slice(images, [0, 0, 1, 0], [n, h, w - 1, c]), tf.slice(images, [0, 0, 0, 0], [n, h, w - 1, c]));
+    return tf.add(tf.mean(tf.abs(vertical)), tf.mean(tf.abs(horizontal))) as tf.Scalar;
+  });
+}
+
 /** Least-squares score of images the discriminator must call fake: E[D(x)²]. */
 export function lsganFakeLoss(scores: tf.Tensor): tf.Scalar {
   return tf.tidy(() => tf.mean(tf.square(scores)) as tf.Scalar);

@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { diffAugment } from '../../training/augment.ts';
 import { seededRandom } from '../../training/data/random.ts';
-import { blockMean, colorLoss } from '../../training/losses.ts';
+import { blockMean, colorLoss, totalVariation } from '../../training/losses.ts';
 import { edgeSmoothed, greyscale } from '../../training/negatives.ts';
 
 /** A 1×h×w×3 image of one colour in [-1, 1]. */
@@ -106,5 +106,29 @@ describe('blockMean', () => {
 
   it('rejects sizes that are not multiples of the factor', () => {
     expect(() => blockMean(tf.zeros([1, 6, 8, 3]) as tf.Tensor4D, 4)).toThrow(/not a multiple of 4/);
+  });
+});
+
+describe('totalVariation', () => {
+  it('is zero on a flat image and the mean neighbour step of a ramp', () => {
+    expect(totalVariation(flat(4, 4, [0.3, -0.2, 0.1])).dataSync()[0]).toBeCloseTo(0, 6);
+    // Columns rise by 0.25 left to right, rows are equal: only horizontal steps, each 0.25.
+    const ramp = tf.tensor4d(
+      Array.from({ length: 4 * 5 * 3 }, (_, i) => (Math.floor(i / 3) % 5) * 0.25),
+      [1, 4, 5, 3],
+    );
+    expect(totalVariation(ramp).dataSync()[0]).toBeCloseTo(0.25, 6);
+  });
+
+  it('prices speckle above a smooth image of the same mean, and its gradient flattens the speckle', () => {
+    const speckle = tf.tensor4d(
+      Array.from({ length: 6 * 6 * 3 }, (_, i) => ((Math.floor(i / 3) + Math.floor(i / 18)) % 2 === 0 ? 0.2 : -0.2)),
+      [1, 6, 6, 3],
+    );
+    expect(totalVariation(speckle).dataSync()[0]).toBeCloseTo(0.8, 6);
+    const gradient = tf.grad((x: tf.Tensor) => totalVariation(x as tf.Tensor4D))(speckle);
+    // Descending the gradient moves every +0.2 pixel down and every −0.2 pixel up.
+    const product = tf.sum(tf.mul(gradient, speckle)).dataSync()[0]!;
+    expect(product).toBeGreaterThan(0);
   });
 });

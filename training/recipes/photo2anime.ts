@@ -9,6 +9,7 @@
  * - `lambdaColor`: AnimeGANv2's colour anchor, L1 on Y and Huber on U, V against the input photo;
  * - `edgeNegatives`, `greyNegatives`: CartoonGAN's edge-smoothed and AnimeGANv2's grey anime images,
  *   shown to the anime discriminator as fakes (weights of their terms);
+ * - `lambdaTv`: AnimeGANv2's total-variation term on the translation (L1 form), against speckle;
  * - `diffAugment`: translation and cutout on every discriminator input (Zhao et al. 2020);
  * - `initSteps`: generators first trained on reconstruction alone (CartoonGAN's initialization
  *   phase), so the GAN starts from nets that already reproduce their input.
@@ -26,7 +27,16 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { ImageFolderDataset, numberedFrames, toSignedUnit } from '../data/image-folder.ts';
 import { diffAugment } from '../augment.ts';
-import { blockMean, colorLoss, cycleLoss, identityLoss, lsganDiscriminatorLoss, lsganFakeLoss, lsganGeneratorLoss } from '../losses.ts';
+import {
+  blockMean,
+  colorLoss,
+  cycleLoss,
+  identityLoss,
+  lsganDiscriminatorLoss,
+  lsganFakeLoss,
+  lsganGeneratorLoss,
+  totalVariation,
+} from '../losses.ts';
 import { edgeSmoothed, greyscale } from '../negatives.ts';
 import { patchDiscriminator, resnetGenerator, upsamplingOption } from '../nets/cyclegan.ts';
 import { type GuidedFilterGuide, withGuidedFilter } from '../nets/guided-filter.ts';
@@ -77,6 +87,12 @@ export const PHOTO2ANIME_OPTIONS = {
   contentLowpass: 1,
   /** Weight of the colour anchor G(photo) ≈ photo in YUV (AnimeGANv2). */
   lambdaColor: 1,
+  /**
+   * Weight of a total-variation term on the photo→anime output (AnimeGANv2's, in its L1 form):
+   * a price on pixel-to-pixel change, against speckle and the fine texture a generator draws to
+   * fool the discriminator or to hide the photo's detail for the cycle; 0 turns it off.
+   */
+  lambdaTv: 0,
   /** Weight of the edge-smoothed anime negatives in the anime discriminator's loss (CartoonGAN). */
   edgeNegatives: 1,
   /** Weight of the grey anime negatives in the anime discriminator's loss (AnimeGANv2). */
@@ -271,6 +287,11 @@ async function setup({ seed, batchSize, options }: RecipeSetup<Photo2AnimeOption
           const color = colorLoss(lowpass(fakeBNow), lowpass(realA));
           total = tf.add(total, tf.mul(options.lambdaColor, color));
           losses.color = tf.keep(color);
+        }
+        if (options.lambdaTv > 0) {
+          const variation = totalVariation(fakeBNow);
+          total = tf.add(total, tf.mul(options.lambdaTv, variation));
+          losses.tv = tf.keep(variation);
         }
         if (lambdaIdentity > 0) {
           const idB = identityLoss(genAB.apply(realB, { training: true }) as tf.Tensor, realB);
