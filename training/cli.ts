@@ -14,7 +14,7 @@
  * checkpoint, and `--resume <run folder>` continues from it.
  */
 import { join, resolve } from 'node:path';
-import { integerFlag, numberFlag, type ParsedArgs, parseArgs, recipeOptionsFrom, UsageError } from './cli/args.ts';
+import { integerFlag, numberFlag, onlyPositional, type ParsedArgs, parseArgs, recipeOptionsFrom, UsageError } from './cli/args.ts';
 import { dataCommand } from './cli/data-command.ts';
 import { evalCommand } from './cli/eval-command.ts';
 import type { Recipe } from './recipes/recipe.ts';
@@ -45,7 +45,7 @@ function timestamp(date = new Date()): string {
 }
 
 async function trainCommand(args: ParsedArgs): Promise<number> {
-  const [recipeName] = args.positional;
+  const recipeName = onlyPositional(args, 'recipe');
   if (recipeName === undefined || args.flags.has('help')) throw new UsageError('which recipe?');
   const loadRecipe = RECIPES[recipeName];
   if (loadRecipe === undefined) throw new UsageError(`unknown recipe "${recipeName}"; known: ${Object.keys(RECIPES).join(', ')}`);

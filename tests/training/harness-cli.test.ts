@@ -88,4 +88,13 @@ describe('train CLI', () => {
     expect(unknownOption.code).toBe(2);
     expect(unknownOption.stderr).toMatch(/unknown option --colour; this recipe takes --noise-dim, --hidden-units/);
   }, 60_000);
+
+  it('rejects a second positional argument instead of ignoring it (eval would score models/<first>)', async () => {
+    const evalTwo = await cli(['eval', 'digits', 'runs/x/export/digits']);
+    expect(evalTwo.code).toBe(2);
+    expect(evalTwo.stderr).toMatch(/unexpected argument "runs\/x\/export\/digits": give one model folder/);
+    const trainTwo = await cli(['train', 'smoke', 'digits']);
+    expect(trainTwo.code).toBe(2);
+    expect(trainTwo.stderr).toMatch(/unexpected argument "digits": give one recipe/);
+  }, 60_000);
 });

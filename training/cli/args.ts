@@ -50,6 +50,16 @@ export function parseArgs(argv: string[]): ParsedArgs {
   return { positional, flags };
 }
 
+/**
+ * The command's one positional argument (undefined when none). A second one is an error, not
+ * ignored: `eval digits runs/x/export/digits` must not quietly evaluate models/digits.
+ */
+export function onlyPositional(args: ParsedArgs, what: string): string | undefined {
+  const [first, extra] = args.positional;
+  if (extra !== undefined) throw new UsageError(`unexpected argument "${extra}": give one ${what}`);
+  return first;
+}
+
 export function integerFlag(flags: Map<string, string>, name: string, min: number): number | undefined {
   const raw = flags.get(name);
   if (raw === undefined) return undefined;

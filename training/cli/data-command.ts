@@ -1,6 +1,6 @@
 /** `npm run data -- photo2anime | colorize | independent`: data sets built from Debian packages. */
 import { join } from 'node:path';
-import { integerFlag, type ParsedArgs, UsageError } from './args.ts';
+import { integerFlag, onlyPositional, type ParsedArgs, UsageError } from './args.ts';
 
 /** `data colorize`: builds data/colorize from Debian packages. */
 async function colorizeDataCommand({ flags }: ParsedArgs): Promise<number> {
@@ -56,7 +56,7 @@ async function independentDataCommand({ flags }: ParsedArgs): Promise<number> {
 
 /** `data photo2anime`: builds data/photo2anime from Debian packages, or from two folders. */
 export async function dataCommand(args: ParsedArgs): Promise<number> {
-  const [dataset] = args.positional;
+  const dataset = onlyPositional(args, 'dataset');
   if (dataset === 'colorize') return colorizeDataCommand(args);
   if (dataset === 'independent') return independentDataCommand(args);
   if (dataset !== 'photo2anime')

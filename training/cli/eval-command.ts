@@ -1,7 +1,7 @@
 /** `npm run eval -- <model>`: the eval a model's task calls for, and `--record`. */
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { integerFlag, type ParsedArgs, UsageError } from './args.ts';
+import { integerFlag, onlyPositional, type ParsedArgs, UsageError } from './args.ts';
 
 /**
  * Evaluates a model folder (or a name under models/) with the eval its task calls for:
@@ -10,7 +10,7 @@ import { integerFlag, type ParsedArgs, UsageError } from './args.ts';
  * `--record` writes the figures into the manifest's provenance.eval.
  */
 export async function evalCommand(args: ParsedArgs): Promise<number> {
-  const [target] = args.positional;
+  const target = onlyPositional(args, 'model folder or name under models/');
   if (target === undefined) throw new UsageError('which model? give a model folder or a name under models/');
   const { flags } = args;
   const digits = await import('../eval/digits.ts');
