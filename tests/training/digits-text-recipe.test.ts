@@ -1,6 +1,6 @@
 /**
  * The digits-text recipe's two losses: which captions each discriminator call of one step scores,
- * and a few WGAN-GP steps that train and export.
+ * and a few WGAN-GP steps that train and export; and that its defaults are the committed model's.
  */
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -65,6 +65,15 @@ describe('digits-text recipe losses', () => {
     expect(manifest.description).toContain('WGAN-GP');
     expect(manifest.provenance.options).toMatchObject({ loss: 'wgan-gp', gradientPenaltyWeight: 10 });
   }, 90_000);
+
+  it('reproduces the committed model at its defaults: `npm run train -- digits-text` has its options, batch and steps', async () => {
+    const manifest = JSON.parse(await readFile('models/digits-text/model.json', 'utf8'));
+    const { options, batchSize, steps, dataset } = manifest.provenance;
+    expect(options).toEqual(digitsTextRecipe.options);
+    expect(batchSize).toBe(digitsTextRecipe.defaults.batchSize);
+    const stepsPerEpoch = Math.floor(dataset.trainingDigits / batchSize);
+    expect(steps).toBe(Math.ceil(digitsTextRecipe.defaults.epochs! * stepsPerEpoch));
+  });
 
   it('refuses an unknown loss', () => {
     const options = { ...digitsTextRecipe.options, ...SMALL_NETS, subset: 64, loss: 'hinge' };

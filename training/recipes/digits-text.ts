@@ -3,29 +3,33 @@
  * trained on the 8,500 MNIST training digits with captions drawn from their measured style
  * (training/data/captions.ts); the 1,500 held-out digits stay unseen for the eval.
  *
- * GAN-CLS (Reed et al. 2016): the discriminator scores (image, text) pairs and learns three kinds:
- * real image + its caption → real; generated image + its caption → fake; real image + a mismatched
- * caption → fake. The mismatched captions here are half another digit, half the same digit with a
- * style word flipped (thick ↔ thin, slanted ↔ upright), so the discriminator must read the style
- * words, not only the digit, and the generator is pushed to honour them. Reed's interpolated text
- * embeddings (GAN-INT) are left out: the text encoder lives inside the generator (one exported
- * graph from tokens), so there is no separate embedding to interpolate.
+ * The default loss is a conditional WGAN-GP, as in the label recipe (training/recipes/digits.ts):
+ * a projection critic on (image, caption), its fakes drawn for the real rows' captions (so each
+ * penalty interpolate lies between a real and a fake image of one caption, scored under that
+ * caption), Adam with β (0, 0.9); with the label recipe's nearest 2× + conv upsampling and a weight
+ * EMA, it draws legible digits without truncation (model card: FID 12× the floor against 30× for
+ * the GAN-CLS model before it, at 97.1 % accuracy).
  *
- * Everything else follows the label recipe (training/recipes/digits.ts), for the same reasons:
- * non-saturating BCE with one-sided label smoothing (real target 0.9), Adam 2e-4 with β₁ 0.5,
- * minibatch standard deviation in the discriminator, and the mode-seeking term (MSGAN) over pairs
- * of fakes that share a caption, so a caption with only a digit still yields varied styles.
- * `--loss wgan-gp` makes the discriminator a Wasserstein critic with a gradient penalty, as in the
- * label recipe: a projection critic on (image, caption) without mismatched pairs, its fakes drawn
- * for the real rows' captions (so each penalty interpolate lies between a real and a fake image of
- * one caption, scored under that caption), and Adam with β (0, 0.9). Mismatched pairs on the fakes'
- * side diverged (critic loss −2·10⁴ by step 1,000): the penalty bounds the critic's slope in the
- * image only, and mismatched captions (style words always present) differ in distribution from
+ * `--loss bce` is GAN-CLS (Reed et al. 2016): the discriminator scores (image, text) pairs and
+ * learns three kinds: real image + its caption → real; generated image + its caption → fake; real
+ * image + a mismatched caption → fake. The mismatched captions are half another digit, half the
+ * same digit with a style word flipped (thick ↔ thin, slanted ↔ upright), so the discriminator
+ * must read the style words, not only the digit. It uses non-saturating BCE with one-sided label
+ * smoothing (real target 0.9) and Adam β₁ 0.5. Reed's interpolated text embeddings (GAN-INT) are
+ * left out: the text encoder lives inside the generator (one exported graph from tokens), so there
+ * is no separate embedding to interpolate. The Wasserstein critic does without mismatched pairs:
+ * with them its loss fell to −2·10⁴ by step 1,000, since the penalty bounds the critic's slope in
+ * the image only and mismatched captions (style words always present) differ in distribution from
  * real ones, so a caption-only score term could fall without limit.
+ *
+ * Both losses use minibatch standard deviation in the discriminator and the mode-seeking term
+ * (MSGAN) over pairs of fakes that share a caption, so a caption with only a digit still yields
+ * varied styles.
  *
  * Captions are drawn afresh for every use from the step's seeded random, so the run is
  * deterministic and resumable. Each style word the digit has is kept with probability
- * `keepAttribute`, so plain digit captions cover the whole class.
+ * `keepAttribute`; so a digit-only caption is likelier for a digit with fewer style words, and
+ * digit-only prompts lean to the middle of each class (the model card's FID paragraph).
  */
 import * as tf from '@tensorflow/tfjs';
 import { adam } from '../backend/fused-adam.ts';
@@ -58,7 +62,7 @@ const digitsTextOptions = {
    * 'transpose' (4×4 stride-2 transposed convs) or 'resize' (nearest 2× + 3×3 conv, against the
    * transposed convs' speckle).
    */
-  upsampling: 'transpose',
+  upsampling: 'resize',
   /** Token row length: longer prompts keep their first maxTokens known words. */
   maxTokens: 12,
   /** Probability that a caption mentions each style word its digit has. */
@@ -69,8 +73,8 @@ const digitsTextOptions = {
   learningRate: 2e-4,
   beta1: 0.5,
   realTarget: 0.9,
-  /** 'bce' (non-saturating, GAN-CLS as published) or 'wgan-gp'. */
-  loss: 'bce',
+  /** 'wgan-gp' (the committed model's) or 'bce' (non-saturating, GAN-CLS as published). */
+  loss: 'wgan-gp',
   gradientPenaltyWeight: 10,
   /**
    * Truncation τ baked into the export, as in the digits recipe: the exported generator computes
@@ -82,7 +86,7 @@ const digitsTextOptions = {
    * Exponential moving average of the generator's weights, sampled and exported instead of the
    * raw weights (training/nets/weight-average.ts): β of w̄ ← β·w̄ + (1 − β)·w, 0 turns it off.
    */
-  emaDecay: 0,
+  emaDecay: 0.999,
   /** Train on only the first N training digits (0 = all 8,500); for tests and quick tries. */
   subset: 0,
   modelName: 'digits-text',
@@ -102,7 +106,7 @@ const SAMPLE_STYLES: Omit<DigitStyle, 'label'>[] = [
 export const digitsTextRecipe: Recipe<DigitsTextOptions> = {
   name: 'digits-text',
   summary: 'text-conditioned 28×28 digit GAN (GAN-CLS) on captioned MNIST: digit, stroke weight and slant words',
-  defaults: { batchSize: 64, steps: 3000, checkpointEvery: 100, sampleEvery: 200 },
+  defaults: { batchSize: 64, epochs: 36, checkpointEvery: 100, sampleEvery: 200 },
   options: digitsTextOptions,
   setup({ seed, batchSize, options }): RecipeSession {
     if (batchSize % 2 !== 0) throw new Error(`digits-text pairs its fakes: --batch-size must be even, got ${batchSize}`);
