@@ -16,6 +16,7 @@ import {
   HELD_OUT_TEMPLATES,
   mismatchedStyle,
   renderTemplate,
+  StyleFreeCaptions,
   SLANT_WORDS,
   TRAINING_TEMPLATES,
   WEIGHT_WORDS,
@@ -176,5 +177,68 @@ describe('mismatchedStyle', () => {
       expect(contradicts).toBe(true);
     }
     expect(flipped).toBeGreaterThan(100);
+  });
+});
+
+describe('StyleFreeCaptions', () => {
+  // One class: 20 digits without style words, 40 thick and slanted, 40 thin only.
+  const styles: DigitStyle[] = [
+    ...Array.from({ length: 20 }, () => ({ label: 3, weight: null, slant: null })),
+    ...Array.from({ length: 40 }, () => ({ label: 3, weight: 'thick' as const, slant: 'slanted' as const })),
+    ...Array.from({ length: 40 }, () => ({ label: 3, weight: 'thin' as const, slant: null })),
+  ];
+  const styleLess = (i: number) => i < 20;
+  /** Share of style-less digits among the digits that got a digit-only caption. */
+  function styleLessShareOfPlain(draw: (i: number) => { index: number; caption: string }): number {
+    let plain = 0;
+    let plainStyleLess = 0;
+    for (let n = 0; n < 40_000; n++) {
+      const { index, caption: text } = draw(n % styles.length);
+      if (styleWordsOf(text).length > 0) continue;
+      plain += 1;
+      if (styleLess(index)) plainStyleLess += 1;
+    }
+    return plainStyleLess / plain;
+  }
+
+  it('gives digit-only captions to digits in proportion to the data, where dropping words alone does not', () => {
+    const random = seededRandom(5);
+    const captions = new StyleFreeCaptions(styles, 0.5, 0.7);
+    // The data's share is 0.2; the swap leaves p + (1 − p)·q against p·(1 + (1 − p)·q): ≈ 0.21.
+    expect(styleLessShareOfPlain((i) => captions.draw(i, random))).toBeGreaterThan(0.17);
+    expect(styleLessShareOfPlain((i) => captions.draw(i, random))).toBeLessThan(0.24);
+    // keepAttribute alone: a style-less digit is always digit-only, a thick slanted one 9 % of the time.
+    const older = styleLessShareOfPlain((i) => ({ index: i, caption: caption(styles[i]!, random, { keepAttribute: 0.7 }) }));
+    expect(older).toBeGreaterThan(0.45);
+  });
+
+  it('keeps the caption true to the digit drawn, with one or both style words when it has two', () => {
+    const random = seededRandom(6);
+    const captions = new StyleFreeCaptions(styles, 0.5, 0.7);
+    const counts = new Set<number>();
+    for (let n = 0; n < 2000; n++) {
+      const { index, caption: text } = captions.draw(n % styles.length, random);
+      const found = styleWordsOf(text);
+      const style = styles[index]!;
+      for (const word of found) {
+        const weight = Object.entries(WEIGHT_WORDS).find(([, synonyms]) => synonyms.includes(word))?.[0];
+        const slant = Object.entries(SLANT_WORDS).find(([, synonyms]) => synonyms.includes(word))?.[0];
+        expect(weight === undefined || weight === style.weight).toBe(true);
+        expect(slant === undefined || slant === style.slant).toBe(true);
+      }
+      if (style.weight === 'thick') counts.add(found.length);
+    }
+    expect(counts).toEqual(new Set([0, 1, 2]));
+  });
+
+  it('never swaps a digit at plainCaption 1, and refuses a probability outside [0, 1]', () => {
+    const random = seededRandom(7);
+    const captions = new StyleFreeCaptions(styles, 1, 0.7);
+    for (let i = 0; i < 100; i++) {
+      const { index, caption: text } = captions.draw(i, random);
+      expect(index).toBe(i);
+      expect(styleWordsOf(text)).toEqual([]);
+    }
+    expect(() => new StyleFreeCaptions(styles, 1.5, 0.7)).toThrow(/plainCaption must be in \[0, 1\]/);
   });
 });

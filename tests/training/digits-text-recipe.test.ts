@@ -48,13 +48,13 @@ describe('digits-text recipe losses', () => {
     expect(bceWrong!.some((row, i) => row !== bceReal![i])).toBe(true);
   }, 60_000);
 
-  it('trains a few WGAN-GP steps to finite losses and records the loss in the export', async () => {
+  it('trains a few WGAN-GP steps with style-free digit-only captions to finite losses and records the options in the export', async () => {
     const result = await train({
       recipe: digitsTextRecipe as unknown as Recipe,
       outDir: join(root, 'wgan-gp'),
       steps: 2,
       batchSize: 8,
-      recipeOptions: { ...SMALL_NETS, subset: 64, loss: 'wgan-gp' },
+      recipeOptions: { ...SMALL_NETS, subset: 64, loss: 'wgan-gp', plainCaption: 0.5 },
       progress: 'silent',
       backend: 'wasm-ort',
     });
@@ -63,7 +63,7 @@ describe('digits-text recipe losses', () => {
     for (const value of Object.values(result.lastLosses)) expect(Number.isFinite(value)).toBe(true);
     const manifest = JSON.parse(await readFile(join(result.exportDir!, 'model.json'), 'utf8'));
     expect(manifest.description).toContain('WGAN-GP');
-    expect(manifest.provenance.options).toMatchObject({ loss: 'wgan-gp', gradientPenaltyWeight: 10 });
+    expect(manifest.provenance.options).toMatchObject({ loss: 'wgan-gp', gradientPenaltyWeight: 10, plainCaption: 0.5 });
   }, 90_000);
 
   it('reproduces the committed model at its defaults: `npm run train -- digits-text` has its options, batch and steps', async () => {

@@ -34,7 +34,15 @@
 import * as tf from '@tensorflow/tfjs';
 import { adam } from '../backend/fused-adam.ts';
 import { type DigitSet, MNIST_CLASSES, MNIST_PIXELS, MNIST_SIDE, splitMnist, subsetOf } from '../data/mnist.ts';
-import { caption, captionTokens, captionVocabulary, type DigitStyle, digitStyles, mismatchedStyle } from '../data/captions.ts';
+import {
+  caption,
+  captionTokens,
+  captionVocabulary,
+  type DigitStyle,
+  digitStyles,
+  mismatchedStyle,
+  StyleFreeCaptions,
+} from '../data/captions.ts';
 import { EpochSampler, gatherRows, stepSeed } from '../harness.ts';
 import {
   gradientPenalty,
@@ -67,6 +75,13 @@ const digitsTextOptions = {
   maxTokens: 12,
   /** Probability that a caption mentions each style word its digit has. */
   keepAttribute: 0.7,
+  /**
+   * Probability of a digit-only caption, the same for every digit whatever its style
+   * (training/data/captions.ts, StyleFreeCaptions), so "seven" learns every seven; other captions
+   * keep at least one style word. 0: the older scheme, where a digit-only caption is what is left
+   * when `keepAttribute` drops every style word (likelier for digits with fewer).
+   */
+  plainCaption: 0,
   minibatchStddev: true,
   /** Weight λ of the mode-seeking term (0 turns it off). */
   modeSeekingWeight: 0.25,
@@ -122,6 +137,7 @@ export const digitsTextRecipe: Recipe<DigitsTextOptions> = {
           )
         : allTraining;
     const styles = digitStyles(data);
+    const styleFree = options.plainCaption > 0 ? new StyleFreeCaptions(styles, options.plainCaption, options.keepAttribute) : null;
     const vocabulary = captionVocabulary();
     const { maxTokens } = options;
     const config = {
@@ -180,16 +196,22 @@ export const digitsTextRecipe: Recipe<DigitsTextOptions> = {
         const indices = sampler.batch(step);
         const noiseSeed = Math.floor(random() * 0x1_0000_0000);
         const keep = { keepAttribute: options.keepAttribute };
-        const realCaptions = Array.from(indices, (i) => caption(styles[i]!, random, keep));
+        // A style-less digit may be swapped for another of its class (see StyleFreeCaptions).
+        const drawn = styleFree ? Array.from(indices, (i) => styleFree.draw(i, random)) : null;
+        const rows = drawn ? Int32Array.from(drawn, (d) => d.index) : indices;
+        const realCaptions = drawn ? drawn.map((d) => d.caption) : Array.from(indices, (i) => caption(styles[i]!, random, keep));
         // Mismatched captions, for GAN-CLS under BCE only (see the doc comment).
-        const wrongCaptions = wasserstein ? null : Array.from(indices, (i) => caption(mismatchedStyle(styles[i]!, random), random));
+        const wrongCaptions = wasserstein ? null : Array.from(rows, (i) => caption(mismatchedStyle(styles[i]!, random), random));
         // Fakes get captions of random training digits, in pairs (rows i and i + half share one).
-        const pairCaptions = Array.from({ length: half }, () => caption(styles[Math.floor(random() * data.count)]!, random, keep));
+        const pairCaptions = Array.from({ length: half }, () => {
+          const i = Math.floor(random() * data.count);
+          return styleFree ? styleFree.draw(i, random).caption : caption(styles[i]!, random, keep);
+        });
         const fakeCaptions = Array.from({ length: batchSize }, (_, i) => pairCaptions[i % half]!);
         // Drawn only under WGAN-GP, so a BCE run's random stream is the published recipe's.
         const mixing = wasserstein ? Float32Array.from({ length: batchSize }, () => random()) : null;
         const losses = tf.tidy(() => {
-          const real = tf.tensor4d(gatherRows(data.images, MNIST_PIXELS, indices), [batchSize, MNIST_SIDE, MNIST_SIDE, 1]);
+          const real = tf.tensor4d(gatherRows(data.images, MNIST_PIXELS, rows), [batchSize, MNIST_SIDE, MNIST_SIDE, 1]);
           const realTokens = tokenTensor(realCaptions);
           const fakeTokens = tokenTensor(fakeCaptions);
           const noise = tf.tensor2d(noiseBatch(noiseSeed, batchSize, options.noiseDim, 'normal'), [batchSize, options.noiseDim]);
