@@ -14,6 +14,7 @@ import { selectBackend } from '../../training/backend/select.ts';
 import { train } from '../../training/harness.ts';
 import { digitsRecipe, type DigitsOptions } from '../../training/recipes/digits.ts';
 import type { Recipe } from '../../training/recipes/recipe.ts';
+import { expectDefaultsTrainCommitted } from './committed-model.ts';
 import { inPairs, judgedConditions } from './discriminator-calls.ts';
 
 let root: string;
@@ -170,12 +171,7 @@ describe('digits recipe', () => {
   });
 
   it('reproduces the committed model at its defaults: `npm run train -- digits` has its options, batch and steps', async () => {
-    const manifest = JSON.parse(await readFile('models/digits/model.json', 'utf8'));
-    const { options, batchSize, steps, dataset } = manifest.provenance;
-    expect(options).toEqual(digitsRecipe.options);
-    expect(batchSize).toBe(digitsRecipe.defaults.batchSize);
-    const stepsPerEpoch = Math.floor(dataset.trainingDigits / batchSize);
-    expect(steps).toBe(Math.ceil(digitsRecipe.defaults.epochs! * stepsPerEpoch));
+    await expectDefaultsTrainCommitted(digitsRecipe, 'models/digits/model.json');
   });
 
   it('refuses a critic-steps value that is not a whole number ≥ 1', async () => {

@@ -10,6 +10,7 @@ import { selectBackend } from '../../training/backend/select.ts';
 import { train } from '../../training/harness.ts';
 import { digitsTextRecipe, type DigitsTextOptions } from '../../training/recipes/digits-text.ts';
 import type { Recipe } from '../../training/recipes/recipe.ts';
+import { expectDefaultsTrainCommitted } from './committed-model.ts';
 import { inPairs, judgedConditions } from './discriminator-calls.ts';
 
 const SMALL_NETS = { generatorWidth: 8, discriminatorWidth: 8 };
@@ -67,12 +68,7 @@ describe('digits-text recipe losses', () => {
   }, 90_000);
 
   it('reproduces the committed model at its defaults: `npm run train -- digits-text` has its options, batch and steps', async () => {
-    const manifest = JSON.parse(await readFile('models/digits-text/model.json', 'utf8'));
-    const { options, batchSize, steps, dataset } = manifest.provenance;
-    expect(options).toEqual(digitsTextRecipe.options);
-    expect(batchSize).toBe(digitsTextRecipe.defaults.batchSize);
-    const stepsPerEpoch = Math.floor(dataset.trainingDigits / batchSize);
-    expect(steps).toBe(Math.ceil(digitsTextRecipe.defaults.epochs! * stepsPerEpoch));
+    await expectDefaultsTrainCommitted(digitsTextRecipe, 'models/digits-text/model.json');
   });
 
   it('refuses an unknown loss', () => {
