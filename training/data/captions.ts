@@ -13,8 +13,9 @@
  * A caption is drawn afresh every time a digit is used: a random template, synonym, numeral or
  * word for the digit, and each attribute word kept with probability `keepAttribute`. A prompt with
  * a style word covers the digits that have that style; a prompt with only the digit covers the
- * class, weighted towards digits with fewer style words (they lose all their words more often). Training and eval use disjoint template sets, so the eval measures
- * whether the model understands the words, not the sentences it saw.
+ * class, weighted towards digits with fewer style words (they lose all their words more often;
+ * StyleFreeCaptions removes that lean). Training and eval use disjoint template sets, so the eval
+ * measures whether the model understands the words, not the sentences it saw.
  *
  * Templates are strings with slots: {digit}, {style} (the attribute words present, in random
  * order), {weight} and {slant}. Empty slots collapse and the leftover punctuation is tidied;
