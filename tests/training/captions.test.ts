@@ -155,6 +155,25 @@ describe('templates and vocabulary', () => {
     const id = (w: string) => vocabulary.idOf(w)!;
     expect([...ids]).toEqual([id('a'), id('bold'), id('7'), 0, 0, id('seven'), id('thin'), 0, 0, 0, 0, 0, 0, 0, 0]);
   });
+
+  it('without filler words, knows only digits and style words, so every template gives the bag of words it names', () => {
+    const vocabulary = captionVocabulary({ fillerWords: false });
+    expect(vocabulary.size).toBe(10 + 10 + STYLE_WORDS.size);
+    const random = seededRandom(11);
+    const style: DigitStyle = { label: 7, weight: 'thick', slant: null };
+    const bags = new Set<string>();
+    for (let i = 0; i < 200; i++) {
+      const known = tokenize(caption(style, random), vocabulary, 32).known;
+      bags.add(
+        known
+          .map((w) => (w === '7' ? 'seven' : w === 'bold' ? 'thick' : w))
+          .sort()
+          .join(' '),
+      );
+    }
+    // The bare '{digit}' template names no style; every other one names exactly the style.
+    expect([...bags].sort()).toEqual(['seven', 'seven thick']);
+  });
 });
 
 describe('mismatchedStyle', () => {

@@ -75,14 +75,19 @@ export const HELD_OUT_TEMPLATES: readonly string[] = [
   '{style} {digit} on black paper',
 ];
 
-/** The vocabulary of the training captions: every word of the training templates, digits and styles. */
-export function captionVocabulary(): Vocabulary {
+/**
+ * The vocabulary of the training captions: digits (numerals and words) and style words, and with
+ * `fillerWords` every other word of the training templates too. Without them the tokenizer drops
+ * the filler as it drops any unknown word, so "draw me a 7 please" and "7" become the same tokens
+ * and a prompt's code depends only on the words that carry meaning.
+ */
+export function captionVocabulary({ fillerWords = true }: { fillerWords?: boolean } = {}): Vocabulary {
   const all = [
     ...DIGIT_WORDS,
     ...Array.from({ length: MNIST_CLASSES }, (_, d) => String(d)),
     ...Object.values(WEIGHT_WORDS).flat(),
     ...Object.values(SLANT_WORDS).flat(),
-    ...TRAINING_TEMPLATES.flatMap((template) => words(template.replace(/\{[a-z]+\}/g, ' '))),
+    ...(fillerWords ? TRAINING_TEMPLATES.flatMap((template) => words(template.replace(/\{[a-z]+\}/g, ' '))) : []),
   ];
   return Vocabulary.fromWords(all);
 }

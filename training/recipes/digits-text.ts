@@ -82,6 +82,12 @@ const digitsTextOptions = {
    * when `keepAttribute` drops every style word (likelier for digits with fewer).
    */
   plainCaption: 0,
+  /**
+   * Template filler words ("draw", "please") in the vocabulary. Off, the tokenizer drops them like
+   * any unknown word: every prompt for one digit and style is then one code, where with them each
+   * template is its own code, a region the generator may fill with only part of the class.
+   */
+  fillerWords: true,
   minibatchStddev: true,
   /** Weight λ of the mode-seeking term (0 turns it off). */
   modeSeekingWeight: 0.25,
@@ -138,7 +144,7 @@ export const digitsTextRecipe: Recipe<DigitsTextOptions> = {
         : allTraining;
     const styles = digitStyles(data);
     const styleFree = options.plainCaption > 0 ? new StyleFreeCaptions(styles, options.plainCaption, options.keepAttribute) : null;
-    const vocabulary = captionVocabulary();
+    const vocabulary = captionVocabulary({ fillerWords: options.fillerWords });
     const { maxTokens } = options;
     const config = {
       noiseDim: options.noiseDim,
