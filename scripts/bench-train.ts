@@ -7,12 +7,13 @@
  * base filters) and 70×70 PatchGAN (32 base filters), LSGAN losses plus an L1 term, forward +
  * backward + Adam for both nets.
  *
- * Prints the step time and a table of where its wall time goes (scripts/bench/step-profile.ts),
- * the same for the `photo2anime` recipe's own training step (its four nets and all its losses, on
- * crops of data/photo2anime), the bench step's conv cost on plain wasm and on pure-JS cpu
- * extrapolated from one layer (a full step there takes minutes, or cannot run at all), and as the
- * last line: `effective X GFLOP/s (onnxruntime conv ceiling Y GFLOP/s)`, X = conv FLOPs per step /
- * median step time, Y = one 3×3 conv over 4×64×64×32 run directly on onnxruntime in this process.
+ * Prints the step time, a table of where its wall time goes (scripts/bench/step-profile.ts) and its
+ * conv time by layer; the same table for the `photo2anime` recipe's own training step (its four
+ * nets and all its losses, on crops of data/photo2anime); the bench step's conv cost on plain
+ * wasm and on pure-JS cpu extrapolated from one layer (a full step there takes minutes, or cannot
+ * run at all); and as the last line: `effective X GFLOP/s (onnxruntime conv ceiling Y GFLOP/s)`,
+ * X = conv FLOPs per step / median step time, Y = one 3×3 conv over 4×64×64×32 run directly on
+ * onnxruntime in this process.
  */
 import * as tf from '@tensorflow/tfjs';
 import { adam } from '../training/backend/fused-adam.ts';
@@ -211,6 +212,7 @@ async function main(): Promise<void> {
   const convFlops = perStep.total;
   const stepMs = percentile(bench.times, 0.5);
   const benchTable = profiler.table(sum(bench.times), TIMED_STEPS);
+  const benchConvLayers = profiler.convLayerTable(TIMED_STEPS);
   console.log(
     `conv FLOPs per step: ${fmt(convFlops / 1e9, 2)} G (forward ${fmt(perStep.forward / 1e9, 2)}, input gradients ${fmt(perStep['input gradient'] / 1e9, 2)}, filter gradients ${fmt(perStep['filter gradient'] / 1e9, 2)})`,
   );
@@ -222,6 +224,7 @@ async function main(): Promise<void> {
     `CPU time per step: ${fmt(bench.cpuMsPerStep, 0)} ms (all threads) → ${fmt(gflops(convFlops, bench.cpuMsPerStep))} GFLOP per CPU-second, a lower bound for the effective figure on an idle machine`,
   );
   console.log(`\nwhere the bench step's wall time goes (${TIMED_STEPS} steps):\n\n${benchTable}\n`);
+  console.log(`its conv time by layer:\n\n${benchConvLayers}\n`);
 
   const recipe = timeSteps(await makePhoto2animeStep(), profiler, RECIPE_WARMUP_STEPS, RECIPE_TIMED_STEPS);
   const recipeMs = percentile(recipe.times, 0.5);

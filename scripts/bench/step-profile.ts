@@ -141,6 +141,18 @@ function convCost(name: string, inputs: Shape[], output: Shape): { kind: ConvKin
   }
 }
 
+/** A conv call's table label: direction, the shapes it maps (NHWC), its filter and stride. */
+function convLayerKey(kind: ConvKind, args: Parameters<tf.KernelFunc>[0], output: Shape): string {
+  const shapes = Object.values(args.inputs).map((input) => input?.shape ?? []);
+  const strides = (args.attrs as { strides?: number | number[] } | undefined)?.strides;
+  const stride = Array.isArray(strides) ? strides[0] : (strides ?? 1);
+  const dims = (shape: Shape) => shape.join('×');
+  // Forward: x → y with filter; input gradient: dy → dx; filter gradient: x and dy → dW.
+  const [from, filter] = kind === 'filter gradient' ? [shapes[0]!, output] : [shapes[0]!, shapes[1]!];
+  const to = kind === 'filter gradient' ? shapes[1]! : output;
+  return `${kind}, ${dims(from)} → ${dims(to)}, ${dims(filter)}, s${stride}`;
+}
+
 /** Accumulated kernel and phase times over the steps run between `reset` calls. */
 export class StepProfiler {
   private readonly kernelMs = new Map<Kind, number>();
@@ -150,6 +162,7 @@ export class StepProfiler {
   private optimizerMs = 0;
   private inOptimizer = false;
   readonly convFlops: Record<ConvKind, number> = { forward: 0, 'input gradient': 0, 'filter gradient': 0 };
+  private readonly convLayers = new Map<string, { ms: number; flops: number; calls: number }>();
   private unwrap: (() => void) | undefined;
 
   /** Wraps the active backend's kernels with timers. Call `detach` before switching backends. */
@@ -207,6 +220,7 @@ export class StepProfiler {
     this.convFlops.forward = 0;
     this.convFlops['input gradient'] = 0;
     this.convFlops['filter gradient'] = 0;
+    this.convLayers.clear();
   }
 
   private record(name: string, ms: number, args: Parameters<tf.KernelFunc>[0], result: tf.TensorInfo | tf.TensorInfo[]): void {
@@ -224,7 +238,37 @@ export class StepProfiler {
       Object.values(args.inputs).map((input) => input?.shape ?? []),
       output?.shape ?? [],
     );
-    if (cost) this.convFlops[cost.kind] += cost.flops;
+    if (!cost) return;
+    this.convFlops[cost.kind] += cost.flops;
+    const key = convLayerKey(cost.kind, args, output?.shape ?? []);
+    const layer = this.convLayers.get(key) ?? { ms: 0, flops: 0, calls: 0 };
+    layer.ms += ms;
+    layer.flops += cost.flops;
+    layer.calls += 1;
+    this.convLayers.set(key, layer);
+  }
+
+  /**
+   * Conv time by layer shape and direction, slowest first, for the `rows` costliest: where the
+   * convs fall short of the ceiling (stride-2 layers, thin stems, 1-channel heads).
+   */
+  convLayerTable(steps: number, rows = 12): string {
+    const sorted = [...this.convLayers].sort((a, b) => b[1].ms - a[1].ms);
+    const totalMs = sorted.reduce((sum, [, layer]) => sum + layer.ms, 0);
+    const lines = [
+      '| conv (direction, input → output, filter, stride) | ms per step | share of conv time | GFLOP/s |',
+      '| --- | ---: | ---: | ---: |',
+    ];
+    for (const [key, layer] of sorted.slice(0, rows)) {
+      lines.push(
+        `| ${key} | ${(layer.ms / steps).toFixed(1)} | ${((100 * layer.ms) / totalMs).toFixed(1)} % | ${(layer.flops / layer.ms / 1e6).toFixed(1)} |`,
+      );
+    }
+    if (sorted.length > rows) {
+      const rest = sorted.slice(rows).reduce((sum, [, layer]) => sum + layer.ms, 0);
+      lines.push(`| ${sorted.length - rows} other shapes | ${(rest / steps).toFixed(1)} | ${((100 * rest) / totalMs).toFixed(1)} % | |`);
+    }
+    return lines.join('\n');
   }
 
   /**
