@@ -18,7 +18,7 @@ describe('StepProfiler conv layers', () => {
       const x = tf.randomNormal([1, 8, 8, 3]) as tf.Tensor4D;
       const w = tf.variable(tf.randomNormal([3, 3, 3, 4]) as tf.Tensor4D);
       tf.variableGrads(() => tf.sum(tf.conv2d(x, w, 2, 'same')) as tf.Scalar, [w]);
-      tf.grad((input: tf.Tensor4D) => tf.sum(tf.conv2d(input, w, 2, 'same')))(x);
+      tf.grad((input: tf.Tensor) => tf.sum(tf.conv2d(input as tf.Tensor4D, w, 2, 'same')))(x);
       // One forward per pass; the filter gradient in the first, the input gradient in the second.
       const multiplyAdds = 4 * 4 * 4 * 3 * 3 * 3;
       expect(profiler.convFlops).toEqual({
