@@ -27,7 +27,7 @@ import { writeModelFolder } from '../helpers/generator-models.ts';
 import { startTestServer, type TestServer } from '../server/harness.ts';
 
 const MAX_TOKENS = 12;
-const vocabulary = captionVocabulary();
+const vocabulary = captionVocabulary({ fillerWords: digitsTextRecipe.options.fillerWords });
 
 let root: string;
 let modelsDir: string;

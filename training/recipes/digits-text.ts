@@ -81,13 +81,13 @@ const digitsTextOptions = {
    * keep at least one style word. 0: the older scheme, where a digit-only caption is what is left
    * when `keepAttribute` drops every style word (likelier for digits with fewer).
    */
-  plainCaption: 0,
+  plainCaption: 0.5,
   /**
    * Template filler words ("draw", "please") in the vocabulary. Off, the tokenizer drops them like
    * any unknown word: every prompt for one digit and style is then one code, where with them each
    * template is its own code, a region the generator may fill with only part of the class.
    */
-  fillerWords: true,
+  fillerWords: false,
   minibatchStddev: true,
   /** Weight λ of the mode-seeking term (0 turns it off). */
   modeSeekingWeight: 0.25,
@@ -127,7 +127,7 @@ const SAMPLE_STYLES: Omit<DigitStyle, 'label'>[] = [
 export const digitsTextRecipe: Recipe<DigitsTextOptions> = {
   name: 'digits-text',
   summary: 'text-conditioned 28×28 digit GAN (GAN-CLS) on captioned MNIST: digit, stroke weight and slant words',
-  defaults: { batchSize: 64, epochs: 36, checkpointEvery: 100, sampleEvery: 200 },
+  defaults: { batchSize: 64, epochs: 54, checkpointEvery: 100, sampleEvery: 200 },
   options: digitsTextOptions,
   setup({ seed, batchSize, options }): RecipeSession {
     if (batchSize % 2 !== 0) throw new Error(`digits-text pairs its fakes: --batch-size must be even, got ${batchSize}`);
