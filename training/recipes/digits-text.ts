@@ -127,7 +127,7 @@ const SAMPLE_STYLES: Omit<DigitStyle, 'label'>[] = [
 export const digitsTextRecipe: Recipe<DigitsTextOptions> = {
   name: 'digits-text',
   summary: 'text-conditioned 28×28 digit GAN (GAN-CLS) on captioned MNIST: digit, stroke weight and slant words',
-  defaults: { batchSize: 64, epochs: 54, checkpointEvery: 100, sampleEvery: 200 },
+  defaults: { batchSize: 64, epochs: 72, checkpointEvery: 100, sampleEvery: 200 },
   options: digitsTextOptions,
   setup({ seed, batchSize, options }): RecipeSession {
     if (batchSize % 2 !== 0) throw new Error(`digits-text pairs its fakes: --batch-size must be even, got ${batchSize}`);
