@@ -162,7 +162,7 @@ export class StepProfiler {
   private optimizerMs = 0;
   private inOptimizer = false;
   readonly convFlops: Record<ConvKind, number> = { forward: 0, 'input gradient': 0, 'filter gradient': 0 };
-  private readonly convLayers = new Map<string, { ms: number; flops: number; calls: number }>();
+  private readonly convLayers = new Map<string, { ms: number; flops: number }>();
   private unwrap: (() => void) | undefined;
 
   /** Wraps the active backend's kernels with timers. Call `detach` before switching backends. */
@@ -241,10 +241,9 @@ export class StepProfiler {
     if (!cost) return;
     this.convFlops[cost.kind] += cost.flops;
     const key = convLayerKey(cost.kind, args, output?.shape ?? []);
-    const layer = this.convLayers.get(key) ?? { ms: 0, flops: 0, calls: 0 };
+    const layer = this.convLayers.get(key) ?? { ms: 0, flops: 0 };
     layer.ms += ms;
     layer.flops += cost.flops;
-    layer.calls += 1;
     this.convLayers.set(key, layer);
   }
 
