@@ -7,8 +7,8 @@
  * a projection critic on (image, caption), its fakes drawn for the real rows' captions (so each
  * penalty interpolate lies between a real and a fake image of one caption, scored under that
  * caption), Adam with β (0, 0.9); with the label recipe's nearest 2× + conv upsampling and a weight
- * EMA, it draws legible digits without truncation (model card: FID 12× the floor against 30× for
- * the GAN-CLS model before it, at 97.1 % accuracy).
+ * EMA, it draws legible digits without truncation (the model card compares it with the GAN-CLS
+ * model before it).
  *
  * `--loss bce` is GAN-CLS (Reed et al. 2016): the discriminator scores (image, text) pairs and
  * learns three kinds: real image + its caption → real; generated image + its caption → fake; real
@@ -27,9 +27,10 @@
  * varied styles.
  *
  * Captions are drawn afresh for every use from the step's seeded random, so the run is
- * deterministic and resumable. Each style word the digit has is kept with probability
- * `keepAttribute`; so a digit-only caption is likelier for a digit with fewer style words, and
- * digit-only prompts lean to the middle of each class (the model card's FID paragraph).
+ * deterministic and resumable. With `plainCaption` > 0 (the default) every digit gets a digit-only
+ * caption at that rate, whatever its style (StyleFreeCaptions); at 0, each style word the digit
+ * has is kept with probability `keepAttribute`, so a digit-only caption is likelier for a digit
+ * with fewer style words and digit-only prompts lean to the middle of each class.
  */
 import * as tf from '@tensorflow/tfjs';
 import { adam } from '../backend/fused-adam.ts';
@@ -126,7 +127,7 @@ const SAMPLE_STYLES: Omit<DigitStyle, 'label'>[] = [
 
 export const digitsTextRecipe: Recipe<DigitsTextOptions> = {
   name: 'digits-text',
-  summary: 'text-conditioned 28×28 digit GAN (GAN-CLS) on captioned MNIST: digit, stroke weight and slant words',
+  summary: 'text-conditioned 28×28 digit GAN (WGAN-GP; GAN-CLS with --loss bce) on captioned MNIST: digit, stroke weight and slant words',
   defaults: { batchSize: 64, epochs: 72, checkpointEvery: 100, sampleEvery: 200 },
   options: digitsTextOptions,
   setup({ seed, batchSize, options }): RecipeSession {
@@ -202,17 +203,16 @@ export const digitsTextRecipe: Recipe<DigitsTextOptions> = {
         const indices = sampler.batch(step);
         const noiseSeed = Math.floor(random() * 0x1_0000_0000);
         const keep = { keepAttribute: options.keepAttribute };
-        // A style-less digit may be swapped for another of its class (see StyleFreeCaptions).
-        const drawn = styleFree ? Array.from(indices, (i) => styleFree.draw(i, random)) : null;
-        const rows = drawn ? Int32Array.from(drawn, (d) => d.index) : indices;
-        const realCaptions = drawn ? drawn.map((d) => d.caption) : Array.from(indices, (i) => caption(styles[i]!, random, keep));
+        // A digit and its caption; StyleFreeCaptions may swap a style-less digit for another of its class.
+        const drawCaption = (i: number) =>
+          styleFree ? styleFree.draw(i, random) : { index: i, caption: caption(styles[i]!, random, keep) };
+        const drawn = Array.from(indices, drawCaption);
+        const rows = Int32Array.from(drawn, (d) => d.index);
+        const realCaptions = drawn.map((d) => d.caption);
         // Mismatched captions, for GAN-CLS under BCE only (see the doc comment).
         const wrongCaptions = wasserstein ? null : Array.from(rows, (i) => caption(mismatchedStyle(styles[i]!, random), random));
         // Fakes get captions of random training digits, in pairs (rows i and i + half share one).
-        const pairCaptions = Array.from({ length: half }, () => {
-          const i = Math.floor(random() * data.count);
-          return styleFree ? styleFree.draw(i, random).caption : caption(styles[i]!, random, keep);
-        });
+        const pairCaptions = Array.from({ length: half }, () => drawCaption(Math.floor(random() * data.count)).caption);
         const fakeCaptions = Array.from({ length: batchSize }, (_, i) => pairCaptions[i % half]!);
         // Drawn only under WGAN-GP, so a BCE run's random stream is the published recipe's.
         const mixing = wasserstein ? Float32Array.from({ length: batchSize }, () => random()) : null;
