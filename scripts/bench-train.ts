@@ -103,7 +103,7 @@ function timeSteps(
   profiler: StepProfiler,
   warmup: number,
   timed: number,
-): { times: number[]; cpuMsPerStep: number } {
+): { times: number[]; cpuMsPerStep: number; systemMsPerStep: number } {
   profiler.watchOptimizers(optimizers);
   for (let i = 0; i < warmup; i += 1) step();
   profiler.reset();
@@ -115,7 +115,7 @@ function timeSteps(
     times.push(performance.now() - start);
   }
   const cpuUsed = process.cpuUsage(cpuBefore);
-  return { times, cpuMsPerStep: (cpuUsed.user + cpuUsed.system) / 1000 / timed };
+  return { times, cpuMsPerStep: (cpuUsed.user + cpuUsed.system) / 1000 / timed, systemMsPerStep: cpuUsed.system / 1000 / timed };
 }
 
 /** Conv FLOPs per step by kind, from the profiler's sums over `steps` steps. */
@@ -221,7 +221,7 @@ async function main(): Promise<void> {
   // or spins, so an idle machine's wall time is at most this: conv FLOPs / CPU time is a lower
   // bound for the effective figure there.
   console.log(
-    `CPU time per step: ${fmt(bench.cpuMsPerStep, 0)} ms (all threads) → ${fmt(gflops(convFlops, bench.cpuMsPerStep))} GFLOP per CPU-second, a lower bound for the effective figure on an idle machine`,
+    `CPU time per step: ${fmt(bench.cpuMsPerStep, 0)} ms (all threads, ${fmt(bench.systemMsPerStep, 0)} ms of it system time: page faults, thread wake-ups) → ${fmt(gflops(convFlops, bench.cpuMsPerStep))} GFLOP per CPU-second, a lower bound for the effective figure on an idle machine`,
   );
   console.log(`\nwhere the bench step's wall time goes (${TIMED_STEPS} steps):\n\n${benchTable}\n`);
   console.log(`its conv time by layer:\n\n${benchConvLayers}\n`);
