@@ -204,6 +204,9 @@ async function main(): Promise<void> {
     `step: one CycleGAN direction (G A→B + D_B), ${BATCH}×${CROP}×${CROP}, ResNet G ${GENERATOR.filters} filters/${GENERATOR.blocks} blocks, PatchGAN ${DISCRIMINATOR.filters} filters; forward + backward + Adam`,
   );
   console.log(`onnxruntime threads: ${ortThreadCount()} (the machine may be shared: figures are for this run only)`);
+  console.log(
+    `glibc malloc tunables: ${process.env.GLIBC_TUNABLES || 'none (npm run bench:train sets them; see docs/training-backend.md)'}`,
+  );
 
   const profiler = new StepProfiler();
   profiler.attach();
