@@ -12,6 +12,7 @@ import {
   inputGradFormulation,
   inputGradLayout,
 } from '../../training/backend/conv-kernels.ts';
+import { nchwcBlockSize, useNchwc } from '../../training/backend/nchwc.ts';
 import { compareWithCpu, randomValues, relativeError, runOn, TOLERANCE, use } from './backend-parity.ts';
 
 type Pad = 'same' | 'valid';
@@ -61,7 +62,24 @@ const convCases: ConvCase[] = [
   { x: [1, 7, 6, 24], kernel: 4, outChannels: 40, stride: 2, pad: 'same' },
   { x: [1, 6, 7, 32], kernel: 3, outChannels: 32, stride: 1, pad: 'valid' },
   { x: [2, 3, 3, 64], kernel: 1, outChannels: 64, stride: 1, pad: 'valid' },
+  // Whole NCHWc blocks (16 and 8 both divide the channels): the forward conv, and at stride 1 its
+  // dx, run as NCHWc Convs; asymmetric 'same' pads (4×4), batches, stride 2 (dx: ConvTranspose).
+  ...nchwcCases(),
 ];
+
+/** The cases whose channel counts are whole NCHWc blocks of 16 (and so of 8 and 4). */
+function nchwcCases(): ConvCase[] {
+  return [
+    { x: [1, 10, 9, 16], kernel: 3, outChannels: 32, stride: 1, pad: 'same' },
+    { x: [2, 12, 11, 32], kernel: 3, outChannels: 16, stride: 1, pad: 'valid' },
+    { x: [1, 11, 11, 32], kernel: 4, outChannels: 48, stride: 1, pad: 'same' },
+    { x: [1, 13, 12, 16], kernel: 4, outChannels: 16, stride: 2, pad: 'same' },
+    { x: [2, 14, 15, 16], kernel: 3, outChannels: 32, stride: 2, pad: 'valid' },
+  ];
+}
+
+/** Whether this CPU runs the NCHWc formulations (MLAS has NCHWc kernels for it). */
+const hasNchwc = nchwcBlockSize() > 0;
 
 const label = (c: ConvCase) => `${c.x.join('×')} k${c.kernel} s${c.stride} ${c.pad}${c.dilation ? ` d${c.dilation}` : ''}`;
 
@@ -82,15 +100,17 @@ describe('Conv2D and FusedConv2D on onnxruntime', () => {
     { x: [2, 7, 7, 16], kernel: 3, outChannels: 32, stride: 1, pad: 'valid', dilation: 2 },
     { x: [1, 11, 10, 12], kernel: 5, outChannels: 3, stride: 1, pad: 'same' },
     { x: [1, 12, 11, 16], kernel: 3, outChannels: 2, stride: 1, pad: 'valid', dilation: 2 },
+    { x: [1, 13, 12, 16], kernel: 3, outChannels: 16, stride: 1, pad: 'same', dilation: 2 },
   ];
 
-  it('covers every formulation: NCHW Conv, NHWC im2col + MatMul, flipped-filter ConvTranspose', () => {
+  it('covers every formulation: NCHWc Conv, NCHW Conv, NHWC im2col + MatMul, flipped-filter ConvTranspose', () => {
     const formulations = new Set(
       forwardCases.map((c) => forwardConvFormulation(c.x, [c.kernel, c.kernel, c.x[3], c.outChannels], c.stride, c.pad, c.dilation)),
     );
-    expect([...formulations].sort()).toEqual(['conv', 'convTranspose', 'matmul']);
+    expect([...formulations].sort()).toEqual(hasNchwc ? ['conv', 'convTranspose', 'matmul', 'nchwc'] : ['conv', 'convTranspose', 'matmul']);
     expect(forwardConvFormulation([2, 7, 7, 16], [3, 3, 16, 32], 1, 'valid', 2)).toBe('matmul');
-    expect(forwardConvFormulation([1, 7, 7, 16], [3, 3, 16, 32], 1, 'valid', 2)).toBe('conv');
+    expect(forwardConvFormulation([1, 7, 7, 16], [3, 3, 16, 32], 1, 'valid', 2)).toBe(hasNchwc ? 'nchwc' : 'conv');
+    expect(forwardConvFormulation([1, 7, 7, 12], [3, 3, 12, 32], 1, 'valid', 2)).toBe('conv');
     expect(forwardConvFormulation([1, 12, 11, 16], [3, 3, 16, 2], 1, 'valid', 2)).toBe('convTranspose');
   });
 
@@ -111,26 +131,29 @@ describe('Conv2D and FusedConv2D on onnxruntime', () => {
     ['leakyrelu', { leakyreluAlpha: 0.3 }],
     ['prelu', {}],
   ] as const;
-  it.each(activations)('fused conv2d with bias and %s', async (activation, extra) => {
-    const { error, delegated } = await compareWithCpu(tf.FusedConv2D, () =>
-      tf.fused.conv2d({
-        x: tensor4([2, 10, 9, 3], 3),
-        filter: tensor4([3, 3, 3, 6], 4),
-        strides: 2,
-        pad: 'same',
-        bias: tf.tensor1d(randomValues(6, 5).map((v) => v * 3)),
-        activation,
-        preluActivationWeights: activation === 'prelu' ? tf.tensor1d(randomValues(6, 6)) : undefined,
-        ...extra,
-      }),
-    );
-    expect(delegated).toBe(1);
-    expect(error).toBeLessThan(TOLERANCE);
-  });
+  it.each(activations.flatMap(([activation, extra]) => [[activation, extra, 3, 6] as const, [activation, extra, 16, 32] as const]))(
+    'fused conv2d with bias and %s, %i → %i channels',
+    async (activation, extra, inChannels, outChannels) => {
+      const { error, delegated } = await compareWithCpu(tf.FusedConv2D, () =>
+        tf.fused.conv2d({
+          x: tensor4([2, 10, 9, inChannels], 3),
+          filter: tensor4([3, 3, inChannels, outChannels], 4),
+          strides: 2,
+          pad: 'same',
+          bias: tf.tensor1d(randomValues(outChannels, 5).map((v) => v * 3)),
+          activation,
+          preluActivationWeights: activation === 'prelu' ? tf.tensor1d(randomValues(outChannels, 6)) : undefined,
+          ...extra,
+        }),
+      );
+      expect(delegated).toBe(1);
+      expect(error).toBeLessThan(TOLERANCE);
+    },
+  );
 });
 
 describe('Conv2DBackpropInput (gradient of x, and conv2dTranspose) on onnxruntime', () => {
-  it('covers every formulation: ConvTranspose, and a flipped-filter conv as Conv or as im2col + MatMul', () => {
+  it('covers every formulation: ConvTranspose, and a flipped-filter conv as NCHWc Conv, Conv or im2col + MatMul', () => {
     const used = new Set(
       convCases.map((c) => {
         const info = backend_util.computeConv2DInfo(c.x, [c.kernel, c.kernel, c.x[3], c.outChannels], c.stride, 1, c.pad);
@@ -138,7 +161,8 @@ describe('Conv2DBackpropInput (gradient of x, and conv2dTranspose) on onnxruntim
         return `${formulation}/${inputGradLayout(info, formulation)}`;
       }),
     );
-    expect([...used].sort()).toEqual(['convTranspose/oihw', 'flippedConv/flippedHwoi', 'flippedConv/flippedIohw']);
+    const plain = ['convTranspose/oihw', 'flippedConv/flippedHwoi', 'flippedConv/flippedIohw'];
+    expect([...used].sort()).toEqual(hasNchwc ? [...plain, 'nchwcFlippedConv/flippedNchwc'] : plain);
   });
 
   it.each(convCases.map((c) => [label(c), c] as const))('dx of %s', async (_, c) => {
@@ -179,14 +203,56 @@ describe('Conv2DBackpropInput (gradient of x, and conv2dTranspose) on onnxruntim
   });
 });
 
+describe.runIf(hasNchwc)('the same convs with the NCHWc path turned off (CPUs without NCHWc kernels)', () => {
+  beforeAll(() => useNchwc(false));
+  afterAll(() => useNchwc(true));
+
+  it('falls back to the plain formulations', () => {
+    for (const c of nchwcCases()) {
+      const filterShape = [c.kernel, c.kernel, c.x[3], c.outChannels];
+      expect(forwardConvFormulation(c.x, filterShape, c.stride, c.pad)).not.toBe('nchwc');
+      const info = backend_util.computeConv2DInfo(c.x, filterShape as Shape4, c.stride, 1, c.pad);
+      expect(inputGradFormulation(info)).not.toBe('nchwcFlippedConv');
+      expect(filterGradFormulation(info)).not.toBe('nchwc');
+    }
+  });
+
+  it.each(nchwcCases().map((c) => [label(c), c] as const))('conv2d, dx and dW of %s', async (_, c) => {
+    const filterShape: Shape4 = [c.kernel, c.kernel, c.x[3], c.outChannels];
+    const forward = await compareWithCpu(tf.Conv2D, () => tf.conv2d(tensor4(c.x, 1), tensor4(filterShape, 2), c.stride, c.pad));
+    const forwardShape = tf.conv2d(tf.zeros(c.x) as tf.Tensor4D, tf.zeros(filterShape) as tf.Tensor4D, c.stride, c.pad).shape as Shape4;
+    const dx = await compareWithCpu(tf.Conv2DBackpropInput, () =>
+      tf.conv2dTranspose(tensor4(forwardShape, 7), tensor4(filterShape, 8), c.x, c.stride, c.pad),
+    );
+    const dw = await compareWithCpu(
+      tf.Conv2DBackpropFilter,
+      () =>
+        tf
+          .engine()
+          .runKernel(
+            tf.Conv2DBackpropFilter,
+            { x: tensor4(c.x, 11), dy: tensor4(forwardShape, 12) },
+            { strides: c.stride, pad: c.pad, dataFormat: 'NHWC', filterShape },
+          ) as tf.Tensor,
+    );
+    expect([forward.delegated, dx.delegated, dw.delegated]).toEqual([1, 1, 1]);
+    expect(Math.max(forward.error, dx.error, dw.error)).toBeLessThan(TOLERANCE);
+  });
+});
+
 describe('Conv2DBackpropFilter (missing on wasm) on onnxruntime', () => {
-  it('covers every formulation: im2col from [Cin, N, H, W] or from NHWC, and a correlation Conv for few output channels', () => {
+  it('covers every formulation: an NCHWc Conv, im2col from [Cin, N, H, W] or from NHWC, and a correlation Conv for few output channels', () => {
     const formulations = new Set(
       convCases.map((c) =>
         filterGradFormulation(backend_util.computeConv2DInfo(c.x, [c.kernel, c.kernel, c.x[3], c.outChannels], c.stride, 1, c.pad)),
       ),
     );
-    expect([...formulations].sort()).toEqual(['correlation', 'im2col', 'im2colNhwc']);
+    const plain = ['correlation', 'im2col', 'im2colNhwc'];
+    expect([...formulations].sort()).toEqual(hasNchwc ? [...plain, 'nchwc'].sort() : plain);
+    // A batch of a whole block or more would be the NCHWc Conv's channels, which MLAS's
+    // NCHW-input path does not take.
+    const wholeBlockBatch = backend_util.computeConv2DInfo([Math.max(nchwcBlockSize(), 1), 6, 6, 16], [3, 3, 16, 16], 1, 1, 'same');
+    expect(filterGradFormulation(wholeBlockBatch)).toBe('im2col');
   });
 
   it.each(convCases.map((c) => [label(c), c] as const))('dW of %s', async (_, c) => {

@@ -1,10 +1,12 @@
 /**
  * 2-D convolution kernels for the wasm backend, computed by onnxruntime: Conv2D, FusedConv2D,
  * Conv2DBackpropInput (also tf.conv2dTranspose's forward) and Conv2DBackpropFilter (which the
- * wasm backend lacks). tfjs tensors are NHWC with HWIO filters. Each graph either transposes the
- * activations to ONNX's NCHW around a Conv, or (for batches of small images) stays NHWC as im2col
- * + MatMul. Filters reach onnxruntime already in the layout the graph reads (OIHW, or flipped for
- * an input gradient), prepared once per weight value by filter-layouts.ts.
+ * wasm backend lacks). tfjs tensors are NHWC with HWIO filters. Where both channel counts are
+ * whole NCHWc blocks, a conv runs as onnxruntime's NCHWc Conv, which reads and writes NHWC itself
+ * (nchwc.ts); otherwise each graph either transposes the activations to ONNX's NCHW around a
+ * Conv, or (for batches of small images) stays NHWC as im2col + MatMul. Filters reach onnxruntime
+ * already in the layout the graph reads (OIHW, blocked, or flipped for an input gradient),
+ * prepared once per weight value by filter-layouts.ts.
  */
 import { backend_util, type TensorInfo } from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
@@ -12,6 +14,7 @@ import { OnnxGraph } from '../export/onnx-graph.ts';
 import { appendBiasAndActivation, BIAS_INPUT, fusedTailKey, PRELU_INPUT, type FusedActivation } from './fused-activation.ts';
 import type { DelegatedKernel } from './delegated-kernel.ts';
 import { type FilterLayout, filterLayoutDims, preparedFilter } from './filter-layouts.ts';
+import { appendNchwcConv, NCHWC_DOMAIN, nchwcBlockSize, nchwcFits } from './nchwc.ts';
 import type { FloatValue, SessionCache } from './ort-sync.ts';
 import { allocateOutput, heapValue } from './wasm-heap.ts';
 
@@ -114,14 +117,18 @@ function prefersMatMul(geo: ConvGeometry): boolean {
   return geo.inShape[3]! >= 16 && batch > 1 && outHeight * outWidth <= 64;
 }
 
+/** The ways a forward conv runs (forwardFormulation). */
+export type ForwardFormulation = 'nchwc' | 'conv' | 'matmul' | 'convTranspose';
+
 /**
- * How a forward conv runs: NCHW Conv; NHWC im2col + MatMul (batches of small images); or,
- * at stride 1 with few output channels (the generator's 7×7 RGB output layer), a ConvTranspose of
- * x with the flipped filter, whose columns (Cout·k²·H·W) are far smaller than Conv's im2col
- * (Cin·k²·OH·OW).
+ * How a forward conv runs: NHWC im2col + MatMul (batches of small images); the NCHWc Conv when
+ * both channel counts are whole blocks; at stride 1 with few output channels (the generator's 7×7
+ * RGB output layer), a ConvTranspose of x with the flipped filter, whose columns (Cout·k²·H·W)
+ * are far smaller than Conv's im2col (Cin·k²·OH·OW); else NCHW Conv.
  */
-function forwardFormulation(info: backend_util.Conv2DInfo): 'conv' | 'matmul' | 'convTranspose' {
+function forwardFormulation(info: backend_util.Conv2DInfo): ForwardFormulation {
   if (prefersMatMul(forwardGeometry(info))) return 'matmul';
+  if (nchwcFits(info.inChannels, info.outChannels)) return 'nchwc';
   const transposedColumns = info.outChannels * info.inHeight * info.inWidth;
   const convColumns = info.inChannels * info.outHeight * info.outWidth;
   return stride1FlippedPads(info) && 2 * transposedColumns < convColumns ? 'convTranspose' : 'conv';
@@ -134,7 +141,7 @@ export function forwardConvFormulation(
   strides: number,
   pad: 'same' | 'valid',
   dilation = 1,
-): 'conv' | 'matmul' | 'convTranspose' {
+): ForwardFormulation {
   return forwardFormulation(convInfo(xShape, filterShape, { strides, pad, dataFormat: 'NHWC' }, dilation));
 }
 
@@ -171,9 +178,12 @@ function appendConvolution(g: OnnxGraph, x: string, filter: string, geo: ConvGeo
   return g.op('Transpose', [conv], { perm: TO_NHWC });
 }
 
-/** The kernel's feed for a filter in `layout`: the heap view, or the cached prepared copy. */
-function filterFeed(wasm: BackendWasm, filter: TensorInfo, layout: FilterInputLayout): FloatValue {
-  return layout === 'hwio' ? heapValue(wasm, filter) : preparedFilter(wasm, filter, layout);
+/**
+ * The tensor a graph's filter input reads: the filter itself (HWIO), or its prepared copy in
+ * `layout`. Preparing may allocate, so kernels call this before allocating their output.
+ */
+function filterSource(wasm: BackendWasm, filter: TensorInfo, layout: FilterInputLayout): TensorInfo {
+  return layout === 'hwio' ? filter : preparedFilter(wasm, filter, layout);
 }
 
 const filterDims = (shape: number[], layout: FilterInputLayout) => (layout === 'hwio' ? shape : filterLayoutDims(shape, layout));
@@ -213,9 +223,9 @@ function nhwcPatches(g: OnnxGraph, x: string, geo: ConvGeometry): string {
 }
 
 /** The filter layout a forward conv's graph reads. */
-function forwardLayout(info: backend_util.Conv2DInfo): FilterInputLayout {
-  const formulation = forwardFormulation(info);
+function forwardLayout(formulation: ForwardFormulation, info: backend_util.Conv2DInfo): FilterInputLayout {
   if (formulation === 'convTranspose') return 'flippedIohw';
+  if (formulation === 'nchwc') return 'nchwc';
   return convolutionLayout(forwardGeometry(info), false);
 }
 
@@ -231,15 +241,18 @@ export function conv2dForward(cache: SessionCache): DelegatedKernel {
     if (!x || !filter || a.dataFormat === 'NCHW') return undefined;
     const activation = a.activation ?? 'linear';
     const info = convInfo(x.shape, filter.shape, a, a.dilations);
-    const layout = forwardLayout(info);
-    const key = `conv|${infoKey(info)}|${fusedTailKey(bias, activation, preluActivationWeights, a.leakyreluAlpha)}`;
+    const formulation = forwardFormulation(info);
+    const layout = forwardLayout(formulation, info);
+    const key = `conv|${formulation}|${infoKey(info)}|${fusedTailKey(bias, activation, preluActivationWeights, a.leakyreluAlpha)}`;
     const session = cache.get(key, () => {
       const g = new OnnxGraph('conv2d');
       const xIn = g.input('x', 'float', x.shape);
       const wIn = g.input('filter', 'float', filterDims(filter.shape, layout));
       const geometry = forwardGeometry(info);
       let y: string;
-      if (forwardFormulation(info) === 'convTranspose') {
+      if (formulation === 'nchwc') {
+        y = appendNchwcConv(g, xIn, wIn, info.outChannels, onnxConvAttrs(info));
+      } else if (formulation === 'convTranspose') {
         const transposed = g.op('ConvTranspose', [g.op('Transpose', [xIn], { perm: TO_NCHW }), wIn], {
           kernel_shape: geometry.kernel,
           dilations: geometry.dilations,
@@ -257,8 +270,12 @@ export function conv2dForward(cache: SessionCache): DelegatedKernel {
       return g;
     });
     const wasm = backend as BackendWasm;
+    const filterValues = filterSource(wasm, filter, layout);
     const out = allocateOutput(wasm, info.outShape);
-    const feeds = { x: heapValue(wasm, x), filter: filterFeed(wasm, filter, layout) } as Record<string, FloatValue>;
+    const feeds = { x: heapValue(wasm, x), filter: heapValue(wasm, filterValues, filterDims(filter.shape, layout)) } as Record<
+      string,
+      FloatValue
+    >;
     if (bias) feeds[BIAS_INPUT] = heapValue(wasm, bias);
     if (preluActivationWeights) feeds[PRELU_INPUT] = heapValue(wasm, preluActivationWeights);
     session.run(feeds, { y: heapValue(wasm, out) });
@@ -267,19 +284,23 @@ export function conv2dForward(cache: SessionCache): DelegatedKernel {
 }
 
 /**
- * How dx of a conv (a transposed convolution) runs: onnxruntime's ConvTranspose, whose weight is
- * the forward conv's OIHW filter (one prepared copy serves both); or, at stride 1 when dy has
- * fewer channels than dx, an ordinary convolution of dy with the spatially flipped filter, in and
- * out channels swapped, which onnxruntime runs much faster there (the generator's 3-channel output
+ * How dx of a conv (a transposed convolution) runs: at stride 1 with both channel counts whole
+ * NCHWc blocks, a convolution of dy with the spatially flipped filter, in and out channels
+ * swapped, as an NCHWc Conv; otherwise onnxruntime's ConvTranspose, whose weight is the forward
+ * conv's OIHW filter; or, at stride 1 when dy has fewer channels than dx, the flipped-filter conv
+ * as a plain Conv, which onnxruntime runs much faster there (the generator's 3-channel output
  * layer: 5 → 40 GFLOP per CPU-second). ConvTranspose materialises Cin·k²·OH·OW columns, the conv
  * Cout·k²·H·W: the smaller wins. (A sub-pixel split of the strided case into s² stride-1 convs of
  * dy, interleaved by DepthToSpace, measured 0.43-0.73× ConvTranspose's speed on the bench
  * step's shapes once both read prepared filters.)
  */
-export type InputGradFormulation = 'flippedConv' | 'convTranspose';
+export type InputGradFormulation = 'nchwcFlippedConv' | 'flippedConv' | 'convTranspose';
 
 export function inputGradFormulation(info: backend_util.Conv2DInfo): InputGradFormulation {
   const twinPads = stride1FlippedPads(info);
+  // As an NCHWc Conv the flipped conv beats ConvTranspose whatever the column counts (the
+  // residual blocks' 3×3 128→128: 1.0 against 1.9 ms).
+  if (twinPads && !prefersMatMul(flippedGeometry(info)) && nchwcFits(info.outChannels, info.inChannels)) return 'nchwcFlippedConv';
   // Conv over dy materialises Cout·k²·H·W columns, ConvTranspose Cin·k²·OH·OW: take the smaller.
   if (twinPads && info.outChannels * info.inHeight * info.inWidth <= info.inChannels * info.outHeight * info.outWidth) return 'flippedConv';
   return 'convTranspose';
@@ -299,6 +320,7 @@ function flippedGeometry(info: backend_util.Conv2DInfo): ConvGeometry {
 
 /** The filter layout the input-gradient graph of `formulation` reads. */
 export function inputGradLayout(info: backend_util.Conv2DInfo, formulation: InputGradFormulation): FilterInputLayout {
+  if (formulation === 'nchwcFlippedConv') return 'flippedNchwc';
   return formulation === 'flippedConv' ? convolutionLayout(flippedGeometry(info), true) : 'oihw';
 }
 
@@ -316,10 +338,12 @@ export function conv2dBackpropInput(cache: SessionCache): DelegatedKernel {
     if (!dy || !filter || a.dataFormat === 'NCHW') return undefined;
     const info = convInfo(a.inputShape, filter.shape, a);
     const formulation = inputGradFormulation(info);
-    const session = cache.get(`convTranspose|${infoKey(info)}`, () => buildInputGradGraph(info, formulation));
+    const session = cache.get(`convInputGrad|${formulation}|${infoKey(info)}`, () => buildInputGradGraph(info, formulation));
     const wasm = backend as BackendWasm;
+    const layout = inputGradLayout(info, formulation);
+    const filterValues = filterSource(wasm, filter, layout);
     const out = allocateOutput(wasm, a.inputShape);
-    const feeds = { dy: heapValue(wasm, dy), filter: filterFeed(wasm, filter, inputGradLayout(info, formulation)) };
+    const feeds = { dy: heapValue(wasm, dy), filter: heapValue(wasm, filterValues, filterDims(filter.shape, layout)) };
     session.run(feeds, { dx: heapValue(wasm, out) });
     return out;
   };
@@ -332,7 +356,15 @@ function buildInputGradGraph(info: backend_util.Conv2DInfo, formulation: InputGr
   const filterShape = [info.filterHeight, info.filterWidth, info.inChannels, info.outChannels];
   const filterInput = g.input('filter', 'float', filterDims(filterShape, inputGradLayout(info, formulation)));
   let dx: string;
-  if (formulation === 'flippedConv') {
+  if (formulation === 'nchwcFlippedConv') {
+    const geometry = flippedGeometry(info);
+    dx = appendNchwcConv(g, dyInput, filterInput, info.inChannels, {
+      kernel_shape: geometry.kernel,
+      strides: geometry.strides,
+      dilations: geometry.dilations,
+      pads: geometry.pads,
+    });
+  } else if (formulation === 'flippedConv') {
     dx = appendConvolution(g, dyInput, filterInput, flippedGeometry(info));
   } else {
     const base = onnxConvAttrs(info);
@@ -405,7 +437,8 @@ function trailingFix(
 }
 
 /**
- * dW of a conv: im2col + one GEMM, or a correlation Conv (filterGradFormulation). The im2col
+ * dW of a conv: an NCHWc Conv of x with dy, im2col + one GEMM, or a correlation Conv
+ * (filterGradFormulation). The im2col
  * columns hold each filter tap's strided slice of the padded x, in (kh, kw, cin) row order, which
  * is exactly the HWIO filter layout, so dW = columns × dy[N·OH·OW, Cout] is already HWIO.
  */
@@ -415,7 +448,8 @@ export function conv2dBackpropFilter(cache: SessionCache): DelegatedKernel {
     const a = attrs as unknown as ConvAttrs & { filterShape: [number, number, number, number] };
     if (!x || !dy || a.dataFormat === 'NCHW') return undefined;
     const info = convInfo(x.shape, a.filterShape, a);
-    const session = cache.get(`convFilterGrad|${infoKey(info)}`, () => buildFilterGradGraph(info, filterGradFormulation(info)));
+    const formulation = filterGradFormulation(info);
+    const session = cache.get(`convFilterGrad|${formulation}|${infoKey(info)}`, () => buildFilterGradGraph(info, formulation));
     const wasm = backend as BackendWasm;
     const out = allocateOutput(wasm, a.filterShape);
     session.run({ x: heapValue(wasm, x), dy: heapValue(wasm, dy) }, { dw: heapValue(wasm, out) });
@@ -425,6 +459,9 @@ export function conv2dBackpropFilter(cache: SessionCache): DelegatedKernel {
 
 /**
  * How a filter gradient runs:
+ * - 'nchwc': when the conv's output channels are whole NCHWc blocks and the batch is below one,
+ *   an NCHWc Conv of x (its channels as the batch) with dy as the kernel (buildFilterGradNchwc):
+ *   no im2col columns at all, 1.1-2.3× the im2col graphs on the bench step's shapes;
  * - 'correlation': at stride 1 with few output channels (the generator's RGB output layer, where
  *   im2col would copy x k² times), one Conv of the padded dy with x as the kernel, whose columns
  *   (Cout·Hp·Wp·k²) are far smaller;
@@ -435,9 +472,11 @@ export function conv2dBackpropFilter(cache: SessionCache): DelegatedKernel {
  *   slice would copy Cin floats at a time, which is slow for the 3-channel stem; at stride 1 the
  *   two measured the same).
  */
-export type FilterGradFormulation = 'im2col' | 'im2colNhwc' | 'correlation';
+export type FilterGradFormulation = 'nchwc' | 'im2col' | 'im2colNhwc' | 'correlation';
 
 export function filterGradFormulation(info: backend_util.Conv2DInfo): FilterGradFormulation {
+  const block = nchwcBlockSize();
+  if (block > 0 && info.outChannels % block === 0 && info.batchSize < block) return 'nchwc';
   const unitStride = info.strideHeight === 1 && info.strideWidth === 1;
   if (!unitStride) return info.inChannels >= 16 ? 'im2colNhwc' : 'im2col';
   if (info.dilationHeight !== 1 || info.dilationWidth !== 1) return 'im2col';
@@ -451,6 +490,7 @@ function buildFilterGradGraph(info: backend_util.Conv2DInfo, formulation: Filter
   const xShape = info.inShape;
   const dyShape = info.outShape;
   const filterShape = [info.filterHeight, info.filterWidth, info.inChannels, info.outChannels];
+  if (formulation === 'nchwc') return buildFilterGradNchwc(info, filterShape);
   if (formulation === 'correlation') return buildFilterGradCorrelation(info, xShape, dyShape, filterShape);
   const g = new OnnxGraph('conv2d_backprop_filter');
   const [batch, , , inChannels] = xShape as [number, number, number, number];
@@ -491,6 +531,51 @@ function buildFilterGradGraph(info: backend_util.Conv2DInfo, formulation: Filter
     ? g.op('Gemm', [g.op('Reshape', [patches, g.int64s('shape', [rows, kh * kw * inChannels])]), dy], { transA: 1 })
     : g.op('MatMul', [g.op('Reshape', [patches, g.int64s('shape', [kh * kw * inChannels, rows])]), dy]);
   g.output(g.op('Reshape', [dw, g.int64s('shape', filterShape)], {}, 'dw'), 'float', filterShape);
+  return g;
+}
+
+/**
+ * dW[kh, kw, ci, co] = Σ x[n, oh·s + kh·d − pad, ow·s + kw·d − pad, ci] · dy[n, oh, ow, co] as an
+ * NCHWc Conv whose input is x with its channels as the batch ([Cin, N, H, W], N channels below a
+ * block: MLAS's NCHW-input path) and whose kernel is dy ([Cout, N, OH, OW], taps s apart: the
+ * forward stride becomes the dilation, the forward dilation the stride). dy as that kernel, in
+ * MLAS's OIHWBo blocks, is what ReorderInput makes of NHWC dy: [N][Cout/B][OH][OW][B], with the
+ * first two axes swapped when N > 1. The output [Cin, Cout, ≥ kH, ≥ kW] comes back NHWC
+ * ([Cin, kH, kW, Cout], cropped where the forward conv left end padding unread) and is moved to
+ * HWIO.
+ */
+function buildFilterGradNchwc(info: backend_util.Conv2DInfo, filterShape: number[]): OnnxGraph {
+  const g = new OnnxGraph('conv2d_backprop_filter_nchwc');
+  const { batchSize: n, outChannels, outHeight: oh, outWidth: ow, filterHeight: kh, filterWidth: kw } = info;
+  const { top, left, bottom, right } = info.padInfo;
+  const input = g.op('Transpose', [g.input('x', 'float', info.inShape)], { perm: [3, 0, 1, 2] });
+  let kernel = g.op('ReorderInput', [g.input('dy', 'float', info.outShape)], { channels_last: 1 }, undefined, NCHWC_DOMAIN);
+  const block = nchwcBlockSize();
+  if (n > 1) {
+    const blocks = g.op('Reshape', [kernel, g.int64s('blocks', [n, outChannels / block, oh, ow, block])]);
+    kernel = g.op('Transpose', [blocks], { perm: [1, 0, 2, 3, 4] });
+  }
+  kernel = g.op('Reshape', [kernel, g.int64s('kernel', [outChannels, n, oh, ow])]);
+  const conv = g.op(
+    'Conv',
+    [input, kernel],
+    {
+      kernel_shape: [oh, ow],
+      strides: [info.dilationHeight, info.dilationWidth],
+      dilations: [info.strideHeight, info.strideWidth],
+      pads: [top, left, bottom, right],
+      group: 1,
+    },
+    undefined,
+    NCHWC_DOMAIN,
+  );
+  let taps = g.op('ReorderOutput', [conv], { channels: outChannels, channels_last: 1 }, undefined, NCHWC_DOMAIN);
+  const fullHeight = Math.floor((info.inHeight + top + bottom - info.strideHeight * (oh - 1) - 1) / info.dilationHeight) + 1;
+  const fullWidth = Math.floor((info.inWidth + left + right - info.strideWidth * (ow - 1) - 1) / info.dilationWidth) + 1;
+  if (fullHeight > kh || fullWidth > kw) {
+    taps = g.op('Slice', [taps, g.int64s('starts', [0, 0]), g.int64s('ends', [kh, kw]), g.int64s('axes', [1, 2])]);
+  }
+  g.output(g.op('Transpose', [taps], { perm: [1, 2, 0, 3] }, 'dw'), 'float', filterShape);
   return g;
 }
 

@@ -12,6 +12,7 @@ import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { registerMirrorPadGradient } from './mirror-pad-grad.ts';
 import { DELEGATED_KERNELS, ortKernelsRegistered, registerOrtKernels, unregisterOrtKernels } from './ort-kernels.ts';
 import { checkOrtSyncPath, ortThreadCount, PINNED_ORT_VERSION } from './ort-sync.ts';
+import { nchwcBlockSize } from './nchwc.ts';
 import { loadSimdKernels } from './simd-kernels.ts';
 
 export const BACKEND_CHOICES = ['auto', 'tfjs-node-gpu', 'tfjs-node', 'wasm-ort', 'wasm', 'cpu'] as const;
@@ -118,6 +119,12 @@ async function setTfBackend(tfName: string): Promise<void> {
   await tf.ready();
 }
 
+function nchwcDescription(): string {
+  const block = nchwcBlockSize();
+  if (block > 0) return `convolutions as NCHWc in blocks of ${block}`;
+  return process.env.TRAIN_NCHWC === '0' ? 'NCHWc convolutions off (TRAIN_NCHWC=0)' : 'no NCHWc kernels on this CPU';
+}
+
 function describe(name: BackendName): string {
   switch (name) {
     case 'tfjs-node-gpu':
@@ -125,7 +132,7 @@ function describe(name: BackendName): string {
     case 'tfjs-node':
       return 'libtensorflow on CPU';
     case 'wasm-ort':
-      return `tfjs-backend-wasm SIMD; ${DELEGATED_KERNELS.join(', ')} on onnxruntime-node ${PINNED_ORT_VERSION} with ${ortThreadCount()} threads`;
+      return `tfjs-backend-wasm SIMD; ${DELEGATED_KERNELS.join(', ')} on onnxruntime-node ${PINNED_ORT_VERSION} with ${ortThreadCount()} threads, ${nchwcDescription()}`;
     case 'wasm':
       return 'tfjs-backend-wasm SIMD, its own kernels only: cannot train convolutions (no Conv2DBackpropFilter)';
     case 'cpu':

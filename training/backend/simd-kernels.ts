@@ -1,6 +1,7 @@
 /**
  * WebAssembly SIMD kernels that run directly on the tfjs wasm backend's heap: the Adam update
- * (fused-adam.ts) and instance normalization with an optional (leaky) ReLU (instance-norm.ts).
+ * (fused-adam.ts), instance normalization with an optional (leaky) ReLU (instance-norm.ts), and
+ * the block copies and transposes that rearrange conv filters (filter-layouts.ts).
  *
  * These are memory-bound passes that onnxruntime or tfjs would run as several kernels, each one
  * more pass over the data and more dispatch. The module imports the backend's own
@@ -132,6 +133,17 @@ const perSample = (body: string, tensors: Array<[string, string]>) => `
    (local.set $b (i32.add (local.get $b) (i32.const 1)))
    (br $samples)))`;
 
+/**
+ * i8x16.shuffle byte indices for a 4×4 transpose of f32 lanes (lane k is bytes 4k..4k+3; the
+ * second operand's lanes are 4..7): interleave two rows' lanes 0-1 or 2-3, then join the low or
+ * high halves of two interleaved pairs.
+ */
+const shuffleBytes = (lanes: number[]) => lanes.flatMap((lane) => [0, 1, 2, 3].map((b) => 4 * lane + b)).join(' ');
+const LANES_LOW_PAIRS = shuffleBytes([0, 4, 1, 5]);
+const LANES_HIGH_PAIRS = shuffleBytes([2, 6, 3, 7]);
+const LANES_LOW_HALVES = shuffleBytes([0, 1, 4, 5]);
+const LANES_HIGH_HALVES = shuffleBytes([2, 3, 6, 7]);
+
 function wat(shared: boolean): string {
   return `(module
  (import "env" "memory" (memory 1 ${shared ? '65536 shared' : ''}))
@@ -192,6 +204,69 @@ function wat(shared: boolean): string {
       ['$dx', '$zs'],
     ],
   )})
+
+ ;; dst[c][r] = src[r][c] for rows × cols floats; row strides in bytes (the source's may be negative,
+ ;; to walk its rows backwards). 4×4 blocks go through registers; the edges element by element.
+ (func (export "transpose2d") (param $src i32) (param $dst i32) (param $rows i32) (param $cols i32) (param $srcRow i32) (param $dstRow i32)
+  (local $r i32) (local $c i32) (local $s i32) (local $d i32) (local $rows4 i32) (local $cols4 i32)
+  (local $a v128) (local $b v128) (local $e v128) (local $f v128) (local $ab01 v128) (local $ab23 v128) (local $ef01 v128) (local $ef23 v128)
+  (local.set $rows4 (i32.and (local.get $rows) (i32.const -4)))
+  (local.set $cols4 (i32.and (local.get $cols) (i32.const -4)))
+  (local.set $r (i32.const 0))
+  (block $rows_done (loop $rows_loop
+   (br_if $rows_done (i32.ge_u (local.get $r) (local.get $rows4)))
+   (local.set $c (i32.const 0))
+   (block $cols_done (loop $cols_loop
+    (br_if $cols_done (i32.ge_u (local.get $c) (local.get $cols4)))
+    (local.set $s (i32.add (local.get $src) (i32.add (i32.mul (local.get $r) (local.get $srcRow)) (i32.shl (local.get $c) (i32.const 2)))))
+    (local.set $a (v128.load (local.get $s)))
+    (local.set $b (v128.load (i32.add (local.get $s) (local.get $srcRow))))
+    (local.set $e (v128.load (i32.add (local.get $s) (i32.shl (local.get $srcRow) (i32.const 1)))))
+    (local.set $f (v128.load (i32.add (local.get $s) (i32.mul (local.get $srcRow) (i32.const 3)))))
+    (local.set $ab01 (i8x16.shuffle ${LANES_LOW_PAIRS} (local.get $a) (local.get $b)))
+    (local.set $ab23 (i8x16.shuffle ${LANES_HIGH_PAIRS} (local.get $a) (local.get $b)))
+    (local.set $ef01 (i8x16.shuffle ${LANES_LOW_PAIRS} (local.get $e) (local.get $f)))
+    (local.set $ef23 (i8x16.shuffle ${LANES_HIGH_PAIRS} (local.get $e) (local.get $f)))
+    (local.set $d (i32.add (local.get $dst) (i32.add (i32.mul (local.get $c) (local.get $dstRow)) (i32.shl (local.get $r) (i32.const 2)))))
+    (v128.store (local.get $d) (i8x16.shuffle ${LANES_LOW_HALVES} (local.get $ab01) (local.get $ef01)))
+    (v128.store (i32.add (local.get $d) (local.get $dstRow)) (i8x16.shuffle ${LANES_HIGH_HALVES} (local.get $ab01) (local.get $ef01)))
+    (v128.store (i32.add (local.get $d) (i32.shl (local.get $dstRow) (i32.const 1))) (i8x16.shuffle ${LANES_LOW_HALVES} (local.get $ab23) (local.get $ef23)))
+    (v128.store (i32.add (local.get $d) (i32.mul (local.get $dstRow) (i32.const 3))) (i8x16.shuffle ${LANES_HIGH_HALVES} (local.get $ab23) (local.get $ef23)))
+    (local.set $c (i32.add (local.get $c) (i32.const 4)))
+    (br $cols_loop)))
+   (local.set $r (i32.add (local.get $r) (i32.const 4)))
+   (br $rows_loop)))
+  (call $transposeElements (local.get $src) (local.get $dst) (i32.const 0) (local.get $rows4) (local.get $cols4) (local.get $cols) (local.get $srcRow) (local.get $dstRow))
+  (call $transposeElements (local.get $src) (local.get $dst) (local.get $rows4) (local.get $rows) (i32.const 0) (local.get $cols) (local.get $srcRow) (local.get $dstRow)))
+
+ ;; transpose2d's edges: rows [r0, r1) × columns [c0, c1), one float at a time.
+ (func $transposeElements (param $src i32) (param $dst i32) (param $r0 i32) (param $r1 i32) (param $c0 i32) (param $c1 i32) (param $srcRow i32) (param $dstRow i32)
+  (local $r i32) (local $c i32)
+  (local.set $r (local.get $r0))
+  (block $rows_done (loop $rows_loop
+   (br_if $rows_done (i32.ge_u (local.get $r) (local.get $r1)))
+   (local.set $c (local.get $c0))
+   (block $cols_done (loop $cols_loop
+    (br_if $cols_done (i32.ge_u (local.get $c) (local.get $c1)))
+    (f32.store (i32.add (local.get $dst) (i32.add (i32.mul (local.get $c) (local.get $dstRow)) (i32.shl (local.get $r) (i32.const 2))))
+     (f32.load (i32.add (local.get $src) (i32.add (i32.mul (local.get $r) (local.get $srcRow)) (i32.shl (local.get $c) (i32.const 2))))))
+    (local.set $c (i32.add (local.get $c) (i32.const 1)))
+    (br $cols_loop)))
+   (local.set $r (i32.add (local.get $r) (i32.const 1)))
+   (br $rows_loop))))
+
+ ;; dst[r][c] = src[r][c] for rows × cols floats, cols a multiple of 4, with row strides in bytes.
+ (func (export "copy2d") (param $src i32) (param $dst i32) (param $rows i32) (param $cols i32) (param $srcRow i32) (param $dstRow i32)
+  (local $r i32) (local $o i32) (local $s i32) (local $d i32) (local $bytes i32)
+  (local.set $bytes (i32.shl (local.get $cols) (i32.const 2)))
+  (local.set $r (i32.const 0))
+  (block $rows_done (loop $rows_loop
+   (br_if $rows_done (i32.ge_u (local.get $r) (local.get $rows)))
+   (local.set $s (i32.add (local.get $src) (i32.mul (local.get $r) (local.get $srcRow))))
+   (local.set $d (i32.add (local.get $dst) (i32.mul (local.get $r) (local.get $dstRow))))
+   ${byteLoop('row', '(i32.const 0)', '(local.get $bytes)', 16, `(v128.store (i32.add (local.get $d) (local.get $o)) (v128.load (i32.add (local.get $s) (local.get $o))))`)}
+   (local.set $r (i32.add (local.get $r) (i32.const 1)))
+   (br $rows_loop))))
 )`;
 }
 
@@ -207,6 +282,8 @@ interface SimdExports {
   adam(...args: number[]): void;
   instanceNorm(...args: number[]): void;
   instanceNormGrad(...args: number[]): void;
+  transpose2d(src: number, dst: number, rows: number, cols: number, srcRow: number, dstRow: number): void;
+  copy2d(src: number, dst: number, rows: number, cols: number, srcRow: number, dstRow: number): void;
 }
 
 /** Calls per kernel ('adam', 'instanceNorm', 'instanceNormGrad'): tests use it to prove the SIMD path ran. */
@@ -222,8 +299,21 @@ export class SimdKernels {
   ) {}
 
   /** Heap byte address of a float32 tensor. */
-  private address(info: TensorInfo): number {
+  address(info: TensorInfo): number {
     return this.backend.typedArrayFromHeap(info).byteOffset;
+  }
+
+  /**
+   * dst[c][r] = src[r][c] for a rows × cols block of floats at heap byte addresses; row strides
+   * in bytes, the source's may be negative (its rows walked backwards).
+   */
+  transpose2d(src: number, dst: number, rows: number, cols: number, srcRowBytes: number, dstRowBytes: number): void {
+    this.exports.transpose2d(src, dst, rows, cols, srcRowBytes, dstRowBytes);
+  }
+
+  /** dst[r][c] = src[r][c] for a rows × cols block of floats (cols a multiple of 4) at heap byte addresses. */
+  copy2d(src: number, dst: number, rows: number, cols: number, srcRowBytes: number, dstRowBytes: number): void {
+    this.exports.copy2d(src, dst, rows, cols, srcRowBytes, dstRowBytes);
   }
 
   /**

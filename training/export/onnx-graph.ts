@@ -32,6 +32,8 @@ export class OnnxGraph {
   private readonly initializers: onnxProto.onnx.ITensorProto[] = [];
   private readonly inputs: onnxProto.onnx.IValueInfoProto[] = [];
   private readonly outputs: onnxProto.onnx.IValueInfoProto[] = [];
+  /** Operator domains other than the default one that nodes use (each imported at version 1). */
+  private readonly domains = new Set<string>();
   private counter = 0;
 
   constructor(readonly name = 'graph') {}
@@ -72,11 +74,16 @@ export class OnnxGraph {
     return this.initializer(this.fresh(prefix), values, [values.length], 'int64');
   }
 
-  /** Adds a node; returns its outputs (one fresh name per requested output). */
-  node(opType: string, inputs: string[], attrs: Record<string, AttrValue> = {}, outputs: string[] | number = 1): string[] {
+  /**
+   * Adds a node; returns its outputs (one fresh name per requested output). `domain` names an
+   * operator set other than ONNX's own, such as onnxruntime's 'com.microsoft.nchwc'.
+   */
+  node(opType: string, inputs: string[], attrs: Record<string, AttrValue> = {}, outputs: string[] | number = 1, domain = ''): string[] {
     const outNames = typeof outputs === 'number' ? Array.from({ length: outputs }, () => this.fresh(opType.toLowerCase())) : outputs;
+    if (domain) this.domains.add(domain);
     this.nodes.push({
       opType,
+      ...(domain ? { domain } : {}),
       input: inputs,
       output: outNames,
       name: this.fresh(`${opType}_node`),
@@ -86,8 +93,8 @@ export class OnnxGraph {
   }
 
   /** Adds a single-output node and returns that output's name. */
-  op(opType: string, inputs: string[], attrs: Record<string, AttrValue> = {}, output?: string): string {
-    return this.node(opType, inputs, attrs, output === undefined ? 1 : [output])[0]!;
+  op(opType: string, inputs: string[], attrs: Record<string, AttrValue> = {}, output?: string, domain = ''): string {
+    return this.node(opType, inputs, attrs, output === undefined ? 1 : [output], domain)[0]!;
   }
 
   /** Serialises the model. */
@@ -95,7 +102,7 @@ export class OnnxGraph {
     const model = onnx.ModelProto.create({
       irVersion: 8,
       producerName: producer,
-      opsetImport: [{ domain: '', version: opset }],
+      opsetImport: [{ domain: '', version: opset }, ...[...this.domains].map((domain) => ({ domain, version: 1 }))],
       graph: {
         name: this.name,
         node: this.nodes,
