@@ -63,7 +63,8 @@ const convCases: ConvCase[] = [
   { x: [1, 6, 7, 32], kernel: 3, outChannels: 32, stride: 1, pad: 'valid' },
   { x: [2, 3, 3, 64], kernel: 1, outChannels: 64, stride: 1, pad: 'valid' },
   // Whole NCHWc blocks (16 and 8 both divide the channels): the forward conv, and at stride 1 its
-  // dx, run as NCHWc Convs; asymmetric 'same' pads (4×4), batches, stride 2 (dx: ConvTranspose).
+  // dx, run as NCHWc Convs; asymmetric 'same' pads (4×4), batches, stride 2 (dx: ConvTranspose);
+  // dW where the output has more than 16×16 pixels.
   ...nchwcCases(),
 ];
 
@@ -75,6 +76,11 @@ function nchwcCases(): ConvCase[] {
     { x: [1, 11, 11, 32], kernel: 4, outChannels: 48, stride: 1, pad: 'same' },
     { x: [1, 13, 12, 16], kernel: 4, outChannels: 16, stride: 2, pad: 'same' },
     { x: [2, 14, 15, 16], kernel: 3, outChannels: 32, stride: 2, pad: 'valid' },
+    // Outputs over 16×16 pixels: dW as an NCHWc Conv too (a batch of 2; a 'valid' stride-2 conv
+    // whose last input row it never reads, so the NCHWc output is cropped).
+    { x: [1, 18, 17, 16], kernel: 3, outChannels: 16, stride: 1, pad: 'same' },
+    { x: [2, 36, 34, 16], kernel: 3, outChannels: 32, stride: 2, pad: 'same' },
+    { x: [1, 38, 37, 16], kernel: 3, outChannels: 16, stride: 2, pad: 'valid' },
   ];
 }
 
@@ -251,8 +257,13 @@ describe('Conv2DBackpropFilter (missing on wasm) on onnxruntime', () => {
     expect([...formulations].sort()).toEqual(hasNchwc ? [...plain, 'nchwc'].sort() : plain);
     // A batch of a whole block or more would be the NCHWc Conv's channels, which MLAS's
     // NCHW-input path does not take.
-    const wholeBlockBatch = backend_util.computeConv2DInfo([Math.max(nchwcBlockSize(), 1), 6, 6, 16], [3, 3, 16, 16], 1, 1, 'same');
+    const wholeBlockBatch = backend_util.computeConv2DInfo([Math.max(nchwcBlockSize(), 1), 18, 18, 16], [3, 3, 16, 16], 1, 1, 'same');
     expect(filterGradFormulation(wholeBlockBatch)).toBe('im2col');
+    // Nor a dy of 16×16 pixels or fewer, where NCHWc measured no faster.
+    const small = (size: number) => backend_util.computeConv2DInfo([1, size, size, 16], [3, 3, 16, 16], 1, 1, 'same');
+    expect([filterGradFormulation(small(16)), filterGradFormulation(small(17))]).toEqual(
+      hasNchwc ? ['im2col', 'nchwc'] : ['im2col', 'im2col'],
+    );
   });
 
   it.each(convCases.map((c) => [label(c), c] as const))('dW of %s', async (_, c) => {

@@ -459,9 +459,10 @@ export function conv2dBackpropFilter(cache: SessionCache): DelegatedKernel {
 
 /**
  * How a filter gradient runs:
- * - 'nchwc': when the conv's output channels are whole NCHWc blocks and the batch is below one,
- *   an NCHWc Conv of x (its channels as the batch) with dy as the kernel (buildFilterGradNchwc):
- *   no im2col columns at all, 1.1-2.3× the im2col graphs on the bench step's shapes;
+ * - 'nchwc': when the conv's output channels are whole NCHWc blocks, the batch is below one and
+ *   the output has more than 16×16 pixels, an NCHWc Conv of x (its channels as the batch) with dy
+ *   as the kernel (buildFilterGradNchwc): no im2col columns at all, 1.1-1.7× the im2col graphs on
+ *   the bench step's shapes;
  * - 'correlation': at stride 1 with few output channels (the generator's RGB output layer, where
  *   im2col would copy x k² times), one Conv of the padded dy with x as the kernel, whose columns
  *   (Cout·Hp·Wp·k²) are far smaller;
@@ -476,7 +477,10 @@ export type FilterGradFormulation = 'nchwc' | 'im2col' | 'im2colNhwc' | 'correla
 
 export function filterGradFormulation(info: backend_util.Conv2DInfo): FilterGradFormulation {
   const block = nchwcBlockSize();
-  if (block > 0 && info.outChannels % block === 0 && info.batchSize < block) return 'nchwc';
+  // dy is the NCHWc Conv's kernel: at 16×16 and below (the PatchGAN's last two layers) it ran at
+  // 0.8-1.0× the im2col graphs, from 32×32 up at 1.1-1.7×.
+  const kernelPixels = info.outHeight * info.outWidth;
+  if (block > 0 && info.outChannels % block === 0 && info.batchSize < block && kernelPixels > 256) return 'nchwc';
   const unitStride = info.strideHeight === 1 && info.strideWidth === 1;
   if (!unitStride) return info.inChannels >= 16 ? 'im2colNhwc' : 'im2col';
   if (info.dilationHeight !== 1 || info.dilationWidth !== 1) return 'im2col';
