@@ -118,6 +118,29 @@ describe('CycleGAN nets', () => {
     b.dispose();
   });
 
+  it("passes normEpsilon to every InstanceNorm, which caps a flat image's gain", () => {
+    const flatFeatures = (normEpsilon?: number) => {
+      const net = resnetGenerator({ filters: 4, blocks: 1, seed: 3, normEpsilon });
+      const epsilons = net.layers
+        .filter((layer) => layer.getClassName() === 'InstanceNormalization')
+        .map((layer) => layer.getConfig().epsilon);
+      // The stem's normalised features for a sky-like input: flat, with a faint vertical gradient.
+      const stem = tf.model({ inputs: net.inputs, outputs: net.getLayer('generator_stem_norm').output as tf.SymbolicTensor });
+      const spread = tf.tidy(() => {
+        const sky = tf.add(0.3, tf.mul(1e-3, tf.reshape(tf.linspace(-1, 1, 16), [1, 16, 1, 1]).tile([1, 1, 16, 3])));
+        return tf.moments(stem.predict(sky) as tf.Tensor).variance.dataSync()[0]!;
+      });
+      net.dispose();
+      return { epsilons, spread };
+    };
+    const stock = flatFeatures();
+    const capped = flatFeatures(1e-2);
+    expect(new Set(stock.epsilons)).toEqual(new Set([1e-5]));
+    expect(capped.epsilons.length).toBe(stock.epsilons.length);
+    expect(new Set(capped.epsilons)).toEqual(new Set([1e-2]));
+    expect(capped.spread).toBeLessThan(stock.spread / 100);
+  });
+
   it('the 70×70 PatchGAN scores an 8× smaller grid of patches', () => {
     const net = patchDiscriminator({ filters: 4 });
     const out = tf.tidy(() => net.predict(tf.zeros([2, 64, 48, 3])) as tf.Tensor);

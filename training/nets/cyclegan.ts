@@ -40,6 +40,12 @@ export interface GeneratorOptions {
    * generator cannot get its texture back by copying.
    */
   inputSkipBlur?: number;
+  /**
+   * ε of every InstanceNorm: y = (x − μ)/√(σ² + ε). A nearly flat region (a clear sky) has
+   * features of tiny variance, which the default 1e-5 scales up by 100× and more into visible
+   * structure; a larger ε caps that gain while leaving textured features as they are.
+   */
+  normEpsilon?: number;
   name?: string;
   /** Seeds the weight initialiser (layer i uses seed + i), so a run is reproducible. */
   seed?: number;
@@ -61,6 +67,7 @@ export const DEFAULT_GENERATOR = {
   upsampling: 'transpose' as Upsampling,
   inputSkip: false,
   inputSkipBlur: 0,
+  normEpsilon: 1e-5,
 };
 
 type SymbolicTensor = tf.SymbolicTensor;
@@ -89,22 +96,23 @@ function convNormRelu(
   padding: 'same' | 'valid',
   name: string,
   init: Init,
+  epsilon: number,
 ): SymbolicTensor {
   const conv = tf.layers.conv2d({ filters, kernelSize, strides, padding, useBias: false, kernelInitializer: init(), name: `${name}_conv` });
   // The ReLU is part of the norm layer: one fused kernel each way on wasm-ort.
-  return apply(instanceNormalization({ name: `${name}_norm`, activation: 'relu' }), apply(conv, x));
+  return apply(instanceNormalization({ name: `${name}_norm`, activation: 'relu', epsilon }), apply(conv, x));
 }
 
 /** x + (reflect-pad, conv3, IN, ReLU, reflect-pad, conv3, IN)(x). */
-function residualBlock(x: SymbolicTensor, filters: number, name: string, init: Init): SymbolicTensor {
+function residualBlock(x: SymbolicTensor, filters: number, name: string, init: Init, epsilon: number): SymbolicTensor {
   let y = apply(reflectionPadding2D({ padding: 1, name: `${name}_pad1` }), x);
-  y = convNormRelu(y, filters, 3, 1, 'valid', `${name}_a`, init);
+  y = convNormRelu(y, filters, 3, 1, 'valid', `${name}_a`, init, epsilon);
   y = apply(reflectionPadding2D({ padding: 1, name: `${name}_pad2` }), y);
   y = apply(
     tf.layers.conv2d({ filters, kernelSize: 3, padding: 'valid', useBias: false, kernelInitializer: init(), name: `${name}_b_conv` }),
     y,
   );
-  y = apply(instanceNormalization({ name: `${name}_b_norm` }), y);
+  y = apply(instanceNormalization({ name: `${name}_b_norm`, epsilon }), y);
   return tf.layers.add({ name: `${name}_add` }).apply([x, y]) as SymbolicTensor;
 }
 
@@ -113,20 +121,23 @@ function residualBlock(x: SymbolicTensor, filters: number, name: string, init: I
  * in and out (tanh).
  */
 export function resnetGenerator(options: GeneratorOptions = {}): tf.LayersModel {
-  const { filters, blocks, downsamplings, channels, upsampling, inputSkip, inputSkipBlur } = { ...DEFAULT_GENERATOR, ...options };
+  const { filters, blocks, downsamplings, channels, upsampling, inputSkip, inputSkipBlur, normEpsilon } = {
+    ...DEFAULT_GENERATOR,
+    ...options,
+  };
   if (upsampling !== 'transpose' && upsampling !== 'resize')
     throw new Error(`upsampling must be 'transpose' or 'resize', got '${String(upsampling)}'`);
   const name = options.name ?? 'generator';
   const init = initializers(options.seed);
   const input = tf.input({ shape: [null, null, channels], name: `${name}_input` });
   let x = apply(reflectionPadding2D({ padding: 3, name: `${name}_stem_pad` }), input);
-  x = convNormRelu(x, filters, 7, 1, 'valid', `${name}_stem`, init);
+  x = convNormRelu(x, filters, 7, 1, 'valid', `${name}_stem`, init, normEpsilon);
   let width = filters;
   for (let i = 0; i < downsamplings; i++) {
     width *= 2;
-    x = convNormRelu(x, width, 3, 2, 'same', `${name}_down${i + 1}`, init);
+    x = convNormRelu(x, width, 3, 2, 'same', `${name}_down${i + 1}`, init, normEpsilon);
   }
-  for (let i = 0; i < blocks; i++) x = residualBlock(x, width, `${name}_res${i + 1}`, init);
+  for (let i = 0; i < blocks; i++) x = residualBlock(x, width, `${name}_res${i + 1}`, init, normEpsilon);
   for (let i = 0; i < downsamplings; i++) {
     width /= 2;
     const prefix = `${name}_up${i + 1}`;
@@ -158,7 +169,7 @@ export function resnetGenerator(options: GeneratorOptions = {}): tf.LayersModel 
         x,
       );
     }
-    x = apply(instanceNormalization({ name: `${prefix}_norm`, activation: 'relu' }), x);
+    x = apply(instanceNormalization({ name: `${prefix}_norm`, activation: 'relu', epsilon: normEpsilon }), x);
   }
   if (inputSkip) {
     const skipped = inputSkipBlur > 0 ? apply(new BoxBlur({ radius: inputSkipBlur, name: `${name}_input_blur` }), input) : input;

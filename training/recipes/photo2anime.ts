@@ -68,6 +68,8 @@ export const PHOTO2ANIME_OPTIONS = {
   inputSkip: true,
   /** Box-blur radius of the skipped input (GeneratorOptions.inputSkipBlur; 0: the photo itself). */
   inputSkipBlur: 0,
+  /** ε of the generators' InstanceNorms (GeneratorOptions.normEpsilon). */
+  generatorNormEpsilon: 1e-5,
   discriminatorFilters: 32,
   /** Stride-2 layers of the PatchGAN (3 = 70×70 receptive field). */
   discriminatorLayers: 3,
@@ -226,6 +228,7 @@ async function setup({ seed, batchSize, options }: RecipeSetup<Photo2AnimeOption
     upsampling: upsamplingOption(options.upsampling),
     inputSkip: options.inputSkip,
     inputSkipBlur: options.inputSkipBlur,
+    normEpsilon: options.generatorNormEpsilon,
   };
   const discriminator = { filters: options.discriminatorFilters, layers: options.discriminatorLayers };
   const genAB = resnetGenerator({ ...generator, name: 'photo2anime', seed: seed + 1000 });
