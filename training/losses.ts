@@ -175,6 +175,36 @@ export function totalVariation(images: tf.Tensor4D): tf.Scalar {
   });
 }
 
+/**
+ * Luma order between a translation and its photo (NHWC in [-1, 1]): on block means of
+ * factor×factor pixels, wherever the photo's luma clearly rises or falls from one block to the next
+ * (by more than `threshold`, in [0, 1] units), the translation's must not move the other way; the
+ * mean of what it moves the wrong way, over both directions. A smooth ramp of light (an evening
+ * sky) then cannot come out as bands whose luma goes up and down along it, while edges, texture
+ * and the colours themselves stay free.
+ */
+export function lumaOrderLoss(translated: tf.Tensor4D, photo: tf.Tensor4D, factor = 4, threshold = 0.004): tf.Scalar {
+  return tf.tidy(() => {
+    const luma = (images: tf.Tensor4D) => {
+      const [r, g, b] = tf.split(tf.mul(tf.add(blockMean(images, factor), 1), 0.5), 3, -1) as [tf.Tensor, tf.Tensor, tf.Tensor];
+      return tf.add(tf.add(tf.mul(0.299, r), tf.mul(0.587, g)), tf.mul(0.114, b)) as tf.Tensor4D;
+    };
+    const out = luma(translated);
+    const reference = luma(photo);
+    const [n, h, w] = out.shape;
+    const step = (t: tf.Tensor4D, axis: 1 | 2) =>
+      axis === 1
+        ? tf.sub(tf.slice(t, [0, 1, 0, 0], [n, h - 1, w, 1]), tf.slice(t, [0, 0, 0, 0], [n, h - 1, w, 1]))
+        : tf.sub(tf.slice(t, [0, 0, 1, 0], [n, h, w - 1, 1]), tf.slice(t, [0, 0, 0, 0], [n, h, w - 1, 1]));
+    const against = (axis: 1 | 2) => {
+      const photoStep = step(reference, axis);
+      const clear = tf.cast(tf.greater(tf.abs(photoStep), threshold), 'float32');
+      return tf.mean(tf.mul(tf.relu(tf.neg(tf.mul(step(out, axis), tf.sign(photoStep)))), clear));
+    };
+    return tf.add(against(1), against(2)) as tf.Scalar;
+  });
+}
+
 /** Least-squares score of images the discriminator must call fake: E[D(x)²]. */
 export function lsganFakeLoss(scores: tf.Tensor): tf.Scalar {
   return tf.tidy(() => tf.mean(tf.square(scores)) as tf.Scalar);

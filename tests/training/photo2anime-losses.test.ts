@@ -1,6 +1,6 @@
 /**
- * The photo2anime recipe's added terms on known inputs: the YUV colour anchor, the block low-pass
- * its content losses compare through, DiffAugment's
+ * The photo2anime recipe's added terms on known inputs: the YUV colour anchor, the luma-order
+ * term, the block low-pass its content losses compare through, DiffAugment's
  * translation and cutout (and that gradients flow through them), and the anime discriminator's
  * edge-smoothed and grey negatives.
  */
@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { diffAugment } from '../../training/augment.ts';
 import { seededRandom } from '../../training/data/random.ts';
-import { blockMean, colorLoss, totalVariation } from '../../training/losses.ts';
+import { blockMean, colorLoss, lumaOrderLoss, totalVariation } from '../../training/losses.ts';
 import { edgeSmoothed, greyscale } from '../../training/negatives.ts';
 
 /** A 1×h×w×3 image of one colour in [-1, 1]. */
@@ -130,5 +130,51 @@ describe('totalVariation', () => {
     // Descending the gradient moves every +0.2 pixel down and every −0.2 pixel up.
     const product = tf.sum(tf.mul(gradient, speckle)).dataSync()[0]!;
     expect(product).toBeGreaterThan(0);
+  });
+});
+
+describe('lumaOrderLoss', () => {
+  /** A 1×32×32×3 grey image whose value at row y is f(y / 31), in [-1, 1]. */
+  const rows = (f: (t: number) => number) =>
+    tf.tensor4d(
+      Array.from({ length: 32 * 32 * 3 }, (_, i) => f(Math.floor(i / 96) / 31)),
+      [1, 32, 32, 3],
+    );
+  const sky = rows((t) => -0.6 + 1.2 * t); // a smooth ramp of light, top to bottom
+
+  it('is zero for any translation that keeps the ramp rising: another tone curve, a colour cast', () => {
+    expect(lumaOrderLoss(sky, sky).dataSync()[0]).toBeCloseTo(0, 6);
+    expect(
+      lumaOrderLoss(
+        rows((t) => 0.9 * t ** 2),
+        sky,
+      ).dataSync()[0],
+    ).toBeCloseTo(0, 6);
+    const dusk = rows((t) => 0.6 - 1.2 * t); // falling, and a translation falling with it
+    expect(
+      lumaOrderLoss(
+        rows((t) => 0.5 - t),
+        dusk,
+      ).dataSync()[0],
+    ).toBeCloseTo(0, 6);
+    expect(lumaOrderLoss(sky, dusk).dataSync()[0]).toBeGreaterThan(0.01);
+    const tinted = tf.add(sky, tf.tensor4d([0.3, 0, -0.3], [1, 1, 1, 3])) as tf.Tensor4D;
+    expect(lumaOrderLoss(tinted, sky).dataSync()[0]).toBeCloseTo(0, 6);
+  });
+
+  it('prices bands along the ramp, and its gradient evens them out', () => {
+    const bands = rows((t) => -0.6 + 1.2 * t + 0.3 * Math.sin(6 * Math.PI * t));
+    const loss = lumaOrderLoss(bands, sky).dataSync()[0]!;
+    expect(loss).toBeGreaterThan(0.005);
+    const gradient = tf.grad((x: tf.Tensor) => lumaOrderLoss(x as tf.Tensor4D, sky))(bands);
+    const stepped = tf.sub(bands, tf.mul(0.5, gradient)) as tf.Tensor4D;
+    expect(lumaOrderLoss(stepped, sky).dataSync()[0]!).toBeLessThan(loss);
+  });
+
+  it('leaves flat areas free: texture where the photo has no clear slope costs nothing', () => {
+    // The photo's own faint grain (steps of block means well under the 0.004 threshold) sets no order.
+    const grainy = rows((t) => 0.1 + 0.002 * Math.sin(40 * t));
+    const texture = rows((t) => 0.3 * Math.sin(20 * t));
+    expect(lumaOrderLoss(texture, grainy).dataSync()[0]).toBeCloseTo(0, 6);
   });
 });

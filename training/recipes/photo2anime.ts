@@ -10,6 +10,8 @@
  * - `edgeNegatives`, `greyNegatives`: CartoonGAN's edge-smoothed and AnimeGANv2's grey anime images,
  *   shown to the anime discriminator as fakes (weights of their terms);
  * - `lambdaTv`: AnimeGANv2's total-variation term on the translation (L1 form), against speckle;
+ * - `lambdaLumaOrder`: where the photo's light clearly rises or falls, the translation's must not
+ *   go the other way (against skies turned into bands);
  * - `diffAugment`: translation and cutout on every discriminator input (Zhao et al. 2020);
  * - `initSteps`: generators first trained on reconstruction alone (CartoonGAN's initialization
  *   phase), so the GAN starts from nets that already reproduce their input.
@@ -35,6 +37,7 @@ import {
   lsganDiscriminatorLoss,
   lsganFakeLoss,
   lsganGeneratorLoss,
+  lumaOrderLoss,
   totalVariation,
 } from '../losses.ts';
 import { edgeSmoothed, greyscale } from '../negatives.ts';
@@ -95,6 +98,12 @@ export const PHOTO2ANIME_OPTIONS = {
    * fool the discriminator or to hide the photo's detail for the cycle; 0 turns it off.
    */
   lambdaTv: 0,
+  /**
+   * Weight of the luma-order term (losses.ts lumaOrderLoss): where the photo's light clearly rises
+   * or falls between 4×4 blocks, the translation's must not go the other way, so a smooth sky
+   * cannot turn into bands; 0 turns it off.
+   */
+  lambdaLumaOrder: 0,
   /** Weight of the edge-smoothed anime negatives in the anime discriminator's loss (CartoonGAN). */
   edgeNegatives: 1,
   /** Weight of the grey anime negatives in the anime discriminator's loss (AnimeGANv2). */
@@ -295,6 +304,11 @@ async function setup({ seed, batchSize, options }: RecipeSetup<Photo2AnimeOption
           const variation = totalVariation(fakeBNow);
           total = tf.add(total, tf.mul(options.lambdaTv, variation));
           losses.tv = tf.keep(variation);
+        }
+        if (options.lambdaLumaOrder > 0) {
+          const order = lumaOrderLoss(fakeBNow, realA);
+          total = tf.add(total, tf.mul(options.lambdaLumaOrder, order));
+          losses.lumaOrder = tf.keep(order);
         }
         if (lambdaIdentity > 0) {
           const idB = identityLoss(genAB.apply(realB, { training: true }) as tf.Tensor, realB);
