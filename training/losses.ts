@@ -205,6 +205,32 @@ export function lumaOrderLoss(translated: tf.Tensor4D, photo: tf.Tensor4D, facto
   });
 }
 
+/**
+ * Chroma kept smooth where the photo's is (NHWC in [-1, 1]): on block means of factor×factor
+ * pixels, the mean step of the translation's chroma (U and V, in [0, 1] units) between
+ * neighbouring blocks wherever the photo's chroma steps by less than `threshold` there. A
+ * translation may recolour a smooth area or put hue edges where the photo has them, but not lay
+ * bands of changing hue across a sky whose hue barely moves.
+ */
+export function smoothChromaLoss(translated: tf.Tensor4D, photo: tf.Tensor4D, factor = 4, threshold = 0.01): tf.Scalar {
+  return tf.tidy(() => {
+    const chroma = (images: tf.Tensor4D) => tf.slice(toYuv(blockMean(images, factor)), [0, 0, 0, 1], [-1, -1, -1, 2]) as tf.Tensor4D;
+    const out = chroma(translated);
+    const reference = chroma(photo);
+    const [n, h, w] = out.shape;
+    const step = (t: tf.Tensor4D, axis: 1 | 2) =>
+      axis === 1
+        ? tf.sub(tf.slice(t, [0, 1, 0, 0], [n, h - 1, w, 2]), tf.slice(t, [0, 0, 0, 0], [n, h - 1, w, 2]))
+        : tf.sub(tf.slice(t, [0, 0, 1, 0], [n, h, w - 1, 2]), tf.slice(t, [0, 0, 0, 0], [n, h, w - 1, 2]));
+    const smooth = (axis: 1 | 2) => {
+      const photoStep = tf.sum(tf.abs(step(reference, axis)), -1, true);
+      const flat = tf.cast(tf.less(photoStep, threshold), 'float32');
+      return tf.mean(tf.mul(tf.sum(tf.abs(step(out, axis)), -1, true), flat));
+    };
+    return tf.add(smooth(1), smooth(2)) as tf.Scalar;
+  });
+}
+
 /** Least-squares score of images the discriminator must call fake: E[D(x)²]. */
 export function lsganFakeLoss(scores: tf.Tensor): tf.Scalar {
   return tf.tidy(() => tf.mean(tf.square(scores)) as tf.Scalar);

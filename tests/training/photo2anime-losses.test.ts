@@ -1,6 +1,6 @@
 /**
- * The photo2anime recipe's added terms on known inputs: the YUV colour anchor, the luma-order
- * term, the block low-pass its content losses compare through, DiffAugment's
+ * The photo2anime recipe's added terms on known inputs: the YUV colour anchor, the luma-order and
+ * smooth-chroma terms, the block low-pass its content losses compare through, DiffAugment's
  * translation and cutout (and that gradients flow through them), and the anime discriminator's
  * edge-smoothed and grey negatives.
  */
@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { diffAugment } from '../../training/augment.ts';
 import { seededRandom } from '../../training/data/random.ts';
-import { blockMean, colorLoss, lumaOrderLoss, totalVariation } from '../../training/losses.ts';
+import { blockMean, colorLoss, lumaOrderLoss, smoothChromaLoss, totalVariation } from '../../training/losses.ts';
 import { edgeSmoothed, greyscale } from '../../training/negatives.ts';
 
 /** A 1×h×w×3 image of one colour in [-1, 1]. */
@@ -176,5 +176,43 @@ describe('lumaOrderLoss', () => {
     const grainy = rows((t) => 0.1 + 0.002 * Math.sin(40 * t));
     const texture = rows((t) => 0.3 * Math.sin(20 * t));
     expect(lumaOrderLoss(texture, grainy).dataSync()[0]).toBeCloseTo(0, 6);
+  });
+});
+
+describe('smoothChromaLoss', () => {
+  /** A 1×32×32×3 image whose colour at row y is f(y / 31), in [-1, 1]. */
+  const rows = (f: (t: number) => [number, number, number]) =>
+    tf.tensor4d(
+      Array.from({ length: 32 * 32 * 3 }, (_, i) => f(Math.floor(i / 96) / 31)[i % 3]!),
+      [1, 32, 32, 3],
+    );
+  // A dusk sky: light ramping up, its hue nearly constant.
+  const sky = rows((t) => [-0.2 + 0.6 * t, -0.3 + 0.6 * t, 0.1 + 0.6 * t]);
+
+  it('is zero for a recolouring that stays smooth: another flat tint, a brighter ramp', () => {
+    expect(smoothChromaLoss(sky, sky).dataSync()[0]).toBeCloseTo(0, 6);
+    expect(
+      smoothChromaLoss(
+        rows((t) => [0.3 + 0.5 * t, 0.1 + 0.5 * t, -0.2 + 0.5 * t]),
+        sky,
+      ).dataSync()[0],
+    ).toBeCloseTo(0, 5);
+  });
+
+  it('prices bands of hue across the smooth sky, and its gradient evens them out', () => {
+    const bands = rows((t) => {
+      const s = 0.3 * Math.sin(6 * Math.PI * t);
+      return [-0.2 + 0.6 * t + s, -0.3 + 0.6 * t, 0.1 + 0.6 * t - s];
+    });
+    const loss = smoothChromaLoss(bands, sky).dataSync()[0]!;
+    expect(loss).toBeGreaterThan(0.01);
+    const gradient = tf.grad((x: tf.Tensor) => smoothChromaLoss(x as tf.Tensor4D, sky))(bands);
+    expect(smoothChromaLoss(tf.sub(bands, tf.mul(0.5, gradient)) as tf.Tensor4D, sky).dataSync()[0]!).toBeLessThan(loss);
+  });
+
+  it('leaves hue edges free where the photo has them', () => {
+    const split = rows((t) => (t < 0.5 ? [0.6, -0.4, -0.4] : [-0.4, -0.4, 0.6])); // red over blue
+    const recoloured = rows((t) => (t < 0.5 ? [-0.4, 0.6, -0.4] : [0.6, 0.6, -0.4])); // green over yellow
+    expect(smoothChromaLoss(recoloured, split).dataSync()[0]).toBeCloseTo(0, 6);
   });
 });

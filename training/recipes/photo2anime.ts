@@ -12,6 +12,8 @@
  * - `lambdaTv`: AnimeGANv2's total-variation term on the translation (L1 form), against speckle;
  * - `lambdaLumaOrder`: where the photo's light clearly rises or falls, the translation's must not
  *   go the other way (against skies turned into bands);
+ * - `lambdaSmoothChroma`: where the photo's hue barely moves, the translation's must not either
+ *   (against bands of hue);
  * - `diffAugment`: translation and cutout on every discriminator input (Zhao et al. 2020);
  * - `initSteps`: generators first trained on reconstruction alone (CartoonGAN's initialization
  *   phase), so the GAN starts from nets that already reproduce their input.
@@ -38,6 +40,7 @@ import {
   lsganFakeLoss,
   lsganGeneratorLoss,
   lumaOrderLoss,
+  smoothChromaLoss,
   totalVariation,
 } from '../losses.ts';
 import { edgeSmoothed, greyscale } from '../negatives.ts';
@@ -104,6 +107,12 @@ export const PHOTO2ANIME_OPTIONS = {
    * cannot turn into bands; 0 turns it off.
    */
   lambdaLumaOrder: 0,
+  /**
+   * Weight of the smooth-chroma term (losses.ts smoothChromaLoss): where the photo's hue barely
+   * moves between 4×4 blocks, the translation's must not either, so a sky cannot turn into bands
+   * of hue; 0 turns it off.
+   */
+  lambdaSmoothChroma: 0,
   /** Weight of the edge-smoothed anime negatives in the anime discriminator's loss (CartoonGAN). */
   edgeNegatives: 1,
   /** Weight of the grey anime negatives in the anime discriminator's loss (AnimeGANv2). */
@@ -309,6 +318,11 @@ async function setup({ seed, batchSize, options }: RecipeSetup<Photo2AnimeOption
           const order = lumaOrderLoss(fakeBNow, realA);
           total = tf.add(total, tf.mul(options.lambdaLumaOrder, order));
           losses.lumaOrder = tf.keep(order);
+        }
+        if (options.lambdaSmoothChroma > 0) {
+          const chroma = smoothChromaLoss(fakeBNow, realA);
+          total = tf.add(total, tf.mul(options.lambdaSmoothChroma, chroma));
+          losses.smoothChroma = tf.keep(chroma);
         }
         if (lambdaIdentity > 0) {
           const idB = identityLoss(genAB.apply(realB, { training: true }) as tf.Tensor, realB);
