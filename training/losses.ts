@@ -167,12 +167,15 @@ export function colorLoss(translated: tf.Tensor, photo: tf.Tensor): tf.Scalar {
  * bounded by sharp edges where the squared form would blur the edges too.
  */
 export function totalVariation(images: tf.Tensor4D): tf.Scalar {
-  return tf.tidy(() => {
-    const [n, h, w, c] = images.shape;
-    const vertical = tf.sub(tf.slice(images, [0, 1, 0, 0], [n, h - 1, w, c]), tf.slice(images, [0, 0, 0, 0], [n, h - 1, w, c]));
-    const horizontal = tf.sub(tf.slice(images, [0, 0, 1, 0], [n, h, w - 1, c]), tf.slice(images, [0, 0, 0, 0], [n, h, w - 1, c]));
-    return tf.add(tf.mean(tf.abs(vertical)), tf.mean(tf.abs(horizontal))) as tf.Scalar;
-  });
+  return tf.tidy(() => tf.add(tf.mean(tf.abs(neighbourSteps(images, 1))), tf.mean(tf.abs(neighbourSteps(images, 2)))) as tf.Scalar);
+}
+
+/** Differences between neighbouring pixels of an NHWC batch along rows (axis 1) or columns (axis 2). */
+function neighbourSteps(images: tf.Tensor4D, axis: 1 | 2): tf.Tensor4D {
+  const [n, h, w, c] = images.shape;
+  const [rows, columns] = axis === 1 ? [h - 1, w] : [h, w - 1];
+  const next = axis === 1 ? [0, 1, 0, 0] : [0, 0, 1, 0];
+  return tf.sub(tf.slice(images, next, [n, rows, columns, c]), tf.slice(images, [0, 0, 0, 0], [n, rows, columns, c]));
 }
 
 /**
@@ -191,15 +194,10 @@ export function lumaOrderLoss(translated: tf.Tensor4D, photo: tf.Tensor4D, facto
     };
     const out = luma(translated);
     const reference = luma(photo);
-    const [n, h, w] = out.shape;
-    const step = (t: tf.Tensor4D, axis: 1 | 2) =>
-      axis === 1
-        ? tf.sub(tf.slice(t, [0, 1, 0, 0], [n, h - 1, w, 1]), tf.slice(t, [0, 0, 0, 0], [n, h - 1, w, 1]))
-        : tf.sub(tf.slice(t, [0, 0, 1, 0], [n, h, w - 1, 1]), tf.slice(t, [0, 0, 0, 0], [n, h, w - 1, 1]));
     const against = (axis: 1 | 2) => {
-      const photoStep = step(reference, axis);
+      const photoStep = neighbourSteps(reference, axis);
       const clear = tf.cast(tf.greater(tf.abs(photoStep), threshold), 'float32');
-      return tf.mean(tf.mul(tf.relu(tf.neg(tf.mul(step(out, axis), tf.sign(photoStep)))), clear));
+      return tf.mean(tf.mul(tf.relu(tf.neg(tf.mul(neighbourSteps(out, axis), tf.sign(photoStep)))), clear));
     };
     return tf.add(against(1), against(2)) as tf.Scalar;
   });
@@ -217,15 +215,10 @@ export function smoothChromaLoss(translated: tf.Tensor4D, photo: tf.Tensor4D, fa
     const chroma = (images: tf.Tensor4D) => tf.slice(toYuv(blockMean(images, factor)), [0, 0, 0, 1], [-1, -1, -1, 2]) as tf.Tensor4D;
     const out = chroma(translated);
     const reference = chroma(photo);
-    const [n, h, w] = out.shape;
-    const step = (t: tf.Tensor4D, axis: 1 | 2) =>
-      axis === 1
-        ? tf.sub(tf.slice(t, [0, 1, 0, 0], [n, h - 1, w, 2]), tf.slice(t, [0, 0, 0, 0], [n, h - 1, w, 2]))
-        : tf.sub(tf.slice(t, [0, 0, 1, 0], [n, h, w - 1, 2]), tf.slice(t, [0, 0, 0, 0], [n, h, w - 1, 2]));
     const smooth = (axis: 1 | 2) => {
-      const photoStep = tf.sum(tf.abs(step(reference, axis)), -1, true);
+      const photoStep = tf.sum(tf.abs(neighbourSteps(reference, axis)), -1, true);
       const flat = tf.cast(tf.less(photoStep, threshold), 'float32');
-      return tf.mean(tf.mul(tf.sum(tf.abs(step(out, axis)), -1, true), flat));
+      return tf.mean(tf.mul(tf.sum(tf.abs(neighbourSteps(out, axis)), -1, true), flat));
     };
     return tf.add(smooth(1), smooth(2)) as tf.Scalar;
   });

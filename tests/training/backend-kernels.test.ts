@@ -89,6 +89,23 @@ const hasNchwc = nchwcBlockSize() > 0;
 
 const label = (c: ConvCase) => `${c.x.join('×')} k${c.kernel} s${c.stride} ${c.pad}${c.dilation ? ` d${c.dilation}` : ''}`;
 
+/** dW of a case's conv on wasm-ort against cpu, through the Conv2DBackpropFilter kernel itself. */
+function compareFilterGradient(c: ConvCase) {
+  const filterShape: Shape4 = [c.kernel, c.kernel, c.x[3], c.outChannels];
+  const forwardShape = tf.conv2d(tf.zeros(c.x) as tf.Tensor4D, tf.zeros(filterShape) as tf.Tensor4D, c.stride, c.pad).shape as Shape4;
+  return compareWithCpu(
+    tf.Conv2DBackpropFilter,
+    () =>
+      tf
+        .engine()
+        .runKernel(
+          tf.Conv2DBackpropFilter,
+          { x: tensor4(c.x, 11), dy: tensor4(forwardShape, 12) },
+          { strides: c.stride, pad: c.pad, dataFormat: 'NHWC', filterShape },
+        ) as tf.Tensor,
+  );
+}
+
 beforeAll(async () => {
   await use('wasm-ort');
 });
@@ -230,17 +247,7 @@ describe.runIf(hasNchwc)('the same convs with the NCHWc path turned off (CPUs wi
     const dx = await compareWithCpu(tf.Conv2DBackpropInput, () =>
       tf.conv2dTranspose(tensor4(forwardShape, 7), tensor4(filterShape, 8), c.x, c.stride, c.pad),
     );
-    const dw = await compareWithCpu(
-      tf.Conv2DBackpropFilter,
-      () =>
-        tf
-          .engine()
-          .runKernel(
-            tf.Conv2DBackpropFilter,
-            { x: tensor4(c.x, 11), dy: tensor4(forwardShape, 12) },
-            { strides: c.stride, pad: c.pad, dataFormat: 'NHWC', filterShape },
-          ) as tf.Tensor,
-    );
+    const dw = await compareFilterGradient(c);
     expect([forward.delegated, dx.delegated, dw.delegated]).toEqual([1, 1, 1]);
     expect(Math.max(forward.error, dx.error, dw.error)).toBeLessThan(TOLERANCE);
   });
@@ -267,19 +274,7 @@ describe('Conv2DBackpropFilter (missing on wasm) on onnxruntime', () => {
   });
 
   it.each(convCases.map((c) => [label(c), c] as const))('dW of %s', async (_, c) => {
-    const filterShape: Shape4 = [c.kernel, c.kernel, c.x[3], c.outChannels];
-    const forwardShape = tf.conv2d(tf.zeros(c.x) as tf.Tensor4D, tf.zeros(filterShape) as tf.Tensor4D, c.stride, c.pad).shape as Shape4;
-    const { error, delegated } = await compareWithCpu(
-      tf.Conv2DBackpropFilter,
-      () =>
-        tf
-          .engine()
-          .runKernel(
-            tf.Conv2DBackpropFilter,
-            { x: tensor4(c.x, 11), dy: tensor4(forwardShape, 12) },
-            { strides: c.stride, pad: c.pad, dataFormat: 'NHWC', filterShape },
-          ) as tf.Tensor,
-    );
+    const { error, delegated } = await compareFilterGradient(c);
     expect(delegated).toBe(1);
     expect(error).toBeLessThan(TOLERANCE);
   });
