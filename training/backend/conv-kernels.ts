@@ -291,8 +291,8 @@ export function conv2dForward(cache: SessionCache): DelegatedKernel {
  * as a plain Conv, which onnxruntime runs much faster there (the generator's 3-channel output
  * layer: 5 → 40 GFLOP per CPU-second). ConvTranspose materialises Cin·k²·OH·OW columns, the conv
  * Cout·k²·H·W: the smaller wins. (A sub-pixel split of the strided case into s² stride-1 convs of
- * dy, interleaved by DepthToSpace, measured 0.43-0.73× ConvTranspose's speed on the bench
- * step's shapes once both read prepared filters.)
+ * dy, interleaved, measured 0.43-0.73× ConvTranspose's speed on the bench step's shapes as plain
+ * Convs, and 1.0-1.6× as NCHWc Convs, which left the whole step unchanged: not kept.)
  */
 export type InputGradFormulation = 'nchwcFlippedConv' | 'flippedConv' | 'convTranspose';
 
@@ -438,9 +438,9 @@ function trailingFix(
 
 /**
  * dW of a conv: an NCHWc Conv of x with dy, im2col + one GEMM, or a correlation Conv
- * (filterGradFormulation). The im2col
- * columns hold each filter tap's strided slice of the padded x, in (kh, kw, cin) row order, which
- * is exactly the HWIO filter layout, so dW = columns × dy[N·OH·OW, Cout] is already HWIO.
+ * (filterGradFormulation). The im2col columns hold each filter tap's strided slice of the padded
+ * x, in (kh, kw, cin) row order, which is exactly the HWIO filter layout, so
+ * dW = columns × dy[N·OH·OW, Cout] is already HWIO.
  */
 export function conv2dBackpropFilter(cache: SessionCache): DelegatedKernel {
   return ({ inputs, attrs, backend }) => {
