@@ -70,14 +70,16 @@ function adamBody(t: Lanes): string {
      (${t.load} ${at('$w')})))`;
 }
 
-/** `for (o = from; o < to; o += step) body`, over byte offsets in the local `$o`. */
-const byteLoop = (label: string, from: string, to: string, step: number, body: string) => `
-  (local.set $o ${from})
+/** `for (counter = from; counter < to; counter += step) body`, with `counter` an i32 local. */
+const countedLoop = (label: string, counter: string, from: string, to: string, step: number, body: string) => `
+  (local.set ${counter} ${from})
   (block $${label}_done (loop $${label}
-   (br_if $${label}_done (i32.ge_u (local.get $o) ${to}))
+   (br_if $${label}_done (i32.ge_u (local.get ${counter}) ${to}))
    ${body}
-   (local.set $o (i32.add (local.get $o) (i32.const ${step})))
+   (local.set ${counter} (i32.add (local.get ${counter}) (i32.const ${step})))
    (br $${label})))`;
+/** The same over byte offsets in the local `$o`. */
+const byteLoop = (label: string, from: string, to: string, step: number, body: string) => countedLoop(label, '$o', from, to, step, body);
 
 /**
  * Instance norm over [N, HW, C] with C a multiple of 4: for each sample, its pixels are `$rows`
@@ -212,13 +214,19 @@ function wat(shared: boolean): string {
   (local $a v128) (local $b v128) (local $e v128) (local $f v128) (local $ab01 v128) (local $ab23 v128) (local $ef01 v128) (local $ef23 v128)
   (local.set $rows4 (i32.and (local.get $rows) (i32.const -4)))
   (local.set $cols4 (i32.and (local.get $cols) (i32.const -4)))
-  (local.set $r (i32.const 0))
-  (block $rows_done (loop $rows_loop
-   (br_if $rows_done (i32.ge_u (local.get $r) (local.get $rows4)))
-   (local.set $c (i32.const 0))
-   (block $cols_done (loop $cols_loop
-    (br_if $cols_done (i32.ge_u (local.get $c) (local.get $cols4)))
-    (local.set $s (i32.add (local.get $src) (i32.add (i32.mul (local.get $r) (local.get $srcRow)) (i32.shl (local.get $c) (i32.const 2)))))
+  ${countedLoop(
+    'rows',
+    '$r',
+    '(i32.const 0)',
+    '(local.get $rows4)',
+    4,
+    countedLoop(
+      'cols',
+      '$c',
+      '(i32.const 0)',
+      '(local.get $cols4)',
+      4,
+      `(local.set $s (i32.add (local.get $src) (i32.add (i32.mul (local.get $r) (local.get $srcRow)) (i32.shl (local.get $c) (i32.const 2)))))
     (local.set $a (v128.load (local.get $s)))
     (local.set $b (v128.load (i32.add (local.get $s) (local.get $srcRow))))
     (local.set $e (v128.load (i32.add (local.get $s) (i32.shl (local.get $srcRow) (i32.const 1)))))
@@ -231,42 +239,46 @@ function wat(shared: boolean): string {
     (v128.store (local.get $d) (i8x16.shuffle ${LANES_LOW_HALVES} (local.get $ab01) (local.get $ef01)))
     (v128.store (i32.add (local.get $d) (local.get $dstRow)) (i8x16.shuffle ${LANES_HIGH_HALVES} (local.get $ab01) (local.get $ef01)))
     (v128.store (i32.add (local.get $d) (i32.shl (local.get $dstRow) (i32.const 1))) (i8x16.shuffle ${LANES_LOW_HALVES} (local.get $ab23) (local.get $ef23)))
-    (v128.store (i32.add (local.get $d) (i32.mul (local.get $dstRow) (i32.const 3))) (i8x16.shuffle ${LANES_HIGH_HALVES} (local.get $ab23) (local.get $ef23)))
-    (local.set $c (i32.add (local.get $c) (i32.const 4)))
-    (br $cols_loop)))
-   (local.set $r (i32.add (local.get $r) (i32.const 4)))
-   (br $rows_loop)))
+    (v128.store (i32.add (local.get $d) (i32.mul (local.get $dstRow) (i32.const 3))) (i8x16.shuffle ${LANES_HIGH_HALVES} (local.get $ab23) (local.get $ef23)))`,
+    ),
+  )}
   (call $transposeElements (local.get $src) (local.get $dst) (i32.const 0) (local.get $rows4) (local.get $cols4) (local.get $cols) (local.get $srcRow) (local.get $dstRow))
   (call $transposeElements (local.get $src) (local.get $dst) (local.get $rows4) (local.get $rows) (i32.const 0) (local.get $cols) (local.get $srcRow) (local.get $dstRow)))
 
  ;; transpose2d's edges: rows [r0, r1) × columns [c0, c1), one float at a time.
  (func $transposeElements (param $src i32) (param $dst i32) (param $r0 i32) (param $r1 i32) (param $c0 i32) (param $c1 i32) (param $srcRow i32) (param $dstRow i32)
   (local $r i32) (local $c i32)
-  (local.set $r (local.get $r0))
-  (block $rows_done (loop $rows_loop
-   (br_if $rows_done (i32.ge_u (local.get $r) (local.get $r1)))
-   (local.set $c (local.get $c0))
-   (block $cols_done (loop $cols_loop
-    (br_if $cols_done (i32.ge_u (local.get $c) (local.get $c1)))
-    (f32.store (i32.add (local.get $dst) (i32.add (i32.mul (local.get $c) (local.get $dstRow)) (i32.shl (local.get $r) (i32.const 2))))
-     (f32.load (i32.add (local.get $src) (i32.add (i32.mul (local.get $r) (local.get $srcRow)) (i32.shl (local.get $c) (i32.const 2))))))
-    (local.set $c (i32.add (local.get $c) (i32.const 1)))
-    (br $cols_loop)))
-   (local.set $r (i32.add (local.get $r) (i32.const 1)))
-   (br $rows_loop))))
+  ${countedLoop(
+    'rows',
+    '$r',
+    '(local.get $r0)',
+    '(local.get $r1)',
+    1,
+    countedLoop(
+      'cols',
+      '$c',
+      '(local.get $c0)',
+      '(local.get $c1)',
+      1,
+      `(f32.store (i32.add (local.get $dst) (i32.add (i32.mul (local.get $c) (local.get $dstRow)) (i32.shl (local.get $r) (i32.const 2))))
+     (f32.load (i32.add (local.get $src) (i32.add (i32.mul (local.get $r) (local.get $srcRow)) (i32.shl (local.get $c) (i32.const 2))))))`,
+    ),
+  )})
 
  ;; dst[r][c] = src[r][c] for rows × cols floats, cols a multiple of 4, with row strides in bytes.
  (func (export "copy2d") (param $src i32) (param $dst i32) (param $rows i32) (param $cols i32) (param $srcRow i32) (param $dstRow i32)
   (local $r i32) (local $o i32) (local $s i32) (local $d i32) (local $bytes i32)
   (local.set $bytes (i32.shl (local.get $cols) (i32.const 2)))
-  (local.set $r (i32.const 0))
-  (block $rows_done (loop $rows_loop
-   (br_if $rows_done (i32.ge_u (local.get $r) (local.get $rows)))
-   (local.set $s (i32.add (local.get $src) (i32.mul (local.get $r) (local.get $srcRow))))
+  ${countedLoop(
+    'rows',
+    '$r',
+    '(i32.const 0)',
+    '(local.get $rows)',
+    1,
+    `(local.set $s (i32.add (local.get $src) (i32.mul (local.get $r) (local.get $srcRow))))
    (local.set $d (i32.add (local.get $dst) (i32.mul (local.get $r) (local.get $dstRow))))
-   ${byteLoop('row', '(i32.const 0)', '(local.get $bytes)', 16, `(v128.store (i32.add (local.get $d) (local.get $o)) (v128.load (i32.add (local.get $s) (local.get $o))))`)}
-   (local.set $r (i32.add (local.get $r) (i32.const 1)))
-   (br $rows_loop))))
+   ${byteLoop('row', '(i32.const 0)', '(local.get $bytes)', 16, `(v128.store (i32.add (local.get $d) (local.get $o)) (v128.load (i32.add (local.get $s) (local.get $o))))`)}`,
+  )})
 )`;
 }
 
