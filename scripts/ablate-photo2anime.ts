@@ -4,8 +4,10 @@
  * photo eval on the held-out photos. Prints (and writes to <out>/ablation.md) one row per variant:
  * the SWD ratio, its multiple of Reinhard's, and the mean and lowest grey SSIM.
  *
- *   npm run ablate:photo2anime -- [--steps 1000] [--out runs/ablation] [--only all,no-color]
+ *   npm run ablate:photo2anime -- [--steps 1000] [--out runs/ablation] [--only all,pixels]
+ *                                   [--crop-size 96 --generator-filters 24 ...]
  *
+ * Any other recipe flag is passed to every variant (a smaller net or crop for a quicker table).
  * A variant whose run folder already holds an export is scored again without retraining, so an
  * interrupted ablation continues where it stopped. With the recipe's default schedule the
  * learning rate is still constant at these lengths, so the `all` row equals the first steps of a
@@ -21,16 +23,42 @@ const run = promisify(execFile);
 
 /** Each technique off in turn, with the flag that turns it off; `all` is the recipe as it stands. */
 export const ABLATION_VARIANTS: { name: string; technique: string; flags: string[] }[] = [
-  { name: 'all', technique: 'every technique on (the recipe defaults)', flags: [] },
-  { name: 'no-color', technique: 'colour anchor (YUV) off', flags: ['--lambda-color', '0'] },
-  { name: 'no-edge', technique: 'edge-smoothed negatives off', flags: ['--edge-negatives', '0'] },
+  { name: 'all', technique: 'the recipe defaults', flags: [] },
+  {
+    name: 'no-flatten',
+    technique: 'texture flattening off (not in training, not in the graph)',
+    flags: ['--output-filter', 'none', '--flatten-during-training', 'false'],
+  },
+  {
+    name: 'flatten-at-export',
+    technique: 'flattening in the graph only, not seen in training',
+    flags: ['--flatten-during-training', 'false'],
+  },
+  {
+    name: 'pixels',
+    technique: 'the pixel head (a decoder draws the output) instead of the colour transforms',
+    flags: ['--generator-head', 'pixels'],
+  },
+  { name: 'no-disc-blur', technique: 'anime discriminator sees sharp images', flags: ['--anime-discriminator-blur', '0'] },
   { name: 'no-grey', technique: 'grey negatives off', flags: ['--grey-negatives', '0'] },
   { name: 'no-diffaugment', technique: 'DiffAugment off', flags: ['--diff-augment', 'false'] },
-  { name: 'no-init', technique: 'initialization phase off', flags: ['--init-steps', '0'] },
-  { name: 'no-skip', technique: 'input skip to the output layer off', flags: ['--input-skip', 'false'] },
-  { name: 'tv', technique: 'total variation on the translation on (λ 1)', flags: ['--lambda-tv', '1'] },
   { name: 'identity', technique: 'the reference identity loss on (0.5·λ)', flags: ['--lambda-identity', '0.5'] },
+  { name: 'color', technique: 'colour anchor to the photo on (weight 1)', flags: ['--lambda-color', '1'] },
+  { name: 'edge', technique: 'edge-smoothed negatives on (weight 1)', flags: ['--edge-negatives', '1'] },
 ];
+
+/** The script's own flags; every other `--name value` pair goes to every variant's training. */
+const OWN_FLAGS = ['steps', 'out', 'only'];
+
+function passedThrough(args: string[]): string[] {
+  const passed: string[] = [];
+  for (let i = 0; i < args.length; i += 2) {
+    const name = args[i]!;
+    if (!name.startsWith('--') || args[i + 1] === undefined) throw new Error(`expected --name value pairs, got ${args.slice(i).join(' ')}`);
+    if (!OWN_FLAGS.includes(name.slice(2))) passed.push(name, args[i + 1]!);
+  }
+  return passed;
+}
 
 function flag(args: string[], name: string): string | undefined {
   const i = args.indexOf(`--${name}`);
@@ -74,6 +102,7 @@ async function main(): Promise<void> {
   if (unknown.length > 0)
     throw new Error(`unknown variant ${unknown.join(', ')}; known: ${ABLATION_VARIANTS.map((v) => v.name).join(', ')}`);
   const variants = ABLATION_VARIANTS.filter((v) => only === undefined || only.includes(v.name));
+  const common = passedThrough(args);
   await mkdir(out, { recursive: true });
 
   const rows: Row[] = [];
@@ -93,6 +122,7 @@ async function main(): Promise<void> {
         dir,
         '--progress',
         'silent',
+        ...common,
         ...variant.flags,
       ];
       await run('npx', cli, { maxBuffer: 64 << 20 });

@@ -17,6 +17,7 @@ import { seededRandom } from '../../training/data/random.ts';
 import { formatPhotoEval, runPhotoEval } from '../../training/eval/photo.ts';
 import { train } from '../../training/harness.ts';
 import { patchDiscriminator, resnetGenerator } from '../../training/nets/cyclegan.ts';
+import { withTextureFlatten } from '../../training/nets/texture-flatten.ts';
 import { ImageHistoryPool, PHOTO2ANIME_OPTIONS, type Photo2AnimeOptions, photo2animeRecipe } from '../../training/recipes/photo2anime.ts';
 import { learningRateAt } from '../../training/recipes/schedule.ts';
 import type { Recipe } from '../../training/recipes/recipe.ts';
@@ -159,7 +160,7 @@ describe('photo2anime techniques', () => {
     });
 
   it('starts with reconstruction only, then trains the GAN with every technique on', async () => {
-    const session = await setupWith({ initSteps: 1 });
+    const session = await setupWith({ initSteps: 1, lambdaColor: 1, edgeNegatives: 1 });
     try {
       expect(Object.keys(session.trainStep(0, seededRandom(1))).sort()).toEqual(['g', 'initA', 'initB', 'lr']);
       const gan = session.trainStep(1, seededRandom(2));
@@ -173,18 +174,57 @@ describe('photo2anime techniques', () => {
   });
 
   it('exports the generator alone, or with a guided filter on its output', async () => {
-    const session = await setupWith({ outputFilter: 'self', filterRadius: 1 });
+    const session = await setupWith({ outputFilter: 'self', filterRadius: 1, flattenDuringTraining: false });
     try {
       const filtered = session.exportTarget().model;
       expect(filtered.layers.map((l) => l.getClassName())).toContain('GuidedFilter');
       const out = tf.tidy(() => filtered.predict(tf.zeros([1, 16, 20, 3])) as tf.Tensor);
       expect(out.shape).toEqual([1, 16, 20, 3]);
       out.dispose();
-      await expect(setupWith({ outputFilter: 'blur' })).rejects.toThrow(/--output-filter must be none, self or input/);
+      await expect(setupWith({ outputFilter: 'blur' })).rejects.toThrow(/--output-filter must be none, self, input or flatten/);
     } finally {
       session.dispose?.();
       for (const model of Object.values(session.models)) model.dispose();
     }
+  });
+
+  it('trains the colour-transform head with the anime discriminator judging flattened translations', async () => {
+    await expect(setupWith({ outputFilter: 'none', flattenDuringTraining: true })).rejects.toThrow(/needs --output-filter flatten/);
+    const session = await setupWith({
+      generatorHead: 'colour-transform',
+      outputFilter: 'flatten',
+      flattenDuringTraining: true,
+      initSteps: 0,
+    });
+    try {
+      const losses = session.trainStep(0, seededRandom(1));
+      for (const key of ['gAB', 'cycleA', 'dB']) expect(Number.isFinite(losses[key])).toBe(true);
+      // The coefficient conv starts at zero: the straight-through gradient must reach it.
+      const coefficients = session.models.genAB!.getLayer('photo2anime_coef_conv').getWeights()[0]!.dataSync();
+      expect(coefficients.some((v) => v !== 0)).toBe(true);
+      const exported = session.exportTarget().model;
+      expect(exported.layers.map((l) => l.getClassName())).toEqual(expect.arrayContaining(['LocalColourTransform', 'TextureFlatten']));
+    } finally {
+      session.dispose?.();
+      for (const model of Object.values(session.models)) model.dispose();
+    }
+  });
+
+  it('anchors the colours to the photo in the scenes’ colour statistics with --color-anchor reinhard', async () => {
+    await expect(setupWith({ colorAnchor: 'scenes' })).rejects.toThrow(/--color-anchor must be photo or reinhard/);
+    const losses: Record<string, number>[] = [];
+    for (const colorAnchor of ['photo', 'reinhard']) {
+      const session = await setupWith({ colorAnchor, lambdaColor: 1, initSteps: 0, generatorHead: 'colour-transform' });
+      try {
+        losses.push(session.trainStep(0, seededRandom(1)));
+      } finally {
+        session.dispose?.();
+        for (const model of Object.values(session.models)) model.dispose();
+      }
+    }
+    // The untrained colour-transform head returns the photo: no distance to the photo, some to its recoloured twin.
+    expect(losses[0]!.color).toBe(0);
+    expect(losses[1]!.color).toBeGreaterThan(0.01);
   });
 
   it('switches each technique off', async () => {
@@ -252,13 +292,15 @@ describe('photo2anime: tiny CycleGAN → export → onnxruntime → server', () 
     });
   });
 
-  it('runs in onnxruntime at a size it never trained on, matching tfjs within 1e-4', async () => {
+  it('runs in onnxruntime at a size it never trained on, matching tfjs (generator and flattening) within 1e-4', async () => {
     const session = await ort.InferenceSession.create(join(exportDir, 'model.onnx'));
     const nhwc = tf.randomUniform([1, 24, 36, 3], -1, 1, 'float32', 4);
     const nchw = tf.transpose(nhwc, [0, 3, 1, 2]);
     const out = await session.run({ image: new ort.Tensor('float32', nchw.dataSync() as Float32Array, [1, 3, 24, 36]) });
     expect(out.output!.dims).toEqual([1, 3, 24, 36]);
-    const expected = tf.tidy(() => tf.transpose(generator.predict(nhwc) as tf.Tensor, [0, 3, 1, 2]).dataSync());
+    const { flattenLevels: levels, flattenLow: low, flattenHigh: high } = PHOTO2ANIME_OPTIONS;
+    const exported = withTextureFlatten(generator, { levels, low, high });
+    const expected = tf.tidy(() => tf.transpose(exported.predict(nhwc) as tf.Tensor, [0, 3, 1, 2]).dataSync());
     const actual = out.output!.data as Float32Array;
     expect(actual.reduce((m, v, i) => Math.max(m, Math.abs(v - expected[i]!)), 0)).toBeLessThan(1e-4);
     tf.dispose([nhwc, nchw]);

@@ -16,6 +16,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { instanceNormalization, reflectionPadding2D } from './layers.ts';
 import { BoxBlur } from './box-blur.ts';
+import { COLOUR_TRANSFORM_CHANNELS, LocalColourTransform } from './colour-transform.ts';
 
 export interface GeneratorOptions {
   /** Filters of the first layer (ngf); doubled at each downsampling. Reference: 64. */
@@ -28,6 +29,12 @@ export interface GeneratorOptions {
   channels?: number;
   /** 'transpose': 3×3 stride-2 transposed convolutions (the reference); 'resize': nearest 2× + 3×3 conv. */
   upsampling?: Upsampling;
+  /**
+   * 'pixels' (the reference): the decoder draws the output image. 'colour-transform': no decoder;
+   * the bottleneck predicts a smooth field of affine colour transforms that recolours the input
+   * (LocalColourTransform), so every edge and texture of the output is the input's own.
+   */
+  head?: GeneratorHead;
   /**
    * Concatenate the input image to the last features, before the output convolution. Every
    * InstanceNorm removes its features' means, so without this the output layer cannot know the
@@ -52,6 +59,14 @@ export interface GeneratorOptions {
 }
 
 export type Upsampling = 'transpose' | 'resize';
+export type GeneratorHead = 'pixels' | 'colour-transform';
+
+/** A recipe's `--generator-head` flag, checked. */
+export function generatorHeadOption(value: string): GeneratorHead {
+  if (value !== 'pixels' && value !== 'colour-transform')
+    throw new Error(`--generator-head must be pixels or colour-transform, got ${value}`);
+  return value;
+}
 
 /** A recipe's `--upsampling` flag (a plain string on the command line), checked. */
 export function upsamplingOption(value: string): Upsampling {
@@ -65,6 +80,7 @@ export const DEFAULT_GENERATOR = {
   downsamplings: 2,
   channels: 3,
   upsampling: 'transpose' as Upsampling,
+  head: 'pixels' as GeneratorHead,
   inputSkip: false,
   inputSkipBlur: 0,
   normEpsilon: 1e-5,
@@ -118,15 +134,17 @@ function residualBlock(x: SymbolicTensor, filters: number, name: string, init: I
 
 /**
  * The ResNet generator, any input size that is a multiple of 2^downsamplings, values in [-1, 1]
- * in and out (tanh).
+ * in and out (the pixel head's tanh, or the colour transform's clip).
  */
 export function resnetGenerator(options: GeneratorOptions = {}): tf.LayersModel {
-  const { filters, blocks, downsamplings, channels, upsampling, inputSkip, inputSkipBlur, normEpsilon } = {
+  const { filters, blocks, downsamplings, channels, upsampling, head, inputSkip, inputSkipBlur, normEpsilon } = {
     ...DEFAULT_GENERATOR,
     ...options,
   };
   if (upsampling !== 'transpose' && upsampling !== 'resize')
     throw new Error(`upsampling must be 'transpose' or 'resize', got '${String(upsampling)}'`);
+  generatorHeadOption(head);
+  if (head === 'colour-transform' && channels !== 3) throw new Error('the colour-transform head needs 3 channels');
   const name = options.name ?? 'generator';
   const init = initializers(options.seed);
   const input = tf.input({ shape: [null, null, channels], name: `${name}_input` });
@@ -138,6 +156,7 @@ export function resnetGenerator(options: GeneratorOptions = {}): tf.LayersModel 
     x = convNormRelu(x, width, 3, 2, 'same', `${name}_down${i + 1}`, init, normEpsilon);
   }
   for (let i = 0; i < blocks; i++) x = residualBlock(x, width, `${name}_res${i + 1}`, init, normEpsilon);
+  if (head === 'colour-transform') return tf.model({ inputs: input, outputs: colourTransformHead(input, x, downsamplings, name), name });
   for (let i = 0; i < downsamplings; i++) {
     width /= 2;
     const prefix = `${name}_up${i + 1}`;
@@ -182,6 +201,39 @@ export function resnetGenerator(options: GeneratorOptions = {}): tf.LayersModel 
   );
   const output = apply(tf.layers.activation({ activation: 'tanh', name: `${name}_tanh` }), x);
   return tf.model({ inputs: input, outputs: output, name });
+}
+
+/**
+ * Coefficients from the bottleneck features and the input's own colours at the bottleneck's
+ * resolution (block means: the InstanceNorms have taken every colour out of the features, and the
+ * transform a region needs depends on its colour), by a 3×3 conv that starts at zero so the
+ * untrained generator returns its input; smoothed there, upsampled to the input's resolution and
+ * smoothed again over one upsampled block, so neighbouring blocks blend instead of stepping.
+ */
+function colourTransformHead(input: SymbolicTensor, features: SymbolicTensor, downsamplings: number, name: string): SymbolicTensor {
+  const scale = 2 ** downsamplings;
+  let c = features;
+  if (scale > 1) {
+    const colours = apply(tf.layers.averagePooling2d({ poolSize: scale, strides: scale, name: `${name}_coef_colours` }), input);
+    c = tf.layers.concatenate({ name: `${name}_coef_inputs` }).apply([c, colours]) as SymbolicTensor;
+  }
+  c = apply(reflectionPadding2D({ padding: 1, name: `${name}_coef_pad` }), c);
+  c = apply(
+    tf.layers.conv2d({
+      filters: COLOUR_TRANSFORM_CHANNELS,
+      kernelSize: 3,
+      padding: 'valid',
+      kernelInitializer: 'zeros',
+      name: `${name}_coef_conv`,
+    }),
+    c,
+  );
+  c = apply(new BoxBlur({ radius: 1, name: `${name}_coef_blur` }), c);
+  if (scale > 1) {
+    c = apply(tf.layers.upSampling2d({ size: [scale, scale], interpolation: 'nearest', name: `${name}_coef_resize` }), c);
+    c = apply(new BoxBlur({ radius: scale, name: `${name}_coef_blend` }), c);
+  }
+  return new LocalColourTransform({ name: `${name}_colour_transform` }).apply([c, input]) as SymbolicTensor;
 }
 
 export interface DiscriminatorOptions {

@@ -15,6 +15,7 @@
  * is rescaled by k² / (in-image pixels per window), a constant of H and W.
  */
 import * as tf from '@tensorflow/tfjs';
+import { withOutputStage } from './output-stage.ts';
 
 type LayerArgs = NonNullable<ConstructorParameters<typeof tf.layers.Layer>[0]>;
 type Shape = (number | null)[];
@@ -129,15 +130,8 @@ export interface GuidedFilterOptions extends GuidedFilterConfig {
  * with guide 'input', they must have the same shape.
  */
 export function withGuidedFilter(generator: tf.LayersModel, options: GuidedFilterOptions): tf.LayersModel {
-  if (generator.inputs.length !== 1 || generator.outputs.length !== 1) {
-    throw new Error(
-      `withGuidedFilter: the generator needs one input and one output, has ${generator.inputs.length} and ${generator.outputs.length}`,
-    );
-  }
-  const input = generator.inputs[0]!;
-  const output = generator.outputs[0]!;
-  const guide = options.guide === 'input' ? input : output;
-  const filter = new GuidedFilter({ radius: options.radius, epsilon: options.epsilon, name: `${generator.name}_guided_filter` });
-  const filtered = filter.apply([guide, output]) as tf.SymbolicTensor;
-  return tf.model({ inputs: input, outputs: filtered, name: `${generator.name}_guided` });
+  return withOutputStage(generator, 'guided', (input, output) => {
+    const filter = new GuidedFilter({ radius: options.radius, epsilon: options.epsilon, name: `${generator.name}_guided_filter` });
+    return filter.apply([options.guide === 'input' ? input : output, output]) as tf.SymbolicTensor;
+  });
 }

@@ -1,14 +1,22 @@
 /**
  * Recipe `photo2anime`: CycleGAN (Zhu et al. 2017) between photographs (A) and painted anime-style
  * scenes (B), exporting the A→B generator as an image-to-image model. The base follows the
- * reference (junyanz/pytorch-CycleGAN-and-pix2pix): LSGAN, cycle weight λ = 10, a 50-image history
- * of fakes for the discriminators, Adam 2e-4 with β1 = 0.5 held constant and then decayed linearly
- * to 0. On top of it, the techniques anime translators use to learn from a few images, each one
- * switchable (0 or false turns it off) so the ablation can measure it:
+ * reference (junyanz/pytorch-CycleGAN-and-pix2pix): LSGAN, a cycle L1, a 50-image history of fakes
+ * for the discriminators, Adam 2e-4 with β1 = 0.5 held constant and then decayed linearly to 0.
  *
- * - `lambdaColor`: AnimeGANv2's colour anchor, L1 on Y and Huber on U, V against the input photo;
+ * By default the generators do not draw pixels: their 'colour-transform' head recolours the photo
+ * through a smooth field of local affine colour transforms (nets/colour-transform.ts), so the
+ * output keeps every edge of the photo and cannot carry speckle, grids or banded skies; and the
+ * exported graph ends in a TextureFlatten (nets/texture-flatten.ts) that puts textured areas into
+ * flat fills, which the anime discriminator already judges in training. The pixel head and the
+ * techniques anime translators use to learn from a few images stay switchable (0 or false turns
+ * each off) so the ablation can measure them:
+ *
+ * - `lambdaColor`: AnimeGANv2's colour anchor, L1 on Y and Huber on U, V against the input photo
+ *   (or, with `colorAnchor: 'reinhard'`, against the photo in the scenes' colour statistics);
  * - `edgeNegatives`, `greyNegatives`: CartoonGAN's edge-smoothed and AnimeGANv2's grey anime images,
  *   shown to the anime discriminator as fakes (weights of their terms);
+ * - `animeDiscriminatorBlur`: the anime discriminator sees blurred images, so it judges colour;
  * - `lambdaTv`: AnimeGANv2's total-variation term on the translation (L1 form), against speckle;
  * - `lambdaLumaOrder`: where the photo's light clearly rises or falls, the translation's must not
  *   go the other way (against skies turned into bands);
@@ -31,6 +39,8 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { ImageFolderDataset, numberedFrames, toSignedUnit } from '../data/image-folder.ts';
 import { diffAugment } from '../augment.ts';
+import { seededRandom } from '../data/random.ts';
+import { labStats, reinhardTransfer } from '../eval/color-transfer.ts';
 import {
   blockMean,
   colorLoss,
@@ -44,8 +54,9 @@ import {
   totalVariation,
 } from '../losses.ts';
 import { edgeSmoothed, greyscale } from '../negatives.ts';
-import { patchDiscriminator, resnetGenerator, upsamplingOption } from '../nets/cyclegan.ts';
-import { type GuidedFilterGuide, withGuidedFilter } from '../nets/guided-filter.ts';
+import { generatorHeadOption, patchDiscriminator, resnetGenerator, upsamplingOption } from '../nets/cyclegan.ts';
+import { boxFilter, type GuidedFilterGuide, withGuidedFilter } from '../nets/guided-filter.ts';
+import { checkTextureFlattenConfig, straightThroughFlatten, withTextureFlatten } from '../nets/texture-flatten.ts';
 import type { Recipe, RecipeSession, RecipeSetup } from './recipe.ts';
 import { learningRateAt, setLearningRate } from './schedule.ts';
 
@@ -65,13 +76,19 @@ export const PHOTO2ANIME_OPTIONS = {
   /** Stride-2 downsamplings; inference sizes must be multiples of 2^this. */
   downsamplings: 2,
   /**
-   * 'transpose' (the reference's transposed convolutions) or 'resize' (nearest 2× + conv). The
-   * default is 'resize': with transposed convolutions, a small net still drew a checkerboard on
+   * The pixel head's upsampling: 'transpose' (the reference's transposed convolutions) or 'resize'
+   * (nearest 2× + conv). The default is 'resize': with transposed convolutions, a small net still drew a checkerboard on
    * held-out photos after 1700 steps (finest-level SWD×1e3 364 against the photos' own 130).
    */
   upsampling: 'resize',
+  /**
+   * 'pixels': the decoder draws the output. 'colour-transform': the generator recolours the photo
+   * through a smooth field of local affine colour transforms (GeneratorOptions.head), and the
+   * upsampling and input-skip options do not apply.
+   */
+  generatorHead: 'colour-transform',
   /** The input photo concatenated to the generator's last features (see GeneratorOptions.inputSkip). */
-  inputSkip: true,
+  inputSkip: false,
   /** Box-blur radius of the skipped input (GeneratorOptions.inputSkipBlur; 0: the photo itself). */
   inputSkipBlur: 0,
   /** ε of the generators' InstanceNorms (GeneratorOptions.normEpsilon). */
@@ -79,11 +96,15 @@ export const PHOTO2ANIME_OPTIONS = {
   discriminatorFilters: 32,
   /** Stride-2 layers of the PatchGAN (3 = 70×70 receptive field). */
   discriminatorLayers: 3,
-  lambdaCycle: 10,
+  /**
+   * Weight of the cycle L1 (reference 10). 3 lets the anime side move further from the photo; the
+   * colour-transform head keeps the photo's content whatever the weight.
+   */
+  lambdaCycle: 3,
   /**
    * Identity weight as a fraction of lambdaCycle (reference 0.5; 0 turns it off). Off by default:
-   * the colour anchor and the input skip keep the photo's colours, and identity would run both
-   * generators once more per step (measured as the `identity` ablation row).
+   * with the colour-transform head it holds the output at the photo's own colours (the `identity`
+   * ablation row), and it would run both generators once more per step.
    */
   lambdaIdentity: 0,
   /**
@@ -93,8 +114,18 @@ export const PHOTO2ANIME_OPTIONS = {
    * block means the content and colours must survive, the texture need not.
    */
   contentLowpass: 1,
-  /** Weight of the colour anchor G(photo) ≈ photo in YUV (AnimeGANv2). */
-  lambdaColor: 1,
+  /**
+   * Weight of the colour anchor G(photo) ≈ photo in YUV (AnimeGANv2). Off by default: like the
+   * identity loss, it holds the colour-transform head at the photo's colours (the `color` row).
+   */
+  lambdaColor: 0,
+  /**
+   * What the colour anchor pulls towards: 'photo' (AnimeGANv2: the input itself) or 'reinhard'
+   * (the photo moved into the anime scenes' colour statistics, Reinhard et al. 2001 in L*a*b*, the
+   * eval's baseline): the anchor then asks for the scenes' palette instead of the photo's, and the
+   * GAN refines it region by region.
+   */
+  colorAnchor: 'photo',
   /**
    * Weight of a total-variation term on the photo→anime output (AnimeGANv2's, in its L1 form):
    * a price on pixel-to-pixel change, against speckle and the fine texture a generator draws to
@@ -113,37 +144,59 @@ export const PHOTO2ANIME_OPTIONS = {
    * of hue; 0 turns it off.
    */
   lambdaSmoothChroma: 0,
-  /** Weight of the edge-smoothed anime negatives in the anime discriminator's loss (CartoonGAN). */
-  edgeNegatives: 1,
+  /**
+   * Weight of the edge-smoothed anime negatives in the anime discriminator's loss (CartoonGAN).
+   * Off by default: the colour-transform head cannot sharpen an edge, and with
+   * animeDiscriminatorBlur the discriminator cannot see one.
+   */
+  edgeNegatives: 0,
   /** Weight of the grey anime negatives in the anime discriminator's loss (AnimeGANv2). */
   greyNegatives: 0.5,
+  /**
+   * Box-blur radius of every image the anime discriminator sees (0: off). Blurred, a photo's grain
+   * and a painting's crisp edges look alike, so the discriminator judges colours and their layout,
+   * which is all a colour-transform generator can change.
+   */
+  animeDiscriminatorBlur: 2,
   /** Translation and cutout on every discriminator input (DiffAugment). */
   diffAugment: true,
   /**
    * Steps of reconstruction-only generator training before the GAN starts, so the GAN starts from
-   * generators that reproduce their input (with the input skip, L1 0.06–0.1 after 200 steps).
+   * generators that reproduce their input (with the input skip, L1 0.06–0.1 after 200 steps). The
+   * colour-transform head starts as the identity and needs none.
    */
-  initSteps: 500,
+  initSteps: 0,
   /** History of generated images shown to the discriminators (0 turns it off). */
   poolSize: 50,
   learningRate: 2e-4,
   beta1: 0.5,
   beta2: 0.999,
   /** Steps at the full learning rate, then `decaySteps` of linear decay to 0. */
-  constantSteps: 4000,
-  decaySteps: 4000,
+  constantSteps: 1000,
+  decaySteps: 1000,
   /** Held-out photos shown in the sample grids. */
   samplePhotos: 3,
   /**
-   * Edge-preserving guided filter inside the exported graph (White-box Cartoonization applies one
-   * to its output): 'none', 'self' (guided by the output itself: flattens speckle, keeps the
-   * drawn edges) or 'input' (guided by the photo: restores the photo's edges). Export only, so it
-   * can be measured on one trained generator by re-exporting a checkpoint.
+   * A filter inside the exported graph: 'none'; the edge-preserving guided filter (White-box
+   * Cartoonization applies one to its output), 'self' (guided by the output itself: flattens
+   * speckle, keeps the drawn edges) or 'input' (guided by the photo: restores the photo's edges);
+   * or 'flatten' (TextureFlatten: luma in hard steps where the image is textured, smooth areas
+   * kept). Applied at export (and in the sample grids), so it can be measured on one trained
+   * generator by re-exporting a checkpoint; 'flatten' also in training with flattenDuringTraining.
    */
-  outputFilter: 'none',
-  /** The filter's window radius in pixels and its ε (in [-1, 1] units²). */
+  outputFilter: 'flatten',
+  /** The guided filter's window radius in pixels and its ε (in [-1, 1] units²). */
   filterRadius: 2,
   filterEpsilon: 0.01,
+  /** TextureFlatten's luma steps and texture thresholds (TextureFlattenConfig). */
+  flattenLevels: 6,
+  flattenLow: 0.002,
+  flattenHigh: 0.006,
+  /**
+   * With outputFilter 'flatten': the anime discriminator judges the flattened translation, as the
+   * exported graph will output it (the generator's gradient passes the steps straight through).
+   */
+  flattenDuringTraining: true,
 };
 export type Photo2AnimeOptions = typeof PHOTO2ANIME_OPTIONS;
 
@@ -237,13 +290,24 @@ async function setup({ seed, batchSize, options }: RecipeSetup<Photo2AnimeOption
   });
   const samples = await samplePhotos(join(dataDir, 'testA'), options.samplePhotos, multiple);
 
-  if (!['none', 'self', 'input'].includes(options.outputFilter))
-    throw new Error(`--output-filter must be none, self or input, got ${options.outputFilter}`);
+  if (options.colorAnchor !== 'photo' && options.colorAnchor !== 'reinhard')
+    throw new Error(`--color-anchor must be photo or reinhard, got ${options.colorAnchor}`);
+  // The photos in the scenes' colour statistics, cropped exactly as the photos are (same draws).
+  const sceneStats = options.colorAnchor === 'reinhard' ? labStats(anime.images) : undefined;
+  const anchors = sceneStats && new ImageFolderDataset(photos.images.map((photo) => reinhardTransfer(photo, sceneStats)));
+  if (!['none', 'self', 'input', 'flatten'].includes(options.outputFilter))
+    throw new Error(`--output-filter must be none, self, input or flatten, got ${options.outputFilter}`);
+  const flatten = { levels: options.flattenLevels, low: options.flattenLow, high: options.flattenHigh };
+  if (options.outputFilter === 'flatten') checkTextureFlattenConfig(flatten);
+  if (options.flattenDuringTraining && options.outputFilter !== 'flatten')
+    throw new Error('--flatten-during-training needs --output-filter flatten');
+  const judged = options.flattenDuringTraining ? straightThroughFlatten(flatten) : (images: tf.Tensor4D) => images;
   const generator = {
     filters: options.generatorFilters,
     blocks: options.generatorBlocks,
     downsamplings,
     upsampling: upsamplingOption(options.upsampling),
+    head: generatorHeadOption(options.generatorHead),
     inputSkip: options.inputSkip,
     inputSkipBlur: options.inputSkipBlur,
     normEpsilon: options.generatorNormEpsilon,
@@ -267,6 +331,8 @@ async function setup({ seed, batchSize, options }: RecipeSetup<Photo2AnimeOption
   const lowpass = (images: tf.Tensor) => blockMean(images as tf.Tensor4D, options.contentLowpass);
 
   const augment = (images: tf.Tensor4D, random: () => number): tf.Tensor4D => (options.diffAugment ? diffAugment(images, random) : images);
+  const blurForB =
+    options.animeDiscriminatorBlur > 0 ? boxFilter(options.animeDiscriminatorBlur, cropSize, cropSize) : (images: tf.Tensor) => images;
 
   /** Initialization phase: both generators learn to reproduce their input, nothing else. */
   function reconstructionStep(realA: tf.Tensor4D, realB: tf.Tensor4D): Record<string, tf.Scalar> {
@@ -284,7 +350,7 @@ async function setup({ seed, batchSize, options }: RecipeSetup<Photo2AnimeOption
     return losses;
   }
 
-  function adversarialStep(realA: tf.Tensor4D, realB: tf.Tensor4D, random: () => number): Record<string, tf.Scalar> {
+  function adversarialStep(realA: tf.Tensor4D, realB: tf.Tensor4D, anchorA: tf.Tensor4D, random: () => number): Record<string, tf.Scalar> {
     const losses: Record<string, tf.Scalar> = {};
     let fakeB: tf.Tensor4D | undefined;
     let fakeA: tf.Tensor4D | undefined;
@@ -293,9 +359,10 @@ async function setup({ seed, batchSize, options }: RecipeSetup<Photo2AnimeOption
       const { value: generatorLoss, grads } = tf.variableGrads(() => {
         const fakeBNow = genAB.apply(realA, { training: true }) as tf.Tensor4D;
         const fakeANow = genBA.apply(realB, { training: true }) as tf.Tensor4D;
-        fakeB = tf.keep(fakeBNow);
+        const judgedB = judged(fakeBNow);
+        fakeB = tf.keep(judgedB);
         fakeA = tf.keep(fakeANow);
-        const adversarialAB = lsganGeneratorLoss(discB.apply(augment(fakeBNow, random)) as tf.Tensor);
+        const adversarialAB = lsganGeneratorLoss(discB.apply(blurForB(augment(judgedB, random))) as tf.Tensor);
         const adversarialBA = lsganGeneratorLoss(discA.apply(augment(fakeANow, random)) as tf.Tensor);
         const cycleA = cycleLoss(lowpass(genBA.apply(fakeBNow, { training: true }) as tf.Tensor), lowpass(realA));
         const cycleB = cycleLoss(lowpass(genAB.apply(fakeANow, { training: true }) as tf.Tensor), lowpass(realB));
@@ -305,7 +372,7 @@ async function setup({ seed, batchSize, options }: RecipeSetup<Photo2AnimeOption
         losses.cycleA = tf.keep(cycleA);
         losses.cycleB = tf.keep(cycleB);
         if (options.lambdaColor > 0) {
-          const color = colorLoss(lowpass(fakeBNow), lowpass(realA));
+          const color = colorLoss(lowpass(fakeBNow), lowpass(anchorA));
           total = tf.add(total, tf.mul(options.lambdaColor, color));
           losses.color = tf.keep(color);
         }
@@ -345,7 +412,7 @@ async function setup({ seed, batchSize, options }: RecipeSetup<Photo2AnimeOption
       if (options.edgeNegatives > 0) negatives.push({ weight: options.edgeNegatives, images: edgeSmoothed(realB), key: 'dEdge' });
       if (options.greyNegatives > 0) negatives.push({ weight: options.greyNegatives, images: greyscale(realB), key: 'dGrey' });
       const { value: discriminatorLoss, grads: dGrads } = tf.variableGrads(() => {
-        const scoreB = (images: tf.Tensor4D) => discB.apply(augment(images, random), { training: true }) as tf.Tensor;
+        const scoreB = (images: tf.Tensor4D) => discB.apply(blurForB(augment(images, random)), { training: true }) as tf.Tensor;
         const scoreA = (images: tf.Tensor4D) => discA.apply(augment(images, random), { training: true }) as tf.Tensor;
         let lossB = lsganDiscriminatorLoss(scoreB(realB), scoreB(pooledB));
         losses.dB = tf.keep(lossB);
@@ -372,18 +439,28 @@ async function setup({ seed, batchSize, options }: RecipeSetup<Photo2AnimeOption
     const lr = learningRateAt(step, options);
     setLearningRate(generatorOptimizer, lr);
     setLearningRate(discriminatorOptimizer, lr);
-    const realA = tf.tensor4d(photos.sampleBatch(batchSize, crop, random), shape);
+    const cropSeed = anchors ? Math.floor(random() * 0x1_0000_0000) : 0;
+    const realA = tf.tensor4d(photos.sampleBatch(batchSize, crop, anchors ? seededRandom(cropSeed) : random), shape);
+    const anchorA = anchors ? tf.tensor4d(anchors.sampleBatch(batchSize, crop, seededRandom(cropSeed)), shape) : realA;
     const realB = tf.tensor4d(anime.sampleBatch(batchSize, crop, random), shape);
     let losses: Record<string, tf.Scalar> = {};
     try {
-      losses = step < options.initSteps ? reconstructionStep(realA, realB) : adversarialStep(realA, realB, random);
+      losses = step < options.initSteps ? reconstructionStep(realA, realB) : adversarialStep(realA, realB, anchorA, random);
       const values: Record<string, number> = { lr };
       for (const [key, tensor] of Object.entries(losses)) values[key] = tensor.dataSync()[0]!;
       return values;
     } finally {
-      tf.dispose([realA, realB, ...Object.values(losses)]);
+      tf.dispose([realA, realB, ...(anchorA === realA ? [] : [anchorA]), ...Object.values(losses)]);
     }
   }
+
+  /** genAB with the output filter, if any: what the export holds and the sample grids show. */
+  const exported = (() => {
+    if (options.outputFilter === 'none') return genAB;
+    if (options.outputFilter === 'flatten') return withTextureFlatten(genAB, flatten);
+    const guide = options.outputFilter as GuidedFilterGuide;
+    return withGuidedFilter(genAB, { radius: options.filterRadius, epsilon: options.filterEpsilon, guide });
+  })();
 
   const session: RecipeSession = {
     models: { genAB, genBA, discB, discA },
@@ -404,7 +481,7 @@ async function setup({ seed, batchSize, options }: RecipeSetup<Photo2AnimeOption
     sample: () =>
       tf.tidy(() => {
         // Rows of [photo | photo→anime | back to photo].
-        const translated = genAB.predict(samples) as tf.Tensor4D;
+        const translated = exported.predict(samples) as tf.Tensor4D;
         const reconstructed = genBA.predict(translated) as tf.Tensor4D;
         const rows = tf
           .unstack(samples)
@@ -413,20 +490,12 @@ async function setup({ seed, batchSize, options }: RecipeSetup<Photo2AnimeOption
       }),
     sampleColumns: 3,
     exportTarget: () => ({
-      model:
-        options.outputFilter === 'none'
-          ? genAB
-          : withGuidedFilter(genAB, {
-              radius: options.filterRadius,
-              epsilon: options.filterEpsilon,
-              guide: options.outputFilter as GuidedFilterGuide,
-            }),
+      model: exported,
       exportOptions: { imageLayout: 'NCHW', inputs: [{ name: 'image' }], outputs: [{ name: 'output' }] },
       manifest: {
         name: 'photo2anime',
         task: 'image-to-image',
-        description:
-          "Photo → anime-style painting (CycleGAN ResNet generator with colour anchor, edge-promoting negatives and DiffAugment, trained on Debian-packaged photos and Ren'Py scenes)",
+        description: `Photo → anime-style painting (CycleGAN generator with a ${options.generatorHead} head${options.outputFilter === 'none' ? '' : ` and a ${options.outputFilter} output filter`}, trained on Debian-packaged photos and Ren'Py scenes)`,
         input: { name: 'image', layout: 'NCHW', channels: 3, range: [-1, 1], multipleOf: multiple, maxSide: 1024, warmupSide: 256 },
         output: { name: 'output', layout: 'NCHW', range: [-1, 1], channels: 3 },
       },
@@ -443,8 +512,8 @@ async function setup({ seed, batchSize, options }: RecipeSetup<Photo2AnimeOption
 export const photo2animeRecipe: Recipe<Photo2AnimeOptions> = {
   name: 'photo2anime',
   summary:
-    'CycleGAN photo → anime style (ResNet generator, PatchGAN, LSGAN, cycle L1, colour anchor, edge-promoting negatives, DiffAugment)',
-  defaults: { batchSize: 1, steps: 8000, checkpointEvery: 250, sampleEvery: 250 },
+    'CycleGAN photo → anime style (ResNet generator recolouring the photo by local colour transforms, texture flattening in the graph, PatchGAN, LSGAN, cycle L1, DiffAugment)',
+  defaults: { batchSize: 1, steps: 2000, checkpointEvery: 250, sampleEvery: 250 },
   options: PHOTO2ANIME_OPTIONS,
   setup,
 };

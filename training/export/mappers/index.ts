@@ -1,6 +1,7 @@
 /** The layer classes the exporter knows, by tfjs class name. Anything else fails the export. */
 import { activation, elu, leakyRelu, prelu, relu, softmax } from './activations.ts';
 import { boxBlur } from './box-blur.ts';
+import { localColourTransform } from './colour-transform.ts';
 import { conv1d, conv2d, conv2dTranspose, depthwiseConv2d, separableConv2d } from './convolution.ts';
 import { dense, embedding, flatten, identity, reshape } from './core.ts';
 import { guidedFilter } from './guided-filter.ts';
@@ -9,6 +10,7 @@ import { add, average, concatenate, maximum, minimum, multiply, subtract } from 
 import { batchNormalization, instanceNormalization, layerNormalization } from './normalization.ts';
 import { averagePooling2d, globalAveragePooling1d, globalAveragePooling2d, globalMaxPooling2d, maxPooling2d } from './pooling.ts';
 import { reflectionPadding2d, upSampling2d, zeroPadding2d } from './spatial.ts';
+import { textureFlatten } from './texture-flatten.ts';
 import type { LayerMapper } from './types.ts';
 
 export const LAYER_MAPPERS: Readonly<Record<string, LayerMapper>> = {
@@ -52,6 +54,8 @@ export const LAYER_MAPPERS: Readonly<Record<string, LayerMapper>> = {
   Minimum: minimum,
   GuidedFilter: guidedFilter,
   BoxBlur: boxBlur,
+  LocalColourTransform: localColourTransform,
+  TextureFlatten: textureFlatten,
   RgbToLightness: rgbToLightness,
   LabToRgb: labToRgb,
 };
