@@ -103,6 +103,16 @@ function apply(layer: tf.layers.Layer, x: SymbolicTensor): SymbolicTensor {
   return layer.apply(x) as SymbolicTensor;
 }
 
+/** Reflection padding, then a 'valid' convolution: a 'same' size without zeros at the border. */
+function reflectPaddedConv(
+  x: SymbolicTensor,
+  padding: number,
+  padName: string,
+  conv: Omit<Parameters<typeof tf.layers.conv2d>[0], 'padding'>,
+): SymbolicTensor {
+  return apply(tf.layers.conv2d({ ...conv, padding: 'valid' }), apply(reflectionPadding2D({ padding, name: padName }), x));
+}
+
 /** Conv → InstanceNorm → ReLU. */
 function convNormRelu(
   x: SymbolicTensor,
@@ -123,11 +133,13 @@ function convNormRelu(
 function residualBlock(x: SymbolicTensor, filters: number, name: string, init: Init, epsilon: number): SymbolicTensor {
   let y = apply(reflectionPadding2D({ padding: 1, name: `${name}_pad1` }), x);
   y = convNormRelu(y, filters, 3, 1, 'valid', `${name}_a`, init, epsilon);
-  y = apply(reflectionPadding2D({ padding: 1, name: `${name}_pad2` }), y);
-  y = apply(
-    tf.layers.conv2d({ filters, kernelSize: 3, padding: 'valid', useBias: false, kernelInitializer: init(), name: `${name}_b_conv` }),
-    y,
-  );
+  y = reflectPaddedConv(y, 1, `${name}_pad2`, {
+    filters,
+    kernelSize: 3,
+    useBias: false,
+    kernelInitializer: init(),
+    name: `${name}_b_conv`,
+  });
   y = apply(instanceNormalization({ name: `${name}_b_norm`, epsilon }), y);
   return tf.layers.add({ name: `${name}_add` }).apply([x, y]) as SymbolicTensor;
 }
@@ -175,18 +187,13 @@ export function resnetGenerator(options: GeneratorOptions = {}): tf.LayersModel 
       );
     } else {
       x = apply(tf.layers.upSampling2d({ size: [2, 2], interpolation: 'nearest', name: `${prefix}_resize` }), x);
-      x = apply(reflectionPadding2D({ padding: 1, name: `${prefix}_pad` }), x);
-      x = apply(
-        tf.layers.conv2d({
-          filters: width,
-          kernelSize: 3,
-          padding: 'valid',
-          useBias: false,
-          kernelInitializer: init(),
-          name: `${prefix}_conv`,
-        }),
-        x,
-      );
+      x = reflectPaddedConv(x, 1, `${prefix}_pad`, {
+        filters: width,
+        kernelSize: 3,
+        useBias: false,
+        kernelInitializer: init(),
+        name: `${prefix}_conv`,
+      });
     }
     x = apply(instanceNormalization({ name: `${prefix}_norm`, activation: 'relu', epsilon: normEpsilon }), x);
   }
@@ -194,11 +201,7 @@ export function resnetGenerator(options: GeneratorOptions = {}): tf.LayersModel 
     const skipped = inputSkipBlur > 0 ? apply(new BoxBlur({ radius: inputSkipBlur, name: `${name}_input_blur` }), input) : input;
     x = tf.layers.concatenate({ name: `${name}_input_skip` }).apply([x, skipped]) as SymbolicTensor;
   }
-  x = apply(reflectionPadding2D({ padding: 3, name: `${name}_out_pad` }), x);
-  x = apply(
-    tf.layers.conv2d({ filters: channels, kernelSize: 7, padding: 'valid', kernelInitializer: init(), name: `${name}_out_conv` }),
-    x,
-  );
+  x = reflectPaddedConv(x, 3, `${name}_out_pad`, { filters: channels, kernelSize: 7, kernelInitializer: init(), name: `${name}_out_conv` });
   const output = apply(tf.layers.activation({ activation: 'tanh', name: `${name}_tanh` }), x);
   return tf.model({ inputs: input, outputs: output, name });
 }
@@ -217,17 +220,12 @@ function colourTransformHead(input: SymbolicTensor, features: SymbolicTensor, do
     const colours = apply(tf.layers.averagePooling2d({ poolSize: scale, strides: scale, name: `${name}_coef_colours` }), input);
     c = tf.layers.concatenate({ name: `${name}_coef_inputs` }).apply([c, colours]) as SymbolicTensor;
   }
-  c = apply(reflectionPadding2D({ padding: 1, name: `${name}_coef_pad` }), c);
-  c = apply(
-    tf.layers.conv2d({
-      filters: COLOUR_TRANSFORM_CHANNELS,
-      kernelSize: 3,
-      padding: 'valid',
-      kernelInitializer: 'zeros',
-      name: `${name}_coef_conv`,
-    }),
-    c,
-  );
+  c = reflectPaddedConv(c, 1, `${name}_coef_pad`, {
+    filters: COLOUR_TRANSFORM_CHANNELS,
+    kernelSize: 3,
+    kernelInitializer: 'zeros',
+    name: `${name}_coef_conv`,
+  });
   c = apply(new BoxBlur({ radius: 1, name: `${name}_coef_blur` }), c);
   if (scale > 1) {
     c = apply(tf.layers.upSampling2d({ size: [scale, scale], interpolation: 'nearest', name: `${name}_coef_resize` }), c);
