@@ -77,8 +77,9 @@ export const PHOTO2ANIME_OPTIONS = {
   downsamplings: 2,
   /**
    * The pixel head's upsampling: 'transpose' (the reference's transposed convolutions) or 'resize'
-   * (nearest 2× + conv). The default is 'resize': with transposed convolutions, a small net still drew a checkerboard on
-   * held-out photos after 1700 steps (finest-level SWD×1e3 364 against the photos' own 130).
+   * (nearest 2× + conv). The default is 'resize': with transposed convolutions, a small net still
+   * drew a checkerboard on held-out photos after 1700 steps (finest-level SWD×1e3 364 against the
+   * photos' own 130).
    */
   upsampling: 'resize',
   /**
@@ -146,8 +147,8 @@ export const PHOTO2ANIME_OPTIONS = {
   lambdaSmoothChroma: 0,
   /**
    * Weight of the edge-smoothed anime negatives in the anime discriminator's loss (CartoonGAN).
-   * Off by default: the colour-transform head cannot sharpen an edge, and with
-   * animeDiscriminatorBlur the discriminator cannot see one.
+   * Off by default: the colour-transform head cannot sharpen an edge, and through
+   * animeDiscriminatorBlur the discriminator barely sees one (the `edge` ablation row).
    */
   edgeNegatives: 0,
   /** Weight of the grey anime negatives in the anime discriminator's loss (AnimeGANv2). */
