@@ -1,8 +1,8 @@
 /**
- * `npm run ablate:photo2anime`: the photo2anime recipe with each added technique switched off in
- * turn, every variant trained for the same short budget from the same seed, then scored by the
- * photo eval on the held-out photos. Prints (and writes to <out>/ablation.md) one row per variant:
- * the SWD ratio, its multiple of Reinhard's, and the mean and lowest grey SSIM.
+ * `npm run ablate:photo2anime`: the photo2anime recipe with one technique switched per variant
+ * (ablate/variants.ts), every variant trained for the same short budget from the same seed, then
+ * scored by the photo eval on the held-out photos. Prints (and writes to <out>/ablation.md) one
+ * row per variant: the SWD ratio, its multiple of Reinhard's, and the mean and lowest grey SSIM.
  *
  *   npm run ablate:photo2anime -- [--steps 1000] [--out runs/ablation] [--only all,pixels]
  *                                   [--crop-size 96 --generator-filters 24 ...]
@@ -10,7 +10,7 @@
  * Any other recipe flag is passed to every variant (a smaller net or crop for a quicker table).
  * A variant whose run folder already holds an export is scored again without retraining, so an
  * interrupted ablation continues where it stopped. With the recipe's default schedule the
- * learning rate is still constant at these lengths, so the `all` row equals the first steps of a
+ * learning rate is still constant up to 1,000 steps, so the `all` row equals the first steps of a
  * full default run from the same seed.
  */
 import { execFile } from 'node:child_process';
@@ -18,47 +18,9 @@ import { access, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { type PhotoEvalReport, runPhotoEval } from '../training/eval/photo.ts';
+import { ABLATION_VARIANTS, passedThrough } from './ablate/variants.ts';
 
 const run = promisify(execFile);
-
-/** Each technique off in turn, with the flag that turns it off; `all` is the recipe as it stands. */
-export const ABLATION_VARIANTS: { name: string; technique: string; flags: string[] }[] = [
-  { name: 'all', technique: 'the recipe defaults', flags: [] },
-  {
-    name: 'no-flatten',
-    technique: 'texture flattening off (not in training, not in the graph)',
-    flags: ['--output-filter', 'none', '--flatten-during-training', 'false'],
-  },
-  {
-    name: 'flatten-at-export',
-    technique: 'flattening in the graph only, not seen in training',
-    flags: ['--flatten-during-training', 'false'],
-  },
-  {
-    name: 'pixels',
-    technique: 'the pixel head (a decoder draws the output) instead of the colour transforms',
-    flags: ['--generator-head', 'pixels'],
-  },
-  { name: 'no-disc-blur', technique: 'anime discriminator sees sharp images', flags: ['--anime-discriminator-blur', '0'] },
-  { name: 'no-grey', technique: 'grey negatives off', flags: ['--grey-negatives', '0'] },
-  { name: 'no-diffaugment', technique: 'DiffAugment off', flags: ['--diff-augment', 'false'] },
-  { name: 'identity', technique: 'the reference identity loss on (0.5·λ)', flags: ['--lambda-identity', '0.5'] },
-  { name: 'color', technique: 'colour anchor to the photo on (weight 1)', flags: ['--lambda-color', '1'] },
-  { name: 'edge', technique: 'edge-smoothed negatives on (weight 1)', flags: ['--edge-negatives', '1'] },
-];
-
-/** The script's own flags; every other `--name value` pair goes to every variant's training. */
-const OWN_FLAGS = ['steps', 'out', 'only'];
-
-function passedThrough(args: string[]): string[] {
-  const passed: string[] = [];
-  for (let i = 0; i < args.length; i += 2) {
-    const name = args[i]!;
-    if (!name.startsWith('--') || args[i + 1] === undefined) throw new Error(`expected --name value pairs, got ${args.slice(i).join(' ')}`);
-    if (!OWN_FLAGS.includes(name.slice(2))) passed.push(name, args[i + 1]!);
-  }
-  return passed;
-}
 
 function flag(args: string[], name: string): string | undefined {
   const i = args.indexOf(`--${name}`);
