@@ -113,6 +113,18 @@ describe("the generator's colour-transform head", () => {
     }
   });
 
+  it('pads its stride-2 convs by reflection on all four sides, where the pixel head keeps tfjs "same"', () => {
+    const strided = (generator: tf.LayersModel) =>
+      generator.layers.filter((layer) => layer.getClassName() === 'Conv2D' && (layer.getConfig().strides as number[])[0] === 2);
+    const head = strided(resnetGenerator(options));
+    expect(head).toHaveLength(2);
+    for (const conv of head) {
+      expect(conv.getConfig().padding).toBe('valid');
+      expect(conv.inboundNodes[0]!.inboundLayers[0]!.getClassName()).toBe('ReflectionPadding2D');
+    }
+    expect(strided(resnetGenerator({ ...options, head: 'pixels' })).map((conv) => conv.getConfig().padding)).toEqual(['same', 'same']);
+  });
+
   it('exports with parity at sizes that are not square', async () => {
     const generator = resnetGenerator(options);
     randomizeWeights(generator, 9);
