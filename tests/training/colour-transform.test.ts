@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { COLOUR_TRANSFORM_CHANNELS, LocalColourTransform } from '../../training/nets/colour-transform.ts';
 import { resnetGenerator } from '../../training/nets/cyclegan.ts';
-import { checkParity, randomInput, randomizeWeights } from './export-harness.ts';
+import { checkParity, maxAbsDiff, randomInput, randomizeWeights } from './export-harness.ts';
 
 function transformModel(): tf.LayersModel {
   const coefficients = tf.input({ shape: [null, null, COLOUR_TRANSFORM_CHANNELS] as unknown as number[], name: 'coefficients' });
@@ -34,8 +34,6 @@ function reference(coefficients: Float32Array, image: Float32Array): Float64Arra
 
 /** An image in [-1, 1], where the transform's clip leaves it alone. */
 const randomImage = (shape: number[], seed: number) => tf.randomUniform(shape, -1, 1, 'float32', seed);
-
-const maxAbsDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => Math.max(...Array.from(a, (v, i) => Math.abs(v - b[i]!)));
 
 describe('LocalColourTransform', () => {
   it('applies each pixel its own affine colour transform, clipped to [-1, 1]', () => {

@@ -69,6 +69,13 @@ export async function checkParity(model: tf.LayersModel, feeds: tf.Tensor[], opt
   }
 }
 
+/** The largest absolute difference between two arrays of the same length. */
+export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let max = 0;
+  for (let i = 0; i < a.length; i++) max = Math.max(max, Math.abs(a[i]! - b[i]!));
+  return max;
+}
+
 /** Random normal tensor with a fixed seed. */
 export function randomInput(shape: number[], seed: number): tf.Tensor {
   return tf.randomNormal(shape, 0, 1, 'float32', seed);

@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { resnetGenerator } from '../../training/nets/cyclegan.ts';
 import { LUMA_WEIGHTS, TextureFlatten, withTextureFlatten } from '../../training/nets/texture-flatten.ts';
-import { checkParity, randomizeWeights } from './export-harness.ts';
+import { checkParity, maxAbsDiff, randomizeWeights } from './export-harness.ts';
 
 const CONFIG = { levels: 6, low: 0.002, high: 0.006 };
 const [HEIGHT, WIDTH] = [24, 32];
@@ -26,8 +26,6 @@ function interior(): number[] {
   for (let y = MARGIN; y < HEIGHT - MARGIN; y++) for (let x = MARGIN; x < WIDTH - MARGIN; x++) pixels.push(y * WIDTH + x);
   return pixels;
 }
-
-const maxAbsDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => Math.max(...Array.from(a, (v, i) => Math.abs(v - b[i]!)));
 
 const flatten = (input: tf.Tensor4D) => new TextureFlatten(CONFIG).apply(input) as tf.Tensor;
 
@@ -68,8 +66,8 @@ describe('TextureFlatten', () => {
     ] as const) {
       const input = tf.randomUniform([1, h, w, 3], -1, 1, 'float32', h * w);
       // Floor can land on the other side of a step where tfjs's and onnxruntime's luma differ in the last bit.
-      const { maxAbsDiff } = await checkParity(model, [input], { imageLayout: 'NCHW' });
-      expect(maxAbsDiff, `${h}x${w}`).toBeLessThanOrEqual(1e-4);
+      const { maxAbsDiff: diff } = await checkParity(model, [input], { imageLayout: 'NCHW' });
+      expect(diff, `${h}x${w}`).toBeLessThanOrEqual(1e-4);
     }
   });
 });

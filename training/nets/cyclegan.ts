@@ -165,14 +165,12 @@ export function resnetGenerator(options: GeneratorOptions = {}): tf.LayersModel 
   let width = filters;
   for (let i = 0; i < downsamplings; i++) {
     width *= 2;
-    if (head === 'colour-transform') {
-      // tfjs 'same' pads a stride-2 conv on the bottom and right only; a generator that recolours
-      // shows that as a tinted strip along those edges, so this head pads all four by reflection.
-      x = apply(reflectionPadding2D({ padding: 1, name: `${name}_down${i + 1}_pad` }), x);
-      x = convNormRelu(x, width, 3, 2, 'valid', `${name}_down${i + 1}`, init, normEpsilon);
-    } else {
-      x = convNormRelu(x, width, 3, 2, 'same', `${name}_down${i + 1}`, init, normEpsilon);
-    }
+    // tfjs 'same' pads a stride-2 conv on the bottom and right only; a generator that recolours
+    // shows that as a tinted strip along those edges, so the colour-transform head pads all four
+    // by reflection.
+    const symmetric = head === 'colour-transform';
+    if (symmetric) x = apply(reflectionPadding2D({ padding: 1, name: `${name}_down${i + 1}_pad` }), x);
+    x = convNormRelu(x, width, 3, 2, symmetric ? 'valid' : 'same', `${name}_down${i + 1}`, init, normEpsilon);
   }
   for (let i = 0; i < blocks; i++) x = residualBlock(x, width, `${name}_res${i + 1}`, init, normEpsilon);
   if (head === 'colour-transform') return tf.model({ inputs: input, outputs: colourTransformHead(input, x, downsamplings, name), name });

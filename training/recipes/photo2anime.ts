@@ -56,7 +56,7 @@ import {
 import { edgeSmoothed, greyscale } from '../negatives.ts';
 import { generatorHeadOption, patchDiscriminator, resnetGenerator, upsamplingOption } from '../nets/cyclegan.ts';
 import { boxFilter, type GuidedFilterGuide, withGuidedFilter } from '../nets/guided-filter.ts';
-import { checkTextureFlattenConfig, straightThroughFlatten, withTextureFlatten } from '../nets/texture-flatten.ts';
+import { straightThroughFlatten, withTextureFlatten } from '../nets/texture-flatten.ts';
 import type { Recipe, RecipeSession, RecipeSetup } from './recipe.ts';
 import { learningRateAt, setLearningRate } from './schedule.ts';
 
@@ -299,7 +299,6 @@ async function setup({ seed, batchSize, options }: RecipeSetup<Photo2AnimeOption
   if (!['none', 'self', 'input', 'flatten'].includes(options.outputFilter))
     throw new Error(`--output-filter must be none, self, input or flatten, got ${options.outputFilter}`);
   const flatten = { levels: options.flattenLevels, low: options.flattenLow, high: options.flattenHigh };
-  if (options.outputFilter === 'flatten') checkTextureFlattenConfig(flatten);
   if (options.flattenDuringTraining && options.outputFilter !== 'flatten')
     throw new Error('--flatten-during-training needs --output-filter flatten');
   const judged = options.flattenDuringTraining ? straightThroughFlatten(flatten) : (images: tf.Tensor4D) => images;
